@@ -1,0 +1,58 @@
+# shoal - handwritten Makefile (see README.md)
+CC ?= cc
+PKGS = libgit2 yaml-0.1 libcurl jansson libsodium
+WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wwrite-strings -Wvla -Wno-missing-field-initializers
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE
+CPPFLAGS += $(shell pkg-config --cflags $(PKGS))
+LDLIBS += $(shell pkg-config --libs $(PKGS)) -lm
+
+LIB_OBJS = reconcile/util.o reconcile/ynode.o reconcile/interp.o reconcile/compose.o \
+	   reconcile/convert.o reconcile/docker.o reconcile/plan.o reconcile/apply.o \
+	   reconcile/repo.o
+AGENT_OBJS = agent/main.o
+UNIT_TESTS = tests/unit/test_interp tests/unit/test_compose tests/unit/test_diff
+
+all: shoal
+
+shoal: $(AGENT_OBJS) $(LIB_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+%.o: %.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+tests/unit/%: tests/unit/%.o $(LIB_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do ./$$t; done
+
+# Everything: unit tests, then the real-engine lab tests.
+test: shoal unit
+	tests/run-lab-tests
+
+lab-test: shoal
+	tests/run-lab-tests
+
+asan:
+	$(MAKE) clean
+	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+		LDFLAGS="-fsanitize=address,undefined" unit shoal
+
+valgrind: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do \
+		valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite ./$$t; done
+
+lint:
+	clang-format --dry-run --Werror agent/*.c reconcile/*.c reconcile/*.h tests/unit/*.c
+
+demo: shoal
+	tests/demo
+
+clean:
+	rm -f shoal agent/*.o agent/*.d reconcile/*.o reconcile/*.d tests/unit/*.o tests/unit/*.d $(UNIT_TESTS)
+
+.PHONY: all unit test lab-test asan valgrind lint demo clean
+.SECONDARY:
+-include $(wildcard agent/*.d reconcile/*.d tests/unit/*.d)

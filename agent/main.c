@@ -1,0 +1,605 @@
+/*
+ * shoal - GitOps for Docker Swarm.  The command table and cmd_* entry points.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <signal.h>
+#include <limits.h>
+
+#include <sodium.h>
+
+#include "../reconcile/apply.h"
+#include "../reconcile/compose.h"
+#include "../reconcile/convert.h"
+#include "../reconcile/docker.h"
+#include "../reconcile/plan.h"
+#include "../reconcile/repo.h"
+
+#define SHOAL_VERSION "0.1.0"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_CHANGES = 2, EXIT_USAGE = 64 };
+
+static const char *opt_host;
+
+static int open_engine(struct docker **dk)
+{
+	char *err = NULL;
+	if (docker_new(dk, opt_host, &err) != DOCKER_OK) {
+		fprintf(stderr, "shoal: %s\n", err);
+		free(err);
+		return -1;
+	}
+	json_t *info = NULL;
+	if (docker_call(*dk, "GET", "/info", NULL, &info, &err) != DOCKER_OK) {
+		fprintf(stderr, "shoal: %s\n", err);
+		free(err);
+		docker_free(*dk);
+		return -1;
+	}
+	json_t *sw = json_object_get(info, "Swarm");
+	if (!json_is_true(json_object_get(sw, "ControlAvailable"))) {
+		fprintf(stderr, "shoal: this node is not a swarm manager. Stacks can only be deployed on a manager node: run \"docker swarm init\" or connect to a manager\n");
+		json_decref(info);
+		docker_free(*dk);
+		return -1;
+	}
+	json_decref(info);
+	return 0;
+}
+
+/* --resolve-image: pin name:tag@digest through the engine's registry access. */
+static void resolve_images(struct docker *dk, struct desired *ds, const struct live *lv, const char *mode)
+{
+	if (!strcmp(mode, "never"))
+		return;
+	const char *name;
+	json_t *spec;
+	json_object_foreach(ds->services, name, spec) {
+		json_t *cs = json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec");
+		const char *img = json_string_value(json_object_get(cs, "Image"));
+		if (!img || strchr(img, '@'))
+			continue;
+		if (!strcmp(mode, "changed")) {
+			size_t i;
+			json_t *x;
+			int same = 0;
+			json_array_foreach(lv->services, i, x) {
+				json_t *s = json_object_get(x, "Spec");
+				const char *n = json_string_value(json_object_get(s, "Name"));
+				const char *l = json_string_value(json_object_get(json_object_get(s, "Labels"), LABEL_IMAGE));
+				if (n && l && !strcmp(n, name) && !strcmp(l, img))
+					same = 1;
+			}
+			if (same)
+				continue;
+		}
+		char *err = NULL, *path = xasprintf("/distribution/%s/json", img);
+		json_t *r = NULL;
+		if (docker_call(dk, "GET", path, NULL, &r, &err) != DOCKER_OK) {
+			fprintf(stderr, "image %s could not be accessed on a registry to record\nits digest. Each node will access %s independently,\npossibly leading to different nodes running different\nversions of the image.\n\n", img, img);
+			free(err);
+			free(path);
+			continue;
+		}
+		free(path);
+		const char *dg = json_string_value(json_object_get(json_object_get(r, "Descriptor"), "digest"));
+		if (dg) {
+			const char *slash = strrchr(img, '/');
+			int has_tag = strchr(slash ? slash : img, ':') != NULL;
+			char *pinned = xasprintf("%s%s@%s", img, has_tag ? "" : ":latest", dg);
+			json_object_set_new(cs, "Image", json_string(pinned));
+			free(pinned);
+			json_t *plats = json_object_get(r, "Platforms");
+			if (json_array_size(plats)) {
+				json_t *pa = json_array();
+				size_t i;
+				json_t *p;
+				json_array_foreach(plats, i, p) {
+					json_t *o = json_object();
+					json_object_set(o, "Architecture", json_object_get(p, "architecture") ?: json_string(""));
+					json_object_set(o, "OS", json_object_get(p, "os") ?: json_string(""));
+					json_array_append_new(pa, o);
+				}
+				json_object_set_new(json_object_get(json_object_get(spec, "TaskTemplate"), "Placement"), "Platforms", pa);
+			}
+		}
+		json_decref(r);
+	}
+}
+
+static int use_color(void)
+{
+	const char *nc = getenv("NO_COLOR");
+	return isatty(STDOUT_FILENO) && !(nc && *nc);
+}
+
+/* ---------------- stack deploy / rm / ls ---------------- */
+
+static int cmd_stack_deploy(int argc, char **argv)
+{
+	static const struct option lo[] = {{"compose-file", required_argument, 0, 'c'},
+					   {"prune", no_argument, 0, 'p'},
+					   {"resolve-image", required_argument, 0, 'r'},
+					   {"with-registry-auth", no_argument, 0, 'w'},
+					   {0, 0, 0, 0}};
+	struct strv files = {0};
+	int prune = 0, c, ret = EXIT_FAIL;
+	const char *resolve = "always";
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:", lo, NULL)) != -1) {
+		switch (c) {
+		case 'c': strv_push(&files, xstrdup(optarg)); break;
+		case 'p': prune = 1; break;
+		case 'r': resolve = optarg; break;
+		case 'w': break;
+		default: strv_free(&files); return EXIT_USAGE;
+		}
+	}
+	if (strcmp(resolve, "always") && strcmp(resolve, "changed") && strcmp(resolve, "never")) {
+		fprintf(stderr, "shoal: invalid option %s for flag --resolve-image\n", resolve);
+		strv_free(&files);
+		return EXIT_USAGE;
+	}
+	if (optind != argc - 1 || files.n == 0) {
+		fprintf(stderr, "usage: shoal stack deploy -c FILE [-c FILE ...] [--prune] [--resolve-image always|changed|never] STACK\n");
+		strv_free(&files);
+		return EXIT_USAGE;
+	}
+	const char *stack = argv[optind];
+	struct diags d = {0};
+	struct compose_file *cf = xcalloc(files.n, sizeof *cf);
+	char **datas = xcalloc(files.n, sizeof *datas);
+	struct ynode *model = NULL;
+	struct desired *ds = NULL;
+	struct docker *dk = NULL;
+	struct live lv = {0};
+	struct plan p = {0};
+	char *err = NULL;
+	for (size_t i = 0; i < files.n; i++) {
+		size_t len;
+		if (read_file(files.v[i], COMPOSE_MAX_FILE, &datas[i], &len) < 0) {
+			fprintf(stderr, "shoal: %s: %m\n", files.v[i]);
+			goto out;
+		}
+		cf[i].name = files.v[i];
+		cf[i].data = datas[i];
+		cf[i].len = len;
+	}
+	char *abs = realpath(files.v[0], NULL);
+	char *wd = abs ? xstrdup(abs) : xstrdup(".");
+	char *slash = strrchr(wd, '/');
+	if (slash && slash != wd)
+		*slash = 0;
+	free(abs);
+	struct compose_opts co = {.lookup = env_lookup, .workdir = wd};
+	int lr = compose_load(cf, files.n, &co, &model, &d);
+	struct convert_opts cvo = {.copts = &co};
+	if (lr == 0)
+		convert_stack(stack, model, &cvo, &ds, &d);
+	free(wd);
+	diags_print(&d, 2);
+	if (!ds)
+		goto out;
+	if (open_engine(&dk) < 0)
+		goto out;
+	if (live_fetch(dk, stack, &lv, &err) < 0)
+		goto out;
+	resolve_images(dk, ds, &lv, resolve);
+	struct plan_opts po = {.prune_services = prune};
+	if (plan_stack(&p, ds, stack, &lv, &po, &err) < 0)
+		goto out;
+	plan_sort(&p);
+	struct apply_result res;
+	ret = apply_plan(dk, &p, &res) == 0 ? EXIT_OK : EXIT_FAIL;
+	if (p.n == 0)
+		printf("Stack %s is up to date: nothing to do.\n", stack);
+out:
+	if (err)
+		fprintf(stderr, "shoal: %s\n", err);
+	free(err);
+	plan_free(&p);
+	live_free(&lv);
+	docker_free(dk);
+	desired_free(ds);
+	ynode_free(model);
+	for (size_t i = 0; i < files.n; i++)
+		free(datas[i]);
+	free(datas);
+	free(cf);
+	strv_free(&files);
+	diags_free(&d);
+	return ret;
+}
+
+static int cmd_stack_rm(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: shoal stack rm STACK [STACK ...]\n");
+		return EXIT_USAGE;
+	}
+	struct docker *dk;
+	if (open_engine(&dk) < 0)
+		return EXIT_FAIL;
+	int ret = EXIT_OK;
+	for (int i = 1; i < argc; i++) {
+		struct live lv;
+		char *err = NULL;
+		if (live_fetch(dk, argv[i], &lv, &err) < 0) {
+			fprintf(stderr, "shoal: %s\n", err);
+			free(err);
+			ret = EXIT_FAIL;
+			continue;
+		}
+		if (!json_array_size(lv.services) && !json_array_size(lv.networks) && !json_array_size(lv.secrets) &&
+		    !json_array_size(lv.configs)) {
+			fprintf(stderr, "Nothing found in stack: %s\n", argv[i]);
+			live_free(&lv);
+			continue;
+		}
+		/* docker stack rm removes everything labelled with the namespace */
+		struct plan p = {0};
+		json_t *arrs[4] = {lv.networks, lv.secrets, lv.configs, lv.services};
+		for (int k = 3; k >= 0; k--) {
+			size_t j;
+			json_t *x;
+			json_array_foreach(arrs[k], j, x) {
+				const char *id = json_string_value(json_object_get(x, k == 0 ? "Id" : "ID"));
+				const char *name = k == 0 ? json_string_value(json_object_get(x, "Name")) :
+							    json_string_value(json_object_get(json_object_get(x, "Spec"), "Name"));
+				if (p.n == p.alloc) {
+					p.alloc = p.alloc ? p.alloc * 2 : 16;
+					p.ops = xrealloc(p.ops, p.alloc * sizeof *p.ops);
+				}
+				struct op *o = &p.ops[p.n++];
+				memset(o, 0, sizeof *o);
+				o->op = OP_REMOVE;
+				o->kind = (enum obj_kind)k;
+				o->stack = xstrdup(argv[i]);
+				o->name = xstrdup(name ? name : "");
+				o->id = xstrdup(id ? id : "");
+			}
+		}
+		plan_sort(&p);
+		struct apply_result res;
+		if (apply_plan(dk, &p, &res) < 0)
+			ret = EXIT_FAIL;
+		plan_free(&p);
+		live_free(&lv);
+	}
+	docker_free(dk);
+	return ret;
+}
+
+static int cmd_stack_ls(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	struct docker *dk;
+	if (open_engine(&dk) < 0)
+		return EXIT_FAIL;
+	json_t *svcs = NULL;
+	char *err = NULL;
+	char *f = docker_filters("label", LABEL_NAMESPACE);
+	char *path = xasprintf("/services?filters=%s", f);
+	int rc = docker_call(dk, "GET", path, NULL, &svcs, &err);
+	free(path);
+	free(f);
+	if (rc) {
+		fprintf(stderr, "shoal: %s\n", err);
+		free(err);
+		docker_free(dk);
+		return EXIT_FAIL;
+	}
+	json_t *counts = json_object(), *mgd = json_object();
+	size_t i;
+	json_t *x;
+	json_array_foreach(svcs, i, x) {
+		json_t *l = json_object_get(json_object_get(x, "Spec"), "Labels");
+		const char *ns = json_string_value(json_object_get(l, LABEL_NAMESPACE));
+		if (!ns)
+			continue;
+		json_int_t n = json_integer_value(json_object_get(counts, ns));
+		json_object_set_new(counts, ns, json_integer(n + 1));
+		if (json_object_get(l, LABEL_MANAGED))
+			json_object_set_new(mgd, ns, json_true());
+	}
+	printf("%-24s %-9s %s\n", "NAME", "SERVICES", "MANAGED BY");
+	size_t n;
+	const char **keys = json_sorted_keys(counts, &n);
+	for (size_t k = 0; k < n; k++)
+		printf("%-24s %-9lld %s\n", keys[k], (long long)json_integer_value(json_object_get(counts, keys[k])),
+		       json_object_get(mgd, keys[k]) ? "shoal (repo)" : "-");
+	free(keys);
+	json_decref(counts);
+	json_decref(mgd);
+	json_decref(svcs);
+	docker_free(dk);
+	return EXIT_OK;
+}
+
+/* ---------------- repo mode ---------------- */
+
+/* Stacks that carry the managed label anywhere in the swarm. */
+static int managed_stacks(struct docker *dk, struct strv *out, char **err)
+{
+	static const char *what[] = {"services", "networks", "secrets", "configs"};
+	for (int k = 0; k < 4; k++) {
+		char *lbl = xasprintf("%s=true", LABEL_MANAGED);
+		char *f = docker_filters("label", lbl);
+		char *path = xasprintf("/%s?filters=%s", what[k], f);
+		json_t *arr = NULL;
+		int rc = docker_call(dk, "GET", path, NULL, &arr, err);
+		free(path);
+		free(f);
+		free(lbl);
+		if (rc)
+			return -1;
+		size_t i;
+		json_t *x;
+		json_array_foreach(arr, i, x) {
+			json_t *l = k == 1 ? json_object_get(x, "Labels") : json_object_get(json_object_get(x, "Spec"), "Labels");
+			const char *ns = json_string_value(json_object_get(l, LABEL_NAMESPACE));
+			if (!ns)
+				continue;
+			int seen = 0;
+			for (size_t s = 0; s < out->n; s++)
+				seen |= !strcmp(out->v[s], ns);
+			if (!seen)
+				strv_push(out, xstrdup(ns));
+		}
+		json_decref(arr);
+	}
+	strv_sort(out);
+	return 0;
+}
+
+static int repo_plan(const char *dir, int prune, struct docker *dk, struct plan *p, struct repo *r, int *invalid)
+{
+	struct diags d = {0};
+	char *err = NULL;
+	int ret = 0;
+	*invalid = 0;
+	if (repo_load(dir, r, &d) < 0) {
+		diags_print(&d, 2);
+		diags_free(&d);
+		return -1;
+	}
+	diags_print(&d, 2);
+	diags_free(&d);
+	struct plan_opts po = {.prune_all = prune};
+	struct strv names = {0};
+	for (size_t i = 0; i < r->n; i++)
+		strv_push(&names, xstrdup(r->stacks[i].name));
+	if (prune && managed_stacks(dk, &names, &err) < 0) {
+		fprintf(stderr, "shoal: %s\n", err);
+		free(err);
+		strv_free(&names);
+		return -1;
+	}
+	strv_sort(&names);
+	for (size_t i = 0; i < names.n; i++) {
+		if (i && !strcmp(names.v[i], names.v[i - 1]))
+			continue;
+		const struct repo_stack *rs = NULL;
+		for (size_t k = 0; k < r->n; k++)
+			if (!strcmp(r->stacks[k].name, names.v[i]))
+				rs = &r->stacks[k];
+		if (rs && !rs->ds) {
+			fprintf(stderr, "shoal: stack %s is invalid: nothing of it will be applied\n", rs->name);
+			(*invalid)++;
+			continue;
+		}
+		struct live lv;
+		if (live_fetch(dk, names.v[i], &lv, &err) < 0) {
+			fprintf(stderr, "shoal: %s\n", err);
+			free(err);
+			err = NULL;
+			ret = -1;
+			continue;
+		}
+		if (plan_stack(p, rs ? rs->ds : NULL, names.v[i], &lv, &po, &err) < 0) {
+			fprintf(stderr, "shoal: stack %s: %s\n", names.v[i], err);
+			free(err);
+			err = NULL;
+			(*invalid)++;
+		}
+		live_free(&lv);
+	}
+	strv_free(&names);
+	plan_sort(p);
+	return ret;
+}
+
+static int parse_repo_args(int argc, char **argv, const char **dir, int *prune, const char **format)
+{
+	static const struct option lo[] = {{"prune", no_argument, 0, 'p'},
+					   {"no-prune", no_argument, 0, 'n'},
+					   {"format", required_argument, 0, 'f'},
+					   {0, 0, 0, 0}};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'p': *prune = 1; break;
+		case 'n': *prune = 0; break;
+		case 'f':
+			if (!format || (strcmp(optarg, "text") && strcmp(optarg, "json"))) {
+				fprintf(stderr, "shoal: --format must be text or json\n");
+				return -1;
+			}
+			*format = optarg;
+			break;
+		default: return -1;
+		}
+	}
+	if (argc - optind > 1)
+		return -1;
+	*dir = optind < argc ? argv[optind] : ".";
+	return 0;
+}
+
+static int cmd_plan(int argc, char **argv)
+{
+	const char *dir, *format = "text";
+	int prune = 1;
+	if (parse_repo_args(argc, argv, &dir, &prune, &format) < 0) {
+		fprintf(stderr, "usage: shoal plan [DIR] [--format text|json] [--no-prune]\n");
+		return EXIT_USAGE;
+	}
+	struct docker *dk;
+	if (open_engine(&dk) < 0)
+		return EXIT_FAIL;
+	struct plan p = {0};
+	struct repo r;
+	int invalid;
+	int rc = repo_plan(dir, prune, dk, &p, &r, &invalid);
+	int ret;
+	if (rc < 0) {
+		ret = EXIT_FAIL;
+	} else {
+		if (!strcmp(format, "json"))
+			plan_print_json(&p);
+		else
+			plan_print_text(&p, use_color());
+		ret = invalid ? EXIT_FAIL : p.n ? EXIT_CHANGES : EXIT_OK;
+	}
+	if (rc == 0)
+		repo_free(&r);
+	plan_free(&p);
+	docker_free(dk);
+	return ret;
+}
+
+static int cmd_apply(int argc, char **argv)
+{
+	const char *dir;
+	int prune = 1;
+	if (parse_repo_args(argc, argv, &dir, &prune, NULL) < 0) {
+		fprintf(stderr, "usage: shoal apply [DIR] [--prune | --no-prune]\n");
+		return EXIT_USAGE;
+	}
+	struct docker *dk;
+	if (open_engine(&dk) < 0)
+		return EXIT_FAIL;
+	struct plan p = {0};
+	struct repo r;
+	int invalid;
+	int rc = repo_plan(dir, prune, dk, &p, &r, &invalid);
+	int ret = EXIT_FAIL;
+	if (rc == 0) {
+		struct apply_result res;
+		int ar = apply_plan(dk, &p, &res);
+		const struct docker_stats *st = docker_stats(dk);
+		printf("Applied %lu operation%s (%lu write request%s)%s.\n", res.done, res.done == 1 ? "" : "s",
+		       st->writes, st->writes == 1 ? "" : "s", res.failed ? ", some failed" : "");
+		ret = ar == 0 && !invalid ? EXIT_OK : EXIT_FAIL;
+		repo_free(&r);
+	}
+	plan_free(&p);
+	docker_free(dk);
+	return ret;
+}
+
+static int cmd_validate(int argc, char **argv)
+{
+	const char *dir;
+	int prune = 0;
+	if (parse_repo_args(argc, argv, &dir, &prune, NULL) < 0) {
+		fprintf(stderr, "usage: shoal validate [DIR]\n");
+		return EXIT_USAGE;
+	}
+	struct diags d = {0};
+	struct repo r;
+	int rc = repo_load(dir, &r, &d);
+	diags_print(&d, 2);
+	int ret = rc < 0 || d.nerrors ? EXIT_FAIL : EXIT_OK;
+	if (rc == 0) {
+		if (ret == EXIT_OK)
+			printf("%zu stack%s valid\n", r.n, r.n == 1 ? "" : "s");
+		repo_free(&r);
+	}
+	diags_free(&d);
+	return ret;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("shoal %s\n", SHOAL_VERSION);
+	return EXIT_OK;
+}
+
+/* ---------------- command table ---------------- */
+
+struct cmd {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *help;
+};
+
+static const struct cmd stack_cmds[] = {
+	{"deploy", cmd_stack_deploy, "deploy compose files as a stack (like docker stack deploy)"},
+	{"rm", cmd_stack_rm, "remove stacks"},
+	{"ls", cmd_stack_ls, "list stacks"},
+	{NULL, NULL, NULL},
+};
+
+static int run_table(const struct cmd *tab, int argc, char **argv, const char *prefix);
+
+static int cmd_stack(int argc, char **argv)
+{
+	return run_table(stack_cmds, argc - 1, argv + 1, "shoal stack");
+}
+
+static const struct cmd cmds[] = {
+	{"plan", cmd_plan, "show what would change between a repository and the swarm"},
+	{"apply", cmd_apply, "make the swarm match a repository"},
+	{"validate", cmd_validate, "check a repository without an engine"},
+	{"stack", cmd_stack, "deploy, rm, ls: a drop-in for docker stack"},
+	{"version", cmd_version, "print the version"},
+	{NULL, NULL, NULL},
+};
+
+static int usage(const struct cmd *tab, const char *prefix)
+{
+	fprintf(stderr, "usage: %s COMMAND [ARGS]\n\ncommands:\n", prefix);
+	for (const struct cmd *c = tab; c->name; c++)
+		fprintf(stderr, "  %-10s %s\n", c->name, c->help);
+	return EXIT_USAGE;
+}
+
+static int run_table(const struct cmd *tab, int argc, char **argv, const char *prefix)
+{
+	if (argc < 1)
+		return usage(tab, prefix);
+	for (const struct cmd *c = tab; c->name; c++)
+		if (!strcmp(c->name, argv[0]))
+			return c->fn(argc, argv);
+	fprintf(stderr, "%s: unknown command '%s'\n", prefix, argv[0]);
+	return usage(tab, prefix);
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (sodium_init() < 0) {
+		fprintf(stderr, "shoal: libsodium failed to initialise\n");
+		return EXIT_FAIL;
+	}
+	int i = 1;
+	while (i < argc && argv[i][0] == '-') {
+		if ((!strcmp(argv[i], "-H") || !strcmp(argv[i], "--host")) && i + 1 < argc) {
+			opt_host = argv[i + 1];
+			i += 2;
+		} else if (!strcmp(argv[i], "--version")) {
+			return cmd_version(0, NULL);
+		} else {
+			return usage(cmds, "shoal");
+		}
+	}
+	return run_table(cmds, argc - i, argv + i, "shoal");
+}

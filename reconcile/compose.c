@@ -1,0 +1,1443 @@
+/*
+ * compose.c - load, interpolate, validate, normalise and merge compose files.
+ *
+ * The normalised shape (what convert.c may rely on):
+ *  services.NAME.environment   map KEY -> string | null   (env_file folded in)
+ *  services.NAME.labels, deploy.labels, sysctls, logging.options,
+ *  networks.*.labels/driver_opts ...                map KEY -> string
+ *  services.NAME.networks      map NAME -> null | {aliases, driver_opts, ...}
+ *  services.NAME.ports         list of {target, published, protocol, mode}
+ *  services.NAME.secrets, configs  list of {source, target, uid, gid, mode}
+ *  services.NAME.volumes       list of {type, source, target, read_only, ...}
+ *  services.NAME.command, entrypoint  list of strings
+ *  services.NAME.extra_hosts   list of "host:ip"
+ *  string-or-list keys (dns, dns_search, env_file, tmpfs)  list of strings
+ *  networks/volumes/secrets/configs .NAME.external  {external: bool, name}
+ */
+#include "compose.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------- scalar helpers ---------------- */
+
+int compose_parse_bool(const char *s, int *out)
+{
+	static const char *t[] = {"y", "yes", "true", "on"};
+	static const char *f[] = {"n", "no", "false", "off"};
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		if (strcasecmp(s, t[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(s, f[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int compose_parse_int(const char *s, long long *out)
+{
+	char *end;
+	if (!*s)
+		return -1;
+	errno = 0;
+	long long v = strtoll(s, &end, 0);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Go's time.ParseDuration. */
+int compose_parse_duration(const char *s, long long *ns)
+{
+	static const struct {
+		const char *u;
+		double mul;
+	} units[] = {{"ns", 1}, {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
+		     {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+	const char *p = s;
+	int neg = 0;
+	if (*p == '-' || *p == '+')
+		neg = *p++ == '-';
+	if (strcmp(p, "0") == 0) {
+		*ns = 0;
+		return 0;
+	}
+	if (!*p)
+		return -1;
+	double total = 0;
+	while (*p) {
+		char *end;
+		if (!isdigit((unsigned char)*p) && *p != '.')
+			return -1;
+		errno = 0;
+		double v = strtod(p, &end);
+		if (end == p || errno)
+			return -1;
+		p = end;
+		size_t best = 0, bestlen = 0;
+		for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+			size_t l = strlen(units[i].u);
+			if (strncmp(p, units[i].u, l) == 0 && l > bestlen) {
+				best = i;
+				bestlen = l;
+			}
+		}
+		if (!bestlen)
+			return -1;
+		total += v * units[best].mul;
+		p += bestlen;
+	}
+	if (total > 9.2e18)
+		return -1;
+	*ns = (long long)llround(neg ? -total : total);
+	return 0;
+}
+
+/* docker/go-units RAMInBytes: binary multipliers, optional i and b. */
+int compose_parse_bytes(const char *s, long long *out)
+{
+	const char *p = s;
+	char *end;
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	double v = strtod(p, &end);
+	p = end;
+	if (*p == ' ')
+		p++;
+	double mul = 1;
+	switch (tolower((unsigned char)*p)) {
+	case 'k': mul = 1024.0; p++; break;
+	case 'm': mul = 1024.0 * 1024; p++; break;
+	case 'g': mul = 1024.0 * 1024 * 1024; p++; break;
+	case 't': mul = 1024.0 * 1024 * 1024 * 1024; p++; break;
+	case 'p': mul = 1024.0 * 1024 * 1024 * 1024 * 1024; p++; break;
+	default: break;
+	}
+	if (mul > 1 && tolower((unsigned char)*p) == 'i')
+		p++;
+	if (tolower((unsigned char)*p) == 'b')
+		p++;
+	if (*p)
+		return -1;
+	*out = (long long)(v * mul);
+	return 0;
+}
+
+/* ---------------- schema ---------------- */
+
+enum shape {
+	SH_ANY,
+	SH_STR,
+	SH_INT,
+	SH_NUM,
+	SH_BOOL,
+	SH_NUMSTR,	/* number or string */
+	SH_STRLIST,	/* list of scalars */
+	SH_STR_OR_LIST, /* string or list of scalars */
+	SH_LIST_OR_DICT, /* list of "k=v" or map of scalars/null */
+	SH_DICT_STR,	/* map of scalars */
+	SH_OBJ,		/* fixed keys: sub */
+	SH_DICT_OBJ,	/* any keys, values SH_OBJ sub (or null when nullok) */
+	SH_LIST_OBJ,	/* list of SH_OBJ sub */
+	SH_SCALAR_OR_OBJ_LIST, /* list of scalar or SH_OBJ sub */
+	SH_BOOL_OR_OBJ,
+	SH_SVC_NETWORKS,
+	SH_ULIMITS,
+	SH_LIST_OR_SCALAR_ANY,
+};
+
+struct field {
+	const char *name;
+	enum shape sh;
+	const struct field *sub;
+	int nullok;
+};
+
+#define F(n, s) {n, s, NULL, 0}
+#define FS(n, s, sub) {n, s, sub, 0}
+#define END {NULL, SH_ANY, NULL, 0}
+
+static const struct field f_ext[] = {F("name", SH_STR), END};
+static const struct field f_ipam_cfg[] = {F("subnet", SH_STR), END};
+static const struct field f_ipam[] = {F("driver", SH_STR), FS("config", SH_LIST_OBJ, f_ipam_cfg), END};
+static const struct field f_network[] = {
+	F("name", SH_STR), F("driver", SH_STR), F("driver_opts", SH_DICT_STR),
+	FS("ipam", SH_OBJ, f_ipam), FS("external", SH_BOOL_OR_OBJ, f_ext), F("internal", SH_BOOL),
+	F("attachable", SH_BOOL), F("labels", SH_LIST_OR_DICT), END};
+static const struct field f_volume[] = {
+	F("name", SH_STR), F("driver", SH_STR), F("driver_opts", SH_DICT_STR),
+	FS("external", SH_BOOL_OR_OBJ, f_ext), F("labels", SH_LIST_OR_DICT), F("x-cluster-spec", SH_ANY), END};
+static const struct field f_secret[] = {
+	F("name", SH_STR), F("file", SH_STR), FS("external", SH_BOOL_OR_OBJ, f_ext),
+	F("labels", SH_LIST_OR_DICT), F("driver", SH_STR), F("driver_opts", SH_DICT_STR),
+	F("template_driver", SH_STR), END};
+static const struct field f_config[] = {
+	F("name", SH_STR), F("file", SH_STR), FS("external", SH_BOOL_OR_OBJ, f_ext),
+	F("labels", SH_LIST_OR_DICT), F("template_driver", SH_STR), END};
+
+static const struct field f_update[] = {
+	F("parallelism", SH_INT), F("delay", SH_STR), F("failure_action", SH_STR), F("monitor", SH_STR),
+	F("max_failure_ratio", SH_NUM), F("order", SH_STR), END};
+static const struct field f_limits[] = {F("cpus", SH_NUMSTR), F("memory", SH_STR), F("pids", SH_INT), END};
+static const struct field f_discrete[] = {F("kind", SH_STR), F("value", SH_NUM), END};
+static const struct field f_generic[] = {FS("discrete_resource_spec", SH_OBJ, f_discrete), END};
+static const struct field f_reserv[] = {F("cpus", SH_NUMSTR), F("memory", SH_STR),
+					FS("generic_resources", SH_LIST_OBJ, f_generic), END};
+static const struct field f_resources[] = {FS("limits", SH_OBJ, f_limits), FS("reservations", SH_OBJ, f_reserv), END};
+static const struct field f_restart[] = {F("condition", SH_STR), F("delay", SH_STR), F("max_attempts", SH_INT),
+					 F("window", SH_STR), END};
+static const struct field f_pref[] = {F("spread", SH_STR), END};
+static const struct field f_placement[] = {F("constraints", SH_STRLIST), FS("preferences", SH_LIST_OBJ, f_pref),
+					   F("max_replicas_per_node", SH_INT), END};
+static const struct field f_deploy[] = {
+	F("mode", SH_STR), F("endpoint_mode", SH_STR), F("replicas", SH_INT), F("labels", SH_LIST_OR_DICT),
+	FS("rollback_config", SH_OBJ, f_update), FS("update_config", SH_OBJ, f_update),
+	FS("resources", SH_OBJ, f_resources), FS("restart_policy", SH_OBJ, f_restart),
+	FS("placement", SH_OBJ, f_placement), END};
+static const struct field f_cred[] = {F("config", SH_STR), F("file", SH_STR), F("registry", SH_STR), END};
+static const struct field f_health[] = {
+	F("disable", SH_BOOL), F("interval", SH_STR), F("retries", SH_NUM), F("test", SH_STR_OR_LIST),
+	F("timeout", SH_STR), F("start_period", SH_STR), F("start_interval", SH_STR), END};
+static const struct field f_logging[] = {F("driver", SH_STR), F("options", SH_DICT_STR), END};
+static const struct field f_port[] = {F("mode", SH_STR), F("target", SH_INT), F("published", SH_INT),
+				      F("protocol", SH_STR), END};
+static const struct field f_fileref[] = {F("source", SH_STR), F("target", SH_STR), F("uid", SH_STR),
+					 F("gid", SH_STR), F("mode", SH_INT), END};
+static const struct field f_bind[] = {F("propagation", SH_STR), END};
+static const struct field f_volopt[] = {F("nocopy", SH_BOOL), F("subpath", SH_STR), END};
+static const struct field f_tmpfsopt[] = {F("size", SH_NUMSTR), END};
+static const struct field f_svcvol[] = {
+	F("type", SH_STR), F("source", SH_STR), F("target", SH_STR), F("read_only", SH_BOOL),
+	F("consistency", SH_STR), FS("bind", SH_OBJ, f_bind), FS("volume", SH_OBJ, f_volopt),
+	FS("tmpfs", SH_OBJ, f_tmpfsopt), END};
+static const struct field f_ulimit[] = {F("hard", SH_INT), F("soft", SH_INT), END};
+static const struct field f_svcnet[] = {F("aliases", SH_STRLIST), F("ipv4_address", SH_STR),
+					F("ipv6_address", SH_STR), F("driver_opts", SH_DICT_STR), END};
+
+static const struct field f_service[] = {
+	F("build", SH_ANY), F("cap_add", SH_STRLIST), F("cap_drop", SH_STRLIST), F("cgroup_parent", SH_STR),
+	F("cgroupns_mode", SH_STR), F("command", SH_STR_OR_LIST), FS("configs", SH_SCALAR_OR_OBJ_LIST, f_fileref),
+	F("container_name", SH_STR), FS("credential_spec", SH_OBJ, f_cred), F("depends_on", SH_STRLIST),
+	FS("deploy", SH_OBJ, f_deploy), F("devices", SH_STRLIST), F("dns", SH_STR_OR_LIST),
+	F("dns_search", SH_STR_OR_LIST), F("domainname", SH_STR), F("entrypoint", SH_STR_OR_LIST),
+	F("env_file", SH_STR_OR_LIST), F("environment", SH_LIST_OR_DICT), F("expose", SH_STRLIST),
+	F("external_links", SH_STRLIST), F("extra_hosts", SH_LIST_OR_DICT), FS("healthcheck", SH_OBJ, f_health),
+	F("hostname", SH_STR), F("image", SH_STR), F("init", SH_BOOL), F("ipc", SH_STR), F("isolation", SH_STR),
+	F("labels", SH_LIST_OR_DICT), F("links", SH_STRLIST), FS("logging", SH_OBJ, f_logging),
+	F("mac_address", SH_STR), F("network_mode", SH_STR), FS("networks", SH_SVC_NETWORKS, f_svcnet),
+	F("oom_score_adj", SH_INT), F("pid", SH_STR), FS("ports", SH_SCALAR_OR_OBJ_LIST, f_port),
+	F("privileged", SH_BOOL), F("read_only", SH_BOOL), F("restart", SH_STR),
+	FS("secrets", SH_SCALAR_OR_OBJ_LIST, f_fileref), F("security_opt", SH_STRLIST), F("shm_size", SH_NUMSTR),
+	F("stdin_open", SH_BOOL), F("stop_grace_period", SH_STR), F("stop_signal", SH_STR),
+	F("sysctls", SH_LIST_OR_DICT), F("tmpfs", SH_STR_OR_LIST), F("tty", SH_BOOL),
+	FS("ulimits", SH_ULIMITS, f_ulimit), F("user", SH_STR), F("userns_mode", SH_STR),
+	FS("volumes", SH_SCALAR_OR_OBJ_LIST, f_svcvol), F("working_dir", SH_STR), END};
+
+/* Nullable dictionaries are flagged with nullok = 1. */
+static const struct field f_top[] = {
+	F("version", SH_STR), {"services", SH_DICT_OBJ, f_service, 0}, {"networks", SH_DICT_OBJ, f_network, 1},
+	{"volumes", SH_DICT_OBJ, f_volume, 1}, {"secrets", SH_DICT_OBJ, f_secret, 0},
+	{"configs", SH_DICT_OBJ, f_config, 0}, END};
+
+static const char *forbidden[][2] = {
+	{"extends", "Support for `extends` is not implemented yet."},
+	{"volume_driver", "Instead of setting the volume driver on the service, define a volume using the top-level `volumes` option and specify the driver there."},
+	{"volumes_from", "To share a volume between services, define it using the top-level `volumes` option and reference it from each service that shares it using the service-level `volumes` option."},
+	{"cpu_quota", "Set resource limits using deploy.resources"},
+	{"cpu_shares", "Set resource limits using deploy.resources"},
+	{"cpuset", "Set resource limits using deploy.resources"},
+	{"mem_limit", "Set resource limits using deploy.resources"},
+	{"memswap_limit", "Set resource limits using deploy.resources"},
+};
+
+static const char *unsupported[] = {
+	"build", "cgroupns_mode", "cgroup_parent", "devices", "domainname", "external_links", "ipc", "links",
+	"mac_address", "network_mode", "pid", "privileged", "restart", "security_opt", "shm_size", "userns_mode",
+};
+
+static const char *deprecated[][2] = {
+	{"container_name", "Setting the container name is not supported."},
+	{"expose", "Exposing ports is unnecessary - services on the same network can access each other's containers on any port."},
+};
+
+struct vctx {
+	struct diags *d;
+};
+
+static void verr(struct vctx *v, const struct ynode *at, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void verr(struct vctx *v, const struct ynode *at, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *m = xvasprintf(fmt, ap);
+	va_end(ap);
+	diags_add(v->d, DIAG_ERROR, at ? at->file : NULL, at ? at->line : 0, at ? at->col : 0, "%s%s%s",
+		  path, *path ? " " : "", m);
+	free(m);
+}
+
+static int is_scalar(const struct ynode *n)
+{
+	return n && n->kind == Y_SCALAR;
+}
+
+static void check(struct vctx *v, const struct ynode *n, enum shape sh, const struct field *sub, int nullok,
+		  const char *path);
+
+static void check_obj(struct vctx *v, const struct ynode *n, const struct field *tab, const char *path)
+{
+	if (n->kind != Y_MAP) {
+		verr(v, n, path, "must be a mapping, got %s", ynode_kind_name(n));
+		return;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		const char *key = ynode_str(n->k[i]);
+		const struct field *f = tab;
+		while (f->name && strcmp(f->name, key) != 0)
+			f++;
+		if (!f->name) {
+			if (str_has_prefix(key, "x-"))
+				continue;
+			verr(v, n->k[i], path, "additional property %s is not allowed", key);
+			continue;
+		}
+		char *p = *path ? xasprintf("%s.%s", path, key) : xstrdup(key);
+		check(v, n->v[i], f->sh, f->sub, f->nullok, p);
+		free(p);
+	}
+}
+
+static int scalar_is_int(const struct ynode *n)
+{
+	long long x;
+	return n->stype == YS_INT || (n->stype == YS_STR && compose_parse_int(n->s, &x) == 0);
+}
+
+static int scalar_is_num(const struct ynode *n)
+{
+	if (n->stype == YS_INT || n->stype == YS_FLOAT)
+		return 1;
+	char *end;
+	if (n->stype != YS_STR || !*n->s)
+		return 0;
+	strtod(n->s, &end);
+	return *end == 0;
+}
+
+static void check(struct vctx *v, const struct ynode *n, enum shape sh, const struct field *sub, int nullok,
+		  const char *path)
+{
+	char *p;
+	if (n->kind == Y_NULL) {
+		/* null is fine for nullable shapes and maps of null */
+		if (nullok || sh == SH_ANY || sh == SH_LIST_OR_DICT)
+			return;
+		verr(v, n, path, "must not be null");
+		return;
+	}
+	switch (sh) {
+	case SH_ANY:
+		return;
+	case SH_STR:
+		if (!is_scalar(n) || n->stype != YS_STR)
+			verr(v, n, path, "must be a string, got %s", ynode_kind_name(n));
+		return;
+	case SH_INT:
+		if (!is_scalar(n) || !scalar_is_int(n))
+			verr(v, n, path, "must be an integer, got %s", ynode_kind_name(n));
+		return;
+	case SH_NUM:
+		if (!is_scalar(n) || !scalar_is_num(n))
+			verr(v, n, path, "must be a number, got %s", ynode_kind_name(n));
+		return;
+	case SH_BOOL: {
+		int b;
+		if (!is_scalar(n) || (n->stype != YS_BOOL && compose_parse_bool(n->s, &b) < 0))
+			verr(v, n, path, "must be a boolean, got %s", ynode_kind_name(n));
+		return;
+	}
+	case SH_NUMSTR:
+		if (!is_scalar(n) || n->stype == YS_BOOL)
+			verr(v, n, path, "must be a string or number, got %s", ynode_kind_name(n));
+		return;
+	case SH_STR_OR_LIST:
+		if (is_scalar(n)) {
+			if (n->stype != YS_STR)
+				verr(v, n, path, "must be a string or a list of strings, got %s", ynode_kind_name(n));
+			return;
+		}
+		/* fallthrough */
+	case SH_STRLIST:
+		if (n->kind != Y_SEQ) {
+			verr(v, n, path, "must be a list, got %s", ynode_kind_name(n));
+			return;
+		}
+		for (size_t i = 0; i < n->n; i++)
+			if (!is_scalar(n->v[i])) {
+				p = xasprintf("%s.%zu", path, i);
+				verr(v, n->v[i], p, "must be a string, got %s", ynode_kind_name(n->v[i]));
+				free(p);
+			}
+		return;
+	case SH_LIST_OR_DICT:
+		if (n->kind == Y_SEQ) {
+			for (size_t i = 0; i < n->n; i++)
+				if (!is_scalar(n->v[i])) {
+					p = xasprintf("%s.%zu", path, i);
+					verr(v, n->v[i], p, "must be a string, got %s", ynode_kind_name(n->v[i]));
+					free(p);
+				}
+			return;
+		}
+		/* fallthrough */
+	case SH_DICT_STR:
+		if (n->kind != Y_MAP) {
+			verr(v, n, path, "must be a mapping%s, got %s", sh == SH_LIST_OR_DICT ? " or a list" : "",
+			     ynode_kind_name(n));
+			return;
+		}
+		for (size_t i = 0; i < n->n; i++) {
+			if (n->v[i]->kind == Y_NULL && sh == SH_LIST_OR_DICT)
+				continue;
+			if (!is_scalar(n->v[i])) {
+				p = xasprintf("%s.%s", path, ynode_str(n->k[i]));
+				verr(v, n->v[i], p, "must be a string, number or boolean, got %s",
+				     ynode_kind_name(n->v[i]));
+				free(p);
+			}
+		}
+		return;
+	case SH_OBJ:
+		check_obj(v, n, sub, path);
+		return;
+	case SH_DICT_OBJ:
+		if (n->kind != Y_MAP) {
+			verr(v, n, path, "must be a mapping, got %s", ynode_kind_name(n));
+			return;
+		}
+		for (size_t i = 0; i < n->n; i++) {
+			const char *key = ynode_str(n->k[i]);
+			if (str_has_prefix(key, "x-") && strcmp(path, "") != 0 && 0)
+				continue;
+			p = *path ? xasprintf("%s.%s", path, key) : xstrdup(key);
+			if (n->v[i]->kind == Y_NULL) {
+				if (!nullok)
+					verr(v, n->v[i], p, "must be a mapping, got null");
+			} else {
+				check_obj(v, n->v[i], sub, p);
+			}
+			free(p);
+		}
+		return;
+	case SH_LIST_OBJ:
+	case SH_SCALAR_OR_OBJ_LIST:
+		if (n->kind != Y_SEQ) {
+			verr(v, n, path, "must be a list, got %s", ynode_kind_name(n));
+			return;
+		}
+		for (size_t i = 0; i < n->n; i++) {
+			p = xasprintf("%s.%zu", path, i);
+			if (sh == SH_SCALAR_OR_OBJ_LIST && is_scalar(n->v[i]))
+				;
+			else
+				check_obj(v, n->v[i], sub, p);
+			free(p);
+		}
+		return;
+	case SH_BOOL_OR_OBJ:
+		if (n->kind == Y_MAP)
+			check_obj(v, n, sub, path);
+		else
+			check(v, n, SH_BOOL, NULL, 0, path);
+		return;
+	case SH_SVC_NETWORKS:
+		if (n->kind == Y_SEQ) {
+			check(v, n, SH_STRLIST, NULL, 0, path);
+			return;
+		}
+		check(v, n, SH_DICT_OBJ, sub, 1, path);
+		return;
+	case SH_ULIMITS:
+		if (n->kind != Y_MAP) {
+			verr(v, n, path, "must be a mapping, got %s", ynode_kind_name(n));
+			return;
+		}
+		for (size_t i = 0; i < n->n; i++) {
+			p = xasprintf("%s.%s", path, ynode_str(n->k[i]));
+			if (is_scalar(n->v[i]))
+				check(v, n->v[i], SH_INT, NULL, 0, p);
+			else
+				check_obj(v, n->v[i], sub, p);
+			free(p);
+		}
+		return;
+	case SH_LIST_OR_SCALAR_ANY:
+		return;
+	}
+}
+
+/* ---------------- interpolation ---------------- */
+
+struct ictx {
+	const struct compose_opts *o;
+	struct diags *d;
+};
+
+static void interpolate(struct ictx *c, struct ynode *n, const char *path)
+{
+	if (n->kind == Y_SCALAR && n->stype == YS_STR && strchr(n->s, '$')) {
+		char *out, *err;
+		if (interp_string(n->s, c->o->lookup, c->o->lookup_ctx, &out, &err) < 0) {
+			diags_add(c->d, DIAG_ERROR, n->file, n->line, n->col, "%s: %s", path, err);
+			free(err);
+			return;
+		}
+		free(n->s);
+		n->s = out;
+		return;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		char *p;
+		if (n->kind == Y_MAP)
+			p = *path ? xasprintf("%s.%s", path, ynode_str(n->k[i])) : xstrdup(ynode_str(n->k[i]));
+		else
+			p = xasprintf("%s.%zu", path, i);
+		interpolate(c, n->v[i], p);
+		free(p);
+	}
+}
+
+/* ---------------- file access ---------------- */
+
+int compose_read_rel(const struct compose_opts *o, const char *path, const struct ynode *pos,
+		     struct diags *d, char **data, size_t *len)
+{
+	char *full;
+	if (path[0] == '/' || !o->workdir)
+		full = xstrdup(path);
+	else
+		full = xasprintf("%s/%s", o->workdir, path);
+	if (o->confine) {
+		char *real = realpath(full, NULL);
+		char *root = realpath(o->confine, NULL);
+		size_t rl = root ? strlen(root) : 0;
+		int inside = real && root && strncmp(real, root, rl) == 0 && (real[rl] == '/' || real[rl] == 0);
+		if (!inside) {
+			diags_add(d, DIAG_ERROR, pos->file, pos->line, pos->col,
+				  "%s: %s", path, real ? "path leaves the repository" : strerror(errno));
+			free(real);
+			free(root);
+			free(full);
+			return -1;
+		}
+		free(real);
+		free(root);
+	}
+	if (read_file(full, COMPOSE_MAX_FILE, data, len) < 0) {
+		diags_add(d, DIAG_ERROR, pos->file, pos->line, pos->col, "%s: %s", path,
+			  errno == EFBIG ? "file too large" : strerror(errno));
+		free(full);
+		return -1;
+	}
+	free(full);
+	return 0;
+}
+
+/* ---------------- normalisation ---------------- */
+
+struct nctx {
+	const struct compose_opts *o;
+	struct diags *d;
+};
+
+static void nerr(struct nctx *c, const struct ynode *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void nerr(struct nctx *c, const struct ynode *at, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *m = xvasprintf(fmt, ap);
+	va_end(ap);
+	diags_add(c->d, DIAG_ERROR, at->file, at->line, at->col, "%s", m);
+	free(m);
+}
+
+static void nwarn(struct nctx *c, const struct ynode *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void nwarn(struct nctx *c, const struct ynode *at, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *m = xvasprintf(fmt, ap);
+	va_end(ap);
+	diags_add(c->d, DIAG_WARN, at->file, at->line, at->col, "%s", m);
+	free(m);
+}
+
+/* A string form of a scalar the way Go's fmt.Sprint prints YAML values. */
+static char *scalar_text(const struct ynode *n)
+{
+	if (n->kind == Y_NULL)
+		return xstrdup("");
+	if (n->stype == YS_BOOL)
+		return xstrdup(strcasecmp(n->s, "true") == 0 ? "true" : "false");
+	if (n->stype == YS_INT) {
+		long long v;
+		if (compose_parse_int(n->s, &v) == 0)
+			return xasprintf("%lld", v);
+	}
+	if (n->stype == YS_FLOAT) {
+		char *end;
+		double d = strtod(n->s, &end);
+		if (!*end) {
+			/* %v of float64: shortest repr, exponent for large values */
+			char tmp[64];
+			for (int prec = 1; prec <= 17; prec++) {
+				snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+				if (strtod(tmp, NULL) == d)
+					break;
+			}
+			char *e = strchr(tmp, 'e');
+			if (e) {
+				/* Go prints e+21 as e+21, C as e+21: same; but 1e+06 vs 1e+06 */
+			}
+			return xstrdup(tmp);
+		}
+	}
+	return xstrdup(n->s);
+}
+
+static struct ynode *str_node(const char *s, const struct ynode *pos)
+{
+	return ynode_new_str(s, pos);
+}
+
+/* Turn every scalar value of a map into its string form. */
+static void stringify_map(struct ynode *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		struct ynode *v = m->v[i];
+		if (v->kind == Y_SCALAR && v->stype != YS_STR) {
+			char *t = scalar_text(v);
+			free(v->s);
+			v->s = t;
+			v->stype = YS_STR;
+		}
+	}
+}
+
+/* list-or-dict -> map.  sep splits list items; allow_nil keeps keys without
+ * a separator as null values (environment), otherwise they become "". */
+static struct ynode *list_or_dict(struct ynode *n, char sep, int allow_nil)
+{
+	if (n->kind == Y_MAP) {
+		struct ynode *m = ynode_clone(n);
+		for (size_t i = 0; i < m->n; i++)
+			if (m->v[i]->kind == Y_NULL && !allow_nil) {
+				ynode_free(m->v[i]);
+				m->v[i] = str_node("", m->k[i]);
+			}
+		stringify_map(m);
+		return m;
+	}
+	struct ynode *m = ynode_new(Y_MAP, n->file, n->line, n->col);
+	if (n->kind != Y_SEQ)
+		return m;
+	for (size_t i = 0; i < n->n; i++) {
+		char *t = scalar_text(n->v[i]);
+		char *eq = strchr(t, sep);
+		struct ynode *val;
+		if (eq) {
+			*eq = 0;
+			val = str_node(eq + 1, n->v[i]);
+		} else if (allow_nil) {
+			val = ynode_new(Y_NULL, n->v[i]->file, n->v[i]->line, n->v[i]->col);
+		} else {
+			val = str_node("", n->v[i]);
+		}
+		ynode_set(m, t, val, n->v[i]);
+		free(t);
+	}
+	return m;
+}
+
+static struct ynode *str_or_list(struct ynode *n)
+{
+	if (n->kind == Y_SEQ) {
+		struct ynode *l = ynode_clone(n);
+		for (size_t i = 0; i < l->n; i++)
+			if (l->v[i]->kind == Y_SCALAR && l->v[i]->stype != YS_STR) {
+				char *t = scalar_text(l->v[i]);
+				free(l->v[i]->s);
+				l->v[i]->s = t;
+				l->v[i]->stype = YS_STR;
+			}
+		return l;
+	}
+	struct ynode *l = ynode_new(Y_SEQ, n->file, n->line, n->col);
+	if (n->kind == Y_SCALAR)
+		ynode_push(l, str_node(n->s, n));
+	return l;
+}
+
+/* Split a command line the way github.com/google/shlex does (POSIX-ish
+ * words, quotes, backslash escapes; no expansion). */
+static int shlex_split(const char *s, struct ynode *pos, struct ynode *out)
+{
+	struct buf w;
+	buf_init(&w, 0);
+	int in_word = 0;
+	const char *p = s;
+	while (*p) {
+		char c = *p;
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			if (in_word) {
+				ynode_push(out, str_node(w.data, pos));
+				buf_reset(&w);
+				in_word = 0;
+			}
+			p++;
+			continue;
+		}
+		if (c == '#' && !in_word)
+			break;
+		in_word = 1;
+		if (c == '\\') {
+			p++;
+			if (!*p) {
+				buf_free(&w);
+				return -1;
+			}
+			buf_addc(&w, *p++);
+		} else if (c == '\'') {
+			p++;
+			while (*p && *p != '\'')
+				buf_addc(&w, *p++);
+			if (!*p) {
+				buf_free(&w);
+				return -1;
+			}
+			p++;
+		} else if (c == '"') {
+			p++;
+			while (*p && *p != '"') {
+				if (*p == '\\' && (p[1] == '"' || p[1] == '\\' || p[1] == '$' || p[1] == '`' ||
+						   p[1] == '\n')) {
+					p++;
+				}
+				buf_addc(&w, *p++);
+			}
+			if (!*p) {
+				buf_free(&w);
+				return -1;
+			}
+			p++;
+		} else {
+			buf_addc(&w, c);
+			p++;
+		}
+	}
+	if (in_word)
+		ynode_push(out, str_node(w.data, pos));
+	buf_free(&w);
+	return 0;
+}
+
+static struct ynode *shell_command(struct nctx *c, struct ynode *n)
+{
+	if (n->kind != Y_SCALAR)
+		return str_or_list(n);
+	struct ynode *l = ynode_new(Y_SEQ, n->file, n->line, n->col);
+	if (shlex_split(n->s, n, l) < 0)
+		nerr(c, n, "invalid command line %s: unterminated quote or escape", n->s);
+	return l;
+}
+
+static struct ynode *map_with(const struct ynode *pos)
+{
+	return ynode_new(Y_MAP, pos->file, pos->line, pos->col);
+}
+
+static void set_str(struct ynode *m, const char *k, const char *v, const struct ynode *pos)
+{
+	ynode_set(m, k, str_node(v, pos), pos);
+}
+
+static void set_int(struct ynode *m, const char *k, long long v, const struct ynode *pos)
+{
+	char tmp[32];
+	snprintf(tmp, sizeof tmp, "%lld", v);
+	struct ynode *n = str_node(tmp, pos);
+	n->stype = YS_INT;
+	ynode_set(m, k, n, pos);
+}
+
+static int parse_port_range(const char *s, long long *a, long long *b)
+{
+	char *dash = strchr(s, '-');
+	char *tmp = xstrdup(s);
+	int r = 0;
+	if (dash) {
+		tmp[dash - s] = 0;
+		if (compose_parse_int(tmp, a) < 0 || compose_parse_int(tmp + (dash - s) + 1, b) < 0)
+			r = -1;
+	} else {
+		if (compose_parse_int(tmp, a) < 0)
+			r = -1;
+		*b = *a;
+	}
+	free(tmp);
+	if (r == 0 && (*a < 0 || *b > 65535 || *b < *a))
+		r = -1;
+	return r;
+}
+
+/* Short port syntax: [ip:][published[-range]:]target[-range][/proto] */
+static void short_port(struct nctx *c, const struct ynode *n, struct ynode *out)
+{
+	char *spec = scalar_text(n);
+	char *proto = strrchr(spec, '/');
+	const char *protocol = "tcp";
+	if (proto) {
+		*proto = 0;
+		protocol = proto + 1;
+		if (!*protocol)
+			protocol = "tcp";
+	}
+	char *ip = NULL, *pub = NULL, *tgt = spec;
+	/* split from the right: target, then published, rest is the ip */
+	char *last = strrchr(spec, ':');
+	if (last) {
+		*last = 0;
+		tgt = last + 1;
+		char *prev = strrchr(spec, ':');
+		if (spec[0] == '[') {
+			char *rb = strchr(spec, ']');
+			if (rb && rb[1] == ':') {
+				*rb = 0;
+				ip = spec + 1;
+				pub = rb + 2;
+			} else {
+				pub = spec;
+			}
+		} else if (prev) {
+			*prev = 0;
+			ip = spec;
+			pub = prev + 1;
+		} else {
+			pub = spec;
+		}
+	}
+	long long ta, tb, pa = 0, pb = 0;
+	if (strcmp(protocol, "tcp") && strcmp(protocol, "udp") && strcmp(protocol, "sctp")) {
+		nerr(c, n, "invalid proto: %s", protocol);
+		goto out;
+	}
+	if (parse_port_range(tgt, &ta, &tb) < 0) {
+		nerr(c, n, "invalid containerPort: %s", tgt);
+		goto out;
+	}
+	if (pub && *pub && parse_port_range(pub, &pa, &pb) < 0) {
+		nerr(c, n, "invalid hostPort: %s", pub);
+		goto out;
+	}
+	if (ip && *ip && strcmp(ip, "0.0.0.0") && strcmp(ip, "::"))
+		nwarn(c, n, "ignoring IP-address (%s:%s:%lld/%s) service will listen on '0.0.0.0'", ip,
+		      pub ? pub : "", ta, protocol);
+	if (pub && *pub && tb - ta != pb - pa && tb != ta) {
+		nerr(c, n, "invalid ranges specified for container and host Ports: %s and %s", tgt, pub);
+		goto out;
+	}
+	for (long long t = ta; t <= tb; t++) {
+		long long from, to;
+		if (!pub || !*pub) {
+			from = to = 0;
+		} else if (ta == tb) {
+			from = pa;
+			to = pb;
+		} else {
+			from = to = pa + (t - ta);
+		}
+		for (long long p = from; p <= to; p++) {
+			struct ynode *m = map_with(n);
+			set_str(m, "mode", "ingress", n);
+			set_int(m, "target", t, n);
+			set_int(m, "published", p, n);
+			set_str(m, "protocol", protocol, n);
+			ynode_push(out, m);
+		}
+	}
+out:
+	free(spec);
+}
+
+/* Short volume syntax src:dst[:opts] as docker's volumespec.Parse reads it. */
+static struct ynode *short_volume(struct nctx *c, const struct ynode *n)
+{
+	const char *spec = n->s;
+	struct ynode *m = map_with(n);
+	if (!*spec) {
+		nerr(c, n, "invalid empty volume spec");
+		return m;
+	}
+	/* split on ':' but a one-letter part followed by ':' and '\\' or '/' is
+	 * a Windows drive: keep it with the next part */
+	struct strv parts = {0};
+	const char *p = spec, *start = spec;
+	for (; *p; p++) {
+		if (*p != ':')
+			continue;
+		if (p - start == 1 && isalpha((unsigned char)*start) && (p[1] == '\\' || p[1] == '/'))
+			continue;
+		strv_push(&parts, xstrndup(start, (size_t)(p - start)));
+		start = p + 1;
+	}
+	strv_push(&parts, xstrdup(start));
+	if (parts.n > 3) {
+		nerr(c, n, "invalid spec: %s: too many colons", spec);
+		strv_free(&parts);
+		return m;
+	}
+	if (parts.n == 1) {
+		set_str(m, "type", "volume", n);
+		set_str(m, "target", parts.v[0], n);
+		strv_free(&parts);
+		return m;
+	}
+	const char *src = parts.v[0];
+	int is_path = src[0] == '.' || src[0] == '/' || src[0] == '~' ||
+		      (strlen(src) >= 2 && isalpha((unsigned char)src[0]) && src[1] == ':');
+	set_str(m, "type", is_path ? "bind" : "volume", n);
+	set_str(m, "source", src, n);
+	set_str(m, "target", parts.v[1], n);
+	if (parts.n == 3) {
+		char *opts = xstrdup(parts.v[2]);
+		char *save = NULL;
+		for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+			if (!strcmp(o, "ro")) {
+				struct ynode *b = str_node("true", n);
+				b->stype = YS_BOOL;
+				ynode_set(m, "read_only", b, n);
+			} else if (!strcmp(o, "rw")) {
+				struct ynode *b = str_node("false", n);
+				b->stype = YS_BOOL;
+				ynode_set(m, "read_only", b, n);
+			} else if (!strcmp(o, "nocopy")) {
+				struct ynode *vo = map_with(n);
+				struct ynode *b = str_node("true", n);
+				b->stype = YS_BOOL;
+				ynode_set(vo, "nocopy", b, n);
+				ynode_set(m, "volume", vo, n);
+			} else if (!strcmp(o, "shared") || !strcmp(o, "rshared") || !strcmp(o, "slave") ||
+				   !strcmp(o, "rslave") || !strcmp(o, "private") || !strcmp(o, "rprivate")) {
+				struct ynode *bo = map_with(n);
+				set_str(bo, "propagation", o, n);
+				ynode_set(m, "bind", bo, n);
+			} else if (!strcmp(o, "z") || !strcmp(o, "Z")) {
+				/* selinux relabel: ignored by swarm */
+			} else if (!strcmp(o, "consistent") || !strcmp(o, "cached") || !strcmp(o, "delegated")) {
+				set_str(m, "consistency", o, n);
+			}
+		}
+		free(opts);
+	}
+	strv_free(&parts);
+	return m;
+}
+
+/* Environment files: KEY=VAL lines, '#' comments, left-trimmed; a bare KEY
+ * is looked up among the variables (or dropped). */
+static void load_env_file(struct nctx *c, const struct ynode *pathnode, struct ynode *env)
+{
+	char *data;
+	size_t len;
+	if (compose_read_rel(c->o, pathnode->s, pathnode, c->d, &data, &len) < 0)
+		return;
+	if (strlen(data) != len) {
+		nerr(c, pathnode, "%s: env file contains a NUL byte", pathnode->s);
+		free(data);
+		return;
+	}
+	int lineno = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		lineno++;
+		while (*line == ' ' || *line == '\t')
+			line++;
+		size_t l = strlen(line);
+		if (l && line[l - 1] == '\r')
+			line[--l] = 0;
+		if (!*line || *line == '#')
+			continue;
+		char *eq = strchr(line, '=');
+		char *key = eq ? xstrndup(line, (size_t)(eq - line)) : xstrdup(line);
+		if (strpbrk(key, " \t")) {
+			nerr(c, pathnode, "%s: variable '%s' contains whitespaces", pathnode->s, key);
+			free(key);
+			continue;
+		}
+		if (!*key) {
+			nerr(c, pathnode, "%s: no variable name on line '%s'", pathnode->s, line);
+			free(key);
+			continue;
+		}
+		struct ynode *val;
+		if (eq) {
+			val = str_node(eq + 1, pathnode);
+		} else {
+			const char *v = c->o->lookup(c->o->lookup_ctx, key);
+			if (!v) {
+				free(key);
+				continue;
+			}
+			val = str_node(v, pathnode);
+		}
+		ynode_set(env, key, val, pathnode);
+		free(key);
+	}
+	free(data);
+}
+
+static void normalize_file_refs(struct ynode *svc, const char *key)
+{
+	struct ynode *l = ynode_get(svc, key);
+	if (!l || l->kind != Y_SEQ)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->v[i]->kind == Y_SCALAR) {
+			struct ynode *m = map_with(l->v[i]);
+			set_str(m, "source", l->v[i]->s, l->v[i]);
+			ynode_free(l->v[i]);
+			l->v[i] = m;
+		}
+	}
+}
+
+static void replace(struct ynode *m, const char *key, struct ynode *nv)
+{
+	ynode_set(m, key, nv, ynode_key(m, key));
+}
+
+static void normalize_service(struct nctx *c, struct ynode *svc)
+{
+	struct ynode *n;
+	/* environment: env_file first, then environment; empty or null values
+	 * are taken from the variables when they define the key */
+	struct ynode *env = map_with(svc);
+	if ((n = ynode_get(svc, "env_file"))) {
+		struct ynode *files = str_or_list(n);
+		for (size_t i = 0; i < files->n; i++)
+			load_env_file(c, files->v[i], env);
+		ynode_free(files);
+	}
+	if ((n = ynode_get(svc, "environment"))) {
+		struct ynode *m = list_or_dict(n, '=', 1);
+		for (size_t i = 0; i < m->n; i++)
+			ynode_set(env, ynode_str(m->k[i]), ynode_clone(m->v[i]), m->k[i]);
+		ynode_free(m);
+	}
+	for (size_t i = 0; i < env->n; i++) {
+		struct ynode *v = env->v[i];
+		if (v->kind == Y_NULL || (v->kind == Y_SCALAR && !*v->s)) {
+			const char *x = c->o->lookup(c->o->lookup_ctx, ynode_str(env->k[i]));
+			if (x) {
+				struct ynode *nv = str_node(x, v);
+				ynode_free(v);
+				env->v[i] = nv;
+			}
+		}
+	}
+	if (env->n || ynode_get(svc, "environment"))
+		replace(svc, "environment", env);
+	else
+		ynode_free(env);
+	ynode_del(svc, "env_file");
+
+	static const char *dicts[] = {"labels", "sysctls"};
+	for (size_t i = 0; i < ARRAY_SIZE(dicts); i++)
+		if ((n = ynode_get(svc, dicts[i])))
+			replace(svc, dicts[i], list_or_dict(n, '=', 0));
+	if ((n = ynode_get(svc, "extra_hosts"))) {
+		struct ynode *l = ynode_new(Y_SEQ, n->file, n->line, n->col);
+		if (n->kind == Y_MAP) {
+			struct strv tmp = {0};
+			for (size_t i = 0; i < n->n; i++) {
+				char *t = scalar_text(n->v[i]);
+				strv_push(&tmp, xasprintf("%s:%s", ynode_str(n->k[i]), t));
+				free(t);
+			}
+			strv_sort(&tmp);
+			for (size_t i = 0; i < tmp.n; i++)
+				ynode_push(l, str_node(tmp.v[i], n));
+			strv_free(&tmp);
+		} else {
+			for (size_t i = 0; i < n->n; i++) {
+				char *t = scalar_text(n->v[i]);
+				char *sep = strpbrk(t, "=:");
+				if (sep) {
+					*sep = 0;
+					char *ip = sep + 1;
+					size_t il = strlen(ip);
+					if (il > 2 && ip[0] == '[' && ip[il - 1] == ']') {
+						ip[il - 1] = 0;
+						ip++;
+					}
+					char *h = xasprintf("%s:%s", t, ip);
+					ynode_push(l, str_node(h, n->v[i]));
+					free(h);
+				}
+				free(t);
+			}
+		}
+		replace(svc, "extra_hosts", l);
+	}
+	static const char *strlists[] = {"dns", "dns_search", "tmpfs", "cap_add", "cap_drop"};
+	for (size_t i = 0; i < ARRAY_SIZE(strlists); i++)
+		if ((n = ynode_get(svc, strlists[i])))
+			replace(svc, strlists[i], str_or_list(n));
+	static const char *cmds[] = {"command", "entrypoint"};
+	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
+		if ((n = ynode_get(svc, cmds[i])))
+			replace(svc, cmds[i], shell_command(c, n));
+	struct ynode *hc = ynode_get(svc, "healthcheck");
+	if (hc && (n = ynode_get(hc, "test")) && n->kind == Y_SCALAR) {
+		struct ynode *l = ynode_new(Y_SEQ, n->file, n->line, n->col);
+		ynode_push(l, str_node("CMD-SHELL", n));
+		ynode_push(l, str_node(n->s, n));
+		replace(hc, "test", l);
+	}
+	if ((n = ynode_get(svc, "logging")) && (n = ynode_get(n, "options")))
+		stringify_map(n);
+	if ((n = ynode_get(svc, "networks")) && n->kind == Y_SEQ) {
+		struct ynode *m = map_with(n);
+		for (size_t i = 0; i < n->n; i++)
+			ynode_set(m, ynode_str(n->v[i]), ynode_new(Y_NULL, n->v[i]->file, n->v[i]->line,
+								  n->v[i]->col), n->v[i]);
+		replace(svc, "networks", m);
+	}
+	if ((n = ynode_get(svc, "ports"))) {
+		struct ynode *l = ynode_new(Y_SEQ, n->file, n->line, n->col);
+		for (size_t i = 0; i < n->n; i++) {
+			if (n->v[i]->kind == Y_SCALAR)
+				short_port(c, n->v[i], l);
+			else
+				ynode_push(l, ynode_clone(n->v[i]));
+		}
+		replace(svc, "ports", l);
+	}
+	if ((n = ynode_get(svc, "volumes"))) {
+		for (size_t i = 0; i < n->n; i++)
+			if (n->v[i]->kind == Y_SCALAR) {
+				struct ynode *m = short_volume(c, n->v[i]);
+				ynode_free(n->v[i]);
+				n->v[i] = m;
+			}
+	}
+	normalize_file_refs(svc, "secrets");
+	normalize_file_refs(svc, "configs");
+	struct ynode *dep = ynode_get(svc, "deploy");
+	if (dep && (n = ynode_get(dep, "labels")))
+		replace(dep, "labels", list_or_dict(n, '=', 0));
+}
+
+static void normalize_objects(struct nctx *c, struct ynode *root, const char *section)
+{
+	(void)c;
+	struct ynode *sec = ynode_get(root, section);
+	if (!sec || sec->kind != Y_MAP)
+		return;
+	for (size_t i = 0; i < sec->n; i++) {
+		struct ynode *o = sec->v[i], *n;
+		if (o->kind != Y_MAP)
+			continue;
+		if ((n = ynode_get(o, "labels")))
+			replace(o, "labels", list_or_dict(n, '=', 0));
+		if ((n = ynode_get(o, "driver_opts")))
+			stringify_map(n);
+		if ((n = ynode_get(o, "external"))) {
+			struct ynode *m = map_with(n);
+			struct ynode *b = str_node("true", n);
+			b->stype = YS_BOOL;
+			if (n->kind == Y_SCALAR) {
+				int v = 0;
+				compose_parse_bool(n->s, &v);
+				free(b->s);
+				b->s = xstrdup(v ? "true" : "false");
+			} else if (n->kind == Y_MAP) {
+				struct ynode *nm = ynode_get(n, "name");
+				if (nm && nm->kind == Y_SCALAR) {
+					struct ynode *own = ynode_get(o, "name");
+					const char *what = !strcmp(section, "networks") ? "network" :
+							   !strcmp(section, "volumes") ? "volume" :
+							   !strcmp(section, "secrets") ? "secret" : "config";
+					if (own)
+						diags_add(c->d, DIAG_ERROR, nm->file, nm->line, nm->col,
+							  "%s %s: %s.external.name and %s.name conflict; only use %s.name",
+							  what, ynode_str(sec->k[i]), what, what, what);
+					else {
+						diags_add(c->d, DIAG_WARN, nm->file, nm->line, nm->col,
+							  "%s %s: %s.external.name is deprecated in favor of %s.name",
+							  what, ynode_str(sec->k[i]), what, what);
+						ynode_set(o, "name", ynode_clone(nm), nm);
+					}
+				}
+			}
+			ynode_set(m, "external", b, n);
+			replace(o, "external", m);
+		}
+	}
+}
+
+/* ---------------- merge ---------------- */
+
+static const char *list_merge_key(const char *key)
+{
+	if (!strcmp(key, "ports"))
+		return "published";
+	if (!strcmp(key, "secrets") || !strcmp(key, "configs"))
+		return "source";
+	if (!strcmp(key, "volumes"))
+		return "target";
+	return NULL;
+}
+
+static int cmp_keyed(const struct ynode *a, const struct ynode *b, const char *k)
+{
+	const char *x = ynode_str(ynode_get(a, k)), *y = ynode_str(ynode_get(b, k));
+	if (!strcmp(k, "published")) {
+		long long p = 0, q = 0;
+		compose_parse_int(x, &p);
+		compose_parse_int(y, &q);
+		return p < q ? -1 : p > q;
+	}
+	return strcmp(x, y);
+}
+
+static void merge_keyed_list(struct ynode *dst, const struct ynode *src, const char *k)
+{
+	for (size_t i = 0; i < src->n; i++) {
+		size_t j;
+		for (j = 0; j < dst->n; j++)
+			if (cmp_keyed(dst->v[j], src->v[i], k) == 0)
+				break;
+		if (j < dst->n) {
+			ynode_free(dst->v[j]);
+			dst->v[j] = ynode_clone(src->v[i]);
+		} else {
+			ynode_push(dst, ynode_clone(src->v[i]));
+		}
+	}
+	/* stable insertion sort by key, as docker's merge sorts these */
+	for (size_t i = 1; i < dst->n; i++) {
+		struct ynode *x = dst->v[i];
+		size_t j = i;
+		while (j > 0 && cmp_keyed(dst->v[j - 1], x, k) > 0) {
+			dst->v[j] = dst->v[j - 1];
+			j--;
+		}
+		dst->v[j] = x;
+	}
+}
+
+static void merge_node(struct ynode *dst, const struct ynode *src, const char *key, int depth);
+
+static void merge_map(struct ynode *dst, const struct ynode *src, int depth)
+{
+	for (size_t i = 0; i < src->n; i++) {
+		const char *k = ynode_str(src->k[i]);
+		struct ynode *d = ynode_get(dst, k);
+		if (!d || d->kind == Y_NULL || src->v[i]->kind != d->kind || src->v[i]->kind == Y_SCALAR) {
+			if (src->v[i]->kind == Y_NULL && d)
+				continue;
+			ynode_set(dst, k, ynode_clone(src->v[i]), src->k[i]);
+			continue;
+		}
+		merge_node(d, src->v[i], k, depth + 1);
+	}
+}
+
+static void merge_node(struct ynode *dst, const struct ynode *src, const char *key, int depth)
+{
+	if (dst->kind == Y_MAP) {
+		if (!strcmp(key, "logging")) {
+			/* a different driver replaces the whole block */
+			const char *a = ynode_str(ynode_get(dst, "driver"));
+			const char *b = ynode_str(ynode_get(src, "driver"));
+			if (*b && strcmp(a, b)) {
+				while (dst->n)
+					ynode_del(dst, ynode_str(dst->k[0]));
+			}
+		}
+		merge_map(dst, src, depth);
+		return;
+	}
+	if (dst->kind == Y_SEQ) {
+		const char *k = depth == 1 ? list_merge_key(key) : NULL;
+		if (k) {
+			merge_keyed_list(dst, src, k);
+			return;
+		}
+		if (!strcmp(key, "command") || !strcmp(key, "entrypoint") || !strcmp(key, "test")) {
+			while (dst->n)
+				ynode_free(dst->v[--dst->n]);
+		}
+		for (size_t i = 0; i < src->n; i++)
+			ynode_push(dst, ynode_clone(src->v[i]));
+	}
+}
+
+static void merge_files(struct ynode *base, const struct ynode *over)
+{
+	static const char *sections[] = {"networks", "volumes", "secrets", "configs"};
+	struct ynode *bs = ynode_get(base, "services");
+	const struct ynode *os = ynode_get(over, "services");
+	if (os && os->kind == Y_MAP) {
+		if (!bs || bs->kind != Y_MAP) {
+			ynode_set(base, "services", ynode_clone(os), ynode_key(over, "services"));
+		} else {
+			for (size_t i = 0; i < os->n; i++) {
+				const char *name = ynode_str(os->k[i]);
+				struct ynode *b = ynode_get(bs, name);
+				if (!b || b->kind != Y_MAP)
+					ynode_set(bs, name, ynode_clone(os->v[i]), os->k[i]);
+				else
+					merge_map(b, os->v[i], 0);
+			}
+		}
+	}
+	for (size_t s = 0; s < ARRAY_SIZE(sections); s++) {
+		const struct ynode *o = ynode_get(over, sections[s]);
+		if (!o || o->kind != Y_MAP)
+			continue;
+		struct ynode *b = ynode_get(base, sections[s]);
+		if (!b || b->kind != Y_MAP) {
+			ynode_set(base, sections[s], ynode_clone(o), ynode_key(over, sections[s]));
+			continue;
+		}
+		for (size_t i = 0; i < o->n; i++)
+			ynode_set(b, ynode_str(o->k[i]), ynode_clone(o->v[i]), o->k[i]);
+	}
+}
+
+/* merge_map's depth argument: 0 for a service's own keys, so list keys at
+ * depth 1 (ports, secrets ...) are the service-level lists. */
+
+/* ---------------- driver ---------------- */
+
+static void property_checks(struct ynode *root, struct diags *d)
+{
+	struct ynode *svcs = ynode_get(root, "services");
+	if (!svcs || svcs->kind != Y_MAP)
+		return;
+	for (size_t i = 0; i < svcs->n; i++) {
+		struct ynode *s = svcs->v[i];
+		if (s->kind != Y_MAP)
+			continue;
+		for (size_t f = 0; f < ARRAY_SIZE(forbidden); f++) {
+			const struct ynode *k = ynode_key(s, forbidden[f][0]);
+			if (k)
+				diags_add(d, DIAG_ERROR, k->file, k->line, k->col,
+					  "services.%s: unsupported option %s: %s", ynode_str(svcs->k[i]),
+					  forbidden[f][0], forbidden[f][1]);
+		}
+		for (size_t f = 0; f < ARRAY_SIZE(unsupported); f++) {
+			const struct ynode *k = ynode_key(s, unsupported[f]);
+			if (k)
+				diags_add(d, DIAG_WARN, k->file, k->line, k->col,
+					  "services.%s: ignoring unsupported option: %s", ynode_str(svcs->k[i]),
+					  unsupported[f]);
+		}
+		for (size_t f = 0; f < ARRAY_SIZE(deprecated); f++) {
+			const struct ynode *k = ynode_key(s, deprecated[f][0]);
+			if (k)
+				diags_add(d, DIAG_WARN, k->file, k->line, k->col,
+					  "services.%s: ignoring deprecated option %s: %s", ynode_str(svcs->k[i]),
+					  deprecated[f][0], deprecated[f][1]);
+		}
+	}
+}
+
+static void strip_forbidden(struct ynode *root)
+{
+	struct ynode *svcs = ynode_get(root, "services");
+	if (!svcs || svcs->kind != Y_MAP)
+		return;
+	for (size_t i = 0; i < svcs->n; i++)
+		for (size_t f = 0; f < ARRAY_SIZE(forbidden); f++)
+			ynode_del(svcs->v[i], forbidden[f][0]);
+}
+
+int compose_load(const struct compose_file *files, size_t n, const struct compose_opts *o,
+		 struct ynode **out, struct diags *d)
+{
+	struct ynode *merged = NULL;
+	const char *version = NULL;
+	int version_set = 0;
+	size_t errors_before = d->nerrors;
+	*out = NULL;
+	if (n == 0) {
+		diags_add(d, DIAG_ERROR, NULL, 0, 0, "no files specified");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct ynode *root;
+		size_t before = d->nerrors;
+		if (ynode_parse(files[i].name, files[i].data, files[i].len, &root, d) < 0)
+			continue;
+		if (root->kind != Y_MAP) {
+			diags_add(d, DIAG_ERROR, files[i].name, root->line, root->col,
+				  "top-level object must be a mapping");
+			ynode_free(root);
+			continue;
+		}
+		const char *v = ynode_str(ynode_get(root, "version"));
+		if (!version_set) {
+			version = v;
+			version_set = 1;
+		} else if (strcmp(version, v) != 0) {
+			const struct ynode *at = ynode_get(root, "version") ? ynode_get(root, "version") : root;
+			diags_add(d, DIAG_ERROR, at->file, at->line, at->col,
+				  "version mismatched between two composefiles : %s and %s", version, v);
+		}
+		property_checks(root, d);
+		strip_forbidden(root);
+		struct ictx ic = {o, d};
+		interpolate(&ic, root, "");
+		struct vctx vc = {d};
+		check_obj(&vc, root, f_top, "");
+		if (d->nerrors > before) {
+			ynode_free(root);
+			continue;
+		}
+		struct nctx nc = {o, d};
+		struct ynode *svcs = ynode_get(root, "services");
+		for (size_t s = 0; svcs && s < svcs->n; s++)
+			normalize_service(&nc, svcs->v[s]);
+		normalize_objects(&nc, root, "networks");
+		normalize_objects(&nc, root, "volumes");
+		normalize_objects(&nc, root, "secrets");
+		normalize_objects(&nc, root, "configs");
+		if (!merged) {
+			merged = root;
+		} else {
+			merge_files(merged, root);
+			ynode_free(root);
+		}
+	}
+	if (d->nerrors > errors_before) {
+		ynode_free(merged);
+		return -1;
+	}
+	*out = merged;
+	return 0;
+}

@@ -1,0 +1,49 @@
+/*
+ * compose.h - the compose model: files parsed with positions, interpolated,
+ * checked against the compose v3 schema, normalised to long syntax and
+ * merged the way `docker stack deploy` merges several -c files.
+ *
+ * The result is one ynode tree in a canonical shape (see compose.c, "the
+ * normalised shape") that convert.c turns into Swarm API objects.
+ */
+#ifndef SHOAL_COMPOSE_H
+#define SHOAL_COMPOSE_H
+
+#include <stddef.h>
+
+#include "interp.h"
+#include "util.h"
+#include "ynode.h"
+
+#define COMPOSE_MAX_FILE (8u << 20) /* largest compose, env or object file */
+
+struct compose_file {
+	const char *name; /* path shown in messages; must outlive the model */
+	const char *data;
+	size_t len;
+};
+
+struct compose_opts {
+	interp_lookup_fn lookup; /* variables for interpolation */
+	void *lookup_ctx;
+	const char *workdir;	 /* env_file and file: paths are relative to it */
+	const char *confine;	 /* if set, such paths must stay inside it */
+};
+
+/* Load and merge files[0..n).  Every problem is added to d; returns -1 when
+ * any error was found (nothing usable in *out), else 0. */
+int compose_load(const struct compose_file *files, size_t n, const struct compose_opts *o,
+		 struct ynode **out, struct diags *d);
+
+/* Resolve path (relative to o->workdir) and read it, refusing paths that
+ * leave o->confine.  Adds an error at pos and returns -1 on failure. */
+int compose_read_rel(const struct compose_opts *o, const char *path, const struct ynode *pos,
+		     struct diags *d, char **data, size_t *len);
+
+/* Scalar conversions used by the loader and the converter. */
+int compose_parse_bool(const char *s, int *out);
+int compose_parse_int(const char *s, long long *out);
+int compose_parse_duration(const char *s, long long *ns);
+int compose_parse_bytes(const char *s, long long *out);
+
+#endif

@@ -1,0 +1,1182 @@
+/*
+ * convert.c - the normalised compose model (compose.c) to Swarm objects.
+ * Mirrors docker/cli's cli/compose/convert so the stored specs are the same.
+ */
+#include "convert.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+struct cctx {
+	const char *stack;
+	const struct convert_opts *o;
+	const struct ynode *root;
+	struct diags *d;
+	const char *svc; /* service being converted */
+};
+
+static void cerr(struct cctx *c, const struct ynode *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void cerr(struct cctx *c, const struct ynode *at, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *m = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (c->svc)
+		diags_add(c->d, DIAG_ERROR, at ? at->file : NULL, at ? at->line : 0, at ? at->col : 0,
+			  "service %s: %s", c->svc, m);
+	else
+		diags_add(c->d, DIAG_ERROR, at ? at->file : NULL, at ? at->line : 0, at ? at->col : 0, "%s", m);
+	free(m);
+}
+
+static char *scope(struct cctx *c, const char *name)
+{
+	return xasprintf("%s_%s", c->stack, name);
+}
+
+const char **json_sorted_keys(const json_t *obj, size_t *n)
+{
+	size_t cnt = json_object_size(obj), i = 0;
+	const char **keys = xcalloc(cnt + 1, sizeof *keys);
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)obj, k, v)
+		keys[i++] = k;
+	for (size_t a = 1; a < cnt; a++) {
+		const char *x = keys[a];
+		size_t b = a;
+		while (b > 0 && strcmp(keys[b - 1], x) > 0) {
+			keys[b] = keys[b - 1];
+			b--;
+		}
+		keys[b] = x;
+	}
+	*n = cnt;
+	return keys;
+}
+
+/* ---- typed getters over the normalised model ---- */
+
+static const char *gstr(const struct ynode *m, const char *k)
+{
+	const struct ynode *n = ynode_get(m, k);
+	return n && n->kind == Y_SCALAR ? n->s : NULL;
+}
+
+static int gbool(const struct ynode *m, const char *k)
+{
+	const struct ynode *n = ynode_get(m, k);
+	int b = 0;
+	if (n && n->kind == Y_SCALAR)
+		compose_parse_bool(n->s, &b);
+	return b;
+}
+
+static int gint(struct cctx *c, const struct ynode *m, const char *k, long long *out)
+{
+	const struct ynode *n = ynode_get(m, k);
+	if (!n || n->kind != Y_SCALAR)
+		return 0;
+	if (compose_parse_int(n->s, out) < 0) {
+		char *end;
+		double d = strtod(n->s, &end);
+		if (*end || d != (double)(long long)d) {
+			cerr(c, n, "%s: invalid integer %s", k, n->s);
+			return -1;
+		}
+		*out = (long long)d;
+	}
+	return 1;
+}
+
+static int gdur(struct cctx *c, const struct ynode *m, const char *k, long long *out)
+{
+	const struct ynode *n = ynode_get(m, k);
+	if (!n || n->kind != Y_SCALAR)
+		return 0;
+	if (compose_parse_duration(n->s, out) < 0) {
+		cerr(c, n, "%s: invalid duration %s", k, n->s);
+		return -1;
+	}
+	return 1;
+}
+
+static json_t *jstrmap(const struct ynode *m)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; m && m->kind == Y_MAP && i < m->n; i++)
+		json_object_set_new(o, ynode_str(m->k[i]), json_string(ynode_str(m->v[i])));
+	return o;
+}
+
+static json_t *jstrlist(const struct ynode *l)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; l && l->kind == Y_SEQ && i < l->n; i++)
+		json_array_append_new(a, json_string(ynode_str(l->v[i])));
+	return a;
+}
+
+static json_t *labels_with_ns(struct cctx *c, const struct ynode *m)
+{
+	json_t *o = jstrmap(m);
+	json_object_set_new(o, LABEL_NAMESPACE, json_string(c->stack));
+	return o;
+}
+
+static void set_if(json_t *o, const char *k, json_t *v)
+{
+	if (v)
+		json_object_set_new(o, k, v);
+}
+
+/* ---- CPUs and sizes ---- */
+
+static int parse_cpus(const char *s, long long *nanos)
+{
+	const char *p = s;
+	long long ip = 0, frac = 0;
+	int fd = 0;
+	if (!isdigit((unsigned char)*p) && *p != '.')
+		return -1;
+	while (isdigit((unsigned char)*p)) {
+		ip = ip * 10 + (*p++ - '0');
+		if (ip > 9000000000LL)
+			return -1;
+	}
+	if (*p == '.') {
+		p++;
+		while (isdigit((unsigned char)*p)) {
+			if (fd < 9) {
+				frac = frac * 10 + (*p - '0');
+				fd++;
+			} else if (*p != '0') {
+				return -2;
+			}
+			p++;
+		}
+	}
+	if (*p)
+		return -1;
+	while (fd < 9) {
+		frac *= 10;
+		fd++;
+	}
+	*nanos = ip * 1000000000LL + frac;
+	return 0;
+}
+
+static int size_of(struct cctx *c, const struct ynode *n, long long *out)
+{
+	if (n->stype == YS_INT)
+		return compose_parse_int(n->s, out);
+	if (compose_parse_bytes(n->s, out) < 0) {
+		cerr(c, n, "invalid size: '%s'", n->s);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- networks ---- */
+
+static void convert_networks(struct cctx *c, struct desired *ds, const struct strv *used)
+{
+	const struct ynode *nets = ynode_get(c->root, "networks");
+	for (size_t i = 0; i < used->n; i++) {
+		const char *key = used->v[i];
+		const struct ynode *nw = ynode_get(nets, key);
+		const struct ynode *ext = nw ? ynode_get(nw, "external") : NULL;
+		const char *name = nw ? gstr(nw, "name") : NULL;
+		if (ext && gbool(ext, "external")) {
+			json_object_set_new(ds->ext_networks, name ? name : key, json_string(key));
+			continue;
+		}
+		char *full = name ? xstrdup(name) : scope(c, key);
+		json_t *b = json_object();
+		json_object_set_new(b, "Name", json_string(full));
+		json_object_set_new(b, "Labels", labels_with_ns(c, nw ? ynode_get(nw, "labels") : NULL));
+		const char *drv = nw ? gstr(nw, "driver") : NULL;
+		json_object_set_new(b, "Driver", json_string(drv ? drv : "overlay"));
+		if (nw && ynode_get(nw, "driver_opts"))
+			json_object_set_new(b, "Options", jstrmap(ynode_get(nw, "driver_opts")));
+		if (nw && gbool(nw, "internal"))
+			json_object_set_new(b, "Internal", json_true());
+		if (nw && gbool(nw, "attachable"))
+			json_object_set_new(b, "Attachable", json_true());
+		const struct ynode *ipam = nw ? ynode_get(nw, "ipam") : NULL;
+		if (ipam && ipam->kind == Y_MAP) {
+			const char *idrv = gstr(ipam, "driver");
+			const struct ynode *cfg = ynode_get(ipam, "config");
+			if ((idrv && *idrv) || (cfg && cfg->n)) {
+				json_t *j = json_object();
+				json_object_set_new(j, "Driver", json_string(idrv ? idrv : ""));
+				json_t *arr = json_array();
+				for (size_t k = 0; cfg && k < cfg->n; k++) {
+					json_t *e = json_object();
+					json_object_set_new(e, "Subnet", json_string(ynode_str(ynode_get(cfg->v[k], "subnet"))));
+					json_array_append_new(arr, e);
+				}
+				json_object_set_new(j, "Config", arr);
+				json_object_set_new(b, "IPAM", j);
+			}
+		}
+		json_object_set_new(ds->networks, full, b);
+		free(full);
+	}
+}
+
+/* ---- secrets and configs ---- */
+
+char *convert_rotated_name(const char *base, const char *data_b64, const json_t *templating)
+{
+	char hex[65];
+	char *t = templating ? json_dumps(templating, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+	char *all = xasprintf("%s\n%s", data_b64, t ? t : "");
+	sha256_hex(all, strlen(all), hex);
+	free(all);
+	free(t);
+	size_t bl = strlen(base);
+	if (bl > 64 - 11)
+		bl = 64 - 11;
+	return xasprintf("%.*s_%.10s", (int)bl, base, hex);
+}
+
+static void convert_file_objects(struct cctx *c, struct desired *ds, const char *section, json_t *out,
+				 json_t *ext_out)
+{
+	const struct ynode *sec = ynode_get(c->root, section);
+	int is_secret = !strcmp(section, "secrets");
+	for (size_t i = 0; sec && sec->kind == Y_MAP && i < sec->n; i++) {
+		const char *key = ynode_str(sec->k[i]);
+		const struct ynode *obj = sec->v[i];
+		const char *name = gstr(obj, "name");
+		const struct ynode *ext = ynode_get(obj, "external");
+		if (ext && gbool(ext, "external")) {
+			json_object_set_new(ext_out, name ? name : key, json_string(key));
+			continue;
+		}
+		char *base = name ? xstrdup(name) : scope(c, key);
+		const char *driver = is_secret ? gstr(obj, "driver") : NULL;
+		const struct ynode *file = ynode_get(obj, "file");
+		json_t *spec = json_object();
+		json_t *labels = labels_with_ns(c, ynode_get(obj, "labels"));
+		char *b64 = NULL;
+		if (driver && *driver) {
+			if (file) {
+				cerr(c, file, "%s %s: %s.driver and %s.file conflict; only use %s.driver",
+				     is_secret ? "secret" : "config", key, is_secret ? "secret" : "config",
+				     is_secret ? "secret" : "config", is_secret ? "secret" : "config");
+			}
+			json_t *drv = json_object();
+			json_object_set_new(drv, "Name", json_string(driver));
+			if (ynode_get(obj, "driver_opts"))
+				json_object_set_new(drv, "Options", jstrmap(ynode_get(obj, "driver_opts")));
+			json_object_set_new(spec, "Driver", drv);
+			b64 = xstrdup("");
+		} else {
+			char *data = NULL;
+			size_t len = 0;
+			if (!file) {
+				cerr(c, obj, "%s %s: file is required", is_secret ? "secret" : "config", key);
+			} else if (compose_read_rel(c->o->copts, ynode_str(file), file, c->d, &data, &len) == 0) {
+				size_t bl = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
+				b64 = xmalloc(bl);
+				sodium_bin2base64(b64, bl, (const unsigned char *)data, len, sodium_base64_VARIANT_ORIGINAL);
+				sodium_memzero(data, len);
+				free(data);
+			}
+			if (!b64)
+				b64 = xstrdup("");
+		}
+		json_t *templ = NULL;
+		const char *td = gstr(obj, "template_driver");
+		if (td && *td) {
+			templ = json_object();
+			json_object_set_new(templ, "Name", json_string(td));
+		}
+		char *final = convert_rotated_name(base, b64, templ);
+		json_object_set_new(labels, LABEL_LOGICAL, json_string(base));
+		json_object_set_new(spec, "Name", json_string(final));
+		json_object_set_new(spec, "Labels", labels);
+		json_object_set_new(spec, "Data", json_string(b64));
+		set_if(spec, "Templating", templ);
+		/* remember the compose key and logical name for references */
+		json_t *ent = json_object();
+		json_object_set_new(ent, "spec", spec);
+		json_object_set_new(ent, "key", json_string(key));
+		json_object_set_new(out, final, ent);
+		sodium_memzero(b64, strlen(b64));
+		free(b64);
+		free(base);
+		free(final);
+	}
+	(void)ds;
+}
+
+/* Find the final name of the secret/config whose compose key is key. */
+static const char *file_object_name(const json_t *objs, const json_t *ext, const char *key)
+{
+	const char *name;
+	json_t *v;
+	json_object_foreach((json_t *)objs, name, v)
+		if (!strcmp(json_string_value(json_object_get(v, "key")), key))
+			return name;
+	json_object_foreach((json_t *)ext, name, v)
+		if (!strcmp(json_string_value(v), key))
+			return name;
+	return NULL;
+}
+
+static json_t *convert_refs(struct cctx *c, const struct ynode *svc, const char *kind, const json_t *objs,
+			    const json_t *ext)
+{
+	const struct ynode *l = ynode_get(svc, kind);
+	int is_secret = !strcmp(kind, "secrets");
+	json_t *arr = json_array();
+	struct strv targets = {0};
+	for (size_t i = 0; l && l->kind == Y_SEQ && i < l->n; i++) {
+		const struct ynode *r = l->v[i];
+		const char *src = gstr(r, "source");
+		if (!src) {
+			cerr(c, r, "%s: source is required", kind);
+			continue;
+		}
+		const char *name = file_object_name(objs, ext, src);
+		if (!name) {
+			cerr(c, r, "undefined %s \"%s\"", is_secret ? "secret" : "config", src);
+			continue;
+		}
+		const char *target = gstr(r, "target");
+		if (!target || !*target)
+			target = src;
+		for (size_t t = 0; t < targets.n; t++)
+			if (!strcmp(targets.v[t], target))
+				cerr(c, r, "%s: duplicate target %s", kind, target);
+		strv_push(&targets, xstrdup(target));
+		const char *uid = gstr(r, "uid"), *gid = gstr(r, "gid");
+		long long mode = 0444;
+		if (gint(c, r, "mode", &mode) < 0)
+			continue;
+		json_t *f = json_object();
+		json_object_set_new(f, "Name", json_string(target));
+		json_object_set_new(f, "UID", json_string(uid && *uid ? uid : "0"));
+		json_object_set_new(f, "GID", json_string(gid && *gid ? gid : "0"));
+		json_object_set_new(f, "Mode", json_integer(mode));
+		json_t *ref = json_object();
+		json_object_set_new(ref, "File", f);
+		json_object_set_new(ref, is_secret ? "SecretName" : "ConfigName", json_string(name));
+		json_array_append_new(arr, ref);
+	}
+	strv_free(&targets);
+	/* stable sort by name */
+	const char *nk = is_secret ? "SecretName" : "ConfigName";
+	size_t n = json_array_size(arr);
+	for (size_t a = 1; a < n; a++) {
+		for (size_t b = a; b > 0; b--) {
+			json_t *x = json_array_get(arr, b - 1), *y = json_array_get(arr, b);
+			if (strcmp(json_string_value(json_object_get(x, nk)), json_string_value(json_object_get(y, nk))) <= 0)
+				break;
+			json_incref(x);
+			json_array_set(arr, b - 1, y);
+			json_array_set_new(arr, b, x);
+		}
+	}
+	return arr;
+}
+
+/* ---- service ---- */
+
+static json_t *convert_mounts(struct cctx *c, const struct ynode *svc)
+{
+	const struct ynode *l = ynode_get(svc, "volumes");
+	const struct ynode *vols = ynode_get(c->root, "volumes");
+	json_t *arr = json_array();
+	for (size_t i = 0; l && l->kind == Y_SEQ && i < l->n; i++) {
+		const struct ynode *v = l->v[i];
+		const char *type = gstr(v, "type");
+		const char *src = gstr(v, "source");
+		const char *tgt = gstr(v, "target");
+		if (!type || !*type)
+			type = "volume";
+		json_t *m = json_object();
+		json_object_set_new(m, "Type", json_string(type));
+		json_object_set_new(m, "Target", json_string(tgt ? tgt : ""));
+		if (gbool(v, "read_only"))
+			json_object_set_new(m, "ReadOnly", json_true());
+		const char *cons = gstr(v, "consistency");
+		if (cons && *cons)
+			json_object_set_new(m, "Consistency", json_string(cons));
+		const struct ynode *bind = ynode_get(v, "bind"), *vol = ynode_get(v, "volume"),
+				  *tmpfs = ynode_get(v, "tmpfs");
+		if (!strcmp(type, "volume")) {
+			if (tmpfs || bind)
+				cerr(c, v, "%s options are incompatible with type volume", tmpfs ? "tmpfs" : "bind");
+			if (src && *src) {
+				const struct ynode *sv = ynode_get(vols, src);
+				if (!vols || !ynode_key(vols, src)) {
+					cerr(c, v, "undefined volume \"%s\"", src);
+				} else {
+					char *s = scope(c, src);
+					const char *nm = sv ? gstr(sv, "name") : NULL;
+					json_object_set_new(m, "Source", json_string(nm ? nm : s));
+					free(s);
+					json_t *vo = json_object();
+					if (vol && gbool(vol, "nocopy"))
+						json_object_set_new(vo, "NoCopy", json_true());
+					const char *sp = vol ? gstr(vol, "subpath") : NULL;
+					if (sp && *sp)
+						json_object_set_new(vo, "Subpath", json_string(sp));
+					const struct ynode *ext = sv ? ynode_get(sv, "external") : NULL;
+					if (!(ext && gbool(ext, "external"))) {
+						json_object_set_new(vo, "Labels", labels_with_ns(c, sv ? ynode_get(sv, "labels") : NULL));
+						const char *drv = sv ? gstr(sv, "driver") : NULL;
+						const struct ynode *dopts = sv ? ynode_get(sv, "driver_opts") : NULL;
+						if ((drv && *drv) || dopts) {
+							json_t *dc = json_object();
+							json_object_set_new(dc, "Name", json_string(drv ? drv : ""));
+							if (dopts)
+								json_object_set_new(dc, "Options", jstrmap(dopts));
+							json_object_set_new(vo, "DriverConfig", dc);
+						}
+					}
+					json_object_set_new(m, "VolumeOptions", vo);
+				}
+			}
+		} else if (!strcmp(type, "bind")) {
+			if (!src || !*src) {
+				cerr(c, v, "invalid mount config for type \"bind\": field Source must not be empty");
+			} else {
+				char *path;
+				if (src[0] == '/') {
+					path = xstrdup(src);
+				} else if (c->o->repo_mode) {
+					cerr(c, v, "bind mount source %s is relative: in a repository it must be an absolute path on the node", src);
+					path = xstrdup(src);
+				} else if (src[0] == '~') {
+					const char *home = c->o->copts->lookup(c->o->copts->lookup_ctx, "HOME");
+					path = home ? xasprintf("%s%s", home, src + 1) : xstrdup(src);
+				} else {
+					/* filepath.Join(workdir, src): clean "./" and ".." */
+					char *joined = xasprintf("%s/%s", c->o->copts->workdir ? c->o->copts->workdir : ".", src);
+					struct strv parts = {0};
+					char *save = NULL;
+					for (char *t = strtok_r(joined, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+						if (!strcmp(t, "."))
+							continue;
+						if (!strcmp(t, "..")) {
+							if (parts.n)
+								free(parts.v[--parts.n]);
+							continue;
+						}
+						strv_push(&parts, xstrdup(t));
+					}
+					struct buf b;
+					buf_init(&b, 0);
+					for (size_t k = 0; k < parts.n; k++)
+						buf_addf(&b, "/%s", parts.v[k]);
+					if (!b.len)
+						buf_adds(&b, "/");
+					path = buf_detach(&b);
+					strv_free(&parts);
+					free(joined);
+				}
+				json_object_set_new(m, "Source", json_string(path));
+				free(path);
+			}
+			if (vol || tmpfs)
+				cerr(c, v, "%s options are incompatible with type bind", vol ? "volume" : "tmpfs");
+			if (bind) {
+				json_t *bo = json_object();
+				const char *pr = gstr(bind, "propagation");
+				if (pr && *pr)
+					json_object_set_new(bo, "Propagation", json_string(pr));
+				json_object_set_new(m, "BindOptions", bo);
+			}
+		} else if (!strcmp(type, "tmpfs")) {
+			if (src && *src)
+				cerr(c, v, "invalid tmpfs source, source must be empty");
+			if (bind || vol)
+				cerr(c, v, "%s options are incompatible with type tmpfs", bind ? "bind" : "volume");
+			if (tmpfs) {
+				json_t *to = json_object();
+				const struct ynode *sz = ynode_get(tmpfs, "size");
+				long long bytes;
+				if (sz && sz->kind == Y_SCALAR && size_of(c, sz, &bytes) == 0 && bytes)
+					json_object_set_new(to, "SizeBytes", json_integer(bytes));
+				json_object_set_new(m, "TmpfsOptions", to);
+			}
+		} else if (!strcmp(type, "npipe")) {
+			if (!src || !*src)
+				cerr(c, v, "invalid npipe source, source cannot be empty");
+			else
+				json_object_set_new(m, "Source", json_string(src));
+		} else {
+			cerr(c, v, "volume type must be volume, bind, tmpfs, npipe, or cluster");
+		}
+		json_array_append_new(arr, m);
+	}
+	return arr;
+}
+
+static json_t *convert_update(struct cctx *c, const struct ynode *u)
+{
+	if (!u || u->kind != Y_MAP)
+		return NULL;
+	json_t *o = json_object();
+	long long par = 1, delay = 0, mon = 0;
+	gint(c, u, "parallelism", &par);
+	gdur(c, u, "delay", &delay);
+	gdur(c, u, "monitor", &mon);
+	json_object_set_new(o, "Parallelism", json_integer(par));
+	if (delay)
+		json_object_set_new(o, "Delay", json_integer(delay));
+	const char *fa = gstr(u, "failure_action");
+	if (fa && *fa)
+		json_object_set_new(o, "FailureAction", json_string(fa));
+	if (mon)
+		json_object_set_new(o, "Monitor", json_integer(mon));
+	const char *mfr = gstr(u, "max_failure_ratio");
+	if (mfr) {
+		double r = strtod(mfr, NULL);
+		if (r != 0)
+			json_object_set_new(o, "MaxFailureRatio", json_real(r));
+	}
+	const char *ord = gstr(u, "order");
+	if (ord && *ord)
+		json_object_set_new(o, "Order", json_string(ord));
+	return o;
+}
+
+static json_t *convert_restart(struct cctx *c, const struct ynode *svc, const struct ynode *dep)
+{
+	const struct ynode *rp = dep ? ynode_get(dep, "restart_policy") : NULL;
+	long long v;
+	if (rp && rp->kind == Y_MAP) {
+		json_t *o = json_object();
+		const char *cond = gstr(rp, "condition");
+		if (cond && *cond)
+			json_object_set_new(o, "Condition", json_string(cond));
+		if (gdur(c, rp, "delay", &v) > 0)
+			json_object_set_new(o, "Delay", json_integer(v));
+		if (gint(c, rp, "max_attempts", &v) > 0)
+			json_object_set_new(o, "MaxAttempts", json_integer(v));
+		if (gdur(c, rp, "window", &v) > 0)
+			json_object_set_new(o, "Window", json_integer(v));
+		return o;
+	}
+	const char *r = gstr(svc, "restart");
+	if (!r || !*r)
+		return NULL;
+	char *name = xstrdup(r);
+	char *colon = strchr(name, ':');
+	long long max = 0;
+	if (colon) {
+		*colon = 0;
+		if (compose_parse_int(colon + 1, &max) < 0) {
+			cerr(c, ynode_get(svc, "restart"), "invalid restart policy format: maximum retry count must be an integer");
+			free(name);
+			return NULL;
+		}
+	}
+	json_t *o = NULL;
+	if (!strcmp(name, "no") || !*name) {
+		if (colon)
+			cerr(c, ynode_get(svc, "restart"), "invalid restart policy format: maximum retry count can only be used with 'on-failure'");
+	} else if (!strcmp(name, "always") || !strcmp(name, "unless-stopped")) {
+		if (colon)
+			cerr(c, ynode_get(svc, "restart"), "invalid restart policy format: maximum retry count can only be used with 'on-failure'");
+		o = json_object();
+		json_object_set_new(o, "Condition", json_string("any"));
+	} else if (!strcmp(name, "on-failure")) {
+		if (max < 0)
+			cerr(c, ynode_get(svc, "restart"), "invalid restart policy: maximum retry count cannot be negative");
+		o = json_object();
+		json_object_set_new(o, "Condition", json_string("on-failure"));
+		if (max > 0)
+			json_object_set_new(o, "MaxAttempts", json_integer(max));
+	} else {
+		cerr(c, ynode_get(svc, "restart"),
+		     "invalid restart policy: unknown policy '%s' (must be one of 'no', 'always', 'on-failure', or 'unless-stopped')",
+		     name);
+	}
+	free(name);
+	return o;
+}
+
+static json_t *convert_resources(struct cctx *c, const struct ynode *dep)
+{
+	json_t *res = json_object();
+	const struct ynode *r = dep ? ynode_get(dep, "resources") : NULL;
+	if (!r || r->kind != Y_MAP)
+		return res;
+	static const char *parts[] = {"limits", "reservations"};
+	for (int i = 0; i < 2; i++) {
+		const struct ynode *p = ynode_get(r, parts[i]);
+		if (!p || p->kind != Y_MAP)
+			continue;
+		json_t *o = json_object();
+		const struct ynode *cpus = ynode_get(p, "cpus");
+		if (cpus && cpus->kind == Y_SCALAR) {
+			long long nanos;
+			int rc = parse_cpus(cpus->s, &nanos);
+			if (rc == -2)
+				cerr(c, cpus, "value is too precise");
+			else if (rc < 0)
+				cerr(c, cpus, "failed to parse %s as a rational number", cpus->s);
+			else if (nanos)
+				json_object_set_new(o, "NanoCPUs", json_integer(nanos));
+		}
+		const struct ynode *mem = ynode_get(p, "memory");
+		long long bytes;
+		if (mem && mem->kind == Y_SCALAR && size_of(c, mem, &bytes) == 0 && bytes)
+			json_object_set_new(o, "MemoryBytes", json_integer(bytes));
+		long long pids;
+		if (i == 0 && gint(c, p, "pids", &pids) > 0 && pids)
+			json_object_set_new(o, "Pids", json_integer(pids));
+		const struct ynode *gr = ynode_get(p, "generic_resources");
+		if (i == 1 && gr && gr->kind == Y_SEQ && gr->n) {
+			json_t *arr = json_array();
+			for (size_t k = 0; k < gr->n; k++) {
+				json_t *g = json_object();
+				const struct ynode *ds = ynode_get(gr->v[k], "discrete_resource_spec");
+				if (ds) {
+					json_t *dj = json_object();
+					long long val = 0;
+					json_object_set_new(dj, "Kind", json_string(ynode_str(ynode_get(ds, "kind"))));
+					gint(c, ds, "value", &val);
+					json_object_set_new(dj, "Value", json_integer(val));
+					json_object_set_new(g, "DiscreteResourceSpec", dj);
+				}
+				json_array_append_new(arr, g);
+			}
+			json_object_set_new(o, "GenericResources", arr);
+		}
+		json_object_set_new(res, i == 0 ? "Limits" : "Reservations", o);
+	}
+	return res;
+}
+
+static json_t *convert_health(struct cctx *c, const struct ynode *hc)
+{
+	if (!hc || hc->kind != Y_MAP)
+		return NULL;
+	json_t *o = json_object();
+	const struct ynode *test = ynode_get(hc, "test");
+	if (gbool(hc, "disable")) {
+		if (test && test->n)
+			cerr(c, hc, "test and disable can't be set at the same time");
+		json_t *t = json_array();
+		json_array_append_new(t, json_string("NONE"));
+		json_object_set_new(o, "Test", t);
+		return o;
+	}
+	if (test)
+		json_object_set_new(o, "Test", jstrlist(test));
+	static const struct {
+		const char *k, *j;
+	} durs[] = {{"interval", "Interval"}, {"timeout", "Timeout"}, {"start_period", "StartPeriod"},
+		    {"start_interval", "StartInterval"}};
+	for (size_t i = 0; i < ARRAY_SIZE(durs); i++) {
+		long long v;
+		if (gdur(c, hc, durs[i].k, &v) > 0 && v)
+			json_object_set_new(o, durs[i].j, json_integer(v));
+	}
+	long long r;
+	if (gint(c, hc, "retries", &r) > 0 && r)
+		json_object_set_new(o, "Retries", json_integer(r));
+	return o;
+}
+
+static int is_user_defined_network(const char *t)
+{
+	return strcmp(t, "default") && strcmp(t, "bridge") && strcmp(t, "host") && strcmp(t, "none") &&
+	       !str_has_prefix(t, "container:");
+}
+
+static json_t *convert_svc_networks(struct cctx *c, const struct ynode *svc, const char *svcname,
+				    struct strv *used)
+{
+	const struct ynode *nets = ynode_get(svc, "networks");
+	const struct ynode *top = ynode_get(c->root, "networks");
+	json_t *arr = json_array();
+	struct ynode *dflt = NULL;
+	if (!nets || nets->kind != Y_MAP || nets->n == 0) {
+		dflt = ynode_new(Y_MAP, svc->file, svc->line, svc->col);
+		ynode_set(dflt, "default", ynode_new(Y_NULL, svc->file, svc->line, svc->col), svc);
+		nets = dflt;
+	}
+	for (size_t i = 0; i < nets->n; i++) {
+		const char *key = ynode_str(nets->k[i]);
+		const struct ynode *cfg = ynode_get(top, key);
+		if (!ynode_key(top, key) && strcmp(key, "default")) {
+			cerr(c, nets->k[i], "undefined network \"%s\"", key);
+			continue;
+		}
+		int seen = 0;
+		for (size_t u = 0; u < used->n; u++)
+			seen |= !strcmp(used->v[u], key);
+		if (!seen)
+			strv_push(used, xstrdup(key));
+		const char *nm = cfg ? gstr(cfg, "name") : NULL;
+		const struct ynode *ext = cfg ? ynode_get(cfg, "external") : NULL;
+		char *target;
+		if (nm && *nm)
+			target = xstrdup(nm);
+		else if (ext && gbool(ext, "external"))
+			target = xstrdup(key);
+		else
+			target = scope(c, key);
+		json_t *att = json_object();
+		json_object_set_new(att, "Target", json_string(target));
+		const struct ynode *sn = nets->v[i];
+		json_t *aliases = json_array();
+		if (sn && sn->kind == Y_MAP) {
+			const struct ynode *al = ynode_get(sn, "aliases");
+			for (size_t k = 0; al && k < al->n; k++)
+				json_array_append_new(aliases, json_string(ynode_str(al->v[k])));
+			if (ynode_get(sn, "driver_opts"))
+				json_object_set_new(att, "DriverOpts", jstrmap(ynode_get(sn, "driver_opts")));
+		}
+		if (is_user_defined_network(target))
+			json_array_append_new(aliases, json_string(svcname));
+		if (json_array_size(aliases))
+			json_object_set_new(att, "Aliases", aliases);
+		else
+			json_decref(aliases);
+		/* insert sorted by target */
+		size_t pos = json_array_size(arr);
+		while (pos > 0 && strcmp(json_string_value(json_object_get(json_array_get(arr, pos - 1), "Target")),
+					 target) > 0)
+			pos--;
+		json_array_insert_new(arr, pos, att);
+		free(target);
+	}
+	ynode_free(dflt);
+	return arr;
+}
+
+static json_t *convert_ports(struct cctx *c, const struct ynode *svc)
+{
+	const struct ynode *l = ynode_get(svc, "ports");
+	json_t *arr = json_array();
+	for (size_t i = 0; l && l->kind == Y_SEQ && i < l->n; i++) {
+		const struct ynode *p = l->v[i];
+		json_t *o = json_object();
+		long long t = 0, pub = 0;
+		gint(c, p, "target", &t);
+		gint(c, p, "published", &pub);
+		const char *proto = gstr(p, "protocol"), *mode = gstr(p, "mode");
+		json_object_set_new(o, "Protocol", json_string(proto ? proto : ""));
+		json_object_set_new(o, "TargetPort", json_integer(t));
+		json_object_set_new(o, "PublishedPort", json_integer(pub));
+		json_object_set_new(o, "PublishMode", json_string(mode ? mode : ""));
+		size_t pos = json_array_size(arr);
+		while (pos > 0 && json_integer_value(json_object_get(json_array_get(arr, pos - 1), "PublishedPort")) > pub)
+			pos--;
+		json_array_insert_new(arr, pos, o);
+	}
+	return arr;
+}
+
+static json_t *convert_mode(struct cctx *c, const struct ynode *dep, int *replicas_set)
+{
+	const char *mode = dep ? gstr(dep, "mode") : NULL;
+	long long rep = 0;
+	int has = dep ? gint(c, dep, "replicas", &rep) : 0;
+	*replicas_set = has > 0;
+	json_t *m = json_object(), *inner = json_object();
+	if (!mode || !*mode || !strcmp(mode, "replicated")) {
+		if (has > 0)
+			json_object_set_new(inner, "Replicas", json_integer(rep));
+		json_object_set_new(m, "Replicated", inner);
+	} else if (!strcmp(mode, "global") || !strcmp(mode, "global-job")) {
+		if (has > 0)
+			cerr(c, ynode_get(dep, "replicas"), "replicas can only be used with replicated or replicated-job mode");
+		json_object_set_new(m, !strcmp(mode, "global") ? "Global" : "GlobalJob", inner);
+	} else if (!strcmp(mode, "replicated-job")) {
+		if (has > 0) {
+			json_object_set_new(inner, "MaxConcurrent", json_integer(rep));
+			json_object_set_new(inner, "TotalCompletions", json_integer(rep));
+		}
+		json_object_set_new(m, "ReplicatedJob", inner);
+		*replicas_set = 1; /* jobs: nothing to keep from the live spec */
+	} else {
+		cerr(c, ynode_get(dep, "mode"), "unknown mode: %s", mode);
+		json_decref(inner);
+	}
+	return m;
+}
+
+static void caps(const struct ynode *add, const struct ynode *drop, json_t *cs)
+{
+	struct strv a = {0}, d = {0};
+	const struct ynode *ls[2] = {add, drop};
+	struct strv *out[2] = {&a, &d};
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0; ls[k] && i < ls[k]->n; i++) {
+			const char *s = ynode_str(ls[k]->v[i]);
+			while (isspace((unsigned char)*s))
+				s++;
+			char *u = xstrdup(s);
+			size_t l = strlen(u);
+			while (l && isspace((unsigned char)u[l - 1]))
+				u[--l] = 0;
+			for (char *p = u; *p; p++)
+				*p = (char)toupper((unsigned char)*p);
+			char *norm = (!strcmp(u, "ALL") || !strcmp(u, "RESET") || str_has_prefix(u, "CAP_")) ?
+					     xstrdup(u) : xasprintf("CAP_%s", u);
+			free(u);
+			int dup = 0;
+			for (size_t j = 0; j < out[k]->n; j++)
+				dup |= !strcmp(out[k]->v[j], norm);
+			if (dup)
+				free(norm);
+			else
+				strv_push(out[k], norm);
+		}
+	}
+	for (int k = 0; k < 2; k++) {
+		int all = 0;
+		for (size_t j = 0; j < out[k]->n; j++)
+			all |= !strcmp(out[k]->v[j], "ALL");
+		if (all) {
+			strv_free(out[k]);
+			strv_push(out[k], xstrdup("ALL"));
+		}
+	}
+	json_t *ja = json_array(), *jd = json_array();
+	strv_sort(&a);
+	strv_sort(&d);
+	for (size_t i = 0; i < d.n; i++) {
+		int in_add = 0;
+		for (size_t j = 0; j < a.n; j++)
+			in_add |= !strcmp(a.v[j], d.v[i]);
+		if (!in_add && strcmp(d.v[i], "RESET"))
+			json_array_append_new(jd, json_string(d.v[i]));
+	}
+	for (size_t i = 0; i < a.n; i++)
+		if (strcmp(a.v[i], "RESET"))
+			json_array_append_new(ja, json_string(a.v[i]));
+	if (json_array_size(ja))
+		json_object_set_new(cs, "CapabilityAdd", ja);
+	else
+		json_decref(ja);
+	if (json_array_size(jd))
+		json_object_set_new(cs, "CapabilityDrop", jd);
+	else
+		json_decref(jd);
+	strv_free(&a);
+	strv_free(&d);
+}
+
+static int valid_image_ref(const char *s)
+{
+	if (!*s || strlen(s) > 4096)
+		return 0;
+	for (const char *p = s; *p; p++)
+		if (isspace((unsigned char)*p) || (isupper((unsigned char)*p) && !strchr(s, '@') && 0))
+			return 0;
+	/* the repository part must be lowercase */
+	const char *slash = strrchr(s, '/');
+	const char *name = slash ? slash + 1 : s;
+	for (const char *p = s; p < name; p++)
+		if (isupper((unsigned char)*p) && !strchr(s, '.') && !strchr(s, ':'))
+			return 0;
+	for (const char *p = name; *p && *p != ':' && *p != '@'; p++)
+		if (isupper((unsigned char)*p))
+			return 0;
+	return 1;
+}
+
+static void convert_service(struct cctx *c, struct desired *ds, const char *key, const struct ynode *svc,
+			    struct strv *used_nets)
+{
+	c->svc = key;
+	char *name = scope(c, key);
+	const struct ynode *dep = ynode_get(svc, "deploy");
+	const char *image = gstr(svc, "image");
+	if (!image || !*image) {
+		cerr(c, svc, "invalid image reference for service %s: no image specified", key);
+		image = "";
+	} else if (!valid_image_ref(image)) {
+		cerr(c, ynode_get(svc, "image"), "invalid image reference for service %s: invalid reference format: repository name must be lowercase",
+		     key);
+	}
+	json_t *spec = json_object();
+	json_object_set_new(spec, "Name", json_string(name));
+	json_t *labels = labels_with_ns(c, dep ? ynode_get(dep, "labels") : NULL);
+	json_object_set_new(labels, LABEL_IMAGE, json_string(image));
+	json_object_set_new(spec, "Labels", labels);
+
+	json_t *tt = json_object(), *cs = json_object();
+	json_object_set_new(cs, "Image", json_string(image));
+	json_object_set_new(cs, "Labels", labels_with_ns(c, ynode_get(svc, "labels")));
+	const struct ynode *n;
+	if ((n = ynode_get(svc, "entrypoint")) && n->n)
+		json_object_set_new(cs, "Command", jstrlist(n));
+	if ((n = ynode_get(svc, "command")) && n->n)
+		json_object_set_new(cs, "Args", jstrlist(n));
+	const char *s;
+	if ((s = gstr(svc, "hostname")) && *s)
+		json_object_set_new(cs, "Hostname", json_string(s));
+	if ((n = ynode_get(svc, "environment")) && n->n) {
+		struct strv env = {0};
+		for (size_t i = 0; i < n->n; i++) {
+			if (n->v[i]->kind == Y_NULL)
+				strv_push(&env, xstrdup(ynode_str(n->k[i])));
+			else
+				strv_push(&env, xasprintf("%s=%s", ynode_str(n->k[i]), ynode_str(n->v[i])));
+		}
+		strv_sort(&env);
+		json_t *a = json_array();
+		for (size_t i = 0; i < env.n; i++)
+			json_array_append_new(a, json_string(env.v[i]));
+		json_object_set_new(cs, "Env", a);
+		strv_free(&env);
+	}
+	if ((s = gstr(svc, "working_dir")) && *s)
+		json_object_set_new(cs, "Dir", json_string(s));
+	if ((s = gstr(svc, "user")) && *s)
+		json_object_set_new(cs, "User", json_string(s));
+	json_t *priv = json_object();
+	json_object_set_new(priv, "CredentialSpec", json_null());
+	json_object_set_new(priv, "SELinuxContext", json_null());
+	json_object_set_new(priv, "NoNewPrivileges", json_false());
+	const struct ynode *cred = ynode_get(svc, "credential_spec");
+	if (cred && cred->kind == Y_MAP && cred->n) {
+		json_t *cj = json_object();
+		int cnt = 0;
+		static const char *ck[] = {"config", "file", "registry"};
+		static const char *cjk[] = {"Config", "File", "Registry"};
+		for (int i = 0; i < 3; i++)
+			if ((s = gstr(cred, ck[i])) && *s) {
+				cnt++;
+				json_object_set_new(cj, cjk[i], json_string(s));
+			}
+		if (cnt > 1)
+			cerr(c, cred, "invalid credential spec: cannot specify more than one of Config, File, Registry");
+		json_object_set_new(priv, "CredentialSpec", cj);
+	}
+	json_object_set_new(cs, "Privileges", priv);
+	if ((n = ynode_get(svc, "init")))
+		json_object_set_new(cs, "Init", json_boolean(gbool(svc, "init")));
+	if ((s = gstr(svc, "stop_signal")) && *s)
+		json_object_set_new(cs, "StopSignal", json_string(s));
+	if (gbool(svc, "tty"))
+		json_object_set_new(cs, "TTY", json_true());
+	if (gbool(svc, "stdin_open"))
+		json_object_set_new(cs, "OpenStdin", json_true());
+	if (gbool(svc, "read_only"))
+		json_object_set_new(cs, "ReadOnly", json_true());
+	json_t *mounts = convert_mounts(c, svc);
+	if (json_array_size(mounts))
+		json_object_set_new(cs, "Mounts", mounts);
+	else
+		json_decref(mounts);
+	long long v;
+	if (gdur(c, svc, "stop_grace_period", &v) > 0)
+		json_object_set_new(cs, "StopGracePeriod", json_integer(v));
+	set_if(cs, "Healthcheck", convert_health(c, ynode_get(svc, "healthcheck")));
+	if ((n = ynode_get(svc, "extra_hosts")) && n->n) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < n->n; i++) {
+			const char *h = ynode_str(n->v[i]);
+			const char *colon = strchr(h, ':');
+			if (colon) {
+				char *e = xasprintf("%s %.*s", colon + 1, (int)(colon - h), h);
+				json_array_append_new(a, json_string(e));
+				free(e);
+			}
+		}
+		json_object_set_new(cs, "Hosts", a);
+	}
+	const struct ynode *dns = ynode_get(svc, "dns"), *dnss = ynode_get(svc, "dns_search");
+	if ((dns && dns->n) || (dnss && dnss->n)) {
+		json_t *dc = json_object();
+		if (dns && dns->n)
+			json_object_set_new(dc, "Nameservers", jstrlist(dns));
+		if (dnss && dnss->n)
+			json_object_set_new(dc, "Search", jstrlist(dnss));
+		json_object_set_new(cs, "DNSConfig", dc);
+	}
+	json_t *sr = convert_refs(c, svc, "secrets", ds->secrets, ds->ext_secrets);
+	if (json_array_size(sr))
+		json_object_set_new(cs, "Secrets", sr);
+	else
+		json_decref(sr);
+	json_t *cr = convert_refs(c, svc, "configs", ds->configs, ds->ext_configs);
+	if (json_array_size(cr))
+		json_object_set_new(cs, "Configs", cr);
+	else
+		json_decref(cr);
+	if ((s = gstr(svc, "isolation")) && *s)
+		json_object_set_new(cs, "Isolation", json_string(s));
+	if ((n = ynode_get(svc, "sysctls")) && n->n)
+		json_object_set_new(cs, "Sysctls", jstrmap(n));
+	caps(ynode_get(svc, "cap_add"), ynode_get(svc, "cap_drop"), cs);
+	if ((n = ynode_get(svc, "ulimits")) && n->kind == Y_MAP && n->n) {
+		struct strv names = {0};
+		for (size_t i = 0; i < n->n; i++)
+			strv_push(&names, xstrdup(ynode_str(n->k[i])));
+		strv_sort(&names);
+		json_t *a = json_array();
+		for (size_t i = 0; i < names.n; i++) {
+			const struct ynode *u = ynode_get(n, names.v[i]);
+			long long soft = 0, hard = 0;
+			if (u->kind == Y_SCALAR) {
+				compose_parse_int(u->s, &soft);
+				hard = soft;
+			} else {
+				gint(c, u, "soft", &soft);
+				gint(c, u, "hard", &hard);
+			}
+			json_t *o = json_object();
+			json_object_set_new(o, "Name", json_string(names.v[i]));
+			json_object_set_new(o, "Hard", json_integer(hard));
+			json_object_set_new(o, "Soft", json_integer(soft));
+			json_array_append_new(a, o);
+		}
+		json_object_set_new(cs, "Ulimits", a);
+		strv_free(&names);
+	}
+	if (gint(c, svc, "oom_score_adj", &v) > 0 && v)
+		json_object_set_new(cs, "OomScoreAdj", json_integer(v));
+	json_object_set_new(tt, "ContainerSpec", cs);
+
+	const struct ynode *lg = ynode_get(svc, "logging");
+	if (lg && lg->kind == Y_MAP) {
+		json_t *ld = json_object();
+		json_object_set_new(ld, "Name", json_string(ynode_str(ynode_get(lg, "driver"))));
+		if (ynode_get(lg, "options"))
+			json_object_set_new(ld, "Options", jstrmap(ynode_get(lg, "options")));
+		json_object_set_new(tt, "LogDriver", ld);
+	}
+	json_object_set_new(tt, "Resources", convert_resources(c, dep));
+	set_if(tt, "RestartPolicy", convert_restart(c, svc, dep));
+	json_t *pl = json_object();
+	const struct ynode *place = dep ? ynode_get(dep, "placement") : NULL;
+	if (place && place->kind == Y_MAP) {
+		if ((n = ynode_get(place, "constraints")) && n->n)
+			json_object_set_new(pl, "Constraints", jstrlist(n));
+		if ((n = ynode_get(place, "preferences")) && n->n) {
+			json_t *a = json_array();
+			for (size_t i = 0; i < n->n; i++) {
+				json_t *sp = json_object(), *p = json_object();
+				json_object_set_new(sp, "SpreadDescriptor", json_string(ynode_str(ynode_get(n->v[i], "spread"))));
+				json_object_set_new(p, "Spread", sp);
+				json_array_append_new(a, p);
+			}
+			json_object_set_new(pl, "Preferences", a);
+		}
+		if (gint(c, place, "max_replicas_per_node", &v) > 0 && v)
+			json_object_set_new(pl, "MaxReplicas", json_integer(v));
+	}
+	json_object_set_new(tt, "Placement", pl);
+	json_object_set_new(tt, "Networks", convert_svc_networks(c, svc, key, used_nets));
+	json_object_set_new(tt, "ForceUpdate", json_integer(0));
+	json_object_set_new(spec, "TaskTemplate", tt);
+
+	int replicas_set;
+	json_object_set_new(spec, "Mode", convert_mode(c, dep, &replicas_set));
+	if (!replicas_set)
+		json_object_set_new(ds->replicas_unset, name, json_true());
+	set_if(spec, "UpdateConfig", convert_update(c, dep ? ynode_get(dep, "update_config") : NULL));
+	set_if(spec, "RollbackConfig", convert_update(c, dep ? ynode_get(dep, "rollback_config") : NULL));
+	json_t *ep = json_object();
+	const char *em = dep ? gstr(dep, "endpoint_mode") : NULL;
+	if (em && *em) {
+		char *low = xstrdup(em);
+		for (char *p = low; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		json_object_set_new(ep, "Mode", json_string(low));
+		free(low);
+	}
+	json_t *ports = convert_ports(c, svc);
+	if (json_array_size(ports))
+		json_object_set_new(ep, "Ports", ports);
+	else
+		json_decref(ports);
+	json_object_set_new(spec, "EndpointSpec", ep);
+	json_object_set_new(ds->services, name, spec);
+	free(name);
+	c->svc = NULL;
+}
+
+static void label_managed(json_t *objs, const char *path)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(objs, k, v) {
+		json_t *o = v;
+		if (path)
+			o = json_object_get(v, path);
+		json_t *l = json_object_get(o, "Labels");
+		json_object_set_new(l, LABEL_MANAGED, json_string("true"));
+	}
+}
+
+int convert_stack(const char *stack, const struct ynode *model, const struct convert_opts *o,
+		  struct desired **out, struct diags *d)
+{
+	struct cctx c = {.stack = stack, .o = o, .root = model, .d = d};
+	size_t before = d->nerrors;
+	struct desired *ds = xcalloc(1, sizeof *ds);
+	ds->stack = xstrdup(stack);
+	ds->networks = json_object();
+	ds->ext_networks = json_object();
+	ds->secrets = json_object();
+	ds->configs = json_object();
+	ds->ext_secrets = json_object();
+	ds->ext_configs = json_object();
+	ds->services = json_object();
+	ds->replicas_unset = json_object();
+	*out = NULL;
+
+	convert_file_objects(&c, ds, "secrets", ds->secrets, ds->ext_secrets);
+	convert_file_objects(&c, ds, "configs", ds->configs, ds->ext_configs);
+	const struct ynode *svcs = ynode_get(model, "services");
+	struct strv used = {0};
+	/* services in name order: deterministic messages and network order */
+	struct strv keys = {0};
+	for (size_t i = 0; svcs && svcs->kind == Y_MAP && i < svcs->n; i++)
+		strv_push(&keys, xstrdup(ynode_str(svcs->k[i])));
+	strv_sort(&keys);
+	for (size_t i = 0; i < keys.n; i++)
+		convert_service(&c, ds, keys.v[i], ynode_get(svcs, keys.v[i]), &used);
+	strv_free(&keys);
+	strv_sort(&used);
+	convert_networks(&c, ds, &used);
+	strv_free(&used);
+	if (o->repo_mode) {
+		label_managed(ds->networks, NULL);
+		label_managed(ds->secrets, "spec");
+		label_managed(ds->configs, "spec");
+		label_managed(ds->services, NULL);
+	}
+	if (d->nerrors > before) {
+		desired_free(ds);
+		return -1;
+	}
+	*out = ds;
+	return 0;
+}
+
+void desired_free(struct desired *ds)
+{
+	if (!ds)
+		return;
+	free(ds->stack);
+	json_decref(ds->networks);
+	json_decref(ds->ext_networks);
+	json_decref(ds->secrets);
+	json_decref(ds->configs);
+	json_decref(ds->ext_secrets);
+	json_decref(ds->ext_configs);
+	json_decref(ds->services);
+	json_decref(ds->replicas_unset);
+	free(ds);
+}

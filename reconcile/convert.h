@@ -1,0 +1,54 @@
+/*
+ * convert.h - compose model -> Swarm API objects (the desired state of one
+ * stack), as `docker stack deploy` builds them.  Pure: no engine access.
+ */
+#ifndef SHOAL_CONVERT_H
+#define SHOAL_CONVERT_H
+
+#include <jansson.h>
+
+#include "compose.h"
+
+#define LABEL_NAMESPACE "com.docker.stack.namespace"
+#define LABEL_IMAGE "com.docker.stack.image"
+#define LABEL_MANAGED "io.shoal.managed"	/* on every object apply writes */
+#define LABEL_HASH "io.shoal.spec-hash"		/* hash of the desired spec */
+#define LABEL_LOGICAL "io.shoal.object"		/* secret/config: STACK_key */
+#define LABEL_PREFIX "io.shoal."
+
+struct convert_opts {
+	const struct compose_opts *copts; /* for reading secret/config files */
+	int repo_mode;			   /* stricter path rules, managed label */
+};
+
+/*
+ * The desired state of a stack.  Every member is a JSON object keyed by the
+ * object's final name:
+ *   networks      name -> NetworkCreate body
+ *   ext_networks  name -> compose key (must exist, scope swarm)
+ *   secrets       name -> SecretSpec (Data base64, Labels incl. logical name)
+ *   configs       name -> ConfigSpec
+ *   ext_secrets, ext_configs  name -> compose key
+ *   services      name -> ServiceSpec (secret/config refs by name, no IDs)
+ *   replicas_unset  service name -> true when deploy.replicas was omitted
+ */
+struct desired {
+	char *stack;
+	json_t *networks, *ext_networks;
+	json_t *secrets, *configs, *ext_secrets, *ext_configs;
+	json_t *services;
+	json_t *replicas_unset;
+};
+
+int convert_stack(const char *stack, const struct ynode *model, const struct convert_opts *o,
+		  struct desired **out, struct diags *d);
+void desired_free(struct desired *ds);
+
+/* Deterministic, content-derived name for a secret/config: base + "_" +
+ * 10 hex digits of the content hash, at most 64 characters. */
+char *convert_rotated_name(const char *base, const char *data_b64, const json_t *templating);
+
+/* Sorted keys of a JSON object (caller frees the array, not the strings). */
+const char **json_sorted_keys(const json_t *obj, size_t *n);
+
+#endif

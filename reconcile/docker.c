@@ -1,0 +1,268 @@
+#include "docker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "util.h"
+
+struct docker {
+	CURL *curl;
+	char *base;	    /* "http://localhost" or "https://host:port" */
+	char *unix_path;    /* for unix:// */
+	char version[16];
+	char *cert_dir;
+	struct docker_stats stats;
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+	struct buf *b = ud;
+	if (buf_add(b, p, size * n) < 0)
+		return 0; /* aborts the transfer: body over the cap */
+	return size * n;
+}
+
+struct hdr {
+	char version[16];
+};
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+	struct hdr *h = ud;
+	size_t len = size * n;
+	if (len > 12 && strncasecmp(p, "api-version:", 12) == 0) {
+		const char *v = p + 12;
+		while (*v == ' ')
+			v++;
+		size_t l = strcspn(v, "\r\n");
+		if (l < sizeof h->version) {
+			memcpy(h->version, v, l);
+			h->version[l] = 0;
+		}
+	}
+	return len;
+}
+
+static int vercmp(const char *a, const char *b)
+{
+	int a1 = 0, a2 = 0, b1 = 0, b2 = 0;
+	sscanf(a, "%d.%d", &a1, &a2);
+	sscanf(b, "%d.%d", &b1, &b2);
+	if (a1 != b1)
+		return a1 < b1 ? -1 : 1;
+	return a2 < b2 ? -1 : a2 > b2;
+}
+
+static int raw(struct docker *dk, const char *method, const char *url, const char *body, struct buf *out,
+	       long *status, struct hdr *h, char **err)
+{
+	CURL *c = dk->curl;
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	if (dk->unix_path)
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, dk->unix_path);
+	if (dk->cert_dir) {
+		char *ca = xasprintf("%s/ca.pem", dk->cert_dir), *cert = xasprintf("%s/cert.pem", dk->cert_dir),
+		     *key = xasprintf("%s/key.pem", dk->cert_dir);
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+		curl_easy_setopt(c, CURLOPT_SSLCERT, cert);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, key);
+		free(ca);
+		free(cert);
+		free(key);
+	}
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	if (h) {
+		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+	}
+	struct curl_slist *hl = NULL;
+	if (body) {
+		hl = curl_slist_append(hl, "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	} else if (!strcmp(method, "HEAD")) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	}
+	hl = curl_slist_append(hl, "User-Agent: shoal");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	CURLcode rc = curl_easy_perform(c);
+	curl_slist_free_all(hl);
+	if (rc != CURLE_OK) {
+		if (rc == CURLE_WRITE_ERROR)
+			*err = xasprintf("engine response larger than %u bytes", DOCKER_MAX_BODY);
+		else
+			*err = xasprintf("cannot reach the docker engine at %s: %s",
+					 dk->unix_path ? dk->unix_path : dk->base, curl_easy_strerror(rc));
+		return rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_COULDNT_RESOLVE_HOST ?
+			       DOCKER_EUNAVAIL : DOCKER_ERR;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	return DOCKER_OK;
+}
+
+int docker_new(struct docker **out, const char *host, char **err)
+{
+	static int inited;
+	if (!inited) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		inited = 1;
+	}
+	*out = NULL;
+	if (!host || !*host)
+		host = getenv("DOCKER_HOST");
+	if (!host || !*host)
+		host = "unix:///var/run/docker.sock";
+	struct docker *dk = xcalloc(1, sizeof *dk);
+	if (str_has_prefix(host, "unix://")) {
+		dk->unix_path = xstrdup(host + 7);
+		dk->base = xstrdup("http://localhost");
+	} else if (str_has_prefix(host, "tcp://")) {
+		const char *tls = getenv("DOCKER_TLS_VERIFY");
+		if (tls && *tls && strcmp(tls, "0")) {
+			const char *cp = getenv("DOCKER_CERT_PATH");
+			if (!cp || !*cp) {
+				const char *home = getenv("HOME");
+				dk->cert_dir = xasprintf("%s/.docker", home ? home : "");
+			} else {
+				dk->cert_dir = xstrdup(cp);
+			}
+			dk->base = xasprintf("https://%s", host + 6);
+		} else {
+			dk->base = xasprintf("http://%s", host + 6);
+		}
+		size_t l = strlen(dk->base);
+		if (l && dk->base[l - 1] == '/')
+			dk->base[l - 1] = 0;
+	} else {
+		*err = xasprintf("unsupported DOCKER_HOST %s (use unix:// or tcp://)", host);
+		free(dk);
+		return DOCKER_ERR;
+	}
+	dk->curl = curl_easy_init();
+	if (!dk->curl)
+		abort();
+	/* negotiate: min(our max, the engine's) */
+	struct buf b;
+	buf_init(&b, 4096);
+	long status = 0;
+	struct hdr h = {""};
+	char *url = xasprintf("%s/_ping", dk->base);
+	int rc = raw(dk, "GET", url, NULL, &b, &status, &h, err);
+	free(url);
+	buf_free(&b);
+	if (rc != DOCKER_OK) {
+		docker_free(dk);
+		return rc;
+	}
+	dk->stats.reads++;
+	if (status != 200) {
+		*err = xasprintf("docker engine ping failed: HTTP %ld", status);
+		docker_free(dk);
+		return DOCKER_EUNAVAIL;
+	}
+	snprintf(dk->version, sizeof dk->version, "%s", DOCKER_API_MAX);
+	if (h.version[0] && vercmp(h.version, DOCKER_API_MAX) < 0)
+		snprintf(dk->version, sizeof dk->version, "%s", h.version);
+	*out = dk;
+	return DOCKER_OK;
+}
+
+void docker_free(struct docker *dk)
+{
+	if (!dk)
+		return;
+	if (dk->curl)
+		curl_easy_cleanup(dk->curl);
+	free(dk->base);
+	free(dk->unix_path);
+	free(dk->cert_dir);
+	free(dk);
+}
+
+const char *docker_api_version(const struct docker *dk)
+{
+	return dk->version;
+}
+
+const struct docker_stats *docker_stats(const struct docker *dk)
+{
+	return &dk->stats;
+}
+
+int docker_call(struct docker *dk, const char *method, const char *path, const json_t *body,
+		json_t **resp, char **err)
+{
+	if (resp)
+		*resp = NULL;
+	*err = NULL;
+	char *url = xasprintf("%s/v%s%s", dk->base, dk->version, path);
+	char *b = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	struct buf out;
+	buf_init(&out, DOCKER_MAX_BODY);
+	long status = 0;
+	int rc = raw(dk, method, url, b, &out, &status, NULL, err);
+	free(url);
+	if (b) {
+		/* bodies can hold secret data: wipe before freeing */
+		memset(b, 0, strlen(b));
+		free(b);
+	}
+	if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))
+		dk->stats.reads++;
+	else
+		dk->stats.writes++;
+	if (rc != DOCKER_OK) {
+		buf_free(&out);
+		return rc;
+	}
+	json_t *j = NULL;
+	if (out.len) {
+		json_error_t je;
+		j = json_loadb(out.data, out.len, JSON_DECODE_ANY, &je);
+	}
+	if (status >= 200 && status < 300) {
+		if (resp)
+			*resp = j;
+		else
+			json_decref(j);
+		buf_free(&out);
+		return DOCKER_OK;
+	}
+	const char *msg = j && json_is_object(j) ? json_string_value(json_object_get(j, "message")) : NULL;
+	*err = xstrdup(msg ? msg : (out.len ? out.data : "(no message)"));
+	size_t l = strlen(*err);
+	while (l && ((*err)[l - 1] == '\n'))
+		(*err)[--l] = 0;
+	json_decref(j);
+	buf_free(&out);
+	if (status == 404)
+		return DOCKER_ENOTFOUND;
+	if (status == 409 || (status == 500 && strstr(*err, "update out of sequence")))
+		return DOCKER_ECONFLICT;
+	return DOCKER_ERR;
+}
+
+char *docker_filters(const char *key, const char *value)
+{
+	json_t *f = json_object(), *a = json_array();
+	json_array_append_new(a, json_string(value));
+	json_object_set_new(f, key, a);
+	char *s = json_dumps(f, JSON_COMPACT);
+	json_decref(f);
+	CURL *c = curl_easy_init();
+	char *e = curl_easy_escape(c, s, 0);
+	char *r = xstrdup(e);
+	curl_free(e);
+	curl_easy_cleanup(c);
+	free(s);
+	return r;
+}

@@ -1,0 +1,47 @@
+/*
+ * docker.h - a small Docker Engine API client over libcurl.
+ * unix:// and tcp:// (with DOCKER_TLS_VERIFY / DOCKER_CERT_PATH) hosts,
+ * negotiated API version, timeouts, bounded response bodies.
+ */
+#ifndef SHOAL_DOCKER_H
+#define SHOAL_DOCKER_H
+
+#include <jansson.h>
+
+#define DOCKER_MAX_BODY (64u << 20)
+#define DOCKER_API_MAX "1.47"
+
+enum {
+	DOCKER_OK = 0,
+	DOCKER_ERR = -1,
+	DOCKER_ENOTFOUND = -2,
+	DOCKER_ECONFLICT = -3, /* 409, or 500 "update out of sequence" */
+	DOCKER_EUNAVAIL = -4,  /* cannot connect */
+};
+
+struct docker;
+
+struct docker_stats {
+	unsigned long reads, writes;
+};
+
+/* host NULL: DOCKER_HOST or unix:///var/run/docker.sock. */
+int docker_new(struct docker **out, const char *host, char **err);
+void docker_free(struct docker *dk);
+
+/* The negotiated API version ("1.41"). */
+const char *docker_api_version(const struct docker *dk);
+const struct docker_stats *docker_stats(const struct docker *dk);
+
+/*
+ * One request.  body may be NULL.  On 2xx returns DOCKER_OK and the parsed
+ * JSON body in *resp (NULL when empty; resp may be NULL).  Otherwise one of
+ * the codes above and the engine's message in *err (caller frees).
+ */
+int docker_call(struct docker *dk, const char *method, const char *path, const json_t *body,
+		json_t **resp, char **err);
+
+/* URL-encode a filters object: {"label":["a=b"]} -> escaped JSON. */
+char *docker_filters(const char *key, const char *value);
+
+#endif

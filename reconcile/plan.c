@@ -1,0 +1,648 @@
+/*
+ * plan.c - compare desired and live state; produce ordered operations.
+ *
+ * Knowing that nothing changed: the desired spec carries a hash of itself in
+ * a label (LABEL_HASH), and is compared field by field with the live spec
+ * after both are normalised (engine defaults filled into the desired side,
+ * network IDs mapped to names, zero values dropped).  An update is planned
+ * when any field differs; the hash label being one of the compared labels,
+ * a change in the repository always shows, while engine defaults this code
+ * does not know of (fields only the live side has) never cause a write.
+ */
+#include "plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* ---------------- live state ---------------- */
+
+static int list(struct docker *dk, const char *what, const char *stack, json_t **out, char **err)
+{
+	char *path;
+	if (stack) {
+		char *lbl = xasprintf("%s=%s", LABEL_NAMESPACE, stack);
+		char *f = docker_filters("label", lbl);
+		path = xasprintf("/%s?filters=%s", what, f);
+		free(f);
+		free(lbl);
+	} else {
+		path = xasprintf("/%s", what);
+	}
+	int rc = docker_call(dk, "GET", path, NULL, out, err);
+	free(path);
+	if (rc == DOCKER_OK && !json_is_array(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		*err = xasprintf("engine returned a malformed %s list", what);
+		return DOCKER_ERR;
+	}
+	return rc;
+}
+
+int live_fetch(struct docker *dk, const char *stack, struct live *lv, char **err)
+{
+	memset(lv, 0, sizeof *lv);
+	json_t *all = NULL;
+	if (list(dk, "services", stack, &lv->services, err) || list(dk, "networks", NULL, &all, err) ||
+	    list(dk, "secrets", stack, &lv->secrets, err) || list(dk, "configs", stack, &lv->configs, err)) {
+		json_decref(all);
+		live_free(lv);
+		return -1;
+	}
+	lv->net_names = json_object();
+	lv->networks = json_array();
+	size_t i;
+	json_t *n;
+	json_array_foreach(all, i, n) {
+		const char *id = json_string_value(json_object_get(n, "Id"));
+		const char *name = json_string_value(json_object_get(n, "Name"));
+		if (!id || !name)
+			continue;
+		json_object_set_new(lv->net_names, id, json_string(name));
+		json_t *l = json_object_get(n, "Labels");
+		const char *ns = json_string_value(json_object_get(l, LABEL_NAMESPACE));
+		if (stack && ns && !strcmp(ns, stack))
+			json_array_append(lv->networks, n);
+		if (!stack)
+			json_array_append(lv->networks, n);
+	}
+	/* keep every network too, for external lookups */
+	json_object_set_new(lv->net_names, "", all);
+	return 0;
+}
+
+void live_free(struct live *lv)
+{
+	json_decref(lv->services);
+	json_decref(lv->networks);
+	json_decref(lv->secrets);
+	json_decref(lv->configs);
+	json_decref(lv->net_names);
+	memset(lv, 0, sizeof *lv);
+}
+
+/* ---------------- normalisation ---------------- */
+
+static int is_zero(const json_t *v)
+{
+	if (!v || json_is_null(v) || json_is_false(v))
+		return 1;
+	if (json_is_integer(v))
+		return json_integer_value(v) == 0;
+	if (json_is_real(v))
+		return json_real_value(v) == 0;
+	if (json_is_string(v))
+		return json_string_length(v) == 0;
+	if (json_is_array(v))
+		return json_array_size(v) == 0;
+	if (json_is_object(v))
+		return json_object_size(v) == 0;
+	return 0;
+}
+
+/* Drop zero values recursively (like Go's omitempty on both sides). */
+static void prune_zero(json_t *v)
+{
+	if (json_is_object(v)) {
+		const char *k;
+		json_t *x;
+		void *tmp;
+		json_object_foreach_safe(v, tmp, k, x) {
+			prune_zero(x);
+			if (is_zero(x))
+				json_object_del(v, k);
+		}
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x)
+			prune_zero(x);
+	}
+}
+
+static json_t *jpath(json_t *o, const char *a, const char *b)
+{
+	json_t *x = json_object_get(o, a);
+	return b ? json_object_get(x, b) : x;
+}
+
+static json_t *ensure(json_t *o, const char *k)
+{
+	json_t *x = json_object_get(o, k);
+	if (!json_is_object(x)) {
+		x = json_object();
+		json_object_set_new(o, k, x);
+	}
+	return x;
+}
+
+static void default_str(json_t *o, const char *k, const char *v)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	if (!s || !*s)
+		json_object_set_new(o, k, json_string(v));
+}
+
+void plan_fill_defaults(json_t *spec)
+{
+	json_t *tt = ensure(spec, "TaskTemplate");
+	json_t *cs = ensure(tt, "ContainerSpec");
+	default_str(cs, "Isolation", "default");
+	default_str(tt, "Runtime", "container");
+	json_t *ep = ensure(spec, "EndpointSpec");
+	default_str(ep, "Mode", "vip");
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(ep, "Ports"), i, p) {
+		default_str(p, "Protocol", "tcp");
+		default_str(p, "PublishMode", "ingress");
+	}
+	static const char *ucs[] = {"UpdateConfig", "RollbackConfig"};
+	for (int k = 0; k < 2; k++) {
+		json_t *u = json_object_get(spec, ucs[k]);
+		if (json_is_object(u)) {
+			default_str(u, "FailureAction", "pause");
+			default_str(u, "Order", "stop-first");
+		}
+	}
+	json_t *rp = json_object_get(tt, "RestartPolicy");
+	if (json_is_object(rp))
+		default_str(rp, "Condition", "any");
+	json_t *rep = jpath(spec, "Mode", "Replicated");
+	if (json_is_object(rep) && !json_object_get(rep, "Replicas"))
+		json_object_set_new(rep, "Replicas", json_integer(1));
+}
+
+/* Empty mode variants ("Global": {}) would vanish as zero values. */
+static void mark_mode(json_t *spec)
+{
+	json_t *m = json_object_get(spec, "Mode");
+	const char *k;
+	json_t *v;
+	json_object_foreach(m, k, v)
+		if (json_is_object(v) && json_object_size(v) == 0)
+			json_object_set_new(m, k, json_true());
+}
+
+static json_t *normalize_live(const json_t *spec, const json_t *net_names)
+{
+	json_t *s = json_deep_copy(spec);
+	json_t *tt = json_object_get(s, "TaskTemplate");
+	size_t i;
+	json_t *n;
+	json_array_foreach(json_object_get(tt, "Networks"), i, n) {
+		const char *t = json_string_value(json_object_get(n, "Target"));
+		const char *nm = t ? json_string_value(json_object_get(net_names, t)) : NULL;
+		if (nm)
+			json_object_set_new(n, "Target", json_string(nm));
+	}
+	json_t *cs = json_object_get(tt, "ContainerSpec");
+	json_array_foreach(json_object_get(cs, "Secrets"), i, n)
+		json_object_del(n, "SecretID");
+	json_array_foreach(json_object_get(cs, "Configs"), i, n)
+		json_object_del(n, "ConfigID");
+	mark_mode(s);
+	prune_zero(s);
+	return s;
+}
+
+static json_t *normalize_desired(const json_t *spec)
+{
+	json_t *s = json_deep_copy(spec);
+	plan_fill_defaults(s);
+	mark_mode(s);
+	prune_zero(s);
+	return s;
+}
+
+/* ---------------- diff ---------------- */
+
+static int map_like(const char *key)
+{
+	return !strcmp(key, "Labels") || !strcmp(key, "Options") || !strcmp(key, "Sysctls") ||
+	       !strcmp(key, "DriverOpts") || !strcmp(key, "Mode");
+}
+
+static int scalar_eq(const json_t *a, const json_t *b)
+{
+	if (json_is_number(a) && json_is_number(b))
+		return json_number_value(a) == json_number_value(b);
+	return json_equal((json_t *)a, (json_t *)b);
+}
+
+static void add_change(json_t *changes, const char *path, const json_t *old, const json_t *new)
+{
+	json_t *c = json_object();
+	json_object_set_new(c, "path", json_string(path));
+	json_object_set(c, "old", old ? (json_t *)old : json_null());
+	json_object_set(c, "new", new ? (json_t *)new : json_null());
+	json_array_append_new(changes, c);
+}
+
+static int all_scalars(const json_t *a)
+{
+	size_t i;
+	json_t *x;
+	json_array_foreach(a, i, x)
+		if (json_is_object(x) || json_is_array(x))
+			return 0;
+	return 1;
+}
+
+static void diff(const char *path, const char *key, json_t *d, json_t *l, int symmetric, json_t *changes)
+{
+	if (!d && !l)
+		return;
+	if (json_is_object(d) && json_is_object(l)) {
+		int sym = symmetric || map_like(key);
+		const char *k;
+		json_t *v;
+		json_object_foreach(d, k, v) {
+			char *p = *path ? xasprintf("%s.%s", path, k) : xstrdup(k);
+			diff(p, k, v, json_object_get(l, k), sym, changes);
+			free(p);
+		}
+		if (sym) {
+			json_object_foreach(l, k, v) {
+				if (json_object_get(d, k))
+					continue;
+				char *p = *path ? xasprintf("%s.%s", path, k) : xstrdup(k);
+				add_change(changes, p, v, NULL);
+				free(p);
+			}
+		}
+		return;
+	}
+	if (!d) {
+		if (symmetric)
+			add_change(changes, path, l, NULL);
+		return;
+	}
+	if (json_is_array(d) && json_is_array(l) && json_array_size(d) == json_array_size(l) && !all_scalars(d)) {
+		size_t i;
+		json_t *x;
+		json_array_foreach(d, i, x) {
+			char *p = xasprintf("%s[%zu]", path, i);
+			diff(p, key, x, json_array_get(l, i), symmetric, changes);
+			free(p);
+		}
+		return;
+	}
+	if (json_is_array(d) && json_is_array(l)) {
+		if (!json_equal(d, l))
+			add_change(changes, path, l, d);
+		return;
+	}
+	if (!l || !scalar_eq(d, l))
+		add_change(changes, path, l, d);
+}
+
+json_t *plan_diff_specs(json_t *desired, json_t *live, int symmetric)
+{
+	json_t *changes = json_array();
+	diff("", "", desired, live, symmetric, changes);
+	return changes;
+}
+
+char *plan_spec_hash(const json_t *spec)
+{
+	char *s = json_dumps(spec, JSON_SORT_KEYS | JSON_COMPACT);
+	char hex[65];
+	sha256_hex(s, strlen(s), hex);
+	free(s);
+	return xstrndup(hex, 16);
+}
+
+/* ---------------- operations ---------------- */
+
+static struct op *add_op(struct plan *p, enum op_kind k, enum obj_kind kind, const char *stack,
+			 const char *name)
+{
+	if (p->n == p->alloc) {
+		p->alloc = p->alloc ? p->alloc * 2 : 16;
+		p->ops = xrealloc(p->ops, p->alloc * sizeof *p->ops);
+	}
+	struct op *o = &p->ops[p->n++];
+	memset(o, 0, sizeof *o);
+	o->op = k;
+	o->kind = kind;
+	o->stack = xstrdup(stack);
+	o->name = xstrdup(name);
+	return o;
+}
+
+static json_t *find_by_name(const json_t *arr, const char *name, int spec_name)
+{
+	size_t i;
+	json_t *x;
+	json_array_foreach(arr, i, x) {
+		const char *n = spec_name ? json_string_value(jpath(x, "Spec", "Name")) :
+					    json_string_value(json_object_get(x, "Name"));
+		if (n && !strcmp(n, name))
+			return x;
+	}
+	return NULL;
+}
+
+static const char *label_of(const json_t *obj, int spec, const char *label)
+{
+	json_t *l = spec ? jpath((json_t *)obj, "Spec", "Labels") : json_object_get(obj, "Labels");
+	return json_string_value(json_object_get(l, label));
+}
+
+static void plan_service(struct plan *p, const struct desired *ds, const char *name, const struct live *lv)
+{
+	json_t *want = json_deep_copy(json_object_get(ds->services, name));
+	char *hash = plan_spec_hash(want);
+	json_object_set_new(json_object_get(want, "Labels"), LABEL_HASH, json_string(hash));
+	free(hash);
+	json_t *cur = find_by_name(lv->services, name, 1);
+	if (!cur) {
+		struct op *o = add_op(p, OP_CREATE, K_SERVICE, ds->stack, name);
+		o->spec = want;
+		return;
+	}
+	json_t *live_spec = json_object_get(cur, "Spec");
+	/* omitted replicas keep the live count */
+	json_t *lrep = jpath(json_object_get(live_spec, "Mode"), "Replicated", "Replicas");
+	json_t *wrep = jpath(json_object_get(want, "Mode"), "Replicated", NULL);
+	if (json_object_get(ds->replicas_unset, name) && json_is_object(wrep) && json_is_integer(lrep))
+		json_object_set(wrep, "Replicas", lrep);
+	/* ForceUpdate is copied from the live spec, as docker does */
+	json_t *fu = jpath(json_object_get(live_spec, "TaskTemplate"), "ForceUpdate", NULL);
+	if (fu)
+		json_object_set(json_object_get(want, "TaskTemplate"), "ForceUpdate", fu);
+	/* a live image pinned by digest matches its tag when the label does */
+	json_t *nd = normalize_desired(want);
+	json_t *nl = normalize_live(live_spec, lv->net_names);
+	const char *limg = json_string_value(jpath(jpath(nl, "TaskTemplate", "ContainerSpec"), "Image", NULL));
+	const char *dimg = json_string_value(jpath(jpath(nd, "TaskTemplate", "ContainerSpec"), "Image", NULL));
+	const char *lbl = label_of(cur, 1, LABEL_IMAGE);
+	if (limg && dimg && !strchr(dimg, '@') && strchr(limg, '@') && lbl && !strcmp(lbl, dimg)) {
+		json_object_set_new(jpath(nl, "TaskTemplate", "ContainerSpec"), "Image", json_string(dimg));
+		json_object_set_new(jpath(want, "TaskTemplate", "ContainerSpec"), "Image",
+				    json_string(json_string_value(jpath(jpath(live_spec, "TaskTemplate", "ContainerSpec"),
+									 "Image", NULL))));
+	}
+	json_t *sub = plan_diff_specs(nd, nl, 0);
+	if (json_array_size(sub) == 0) {
+		json_decref(sub);
+		json_decref(nd);
+		json_decref(nl);
+		json_decref(want);
+		return;
+	}
+	json_t *all = plan_diff_specs(nd, nl, 1);
+	json_decref(sub);
+	json_decref(nd);
+	json_decref(nl);
+	struct op *o = add_op(p, OP_UPDATE, K_SERVICE, ds->stack, name);
+	o->spec = want;
+	o->changes = all;
+	o->id = xstrdup(json_string_value(json_object_get(cur, "ID")));
+	o->version = json_integer_value(jpath(cur, "Version", "Index"));
+}
+
+static int managed(const json_t *obj, int spec)
+{
+	const char *m = label_of(obj, spec, LABEL_MANAGED);
+	return m && !strcmp(m, "true");
+}
+
+static void plan_objects(struct plan *p, const char *stack, const json_t *want, const json_t *live,
+			 enum obj_kind kind, const struct plan_opts *o)
+{
+	size_t n;
+	const char **keys = json_sorted_keys(want, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (find_by_name(live, keys[i], 1))
+			continue;
+		struct op *op = add_op(p, OP_CREATE, kind, stack, keys[i]);
+		op->spec = json_incref(json_object_get(json_object_get(want, keys[i]), "spec"));
+	}
+	free(keys);
+	size_t i;
+	json_t *x;
+	json_array_foreach(live, i, x) {
+		const char *name = json_string_value(jpath(x, "Spec", "Name"));
+		if (!name || json_object_get(want, name))
+			continue;
+		const char *logical = label_of(x, 1, LABEL_LOGICAL);
+		int ours = logical != NULL;
+		int superseded = 0;
+		const char *k;
+		json_t *v;
+		json_object_foreach((json_t *)want, k, v) {
+			const char *wl = json_string_value(jpath(json_object_get(v, "spec"), "Labels", LABEL_LOGICAL));
+			if (logical && wl && !strcmp(logical, wl))
+				superseded = 1;
+		}
+		if (!(ours && (superseded || (o->prune_all && managed(x, 1)))))
+			continue;
+		struct op *op = add_op(p, OP_REMOVE, kind, stack, name);
+		op->id = xstrdup(json_string_value(json_object_get(x, "ID")));
+	}
+}
+
+int plan_stack(struct plan *p, const struct desired *ds, const char *stack, const struct live *lv,
+	       const struct plan_opts *o, char **err)
+{
+	static const json_t *empty;
+	if (!empty)
+		empty = json_object();
+	const json_t *all_nets = json_object_get(lv->net_names, "");
+	*err = NULL;
+	if (ds) {
+		/* external networks must exist with swarm scope */
+		const char *k;
+		json_t *v;
+		json_object_foreach(ds->ext_networks, k, v) {
+			if (!strcmp(k, "host") || !strcmp(k, "bridge") || !strcmp(k, "none") || str_has_prefix(k, "container:"))
+				continue;
+			json_t *n = find_by_name(all_nets, k, 0);
+			if (!n) {
+				*err = xasprintf("network \"%s\" is declared as external, but could not be found. You need to create a swarm-scoped network before the stack is deployed",
+						 k);
+				return -1;
+			}
+			const char *scope = json_string_value(json_object_get(n, "Scope"));
+			if (scope && strcmp(scope, "swarm")) {
+				*err = xasprintf("network \"%s\" is declared as external, but it is not in the right scope: \"%s\" instead of \"swarm\"",
+						 k, scope);
+				return -1;
+			}
+		}
+		size_t n;
+		const char **keys = json_sorted_keys(ds->networks, &n);
+		for (size_t i = 0; i < n; i++) {
+			if (find_by_name(all_nets, keys[i], 0))
+				continue;
+			struct op *op = add_op(p, OP_CREATE, K_NETWORK, stack, keys[i]);
+			op->spec = json_incref(json_object_get(ds->networks, keys[i]));
+		}
+		free(keys);
+		plan_objects(p, stack, ds->secrets, lv->secrets, K_SECRET, o);
+		plan_objects(p, stack, ds->configs, lv->configs, K_CONFIG, o);
+		keys = json_sorted_keys(ds->services, &n);
+		for (size_t i = 0; i < n; i++)
+			plan_service(p, ds, keys[i], lv);
+		free(keys);
+	} else {
+		plan_objects(p, stack, empty, lv->secrets, K_SECRET, o);
+		plan_objects(p, stack, empty, lv->configs, K_CONFIG, o);
+	}
+	size_t i;
+	json_t *x;
+	json_array_foreach(lv->services, i, x) {
+		const char *name = json_string_value(jpath(x, "Spec", "Name"));
+		if (!name || (ds && json_object_get(ds->services, name)))
+			continue;
+		if (!(o->prune_services || (o->prune_all && managed(x, 1))))
+			continue;
+		struct op *op = add_op(p, OP_REMOVE, K_SERVICE, stack, name);
+		op->id = xstrdup(json_string_value(json_object_get(x, "ID")));
+	}
+	json_array_foreach(lv->networks, i, x) {
+		const char *name = json_string_value(json_object_get(x, "Name"));
+		if (!name || (ds && json_object_get(ds->networks, name)))
+			continue;
+		if (!(o->prune_all && managed(x, 0)))
+			continue;
+		struct op *op = add_op(p, OP_REMOVE, K_NETWORK, stack, name);
+		op->id = xstrdup(json_string_value(json_object_get(x, "Id")));
+	}
+	return 0;
+}
+
+static int rank(const struct op *o)
+{
+	if (o->op != OP_REMOVE)
+		return o->kind == K_NETWORK ? 0 : o->kind == K_SERVICE ? 2 : 1;
+	return o->kind == K_SERVICE ? 3 : o->kind == K_NETWORK ? 5 : 4;
+}
+
+static int cmp_op(const void *a, const void *b)
+{
+	const struct op *x = a, *y = b;
+	int r = rank(x) - rank(y);
+	if (r)
+		return r;
+	r = strcmp(x->stack, y->stack);
+	if (r)
+		return r;
+	return strcmp(x->name, y->name);
+}
+
+void plan_sort(struct plan *p)
+{
+	if (p->n > 1)
+		qsort(p->ops, p->n, sizeof *p->ops, cmp_op);
+}
+
+void plan_free(struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->ops[i].stack);
+		free(p->ops[i].name);
+		free(p->ops[i].id);
+		json_decref(p->ops[i].spec);
+		json_decref(p->ops[i].changes);
+	}
+	free(p->ops);
+	strv_free(&p->pending_prune);
+	memset(p, 0, sizeof *p);
+}
+
+/* ---------------- rendering ---------------- */
+
+static const char *kind_name(enum obj_kind k)
+{
+	switch (k) {
+	case K_NETWORK: return "network";
+	case K_SECRET: return "secret";
+	case K_CONFIG: return "config";
+	default: return "service";
+	}
+}
+
+static const char *op_name(enum op_kind k)
+{
+	return k == OP_CREATE ? "create" : k == OP_UPDATE ? "update" : "remove";
+}
+
+static char *show(const json_t *v)
+{
+	if (!v || json_is_null(v))
+		return xstrdup("(none)");
+	return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+}
+
+void plan_print_text(const struct plan *p, int color)
+{
+	const char *g = color ? "\033[32m" : "", *y = color ? "\033[33m" : "", *r = color ? "\033[31m" : "",
+		   *z = color ? "\033[0m" : "";
+	size_t nc = 0, nu = 0, nr = 0;
+	/* group by stack, in name order */
+	struct strv stacks = {0};
+	for (size_t i = 0; i < p->n; i++) {
+		int seen = 0;
+		for (size_t s = 0; s < stacks.n; s++)
+			seen |= !strcmp(stacks.v[s], p->ops[i].stack);
+		if (!seen)
+			strv_push(&stacks, xstrdup(p->ops[i].stack));
+	}
+	strv_sort(&stacks);
+	for (size_t s = 0; s < stacks.n; s++) {
+		printf("stack %s\n", stacks.v[s]);
+		for (size_t i = 0; i < p->n; i++) {
+			const struct op *o = &p->ops[i];
+			if (strcmp(o->stack, stacks.v[s]))
+				continue;
+			const char *c = o->op == OP_CREATE ? g : o->op == OP_UPDATE ? y : r;
+			char sym = o->op == OP_CREATE ? '+' : o->op == OP_UPDATE ? '~' : '-';
+			printf("  %s%c %s %s%s\n", c, sym, kind_name(o->kind), o->name, z);
+			nc += o->op == OP_CREATE;
+			nu += o->op == OP_UPDATE;
+			nr += o->op == OP_REMOVE;
+			size_t k;
+			json_t *ch;
+			json_array_foreach(o->changes, k, ch) {
+				char *a = show(json_object_get(ch, "old")), *b = show(json_object_get(ch, "new"));
+				printf("      %s: %s \xe2\x86\x92 %s\n", json_string_value(json_object_get(ch, "path")), a, b);
+				free(a);
+				free(b);
+			}
+		}
+	}
+	strv_free(&stacks);
+	if (p->n == 0)
+		printf("No changes: the swarm matches the desired state.\n");
+	else
+		printf("Plan: %zu to create, %zu to update, %zu to remove.\n", nc, nu, nr);
+}
+
+void plan_print_json(const struct plan *p)
+{
+	json_t *root = json_object(), *ops = json_array();
+	for (size_t i = 0; i < p->n; i++) {
+		const struct op *o = &p->ops[i];
+		json_t *j = json_object();
+		json_object_set_new(j, "action", json_string(op_name(o->op)));
+		json_object_set_new(j, "kind", json_string(kind_name(o->kind)));
+		json_object_set_new(j, "stack", json_string(o->stack));
+		json_object_set_new(j, "name", json_string(o->name));
+		if (o->changes)
+			json_object_set(j, "changes", o->changes);
+		json_array_append_new(ops, j);
+	}
+	json_object_set_new(root, "in_sync", json_boolean(p->n == 0));
+	json_object_set_new(root, "operations", ops);
+	char *s = json_dumps(root, JSON_INDENT(2));
+	printf("%s\n", s);
+	free(s);
+	json_decref(root);
+}

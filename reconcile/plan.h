@@ -1,0 +1,65 @@
+/*
+ * plan.h - live state, the difference to the desired state, and the ordered
+ * operations that make the swarm match.
+ */
+#ifndef SHOAL_PLAN_H
+#define SHOAL_PLAN_H
+
+#include <jansson.h>
+
+#include "convert.h"
+#include "docker.h"
+
+enum op_kind { OP_CREATE, OP_UPDATE, OP_REMOVE };
+enum obj_kind { K_NETWORK, K_SECRET, K_CONFIG, K_SERVICE };
+
+struct op {
+	enum op_kind op;
+	enum obj_kind kind;
+	char *stack;
+	char *name;
+	char *id;	  /* live object (update/remove) */
+	long long version; /* live version (update) */
+	json_t *spec;	  /* create/update body */
+	json_t *changes;  /* array of {"path","old","new"} for updates */
+};
+
+struct plan {
+	struct op *ops;
+	size_t n, alloc;
+	struct strv pending_prune; /* described, not executed (--no-prune) */
+};
+
+struct plan_opts {
+	int prune_services;	  /* stack deploy --prune */
+	int prune_all;		  /* repo mode: remove what the repo no longer has */
+};
+
+/* The live objects of one stack. */
+struct live {
+	json_t *services, *networks, *secrets, *configs; /* arrays from the engine */
+	json_t *net_names;				   /* network ID -> name (all) */
+};
+
+int live_fetch(struct docker *dk, const char *stack, struct live *lv, char **err);
+void live_free(struct live *lv);
+
+/* Append the operations for one stack (ds NULL = the stack is gone). */
+int plan_stack(struct plan *p, const struct desired *ds, const char *stack, const struct live *lv,
+	       const struct plan_opts *o, char **err);
+/* Sort operations into apply order. */
+void plan_sort(struct plan *p);
+void plan_free(struct plan *p);
+
+/* Render: text (color when color != 0) or JSON. */
+void plan_print_text(const struct plan *p, int color);
+void plan_print_json(const struct plan *p);
+
+/* Exposed for unit tests: the field differences of two service specs. */
+json_t *plan_diff_specs(json_t *desired, json_t *live, int symmetric);
+/* Fill engine defaults into a desired ServiceSpec (in place). */
+void plan_fill_defaults(json_t *spec);
+/* Hash label value for a desired spec. */
+char *plan_spec_hash(const json_t *spec);
+
+#endif

@@ -1,0 +1,209 @@
+#include "repo.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+const char *vars_lookup(void *ctx, const char *name)
+{
+	return json_string_value(json_object_get(ctx, name));
+}
+
+const char *env_lookup(void *ctx, const char *name)
+{
+	(void)ctx;
+	return getenv(name);
+}
+
+int vars_parse(const char *file, const char *data, json_t *vars, struct diags *d)
+{
+	int line = 0, bad = 0;
+	const char *p = data;
+	while (*p) {
+		line++;
+		size_t l = strcspn(p, "\n");
+		char *ln = xstrndup(p, l);
+		p += l + (p[l] == '\n');
+		char *s = ln;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		size_t sl = strlen(s);
+		if (sl && s[sl - 1] == '\r')
+			s[--sl] = 0;
+		if (!*s || *s == '#') {
+			free(ln);
+			continue;
+		}
+		char *eq = strchr(s, '=');
+		if (!eq || eq == s) {
+			diags_add(d, DIAG_ERROR, file, line, 1, "expected KEY=VALUE");
+			bad = 1;
+			free(ln);
+			continue;
+		}
+		*eq = 0;
+		json_object_set_new(vars, s, json_string(eq + 1));
+		free(ln);
+	}
+	return bad ? -1 : 0;
+}
+
+static int load_vars(const char *path, json_t *vars, struct diags *d)
+{
+	char *data;
+	size_t len;
+	if (read_file(path, COMPOSE_MAX_FILE, &data, &len) < 0)
+		return errno == ENOENT ? 0 : (diags_add(d, DIAG_ERROR, path, 0, 0, "%s", strerror(errno)), -1);
+	int r = vars_parse(path, data, vars, d);
+	free(data);
+	return r;
+}
+
+static int cmpstrp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int list_dir(const char *dir, int want_dirs, struct strv *out)
+{
+	DIR *dh = opendir(dir);
+	if (!dh)
+		return -1;
+	struct dirent *e;
+	while ((e = readdir(dh))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *full = xasprintf("%s/%s", dir, e->d_name);
+		struct stat st;
+		int ok = lstat(full, &st) == 0;
+		free(full);
+		if (!ok)
+			continue;
+		if (want_dirs ? S_ISDIR(st.st_mode) :
+				(S_ISREG(st.st_mode) && (str_has_suffix(e->d_name, ".yml") || str_has_suffix(e->d_name, ".yaml"))))
+			strv_push(out, xstrdup(e->d_name));
+	}
+	closedir(dh);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof *out->v, cmpstrp);
+	return 0;
+}
+
+static int valid_stack_name(const char *s)
+{
+	if (!*s || strlen(s) > 40)
+		return 0;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
+		      (*p >= 'A' && *p <= 'Z')))
+			return 0;
+	return 1;
+}
+
+static struct desired *load_stack(const char *root, const char *stacksdir, const char *name, json_t *base_vars,
+				  struct diags *d)
+{
+	char *sdir = xasprintf("%s/%s", stacksdir, name);
+	struct strv files = {0};
+	struct desired *ds = NULL;
+	json_t *vars = json_deep_copy(base_vars);
+	char *vpath = xasprintf("%s/%s", sdir, REPO_VARS_FILE);
+	struct compose_file *cf = NULL;
+	char **datas = NULL;
+	char **names = NULL;
+	struct ynode *model = NULL;
+	size_t before = d->nerrors;
+	if (!valid_stack_name(name)) {
+		diags_add(d, DIAG_ERROR, sdir, 0, 0, "invalid stack name \"%s\" (letters, digits, - and _)", name);
+		goto out;
+	}
+	load_vars(vpath, vars, d);
+	list_dir(sdir, 0, &files);
+	if (files.n == 0) {
+		diags_add(d, DIAG_ERROR, sdir, 0, 0, "stack %s has no compose files (*.yml, *.yaml)", name);
+		goto out;
+	}
+	cf = xcalloc(files.n, sizeof *cf);
+	datas = xcalloc(files.n, sizeof *datas);
+	names = xcalloc(files.n, sizeof *names);
+	for (size_t i = 0; i < files.n; i++) {
+		names[i] = xasprintf("%s/%s", sdir, files.v[i]);
+		size_t len = 0;
+		if (read_file(names[i], COMPOSE_MAX_FILE, &datas[i], &len) < 0) {
+			diags_add(d, DIAG_ERROR, names[i], 0, 0, "%s", errno == EFBIG ? "file too large" : strerror(errno));
+			datas[i] = xstrdup("");
+		}
+		cf[i].name = names[i];
+		cf[i].data = datas[i];
+		cf[i].len = len;
+	}
+	if (d->nerrors > before)
+		goto out;
+	struct compose_opts co = {.lookup = vars_lookup, .lookup_ctx = vars, .workdir = sdir, .confine = root};
+	if (compose_load(cf, files.n, &co, &model, d) < 0)
+		goto out;
+	struct convert_opts cvo = {.copts = &co, .repo_mode = 1};
+	convert_stack(name, model, &cvo, &ds, d);
+out:
+	ynode_free(model);
+	for (size_t i = 0; i < files.n; i++) {
+		if (datas)
+			free(datas[i]);
+		if (names)
+			free(names[i]);
+	}
+	free(datas);
+	free(names);
+	free(cf);
+	strv_free(&files);
+	free(vpath);
+	json_decref(vars);
+	free(sdir);
+	return ds;
+}
+
+int repo_load(const char *dir, struct repo *r, struct diags *d)
+{
+	memset(r, 0, sizeof *r);
+	char *root = realpath(dir, NULL);
+	if (!root) {
+		diags_add(d, DIAG_ERROR, dir, 0, 0, "%s", strerror(errno));
+		return -1;
+	}
+	char *stacksdir = xasprintf("%s/stacks", root);
+	struct strv names = {0};
+	if (list_dir(stacksdir, 1, &names) < 0) {
+		diags_add(d, DIAG_ERROR, dir, 0, 0, "not a shoal repository: no stacks/ directory");
+		free(stacksdir);
+		free(root);
+		return -1;
+	}
+	json_t *vars = json_object();
+	char *vpath = xasprintf("%s/%s", root, REPO_VARS_FILE);
+	load_vars(vpath, vars, d);
+	free(vpath);
+	r->stacks = xcalloc(names.n ? names.n : 1, sizeof *r->stacks);
+	for (size_t i = 0; i < names.n; i++) {
+		r->stacks[r->n].name = xstrdup(names.v[i]);
+		r->stacks[r->n].ds = load_stack(root, stacksdir, names.v[i], vars, d);
+		r->n++;
+	}
+	json_decref(vars);
+	strv_free(&names);
+	free(stacksdir);
+	free(root);
+	return 0;
+}
+
+void repo_free(struct repo *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->stacks[i].name);
+		desired_free(r->stacks[i].ds);
+	}
+	free(r->stacks);
+	memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,280 @@
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+static void oom(size_t n)
+{
+	fprintf(stderr, "shoal: out of memory allocating %zu bytes\n", n);
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		oom(n);
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		oom(n * size);
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		oom(n);
+	return q;
+}
+
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = 0;
+	return p;
+}
+
+char *xvasprintf(const char *fmt, va_list ap)
+{
+	va_list aq;
+	va_copy(aq, ap);
+	int n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (n < 0)
+		abort();
+	char *p = xmalloc((size_t)n + 1);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *p = xvasprintf(fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+void buf_init(struct buf *b, size_t cap)
+{
+	b->alloc = 64;
+	b->data = xmalloc(b->alloc);
+	b->data[0] = 0;
+	b->len = 0;
+	b->cap = cap;
+}
+
+void buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->alloc = 0;
+}
+
+void buf_reset(struct buf *b)
+{
+	b->len = 0;
+	b->data[0] = 0;
+}
+
+int buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (b->cap && (n > b->cap || b->len > b->cap - n))
+		return -1;
+	if (b->len + n + 1 > b->alloc) {
+		size_t a = b->alloc;
+		while (b->len + n + 1 > a)
+			a = a * 2;
+		b->data = xrealloc(b->data, a);
+		b->alloc = a;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = 0;
+	return 0;
+}
+
+int buf_adds(struct buf *b, const char *s)
+{
+	return buf_add(b, s, strlen(s));
+}
+
+int buf_addc(struct buf *b, char c)
+{
+	return buf_add(b, &c, 1);
+}
+
+int buf_addf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = xvasprintf(fmt, ap);
+	va_end(ap);
+	int r = buf_adds(b, s);
+	free(s);
+	return r;
+}
+
+char *buf_detach(struct buf *b)
+{
+	char *p = b->data;
+	b->data = NULL;
+	b->len = b->alloc = 0;
+	return p;
+}
+
+int read_file(const char *path, size_t cap, char **out, size_t *outlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		errno = EISDIR;
+		return -1;
+	}
+	struct buf b;
+	buf_init(&b, cap);
+	char tmp[65536];
+	for (;;) {
+		ssize_t r = read(fd, tmp, sizeof tmp);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			close(fd);
+			buf_free(&b);
+			errno = e;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		if (buf_add(&b, tmp, (size_t)r) < 0) {
+			close(fd);
+			buf_free(&b);
+			errno = EFBIG;
+			return -1;
+		}
+	}
+	close(fd);
+	if (outlen)
+		*outlen = b.len;
+	*out = buf_detach(&b);
+	return 0;
+}
+
+void diags_add(struct diags *d, enum diag_level lvl, const char *file, int line, int col,
+	       const char *fmt, ...)
+{
+	if (d->n == d->alloc) {
+		d->alloc = d->alloc ? d->alloc * 2 : 8;
+		d->v = xrealloc(d->v, d->alloc * sizeof *d->v);
+	}
+	struct diag *g = &d->v[d->n++];
+	g->level = lvl;
+	g->file = file ? xstrdup(file) : NULL;
+	g->line = line;
+	g->col = col;
+	va_list ap;
+	va_start(ap, fmt);
+	g->msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (lvl == DIAG_ERROR)
+		d->nerrors++;
+}
+
+void diags_print(const struct diags *d, int fd_unused)
+{
+	(void)fd_unused;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct diag *g = &d->v[i];
+		const char *lvl = g->level == DIAG_ERROR ? "error" : "warning";
+		if (g->file && g->line > 0)
+			fprintf(stderr, "%s:%d:%d: %s: %s\n", g->file, g->line, g->col, lvl, g->msg);
+		else if (g->file)
+			fprintf(stderr, "%s: %s: %s\n", g->file, lvl, g->msg);
+		else
+			fprintf(stderr, "%s: %s\n", lvl, g->msg);
+	}
+}
+
+void diags_free(struct diags *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->v[i].file);
+		free(d->v[i].msg);
+	}
+	free(d->v);
+	memset(d, 0, sizeof *d);
+}
+
+void strv_push(struct strv *s, char *owned)
+{
+	if (s->n == s->alloc) {
+		s->alloc = s->alloc ? s->alloc * 2 : 8;
+		s->v = xrealloc(s->v, s->alloc * sizeof *s->v);
+	}
+	s->v[s->n++] = owned;
+}
+
+void strv_free(struct strv *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	memset(s, 0, sizeof *s);
+}
+
+static int cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void strv_sort(struct strv *s)
+{
+	if (s->n > 1)
+		qsort(s->v, s->n, sizeof *s->v, cmpstr);
+}
+
+int str_has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int str_has_suffix(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && memcmp(s + a - b, suffix, b) == 0;
+}
+
+void sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, data, len);
+	sodium_bin2hex(out, 65, h, sizeof h);
+}

@@ -1,0 +1,88 @@
+/*
+ * util.h - allocation wrappers, a bounded growable buffer and diagnostics.
+ *
+ * Out-of-memory policy: the x* wrappers abort.  Nothing else in shoal checks
+ * for a NULL from an allocator.
+ */
+#ifndef SHOAL_UTIL_H
+#define SHOAL_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap);
+
+/*
+ * struct buf: a NUL-terminated growable byte buffer.
+ * Invariants: data is never NULL after buf_init; data[len] == 0;
+ * len < alloc.  cap (0 = unlimited) bounds len: an append past it fails
+ * with -1 and leaves the buffer unchanged.
+ */
+struct buf {
+	char *data;
+	size_t len;
+	size_t alloc;
+	size_t cap;
+};
+
+void buf_init(struct buf *b, size_t cap);
+void buf_free(struct buf *b);
+int buf_add(struct buf *b, const void *p, size_t n);
+int buf_adds(struct buf *b, const char *s);
+int buf_addc(struct buf *b, char c);
+int buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *buf_detach(struct buf *b);
+void buf_reset(struct buf *b);
+
+/* Read a whole file, at most cap bytes.  -1 with errno set on failure,
+ * errno EFBIG when the file is larger than cap. */
+int read_file(const char *path, size_t cap, char **out, size_t *outlen);
+
+/*
+ * Diagnostics: errors and warnings with a source position, collected so
+ * that one run reports every problem at once.
+ */
+enum diag_level { DIAG_WARN, DIAG_ERROR };
+
+struct diag {
+	enum diag_level level;
+	char *file; /* may be NULL */
+	int line, col;
+	char *msg;
+};
+
+struct diags {
+	struct diag *v;
+	size_t n, alloc;
+	size_t nerrors;
+};
+
+void diags_add(struct diags *d, enum diag_level lvl, const char *file, int line, int col,
+	       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void diags_print(const struct diags *d, int fd_unused);
+void diags_free(struct diags *d);
+
+/* Small string vector. */
+struct strv {
+	char **v;
+	size_t n, alloc;
+};
+void strv_push(struct strv *s, char *owned);
+void strv_free(struct strv *s);
+void strv_sort(struct strv *s);
+
+int str_has_prefix(const char *s, const char *prefix);
+int str_has_suffix(const char *s, const char *suffix);
+
+/* Hex SHA-256 of data (64 chars + NUL into out). */
+void sha256_hex(const void *data, size_t len, char out[65]);
+
+#endif

@@ -1,0 +1,407 @@
+#include "ynode.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+struct ynode *ynode_new(enum ynode_kind kind, const char *file, int line, int col)
+{
+	struct ynode *n = xcalloc(1, sizeof *n);
+	n->kind = kind;
+	n->file = file;
+	n->line = line;
+	n->col = col;
+	return n;
+}
+
+struct ynode *ynode_new_str(const char *s, const struct ynode *pos)
+{
+	struct ynode *n = ynode_new(Y_SCALAR, pos ? pos->file : NULL, pos ? pos->line : 0,
+				    pos ? pos->col : 0);
+	n->s = xstrdup(s);
+	n->stype = YS_STR;
+	return n;
+}
+
+void ynode_free(struct ynode *n)
+{
+	if (!n)
+		return;
+	for (size_t i = 0; i < n->n; i++) {
+		ynode_free(n->v[i]);
+		if (n->k)
+			ynode_free(n->k[i]);
+	}
+	free(n->v);
+	free(n->k);
+	free(n->s);
+	free(n);
+}
+
+static void grow(struct ynode *n)
+{
+	if (n->n < n->alloc)
+		return;
+	n->alloc = n->alloc ? n->alloc * 2 : 4;
+	n->v = xrealloc(n->v, n->alloc * sizeof *n->v);
+	if (n->kind == Y_MAP)
+		n->k = xrealloc(n->k, n->alloc * sizeof *n->k);
+}
+
+void ynode_push(struct ynode *seq, struct ynode *item)
+{
+	grow(seq);
+	seq->v[seq->n++] = item;
+}
+
+static long map_index(const struct ynode *map, const char *key)
+{
+	if (!map || map->kind != Y_MAP)
+		return -1;
+	for (size_t i = 0; i < map->n; i++)
+		if (strcmp(ynode_str(map->k[i]), key) == 0)
+			return (long)i;
+	return -1;
+}
+
+struct ynode *ynode_get(const struct ynode *map, const char *key)
+{
+	long i = map_index(map, key);
+	return i < 0 ? NULL : map->v[i];
+}
+
+const struct ynode *ynode_key(const struct ynode *map, const char *key)
+{
+	long i = map_index(map, key);
+	return i < 0 ? NULL : map->k[i];
+}
+
+void ynode_set(struct ynode *map, const char *key, struct ynode *val, const struct ynode *keypos)
+{
+	long i = map_index(map, key);
+	if (i >= 0) {
+		ynode_free(map->v[i]);
+		map->v[i] = val;
+		return;
+	}
+	grow(map);
+	map->k[map->n] = ynode_new_str(key, keypos ? keypos : val);
+	map->v[map->n++] = val;
+}
+
+void ynode_del(struct ynode *map, const char *key)
+{
+	long i = map_index(map, key);
+	if (i < 0)
+		return;
+	ynode_free(map->v[i]);
+	ynode_free(map->k[i]);
+	memmove(&map->v[i], &map->v[i + 1], (map->n - (size_t)i - 1) * sizeof *map->v);
+	memmove(&map->k[i], &map->k[i + 1], (map->n - (size_t)i - 1) * sizeof *map->k);
+	map->n--;
+}
+
+struct ynode *ynode_clone(const struct ynode *n)
+{
+	if (!n)
+		return NULL;
+	struct ynode *c = ynode_new(n->kind, n->file, n->line, n->col);
+	c->stype = n->stype;
+	c->s = n->s ? xstrdup(n->s) : NULL;
+	for (size_t i = 0; i < n->n; i++) {
+		grow(c);
+		c->v[c->n] = ynode_clone(n->v[i]);
+		if (n->kind == Y_MAP)
+			c->k[c->n] = ynode_clone(n->k[i]);
+		c->n++;
+	}
+	return c;
+}
+
+const char *ynode_str(const struct ynode *n)
+{
+	if (!n || n->kind != Y_SCALAR || !n->s)
+		return "";
+	return n->s;
+}
+
+const char *ynode_kind_name(const struct ynode *n)
+{
+	if (!n || n->kind == Y_NULL)
+		return "null";
+	switch (n->kind) {
+	case Y_MAP:
+		return "mapping";
+	case Y_SEQ:
+		return "sequence";
+	default:
+		break;
+	}
+	switch (n->stype) {
+	case YS_INT:
+		return "integer";
+	case YS_FLOAT:
+		return "number";
+	case YS_BOOL:
+		return "boolean";
+	default:
+		return "string";
+	}
+}
+
+/* ---- parsing ---- */
+
+struct conv {
+	yaml_document_t *doc;
+	const char *file;
+	size_t budget;
+	struct diags *d;
+	int failed;
+};
+
+static int all_digits(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s) && *s != '_')
+			return 0;
+	return 1;
+}
+
+/* Resolve a plain scalar by the YAML 1.2 core schema (what the docker CLI's
+ * YAML library does when decoding into an untyped value). */
+static int resolve_plain(const char *s, enum yscalar *t)
+{
+	static const char *nulls[] = {"", "~", "null", "Null", "NULL"};
+	static const char *bools[] = {"true", "True", "TRUE", "false", "False", "FALSE"};
+	for (size_t i = 0; i < ARRAY_SIZE(nulls); i++)
+		if (strcmp(s, nulls[i]) == 0)
+			return 1; /* null */
+	for (size_t i = 0; i < ARRAY_SIZE(bools); i++)
+		if (strcmp(s, bools[i]) == 0) {
+			*t = YS_BOOL;
+			return 0;
+		}
+	const char *p = s;
+	if (*p == '-' || *p == '+')
+		p++;
+	if (all_digits(p) && !strchr(p, '_')) {
+		*t = YS_INT;
+		return 0;
+	}
+	if ((str_has_prefix(s, "0x") && s[2] && strspn(s + 2, "0123456789abcdefABCDEF") == strlen(s + 2)) ||
+	    (str_has_prefix(s, "0o") && s[2] && strspn(s + 2, "01234567") == strlen(s + 2))) {
+		*t = YS_INT;
+		return 0;
+	}
+	/* float: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
+	const char *q = p;
+	int digits = 0;
+	while (isdigit((unsigned char)*q)) {
+		q++;
+		digits++;
+	}
+	if (*q == '.') {
+		q++;
+		while (isdigit((unsigned char)*q)) {
+			q++;
+			digits++;
+		}
+	}
+	if (digits && (*q == 'e' || *q == 'E')) {
+		q++;
+		if (*q == '-' || *q == '+')
+			q++;
+		if (!isdigit((unsigned char)*q))
+			digits = 0;
+		while (isdigit((unsigned char)*q))
+			q++;
+	}
+	if (digits && !*q && strchr(s, '.') != NULL) {
+		*t = YS_FLOAT;
+		return 0;
+	}
+	if (digits && !*q && (strchr(s, 'e') || strchr(s, 'E'))) {
+		*t = YS_FLOAT;
+		return 0;
+	}
+	if (!strcmp(p, ".inf") || !strcmp(p, ".Inf") || !strcmp(p, ".INF") || !strcmp(s, ".nan") ||
+	    !strcmp(s, ".NaN") || !strcmp(s, ".NAN")) {
+		*t = YS_FLOAT;
+		return 0;
+	}
+	*t = YS_STR;
+	return 0;
+}
+
+static struct ynode *conv_node(struct conv *c, int idx, int depth);
+
+static void merge_into(struct conv *c, struct ynode *m, struct ynode *src, const yaml_node_t *at)
+{
+	if (!src || src->kind != Y_MAP) {
+		diags_add(c->d, DIAG_ERROR, c->file, (int)at->start_mark.line + 1,
+			  (int)at->start_mark.column + 1, "map merge requires a mapping or a list of mappings");
+		c->failed = 1;
+		return;
+	}
+	for (size_t i = 0; i < src->n; i++) {
+		const char *key = ynode_str(src->k[i]);
+		if (ynode_get(m, key))
+			continue;
+		ynode_set(m, key, ynode_clone(src->v[i]), src->k[i]);
+	}
+}
+
+static struct ynode *conv_node(struct conv *c, int idx, int depth)
+{
+	yaml_node_t *yn = yaml_document_get_node(c->doc, idx);
+	if (!yn || c->failed)
+		return NULL;
+	int line = (int)yn->start_mark.line + 1, col = (int)yn->start_mark.column + 1;
+	if (depth > YNODE_MAX_DEPTH) {
+		diags_add(c->d, DIAG_ERROR, c->file, line, col, "document nested deeper than %d levels",
+			  YNODE_MAX_DEPTH);
+		c->failed = 1;
+		return NULL;
+	}
+	if (c->budget == 0) {
+		diags_add(c->d, DIAG_ERROR, c->file, line, col,
+			  "document expands to more than %d nodes (alias bomb?)", YNODE_MAX_NODES);
+		c->failed = 1;
+		return NULL;
+	}
+	c->budget--;
+	struct ynode *n;
+	switch (yn->type) {
+	case YAML_SCALAR_NODE: {
+		const char *s = (const char *)yn->data.scalar.value;
+		size_t len = yn->data.scalar.length;
+		if (strlen(s) != len) {
+			diags_add(c->d, DIAG_ERROR, c->file, line, col, "scalar contains a NUL byte");
+			c->failed = 1;
+			return NULL;
+		}
+		enum yscalar t = YS_STR;
+		int is_null = 0;
+		const char *tag = (const char *)yn->tag;
+		if (yn->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+		    (!tag || strcmp(tag, "?") == 0 || strcmp(tag, YAML_DEFAULT_SCALAR_TAG) == 0 ||
+		     strncmp(tag, "tag:yaml.org,2002:", 18) != 0))
+			is_null = resolve_plain(s, &t);
+		if (tag && strcmp(tag, "tag:yaml.org,2002:str") == 0 &&
+		    yn->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+			is_null = 0, t = YS_STR;
+		if (is_null) {
+			n = ynode_new(Y_NULL, c->file, line, col);
+		} else {
+			n = ynode_new(Y_SCALAR, c->file, line, col);
+			n->s = xstrndup(s, len);
+			n->stype = t;
+		}
+		return n;
+	}
+	case YAML_SEQUENCE_NODE:
+		n = ynode_new(Y_SEQ, c->file, line, col);
+		for (yaml_node_item_t *it = yn->data.sequence.items.start;
+		     it < yn->data.sequence.items.top; it++) {
+			struct ynode *ch = conv_node(c, *it, depth + 1);
+			if (!ch) {
+				ynode_free(n);
+				return NULL;
+			}
+			ynode_push(n, ch);
+		}
+		return n;
+	case YAML_MAPPING_NODE: {
+		n = ynode_new(Y_MAP, c->file, line, col);
+		/* explicit keys first, then << merges (explicit keys win) */
+		for (int pass = 0; pass < 2; pass++) {
+			for (yaml_node_pair_t *p = yn->data.mapping.pairs.start;
+			     p < yn->data.mapping.pairs.top; p++) {
+				yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
+				int kl = (int)kn->start_mark.line + 1, kc = (int)kn->start_mark.column + 1;
+				int is_merge = kn->type == YAML_SCALAR_NODE &&
+					       kn->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+					       strcmp((const char *)kn->data.scalar.value, "<<") == 0;
+				if (is_merge != pass)
+					continue;
+				if (kn->type != YAML_SCALAR_NODE) {
+					diags_add(c->d, DIAG_ERROR, c->file, kl, kc, "mapping keys must be scalars");
+					c->failed = 1;
+					ynode_free(n);
+					return NULL;
+				}
+				struct ynode *val = conv_node(c, p->value, depth + 1);
+				if (!val) {
+					ynode_free(n);
+					return NULL;
+				}
+				if (is_merge) {
+					if (val->kind == Y_SEQ) {
+						for (size_t i = 0; i < val->n; i++)
+							merge_into(c, n, val->v[i], kn);
+					} else {
+						merge_into(c, n, val, kn);
+					}
+					ynode_free(val);
+					if (c->failed) {
+						ynode_free(n);
+						return NULL;
+					}
+					continue;
+				}
+				const char *key = (const char *)kn->data.scalar.value;
+				const struct ynode *prev = ynode_key(n, key);
+				if (prev) {
+					diags_add(c->d, DIAG_ERROR, c->file, kl, kc,
+						  "mapping key \"%s\" already defined at line %d", key, prev->line);
+					c->failed = 1;
+					ynode_free(val);
+					ynode_free(n);
+					return NULL;
+				}
+				struct ynode *kpos = ynode_new(Y_SCALAR, c->file, kl, kc);
+				kpos->s = xstrdup(key);
+				grow(n);
+				n->k[n->n] = kpos;
+				n->v[n->n++] = val;
+			}
+		}
+		return n;
+	}
+	default:
+		return ynode_new(Y_NULL, c->file, line, col);
+	}
+}
+
+int ynode_parse(const char *file, const char *data, size_t len, struct ynode **out,
+		struct diags *d)
+{
+	yaml_parser_t p;
+	yaml_document_t doc;
+	*out = NULL;
+	if (!yaml_parser_initialize(&p))
+		abort();
+	yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
+	if (!yaml_parser_load(&p, &doc)) {
+		int line = (int)p.problem_mark.line + 1, col = (int)p.problem_mark.column + 1;
+		diags_add(d, DIAG_ERROR, file, line, col, "yaml: %s%s%s", p.problem ? p.problem : "syntax error",
+			  p.context ? " " : "", p.context ? p.context : "");
+		yaml_parser_delete(&p);
+		return -1;
+	}
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	struct conv c = {.doc = &doc, .file = file, .budget = YNODE_MAX_NODES, .d = d};
+	struct ynode *n = root ? conv_node(&c, 1, 0) : ynode_new(Y_NULL, file, 1, 1);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&p);
+	if (!n || c.failed) {
+		ynode_free(n);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
