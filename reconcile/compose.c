@@ -215,7 +215,7 @@ static const struct field f_fileref[] = {F("source", SH_STR), F("target", SH_STR
 					 F("gid", SH_STR), F("mode", SH_INT), END};
 static const struct field f_bind[] = {F("propagation", SH_STR), END};
 static const struct field f_volopt[] = {F("nocopy", SH_BOOL), F("subpath", SH_STR), END};
-static const struct field f_tmpfsopt[] = {F("size", SH_NUMSTR), END};
+static const struct field f_tmpfsopt[] = {F("size", SH_INT), END};
 static const struct field f_svcvol[] = {
 	F("type", SH_STR), F("source", SH_STR), F("target", SH_STR), F("read_only", SH_BOOL),
 	F("consistency", SH_STR), FS("bind", SH_OBJ, f_bind), FS("volume", SH_OBJ, f_volopt),

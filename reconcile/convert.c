@@ -913,7 +913,15 @@ static void convert_service(struct cctx *c, struct desired *ds, const char *key,
 	json_object_set_new(spec, "Labels", labels);
 
 	json_t *tt = json_object(), *cs = json_object();
-	json_object_set_new(cs, "Image", json_string(image));
+	/* docker appends :latest to an image with neither tag nor digest */
+	const char *lastc = strrchr(image, '/');
+	if (*image && !strchr(image, '@') && !strchr(lastc ? lastc : image, ':')) {
+		char *tagged = xasprintf("%s:latest", image);
+		json_object_set_new(cs, "Image", json_string(tagged));
+		free(tagged);
+	} else {
+		json_object_set_new(cs, "Image", json_string(image));
+	}
 	json_object_set_new(cs, "Labels", labels_with_ns(c, ynode_get(svc, "labels")));
 	const struct ynode *n;
 	if ((n = ynode_get(svc, "entrypoint")) && n->n)

@@ -291,9 +291,6 @@ static struct ynode *conv_node(struct conv *c, int idx, int depth)
 		    (!tag || strcmp(tag, "?") == 0 || strcmp(tag, YAML_DEFAULT_SCALAR_TAG) == 0 ||
 		     strncmp(tag, "tag:yaml.org,2002:", 18) != 0))
 			is_null = resolve_plain(s, &t);
-		if (tag && strcmp(tag, "tag:yaml.org,2002:str") == 0 &&
-		    yn->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
-			is_null = 0, t = YS_STR;
 		if (is_null) {
 			n = ynode_new(Y_NULL, c->file, line, col);
 		} else {

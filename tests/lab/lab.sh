@@ -1,0 +1,98 @@
+# tests/lab/lab.sh - a real single-node swarm for tests, sourced by scripts.
+#
+# lab_up starts dockerd (Debian's docker.io) inside a network namespace of
+# its own, with its own data root, exec root and socket, initialises a
+# swarm and imports stand-in images made from busybox-static.  lab_down
+# stops exactly what lab_up started and removes every trace.  Nothing here
+# touches another engine on the machine.
+#
+# Exports: LAB_DIR, DOCKER_HOST (unix socket of the lab engine), LAB_IMAGE.
+
+LAB_NS=${LAB_NS:-shoal-lab-$$}
+LAB_DIR=${LAB_DIR:-/tmp/shoal-lab-$$}
+LAB_IMAGE=shoal-lab/standin:1
+
+lab_log() { printf 'lab: %s\n' "$*" >&2; }
+
+lab_down() {
+	set +e
+	if [ -f "$LAB_DIR/dockerd.pid" ]; then
+		local pid; pid=$(cat "$LAB_DIR/dockerd.pid")
+		kill "$pid" 2>/dev/null
+		for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$pid" 2>/dev/null
+	fi
+	# shims of the lab's own containerd (identified by our exec root)
+	for p in $(pgrep -f "containerd-shim.*$LAB_DIR" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	for p in $(pgrep -f "containerd.*$LAB_DIR" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	sleep 0.2
+	grep " $LAB_DIR" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m"; done
+	ip netns del "$LAB_NS" 2>/dev/null
+	find /sys/fs/cgroup -depth -type d -name "$LAB_NS" -exec rmdir {} \; 2>/dev/null
+	rm -rf "$LAB_DIR"
+	return 0
+}
+
+lab_make_image() {
+	# A busybox-static root with a stand-in entrypoint that ignores the
+	# service's arguments and serves HTTP, so traefik/mongo/kittenapi
+	# stand-ins stay running.
+	local root="$LAB_DIR/image"
+	mkdir -p "$root/bin" "$root/etc" "$root/www" "$root/tmp"
+	cp /bin/busybox "$root/bin/busybox"
+	for a in sh httpd sleep cat ls wget echo env; do ln -s busybox "$root/bin/$a"; done
+	printf 'root:x:0:0:root:/root:/bin/sh\n' > "$root/etc/passwd"
+	printf 'root:x:0:\n' > "$root/etc/group"
+	[ -f /etc/services ] && cp /etc/services "$root/etc/services"
+	echo "shoal lab stand-in" > "$root/www/index.html"
+	cat > "$root/standin" <<'SH'
+#!/bin/sh
+# stand-in for the real image: serve HTTP on 8080 and 80 whatever the args
+busybox httpd -p 80 -h /www 2>/dev/null
+exec busybox httpd -f -p 8080 -h /www
+SH
+	chmod 755 "$root/standin"
+	tar -C "$root" -c . | docker import --change 'ENTRYPOINT ["/standin"]' - "$LAB_IMAGE" >/dev/null
+	docker tag "$LAB_IMAGE" shoal-lab/busybox:latest
+}
+
+lab_up() {
+	command -v dockerd >/dev/null || { lab_log "dockerd missing: apt-get install docker.io"; return 1; }
+	mkdir -p "$LAB_DIR"/{data,exec,run}
+	ip netns add "$LAB_NS" || return 1
+	ip -n "$LAB_NS" link set lo up
+	ip link add eth0 netns "$LAB_NS" type veth peer name eth1 netns "$LAB_NS" || return 1
+	ip -n "$LAB_NS" link set eth1 up
+	ip -n "$LAB_NS" addr add 192.168.250.2/24 dev eth0
+	ip -n "$LAB_NS" link set eth0 up
+	printf '{"deprecated-key-path":"%s/key.json"}\n' "$LAB_DIR" > "$LAB_DIR/daemon.json"
+	export DOCKER_HOST="unix://$LAB_DIR/run/docker.sock"
+	nsenter --net=/run/netns/"$LAB_NS" dockerd \
+		--config-file "$LAB_DIR/daemon.json" \
+		--data-root "$LAB_DIR/data" --exec-root "$LAB_DIR/exec" \
+		--pidfile "$LAB_DIR/dockerd.pid" -H "$DOCKER_HOST" \
+		--bridge=none --iptables=false --ip6tables=false \
+		--cgroup-parent "/$LAB_NS" --shutdown-timeout 3 \
+		> "$LAB_DIR/dockerd.log" 2>&1 &
+	for _ in $(seq 1 150); do
+		docker version >/dev/null 2>&1 && break
+		sleep 0.2
+	done
+	docker version >/dev/null 2>&1 || { lab_log "dockerd did not start"; tail -20 "$LAB_DIR/dockerd.log" >&2; return 1; }
+	docker swarm init --advertise-addr 192.168.250.2 --default-addr-pool 10.201.0.0/16 >/dev/null || return 1
+	lab_make_image || return 1
+	lab_log "engine $(docker version -f '{{.Server.Version}}') at $DOCKER_HOST"
+}
+
+# Wait until a stack has no services, networks, secrets or configs left.
+lab_wait_stack_gone() {
+	local s=$1
+	for _ in $(seq 1 100); do
+		if [ -z "$(docker service ls -q --filter label=com.docker.stack.namespace="$s")" ] &&
+		   [ -z "$(docker network ls -q --filter label=com.docker.stack.namespace="$s")" ]; then
+			return 0
+		fi
+		sleep 0.3
+	done
+	return 1
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env python3
+"""Normalise `docker service inspect` output for a field-by-field comparison.
+
+Reads {"services": [...], "networks": [...]} on stdin, writes a canonical
+JSON document: service specs keyed by name, with IDs and the names shoal
+derives from content (rotated secrets/configs) reduced to what both tools
+must agree on, and shoal's own io.shoal.* labels removed.
+"""
+import json
+import re
+import sys
+
+doc = json.load(sys.stdin)
+nets = {n["Id"]: n["Name"] for n in doc["networks"]}
+rot = re.compile(r"_[0-9a-f]{10}$")
+out = {}
+for s in doc["services"]:
+    spec = s["Spec"]
+    spec["Labels"] = {k: v for k, v in spec.get("Labels", {}).items() if not k.startswith("io.shoal.")}
+    tt = spec.get("TaskTemplate", {})
+    for n in tt.get("Networks", []):
+        n["Target"] = nets.get(n["Target"], n["Target"])
+    cs = tt.get("ContainerSpec", {})
+    for kind, idk, namek in (("Secrets", "SecretID", "SecretName"), ("Configs", "ConfigID", "ConfigName")):
+        for r in cs.get(kind, []):
+            r.pop(idk, None)
+            r[namek] = rot.sub("", r[namek])
+    out[spec["Name"]] = spec
+json.dump(out, sys.stdout, indent=1, sort_keys=True)

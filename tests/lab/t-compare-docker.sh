@@ -1,0 +1,41 @@
+# shoal stack deploy stores the same service specs as docker stack deploy
+# (docker CLI 28 against the lab engine), field by field.
+DOCKER28=${DOCKER28:-/usr/local/bin/docker}
+if ! "$DOCKER28" version --format '{{.Client.Version}}' 2>/dev/null | grep -q '^2[5-9]\.'; then
+	echo "SKIP: docker CLI >= 25 not found at $DOCKER28: comparison with docker stack deploy NOT RUN" >&2
+	exit 77
+fi
+fx=$TOP/tests/fixtures/compare
+capture() { # stack -> normalised json on stdout
+	local ids; ids=$(docker service ls -q --filter label=com.docker.stack.namespace="$1")
+	{
+		printf '{"services":'; docker service inspect $ids
+		printf ',"networks":'; docker network inspect $(docker network ls -q)
+		printf '}'
+	} | python3 "$TOP/tests/lab/specnorm.py"
+}
+rc=0
+run_case() { # name, files...
+	local name=$1; shift
+	local args=() f
+	for f in "$@"; do args+=(-c "$fx/$f"); done
+	( cd "$fx" && LAB_TEST_VAR=from-env "$DOCKER28" stack deploy --resolve-image never "${args[@]}" cmp ) >"$T/docker.out" 2>&1 ||
+		{ echo "docker stack deploy failed:"; cat "$T/docker.out"; rc=1; return; }
+	capture cmp > "$T/docker-$name.json"
+	"$DOCKER28" stack rm cmp >/dev/null
+	lab_wait_stack_gone cmp || { echo "docker stack rm did not finish"; rc=1; return; }
+	( cd "$fx" && LAB_TEST_VAR=from-env "$SHOAL" stack deploy --resolve-image never "${args[@]}" cmp ) >"$T/shoal.out" 2>&1 ||
+		{ echo "shoal stack deploy failed:"; cat "$T/shoal.out"; rc=1; return; }
+	capture cmp > "$T/shoal-$name.json"
+	"$SHOAL" stack rm cmp >/dev/null
+	lab_wait_stack_gone cmp || { echo "shoal stack rm did not finish"; rc=1; return; }
+	if python3 "$TOP/tests/lab/jsondiff.py" "$T/docker-$name.json" "$T/shoal-$name.json"; then
+		echo "case $name: $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$T/shoal-$name.json") services identical"
+	else
+		echo "case $name: specs differ"; rc=1
+	fi
+}
+run_case full full.yml
+run_case seeds seeds.yml
+run_case override override-base.yml override-extra.yml
+exit $rc
