@@ -369,7 +369,18 @@ static int repo_plan(const char *dir, int prune, struct docker *dk, struct plan 
 	}
 	diags_print(&d, 2);
 	diags_free(&d);
-	struct plan_opts po = {.prune_all = prune};
+	json_t *pending = json_object(), *keep = json_object();
+	for (size_t i = 0; i < r->n; i++) {
+		const char *k;
+		json_t *v;
+		if (!r->stacks[i].ds)
+			continue;
+		json_object_foreach(r->stacks[i].ds->networks, k, v)
+			json_object_set_new(pending, k, json_true());
+		json_object_foreach(r->stacks[i].ds->ext_networks, k, v)
+			json_object_set_new(keep, k, json_true());
+	}
+	struct plan_opts po = {.prune_all = prune, .pending_networks = pending, .keep_networks = keep};
 	struct strv names = {0};
 	for (size_t i = 0; i < r->n; i++)
 		strv_push(&names, xstrdup(r->stacks[i].name));
@@ -377,6 +388,8 @@ static int repo_plan(const char *dir, int prune, struct docker *dk, struct plan 
 		fprintf(stderr, "shoal: %s\n", err);
 		free(err);
 		strv_free(&names);
+		json_decref(pending);
+		json_decref(keep);
 		return -1;
 	}
 	strv_sort(&names);
@@ -409,6 +422,8 @@ static int repo_plan(const char *dir, int prune, struct docker *dk, struct plan 
 		live_free(&lv);
 	}
 	strv_free(&names);
+	json_decref(pending);
+	json_decref(keep);
 	plan_sort(p);
 	return ret;
 }

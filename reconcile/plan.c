@@ -464,6 +464,8 @@ int plan_stack(struct plan *p, const struct desired *ds, const char *stack, cons
 			if (!strcmp(k, "host") || !strcmp(k, "bridge") || !strcmp(k, "none") || str_has_prefix(k, "container:"))
 				continue;
 			json_t *n = find_by_name(all_nets, k, 0);
+			if (!n && json_object_get(o->pending_networks, k))
+				continue; /* created earlier in this plan (networks go first) */
 			if (!n) {
 				*err = xasprintf("network \"%s\" is declared as external, but could not be found. You need to create a swarm-scoped network before the stack is deployed",
 						 k);
@@ -510,7 +512,7 @@ int plan_stack(struct plan *p, const struct desired *ds, const char *stack, cons
 		const char *name = json_string_value(json_object_get(x, "Name"));
 		if (!name || (ds && json_object_get(ds->networks, name)))
 			continue;
-		if (!(o->prune_all && managed(x, 0)))
+		if (!(o->prune_all && managed(x, 0)) || json_object_get(o->keep_networks, name))
 			continue;
 		struct op *op = add_op(p, OP_REMOVE, K_NETWORK, stack, name);
 		op->id = xstrdup(json_string_value(json_object_get(x, "Id")));

@@ -33,6 +33,8 @@ struct plan {
 struct plan_opts {
 	int prune_services;	  /* stack deploy --prune */
 	int prune_all;		  /* repo mode: remove what the repo no longer has */
+	const json_t *pending_networks; /* names other stacks of this plan create */
+	const json_t *keep_networks;	/* names some desired stack still uses */
 };
 
 /* The live objects of one stack. */

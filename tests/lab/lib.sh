@@ -1,0 +1,28 @@
+# Helpers for lab scenarios (sourced by t-*.sh through run-lab-tests).
+
+fail() { echo "FAIL: $*"; exit 1; }
+
+# A copy of repo-template whose images are the lab's stand-ins.
+make_repo() {
+	cp -r "$TOP/repo-template" "$1"
+	sed -i "s|^TRAEFIK_IMAGE=.*|TRAEFIK_IMAGE=$LAB_IMAGE|; s|^MONGO_IMAGE=.*|MONGO_IMAGE=$LAB_IMAGE|; s|^KITTENAPI_IMAGE=.*|KITTENAPI_IMAGE=$LAB_IMAGE|" "$1/vars.env"
+}
+
+# "name version" for every service, network-independent and sorted.
+svc_versions() {
+	docker service ls -q | xargs -r docker service inspect -f '{{.Spec.Name}} {{.Version.Index}}' | sort
+}
+
+# Versions of every object kind, to prove no write happened.
+all_versions() {
+	svc_versions
+	docker secret ls -q | xargs -r docker secret inspect -f 'secret {{.Spec.Name}} {{.Version.Index}}' | sort
+	docker config ls -q | xargs -r docker config inspect -f 'config {{.Spec.Name}} {{.Version.Index}}' | sort
+	docker network ls -q --filter driver=overlay | xargs -r docker network inspect -f 'network {{.Name}} {{.Id}}' | sort
+}
+
+expect_rc() { # want, command...
+	local want=$1; shift
+	"$@"; local rc=$?
+	[ "$rc" = "$want" ] || fail "'$*' exited $rc, expected $want"
+}

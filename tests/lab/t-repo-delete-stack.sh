@@ -1,0 +1,25 @@
+# Deleting a stack folder removes that stack entirely; stacks deployed by
+# other means are never touched.
+. "$TOP/tests/lab/lib.sh"
+make_repo repo
+printf 'version: "3.8"\nservices:\n  s:\n    image: %s\n' "$LAB_IMAGE" > foreign.yml
+docker stack deploy --resolve-image never -c foreign.yml foreign >/dev/null || fail "docker deploy"
+"$SHOAL" apply repo >/dev/null || fail "apply"
+rm -r repo/stacks/mongo
+"$SHOAL" plan repo > plan.txt; [ $? = 2 ] || fail "plan exit"
+cat plan.txt
+"$SHOAL" apply repo > apply.txt 2>&1
+cat apply.txt
+for s in mongo_mongo01 mongo_mongo02 mongo_mongo03; do
+	docker service inspect $s >/dev/null 2>&1 && fail "$s still there"
+done
+[ -z "$(docker secret ls -q --filter label=com.docker.stack.namespace=mongo)" ] || fail "mongo secrets left"
+docker service inspect foreign_s >/dev/null || fail "foreign stack touched"
+docker service inspect kittenapi_kittenapi traefik_traefik >/dev/null || fail "other stacks removed"
+# backend belongs to the removed stack but kittenapi still uses it: kept
+docker network inspect backend >/dev/null || fail "network still in use was removed"
+grep -q 'remove network backend' plan.txt && fail "plan removes a network in use"
+rm -r repo/stacks/kittenapi
+"$SHOAL" apply repo > apply2.txt 2>&1 || { cat apply2.txt; fail "apply 2"; }
+docker network inspect backend >/dev/null 2>&1 && fail "unused network of a removed stack left"
+true
