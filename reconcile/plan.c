@@ -308,6 +308,17 @@ json_t *plan_diff_specs(json_t *desired, json_t *live, int symmetric)
 	return changes;
 }
 
+json_t *plan_compare_specs(const json_t *desired, const json_t *live_spec, const json_t *net_names,
+			   int symmetric)
+{
+	json_t *nd = normalize_desired(desired);
+	json_t *nl = normalize_live(live_spec, net_names);
+	json_t *c = plan_diff_specs(nd, nl, symmetric);
+	json_decref(nd);
+	json_decref(nl);
+	return c;
+}
+
 char *plan_spec_hash(const json_t *spec)
 {
 	char *s = json_dumps(spec, JSON_SORT_KEYS | JSON_COMPACT);
@@ -376,30 +387,27 @@ static void plan_service(struct plan *p, const struct desired *ds, const char *n
 	json_t *fu = jpath(json_object_get(live_spec, "TaskTemplate"), "ForceUpdate", NULL);
 	if (fu)
 		json_object_set(json_object_get(want, "TaskTemplate"), "ForceUpdate", fu);
-	/* a live image pinned by digest matches its tag when the label does */
-	json_t *nd = normalize_desired(want);
-	json_t *nl = normalize_live(live_spec, lv->net_names);
-	const char *limg = json_string_value(jpath(jpath(nl, "TaskTemplate", "ContainerSpec"), "Image", NULL));
-	const char *dimg = json_string_value(jpath(jpath(nd, "TaskTemplate", "ContainerSpec"), "Image", NULL));
+	/* a live image pinned by digest matches its tag when the label does:
+	 * keep the pinned image, as docker does with --resolve-image never */
+	json_t *lspec = json_deep_copy(live_spec);
+	json_t *lcs = jpath(json_object_get(lspec, "TaskTemplate"), "ContainerSpec", NULL);
+	json_t *wcs = jpath(json_object_get(want, "TaskTemplate"), "ContainerSpec", NULL);
+	const char *limg = json_string_value(json_object_get(lcs, "Image"));
+	const char *dimg = json_string_value(json_object_get(wcs, "Image"));
 	const char *lbl = label_of(cur, 1, LABEL_IMAGE);
-	if (limg && dimg && !strchr(dimg, '@') && strchr(limg, '@') && lbl && !strcmp(lbl, dimg)) {
-		json_object_set_new(jpath(nl, "TaskTemplate", "ContainerSpec"), "Image", json_string(dimg));
-		json_object_set_new(jpath(want, "TaskTemplate", "ContainerSpec"), "Image",
-				    json_string(json_string_value(jpath(jpath(live_spec, "TaskTemplate", "ContainerSpec"),
-									 "Image", NULL))));
-	}
-	json_t *sub = plan_diff_specs(nd, nl, 0);
+	const char *wlbl = json_string_value(jpath(want, "Labels", LABEL_IMAGE));
+	if (limg && dimg && !strchr(dimg, '@') && strchr(limg, '@') && lbl && wlbl && !strcmp(lbl, wlbl))
+		json_object_set(wcs, "Image", json_object_get(lcs, "Image"));
+	json_t *sub = plan_compare_specs(want, lspec, lv->net_names, 0);
 	if (json_array_size(sub) == 0) {
 		json_decref(sub);
-		json_decref(nd);
-		json_decref(nl);
+		json_decref(lspec);
 		json_decref(want);
 		return;
 	}
-	json_t *all = plan_diff_specs(nd, nl, 1);
 	json_decref(sub);
-	json_decref(nd);
-	json_decref(nl);
+	json_t *all = plan_compare_specs(want, lspec, lv->net_names, 1);
+	json_decref(lspec);
 	struct op *o = add_op(p, OP_UPDATE, K_SERVICE, ds->stack, name);
 	o->spec = want;
 	o->changes = all;

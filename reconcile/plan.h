@@ -59,6 +59,10 @@ void plan_print_json(const struct plan *p);
 
 /* Exposed for unit tests: the field differences of two service specs. */
 json_t *plan_diff_specs(json_t *desired, json_t *live, int symmetric);
+/* Normalise both sides (defaults, network names, zero values) and diff:
+ * the comparison plan uses to decide on an update. */
+json_t *plan_compare_specs(const json_t *desired, const json_t *live_spec, const json_t *net_names,
+			   int symmetric);
 /* Fill engine defaults into a desired ServiceSpec (in place). */
 void plan_fill_defaults(json_t *spec);
 /* Hash label value for a desired spec. */

@@ -86,13 +86,18 @@ lab_up() {
 
 # Wait until a stack has no services, networks, secrets or configs left.
 lab_wait_stack_gone() {
-	local s=$1
-	for _ in $(seq 1 100); do
+	# Network removal is asynchronous in swarm: require the stack to look
+	# empty on several consecutive checks before calling it gone.
+	local s=$1 empty=0
+	for _ in $(seq 1 120); do
 		if [ -z "$(docker service ls -q --filter label=com.docker.stack.namespace="$s")" ] &&
 		   [ -z "$(docker network ls -q --filter label=com.docker.stack.namespace="$s")" ]; then
-			return 0
+			empty=$((empty + 1))
+			[ $empty -ge 3 ] && return 0
+		else
+			empty=0
 		fi
-		sleep 0.3
+		sleep 0.5
 	done
 	return 1
 }

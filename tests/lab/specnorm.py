@@ -26,4 +26,10 @@ for s in doc["services"]:
             r.pop(idk, None)
             r[namek] = rot.sub("", r[namek])
     out[spec["Name"]] = spec
-json.dump(out, sys.stdout, indent=1, sort_keys=True)
+# the two tools deploy under different stack names (a removed swarm network
+# lingers for a while): write the stack name as STACK
+text = json.dumps(out, indent=1, sort_keys=True)
+if len(sys.argv) > 1:
+    text = re.sub(r'"%s_' % re.escape(sys.argv[1]), '"STACK_', text)
+    text = text.replace('"%s"' % sys.argv[1], '"STACK"')
+sys.stdout.write(text)

@@ -12,23 +12,21 @@ capture() { # stack -> normalised json on stdout
 		printf '{"services":'; docker service inspect $ids
 		printf ',"networks":'; docker network inspect $(docker network ls -q)
 		printf '}'
-	} | python3 "$TOP/tests/lab/specnorm.py"
+	} | python3 "$TOP/tests/lab/specnorm.py" "$1"
 }
 rc=0
 run_case() { # name, files...
 	local name=$1; shift
 	local args=() f
 	for f in "$@"; do args+=(-c "$fx/$f"); done
-	( cd "$fx" && LAB_TEST_VAR=from-env "$DOCKER28" stack deploy --resolve-image never "${args[@]}" cmp ) >"$T/docker.out" 2>&1 ||
+	( cd "$fx" && LAB_TEST_VAR=from-env "$DOCKER28" stack deploy --resolve-image never "${args[@]}" "d$name" ) >"$T/docker.out" 2>&1 ||
 		{ echo "docker stack deploy failed:"; cat "$T/docker.out"; rc=1; return; }
-	capture cmp > "$T/docker-$name.json"
-	"$DOCKER28" stack rm cmp >/dev/null
-	lab_wait_stack_gone cmp || { echo "docker stack rm did not finish"; rc=1; return; }
-	( cd "$fx" && LAB_TEST_VAR=from-env "$SHOAL" stack deploy --resolve-image never "${args[@]}" cmp ) >"$T/shoal.out" 2>&1 ||
+	capture "d$name" > "$T/docker-$name.json"
+	"$DOCKER28" stack rm "d$name" >/dev/null
+	( cd "$fx" && LAB_TEST_VAR=from-env "$SHOAL" stack deploy --resolve-image never "${args[@]}" "s$name" ) >"$T/shoal.out" 2>&1 ||
 		{ echo "shoal stack deploy failed:"; cat "$T/shoal.out"; rc=1; return; }
-	capture cmp > "$T/shoal-$name.json"
-	"$SHOAL" stack rm cmp >/dev/null
-	lab_wait_stack_gone cmp || { echo "shoal stack rm did not finish"; rc=1; return; }
+	capture "s$name" > "$T/shoal-$name.json"
+	"$SHOAL" stack rm "s$name" >/dev/null
 	if python3 "$TOP/tests/lab/jsondiff.py" "$T/docker-$name.json" "$T/shoal-$name.json"; then
 		echo "case $name: $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$T/shoal-$name.json") services identical"
 	else

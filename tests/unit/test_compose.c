@@ -1,0 +1,284 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../reconcile/compose.h"
+#include "../../reconcile/convert.h"
+#include "../../reconcile/repo.h"
+
+static const char *lookup(void *ctx, const char *name)
+{
+	(void)ctx;
+	if (!strcmp(name, "TAG"))
+		return "1.2";
+	return NULL;
+}
+
+/* Load one or more in-memory files; returns the desired state or NULL. */
+static struct desired *load(const char **texts, size_t n, struct diags *d)
+{
+	struct compose_file f[4];
+	char names[4][16];
+	for (size_t i = 0; i < n; i++) {
+		snprintf(names[i], sizeof names[i], "f%zu.yml", i);
+		f[i].name = names[i];
+		f[i].data = texts[i];
+		f[i].len = strlen(texts[i]);
+	}
+	struct compose_opts co = {.lookup = lookup, .workdir = "/nonexistent"};
+	struct ynode *m = NULL;
+	struct desired *ds = NULL;
+	if (compose_load(f, n, &co, &m, d) == 0) {
+		struct convert_opts cvo = {.copts = &co};
+		convert_stack("st", m, &cvo, &ds, d);
+	}
+	ynode_free(m);
+	return ds;
+}
+
+static json_t *svc(struct desired *ds, const char *name)
+{
+	return json_object_get(ds->services, name);
+}
+
+static const char *cs_str(json_t *spec, const char *k)
+{
+	return json_string_value(json_object_get(json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec"), k));
+}
+
+static int has_diag(const struct diags *d, int line, int col, const char *frag)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->v[i].line == line && d->v[i].col == col && strstr(d->v[i].msg, frag))
+			return 1;
+	for (size_t i = 0; i < d->n; i++)
+		fprintf(stderr, "  have %d:%d %s\n", d->v[i].line, d->v[i].col, d->v[i].msg);
+	return 0;
+}
+
+static void test_basic_service(void **state)
+{
+	(void)state;
+	const char *t[] = {"version: '3.8'\n"
+			   "services:\n"
+			   "  web:\n"
+			   "    image: nginx:${TAG}\n"
+			   "    command: echo \"a b\" c\n"
+			   "    environment: {B: 2, A: x, N: }\n"
+			   "    deploy: {replicas: 3, labels: [k=v]}\n"};
+	struct diags d = {0};
+	struct desired *ds = load(t, 1, &d);
+	assert_non_null(ds);
+	json_t *s = svc(ds, "st_web");
+	assert_non_null(s);
+	assert_string_equal(cs_str(s, "Image"), "nginx:1.2");
+	json_t *cs = json_object_get(json_object_get(s, "TaskTemplate"), "ContainerSpec");
+	json_t *args = json_object_get(cs, "Args");
+	assert_int_equal(json_array_size(args), 3);
+	assert_string_equal(json_string_value(json_array_get(args, 1)), "a b");
+	json_t *env = json_object_get(cs, "Env");
+	assert_string_equal(json_string_value(json_array_get(env, 0)), "A=x");
+	assert_string_equal(json_string_value(json_array_get(env, 1)), "B=2");
+	assert_string_equal(json_string_value(json_array_get(env, 2)), "N");
+	json_t *labels = json_object_get(s, "Labels");
+	assert_string_equal(json_string_value(json_object_get(labels, "k")), "v");
+	assert_string_equal(json_string_value(json_object_get(labels, LABEL_NAMESPACE)), "st");
+	assert_string_equal(json_string_value(json_object_get(labels, LABEL_IMAGE)), "nginx:1.2");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(s, "Mode"), "Replicated"), "Replicas")), 3);
+	/* default network, with the service name as alias */
+	json_t *nets = json_object_get(json_object_get(s, "TaskTemplate"), "Networks");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(nets, 0), "Target")), "st_default");
+	assert_non_null(json_object_get(ds->networks, "st_default"));
+	desired_free(ds);
+	diags_free(&d);
+}
+
+static void test_bare_image_gets_latest(void **state)
+{
+	(void)state;
+	const char *t[] = {"services:\n  a:\n    image: busybox\n  b:\n    image: reg:5000/x\n  c:\n    image: x@sha256:abc\n"};
+	struct diags d = {0};
+	struct desired *ds = load(t, 1, &d);
+	assert_non_null(ds);
+	assert_string_equal(cs_str(svc(ds, "st_a"), "Image"), "busybox:latest");
+	assert_string_equal(cs_str(svc(ds, "st_b"), "Image"), "reg:5000/x:latest");
+	assert_string_equal(cs_str(svc(ds, "st_c"), "Image"), "x@sha256:abc");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(svc(ds, "st_a"), "Labels"), LABEL_IMAGE)), "busybox");
+	desired_free(ds);
+	diags_free(&d);
+}
+
+static void test_errors_have_positions(void **state)
+{
+	(void)state;
+	const char *t[] = {"services:\n"
+			   "  web:\n"
+			   "    image: x\n"
+			   "    bogus: 1\n"
+			   "    deploy:\n"
+			   "      replicas: many\n"
+			   "    networks: [nope]\n"};
+	struct diags d = {0};
+	struct desired *ds = load(t, 1, &d);
+	assert_null(ds);
+	assert_true(has_diag(&d, 4, 5, "additional property bogus is not allowed"));
+	assert_true(has_diag(&d, 6, 17, "must be an integer"));
+	desired_free(ds);
+	diags_free(&d);
+}
+
+static void test_undefined_network_position(void **state)
+{
+	(void)state;
+	const char *t[] = {"services:\n  web:\n    image: x\n    networks: [nope]\n"};
+	struct diags d = {0};
+	struct desired *ds = load(t, 1, &d);
+	assert_null(ds);
+	assert_true(has_diag(&d, 4, 16, "undefined network \"nope\""));
+	diags_free(&d);
+}
+
+static void test_forbidden_and_yaml_errors(void **state)
+{
+	(void)state;
+	const char *t[] = {"services:\n  web:\n    image: x\n    cpu_shares: 5\n"};
+	struct diags d = {0};
+	assert_null(load(t, 1, &d));
+	assert_true(has_diag(&d, 4, 5, "cpu_shares"));
+	diags_free(&d);
+	const char *y[] = {"services:\n  web:\n    image: [x\n"};
+	struct diags d2 = {0};
+	assert_null(load(y, 1, &d2));
+	assert_true(d2.nerrors > 0);
+	assert_non_null(strstr(d2.v[0].msg, "yaml"));
+	diags_free(&d2);
+}
+
+static void test_anchor_bomb_refused(void **state)
+{
+	(void)state;
+	const char *t[] = {"a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+			   "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+			   "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+			   "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+			   "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+			   "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+			   "services: {}\n"};
+	struct diags d = {0};
+	assert_null(load(t, 1, &d));
+	int found = 0;
+	for (size_t i = 0; i < d.n; i++)
+		found |= strstr(d.v[i].msg, "alias bomb") != NULL;
+	assert_true(found);
+	diags_free(&d);
+}
+
+static void test_merge_files(void **state)
+{
+	(void)state;
+	const char *t[] = {"version: '3.8'\nservices:\n  app:\n    image: a:1\n    command: one\n"
+			   "    environment: [A=1, B=2]\n    ports: ['8082:81', '8081:80']\n"
+			   "    deploy: {placement: {constraints: [x==1]}}\n",
+			   "version: '3.8'\nservices:\n  app:\n    command: two\n    environment: {B: '3'}\n"
+			   "    ports: ['8082:82']\n    deploy: {placement: {constraints: [y==2]}}\n"};
+	struct diags d = {0};
+	struct desired *ds = load(t, 2, &d);
+	assert_non_null(ds);
+	json_t *s = svc(ds, "st_app");
+	json_t *cs = json_object_get(json_object_get(s, "TaskTemplate"), "ContainerSpec");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(cs, "Args"), 0)), "two");
+	assert_int_equal(json_array_size(json_object_get(cs, "Args")), 1);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(cs, "Env"), 1)), "B=3");
+	json_t *ports = json_object_get(json_object_get(s, "EndpointSpec"), "Ports");
+	assert_int_equal(json_array_size(ports), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(ports, 1), "TargetPort")), 82);
+	json_t *cons = json_object_get(json_object_get(json_object_get(s, "TaskTemplate"), "Placement"), "Constraints");
+	assert_int_equal(json_array_size(cons), 2);
+	desired_free(ds);
+	diags_free(&d);
+	const char *v[] = {"version: '3.8'\nservices: {}\n", "version: '3.9'\nservices: {}\n"};
+	struct diags d2 = {0};
+	assert_null(load(v, 2, &d2));
+	assert_true(has_diag(&d2, 1, 10, "version mismatched"));
+	diags_free(&d2);
+}
+
+static void test_rotated_name(void **state)
+{
+	(void)state;
+	char *a = convert_rotated_name("st_token", "YWJj", NULL);
+	char *b = convert_rotated_name("st_token", "YWJk", NULL);
+	char *c = convert_rotated_name("st_token", "YWJj", NULL);
+	assert_string_not_equal(a, b);
+	assert_string_equal(a, c);
+	assert_int_equal(strlen(a), strlen("st_token") + 11);
+	char longname[100];
+	memset(longname, 'n', 99);
+	longname[99] = 0;
+	char *l = convert_rotated_name(longname, "YWJj", NULL);
+	assert_true(strlen(l) <= 64);
+	free(a);
+	free(b);
+	free(c);
+	free(l);
+}
+
+static void test_caps_ports_restart(void **state)
+{
+	(void)state;
+	const char *t[] = {"services:\n  s:\n    image: x\n    cap_add: [net_admin, ALL]\n    cap_drop: [mknod, all]\n"
+			   "    restart: on-failure:4\n    ports: ['9000-9001:90-91/udp', 7000]\n"};
+	struct diags d = {0};
+	struct desired *ds = load(t, 1, &d);
+	assert_non_null(ds);
+	json_t *s = svc(ds, "st_s");
+	json_t *cs = json_object_get(json_object_get(s, "TaskTemplate"), "ContainerSpec");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(cs, "CapabilityAdd"), 0)), "ALL");
+	assert_null(json_object_get(cs, "CapabilityDrop"));
+	json_t *rp = json_object_get(json_object_get(s, "TaskTemplate"), "RestartPolicy");
+	assert_string_equal(json_string_value(json_object_get(rp, "Condition")), "on-failure");
+	assert_int_equal(json_integer_value(json_object_get(rp, "MaxAttempts")), 4);
+	json_t *ports = json_object_get(json_object_get(s, "EndpointSpec"), "Ports");
+	assert_int_equal(json_array_size(ports), 3);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(ports, 0), "PublishedPort")), 0);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(ports, 2), "TargetPort")), 91);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ports, 2), "Protocol")), "udp");
+	desired_free(ds);
+	diags_free(&d);
+}
+
+static void test_vars_parse(void **state)
+{
+	(void)state;
+	json_t *v = json_object();
+	struct diags d = {0};
+	assert_int_equal(vars_parse("vars.env", "# c\nA=1\n  B=x=y\n\nC=\n", v, &d), 0);
+	assert_string_equal(json_string_value(json_object_get(v, "B")), "x=y");
+	assert_string_equal(json_string_value(json_object_get(v, "C")), "");
+	assert_int_equal(vars_parse("vars.env", "oops\n", v, &d), -1);
+	assert_int_equal(d.v[0].line, 1);
+	diags_free(&d);
+	json_decref(v);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_basic_service),
+		cmocka_unit_test(test_bare_image_gets_latest),
+		cmocka_unit_test(test_errors_have_positions),
+		cmocka_unit_test(test_undefined_network_position),
+		cmocka_unit_test(test_forbidden_and_yaml_errors),
+		cmocka_unit_test(test_anchor_bomb_refused),
+		cmocka_unit_test(test_merge_files),
+		cmocka_unit_test(test_rotated_name),
+		cmocka_unit_test(test_caps_ports_restart),
+		cmocka_unit_test(test_vars_parse),
+	};
+	return cmocka_run_group_tests_name("compose", tests, NULL, NULL);
+}

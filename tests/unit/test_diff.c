@@ -1,0 +1,104 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../reconcile/plan.h"
+
+static json_t *J(const char *s)
+{
+	json_error_t e;
+	json_t *j = json_loads(s, 0, &e);
+	if (!j)
+		fail_msg("bad json %s: %s", s, e.text);
+	return j;
+}
+
+static void test_defaults_make_equal(void **state)
+{
+	(void)state;
+	/* what shoal sends vs what the engine stores for it */
+	json_t *want = J("{\"Name\":\"s\",\"Labels\":{\"a\":\"1\"},\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":\"x:1\","
+			 "\"Privileges\":{\"CredentialSpec\":null,\"SELinuxContext\":null,\"NoNewPrivileges\":false}},"
+			 "\"Resources\":{},\"Placement\":{},\"ForceUpdate\":0},\"Mode\":{\"Replicated\":{}},"
+			 "\"UpdateConfig\":{\"Parallelism\":1},\"EndpointSpec\":{\"Ports\":[{\"Protocol\":\"\","
+			 "\"TargetPort\":80,\"PublishedPort\":8080,\"PublishMode\":\"\"}]}}");
+	json_t *live = J("{\"Name\":\"s\",\"Labels\":{\"a\":\"1\"},\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":\"x:1\","
+			 "\"Isolation\":\"default\",\"Privileges\":{}},\"Resources\":{},\"Placement\":{},"
+			 "\"Runtime\":\"container\",\"ForceUpdate\":0},\"Mode\":{\"Replicated\":{\"Replicas\":1}},"
+			 "\"UpdateConfig\":{\"Parallelism\":1,\"FailureAction\":\"pause\",\"Order\":\"stop-first\","
+			 "\"MaxFailureRatio\":0},\"EndpointSpec\":{\"Mode\":\"vip\",\"Ports\":[{\"Protocol\":\"tcp\","
+			 "\"TargetPort\":80,\"PublishedPort\":8080,\"PublishMode\":\"ingress\"}]}}");
+	json_t *names = json_object();
+	json_t *c = plan_compare_specs(want, live, names, 1);
+	json_decref(names);
+	if (json_array_size(c)) {
+		char *s = json_dumps(c, 0);
+		fail_msg("unexpected changes: %s", s);
+	}
+	json_decref(c);
+	json_decref(want);
+	json_decref(live);
+}
+
+static void test_changes_are_reported(void **state)
+{
+	(void)state;
+	json_t *want = J("{\"Labels\":{\"a\":\"2\"},\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":\"x:2\",\"Env\":[\"A=1\"]}}}");
+	json_t *live = J("{\"Labels\":{\"a\":\"1\",\"b\":\"x\"},\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":\"x:1\",\"Env\":[\"A=1\",\"H=1\"]}}}");
+	json_t *c = plan_diff_specs(want, live, 0);
+	/* labels are compared as whole maps even in subset mode */
+	assert_int_equal(json_array_size(c), 4);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "path")), "Labels.a");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(c, 1), "path")), "Labels.b");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(c, 2), "path")), "TaskTemplate.ContainerSpec.Image");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(c, 2), "new")), "x:2");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(c, 3), "path")), "TaskTemplate.ContainerSpec.Env");
+	json_decref(c);
+	json_decref(want);
+	json_decref(live);
+}
+
+static void test_unknown_live_fields_ignored_in_subset(void **state)
+{
+	(void)state;
+	json_t *want = J("{\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":\"x\"}}}");
+	json_t *live = J("{\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":\"x\",\"NewEngineField\":\"d\"}}}");
+	json_t *c = plan_diff_specs(want, live, 0);
+	assert_int_equal(json_array_size(c), 0);
+	json_decref(c);
+	c = plan_diff_specs(want, live, 1);
+	assert_int_equal(json_array_size(c), 1);
+	json_decref(c);
+	json_decref(want);
+	json_decref(live);
+}
+
+static void test_hash_is_stable(void **state)
+{
+	(void)state;
+	json_t *a = J("{\"a\":1,\"b\":[1,2]}"), *b = J("{\"b\":[1,2],\"a\":1}"), *c = J("{\"a\":2,\"b\":[1,2]}");
+	char *ha = plan_spec_hash(a), *hb = plan_spec_hash(b), *hc = plan_spec_hash(c);
+	assert_string_equal(ha, hb);
+	assert_string_not_equal(ha, hc);
+	free(ha);
+	free(hb);
+	free(hc);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults_make_equal),
+		cmocka_unit_test(test_changes_are_reported),
+		cmocka_unit_test(test_unknown_live_fields_ignored_in_subset),
+		cmocka_unit_test(test_hash_is_stable),
+	};
+	return cmocka_run_group_tests_name("diff", tests, NULL, NULL);
+}
