@@ -44,15 +44,12 @@ valgrind: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do \
 		valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite ./$$t; done
 
-lint:
-	clang-format --dry-run --Werror agent/*.c reconcile/*.c reconcile/*.h tests/unit/*.c
-
 demo: shoal
 	tests/demo
 
 clean:
 	rm -f shoal agent/*.o agent/*.d reconcile/*.o reconcile/*.d tests/unit/*.o tests/unit/*.d $(UNIT_TESTS)
 
-.PHONY: all unit test lab-test asan valgrind lint demo clean
+.PHONY: all unit test lab-test asan valgrind demo clean
 .SECONDARY:
 -include $(wildcard agent/*.d reconcile/*.d tests/unit/*.d)
