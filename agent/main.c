@@ -155,6 +155,7 @@ static int cmd_stack_deploy(int argc, char **argv)
 	struct ynode *model = NULL;
 	struct desired *ds = NULL;
 	struct docker *dk = NULL;
+	struct swarm_state st = {0};
 	struct live lv = {0};
 	struct plan p = {0};
 	char *err = NULL;
@@ -180,13 +181,14 @@ static int cmd_stack_deploy(int argc, char **argv)
 	if (lr == 0)
 		convert_stack(stack, model, &cvo, &ds, &d);
 	free(wd);
-	diags_print(&d, 2);
+	diags_print(&d);
 	if (!ds)
 		goto out;
 	if (open_engine(&dk) < 0)
 		goto out;
-	if (live_fetch(dk, stack, &lv, &err) < 0)
+	if (swarm_fetch(dk, &st, &err) < 0)
 		goto out;
+	live_select(&st, stack, &lv);
 	resolve_images(dk, ds, &lv, resolve);
 	struct plan_opts po = {.prune_services = prune};
 	if (plan_stack(&p, ds, stack, &lv, &po, &err) < 0)
@@ -202,6 +204,7 @@ out:
 	free(err);
 	plan_free(&p);
 	live_free(&lv);
+	swarm_state_free(&st);
 	docker_free(dk);
 	desired_free(ds);
 	ynode_free(model);
@@ -223,52 +226,32 @@ static int cmd_stack_rm(int argc, char **argv)
 	struct docker *dk;
 	if (open_engine(&dk) < 0)
 		return EXIT_FAIL;
-	int ret = EXIT_OK;
+	struct swarm_state st;
+	char *err = NULL;
+	if (swarm_fetch(dk, &st, &err) < 0) {
+		fprintf(stderr, "shoal: %s\n", err);
+		free(err);
+		docker_free(dk);
+		return EXIT_FAIL;
+	}
+	/* docker stack rm removes everything labelled with the namespace */
+	struct plan_opts po = {.remove_all = 1};
+	struct plan p = {0};
 	for (int i = 1; i < argc; i++) {
 		struct live lv;
-		char *err = NULL;
-		if (live_fetch(dk, argv[i], &lv, &err) < 0) {
-			fprintf(stderr, "shoal: %s\n", err);
-			free(err);
-			ret = EXIT_FAIL;
-			continue;
-		}
+		live_select(&st, argv[i], &lv);
 		if (!json_array_size(lv.services) && !json_array_size(lv.networks) && !json_array_size(lv.secrets) &&
-		    !json_array_size(lv.configs)) {
+		    !json_array_size(lv.configs))
 			fprintf(stderr, "Nothing found in stack: %s\n", argv[i]);
-			live_free(&lv);
-			continue;
-		}
-		/* docker stack rm removes everything labelled with the namespace */
-		struct plan p = {0};
-		json_t *arrs[4] = {lv.networks, lv.secrets, lv.configs, lv.services};
-		for (int k = 3; k >= 0; k--) {
-			size_t j;
-			json_t *x;
-			json_array_foreach(arrs[k], j, x) {
-				const char *id = json_string_value(json_object_get(x, k == 0 ? "Id" : "ID"));
-				const char *name = k == 0 ? json_string_value(json_object_get(x, "Name")) :
-							    json_string_value(json_object_get(json_object_get(x, "Spec"), "Name"));
-				if (p.n == p.alloc) {
-					p.alloc = p.alloc ? p.alloc * 2 : 16;
-					p.ops = xrealloc(p.ops, p.alloc * sizeof *p.ops);
-				}
-				struct op *o = &p.ops[p.n++];
-				memset(o, 0, sizeof *o);
-				o->op = OP_REMOVE;
-				o->kind = (enum obj_kind)k;
-				o->stack = xstrdup(argv[i]);
-				o->name = xstrdup(name ? name : "");
-				o->id = xstrdup(id ? id : "");
-			}
-		}
-		plan_sort(&p);
-		struct apply_result res;
-		if (apply_plan(dk, &p, &res) < 0)
-			ret = EXIT_FAIL;
-		plan_free(&p);
+		else
+			plan_stack(&p, NULL, argv[i], &lv, &po, &err);
 		live_free(&lv);
 	}
+	plan_sort(&p);
+	struct apply_result res;
+	int ret = apply_plan(dk, &p, &res) < 0 ? EXIT_FAIL : EXIT_OK;
+	plan_free(&p);
+	swarm_state_free(&st);
 	docker_free(dk);
 	return ret;
 }
@@ -322,40 +305,6 @@ static int cmd_stack_ls(int argc, char **argv)
 
 /* ---------------- repo mode ---------------- */
 
-/* Stacks that carry the managed label anywhere in the swarm. */
-static int managed_stacks(struct docker *dk, struct strv *out, char **err)
-{
-	static const char *what[] = {"services", "networks", "secrets", "configs"};
-	for (int k = 0; k < 4; k++) {
-		char *lbl = xasprintf("%s=true", LABEL_MANAGED);
-		char *f = docker_filters("label", lbl);
-		char *path = xasprintf("/%s?filters=%s", what[k], f);
-		json_t *arr = NULL;
-		int rc = docker_call(dk, "GET", path, NULL, &arr, err);
-		free(path);
-		free(f);
-		free(lbl);
-		if (rc)
-			return -1;
-		size_t i;
-		json_t *x;
-		json_array_foreach(arr, i, x) {
-			json_t *l = k == 1 ? json_object_get(x, "Labels") : json_object_get(json_object_get(x, "Spec"), "Labels");
-			const char *ns = json_string_value(json_object_get(l, LABEL_NAMESPACE));
-			if (!ns)
-				continue;
-			int seen = 0;
-			for (size_t s = 0; s < out->n; s++)
-				seen |= !strcmp(out->v[s], ns);
-			if (!seen)
-				strv_push(out, xstrdup(ns));
-		}
-		json_decref(arr);
-	}
-	strv_sort(out);
-	return 0;
-}
-
 static int repo_plan(const char *dir, int prune, struct docker *dk, struct plan *p, struct repo *r, int *invalid)
 {
 	struct diags d = {0};
@@ -363,11 +312,11 @@ static int repo_plan(const char *dir, int prune, struct docker *dk, struct plan 
 	int ret = 0;
 	*invalid = 0;
 	if (repo_load(dir, r, &d) < 0) {
-		diags_print(&d, 2);
+		diags_print(&d);
 		diags_free(&d);
 		return -1;
 	}
-	diags_print(&d, 2);
+	diags_print(&d);
 	diags_free(&d);
 	json_t *pending = json_object(), *keep = json_object();
 	for (size_t i = 0; i < r->n; i++) {
@@ -381,17 +330,19 @@ static int repo_plan(const char *dir, int prune, struct docker *dk, struct plan 
 			json_object_set_new(keep, k, json_true());
 	}
 	struct plan_opts po = {.prune_all = prune, .pending_networks = pending, .keep_networks = keep};
-	struct strv names = {0};
-	for (size_t i = 0; i < r->n; i++)
-		strv_push(&names, xstrdup(r->stacks[i].name));
-	if (prune && managed_stacks(dk, &names, &err) < 0) {
+	struct swarm_state st;
+	if (swarm_fetch(dk, &st, &err) < 0) {
 		fprintf(stderr, "shoal: %s\n", err);
 		free(err);
-		strv_free(&names);
 		json_decref(pending);
 		json_decref(keep);
 		return -1;
 	}
+	struct strv names = {0};
+	for (size_t i = 0; i < r->n; i++)
+		strv_push(&names, xstrdup(r->stacks[i].name));
+	if (prune)
+		swarm_managed_stacks(&st, &names);
 	strv_sort(&names);
 	for (size_t i = 0; i < names.n; i++) {
 		if (i && !strcmp(names.v[i], names.v[i - 1]))
@@ -406,13 +357,7 @@ static int repo_plan(const char *dir, int prune, struct docker *dk, struct plan 
 			continue;
 		}
 		struct live lv;
-		if (live_fetch(dk, names.v[i], &lv, &err) < 0) {
-			fprintf(stderr, "shoal: %s\n", err);
-			free(err);
-			err = NULL;
-			ret = -1;
-			continue;
-		}
+		live_select(&st, names.v[i], &lv);
 		if (plan_stack(p, rs ? rs->ds : NULL, names.v[i], &lv, &po, &err) < 0) {
 			fprintf(stderr, "shoal: stack %s: %s\n", names.v[i], err);
 			free(err);
@@ -422,6 +367,7 @@ static int repo_plan(const char *dir, int prune, struct docker *dk, struct plan 
 		live_free(&lv);
 	}
 	strv_free(&names);
+	swarm_state_free(&st);
 	json_decref(pending);
 	json_decref(keep);
 	plan_sort(p);
@@ -508,8 +454,9 @@ static int cmd_apply(int argc, char **argv)
 		struct apply_result res;
 		int ar = apply_plan(dk, &p, &res);
 		const struct docker_stats *st = docker_stats(dk);
-		printf("Applied %lu operation%s (%lu write request%s)%s.\n", res.done, res.done == 1 ? "" : "s",
-		       st->writes, st->writes == 1 ? "" : "s", res.failed ? ", some failed" : "");
+		printf("Applied %lu operation%s (%lu write request%s; %lu read request%s)%s.\n", res.done,
+		       res.done == 1 ? "" : "s", st->writes, st->writes == 1 ? "" : "s", st->reads,
+		       st->reads == 1 ? "" : "s", res.failed ? ", some failed" : "");
 		ret = ar == 0 && !invalid ? EXIT_OK : EXIT_FAIL;
 		repo_free(&r);
 	}
@@ -529,7 +476,7 @@ static int cmd_validate(int argc, char **argv)
 	struct diags d = {0};
 	struct repo r;
 	int rc = repo_load(dir, &r, &d);
-	diags_print(&d, 2);
+	diags_print(&d);
 	int ret = rc < 0 || d.nerrors ? EXIT_FAIL : EXIT_OK;
 	if (rc == 0) {
 		if (ret == EXIT_OK)

@@ -16,42 +16,59 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Fill SecretID / ConfigID from the names (objects may be new). */
-static int resolve_refs(struct docker *dk, json_t *spec, char **err)
+/* Name -> ID of every secret and config, read once per apply and again
+ * after apply itself created one. */
+struct ids {
+	json_t *by_kind[2]; /* secrets, configs: object name -> ID */
+};
+
+static int ids_load(struct docker *dk, struct ids *ids, int k, char **err)
 {
-	static const char *kinds[][3] = {{"Secrets", "secrets", "SecretName"}, {"Configs", "configs", "ConfigName"}};
+	static const char *paths[] = {"/secrets", "/configs"};
+	if (ids->by_kind[k])
+		return 0;
+	json_t *list = NULL;
+	if (docker_call(dk, "GET", paths[k], NULL, &list, err))
+		return -1;
+	json_t *m = json_object();
+	size_t i;
+	json_t *x;
+	json_array_foreach(list, i, x) {
+		const char *name = json_string_value(json_object_get(json_object_get(x, "Spec"), "Name"));
+		const char *id = json_string_value(json_object_get(x, "ID"));
+		if (name && id)
+			json_object_set_new(m, name, json_string(id));
+	}
+	json_decref(list);
+	ids->by_kind[k] = m;
+	return 0;
+}
+
+static void ids_forget(struct ids *ids, int k)
+{
+	json_decref(ids->by_kind[k]);
+	ids->by_kind[k] = NULL;
+}
+
+/* Fill SecretID / ConfigID from the names. */
+static int resolve_refs(struct docker *dk, struct ids *ids, json_t *spec, char **err)
+{
+	static const char *kinds[][3] = {{"Secrets", "SecretName", "SecretID"}, {"Configs", "ConfigName", "ConfigID"}};
 	json_t *cs = json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec");
 	for (int k = 0; k < 2; k++) {
 		json_t *refs = json_object_get(cs, kinds[k][0]);
-		if (!json_array_size(refs))
-			continue;
 		size_t i;
 		json_t *r;
 		json_array_foreach(refs, i, r) {
-			const char *name = json_string_value(json_object_get(r, kinds[k][2]));
-			char *f = docker_filters("name", name);
-			char *path = xasprintf("/%s?filters=%s", kinds[k][1], f);
-			json_t *list = NULL;
-			int rc = docker_call(dk, "GET", path, NULL, &list, err);
-			free(path);
-			free(f);
-			if (rc)
+			if (ids_load(dk, ids, k, err) < 0)
 				return -1;
-			const char *id = NULL;
-			size_t j;
-			json_t *x;
-			json_array_foreach(list, j, x)
-				if (!strcmp(json_string_value(json_object_get(json_object_get(x, "Spec"), "Name")) ?
-						    json_string_value(json_object_get(json_object_get(x, "Spec"), "Name")) : "",
-					    name))
-					id = json_string_value(json_object_get(x, "ID"));
+			const char *name = json_string_value(json_object_get(r, kinds[k][1]));
+			json_t *id = name ? json_object_get(ids->by_kind[k], name) : NULL;
 			if (!id) {
-				*err = xasprintf("%s not found: %s", k ? "config" : "secret", name);
-				json_decref(list);
+				*err = xasprintf("%s not found: %s", k ? "config" : "secret", name ? name : "");
 				return -1;
 			}
-			json_object_set_new(r, k ? "ConfigID" : "SecretID", json_string(id));
-			json_decref(list);
+			json_object_set(r, kinds[k][2], id);
 		}
 	}
 	return 0;
@@ -105,6 +122,7 @@ int apply_plan(struct docker *dk, const struct plan *p, struct apply_result *res
 {
 	static const char *kinds[] = {"network", "secret", "config", "service"};
 	struct strv failed_stacks = {0};
+	struct ids ids = {{NULL, NULL}};
 	memset(res, 0, sizeof *res);
 	for (size_t i = 0; i < p->n; i++) {
 		const struct op *o = &p->ops[i];
@@ -122,16 +140,17 @@ int apply_plan(struct docker *dk, const struct plan *p, struct apply_result *res
 				json_object_set_new(body, "CheckDuplicate", json_true());
 				rc = docker_call(dk, "POST", "/networks/create", body, NULL, &err);
 			} else if (o->kind == K_SERVICE) {
-				rc = resolve_refs(dk, body, &err);
+				rc = resolve_refs(dk, &ids, body, &err);
 				if (!rc)
 					rc = docker_call(dk, "POST", "/services/create", body, NULL, &err);
 			} else {
 				rc = docker_call(dk, "POST", o->kind == K_SECRET ? "/secrets/create" : "/configs/create", body,
 						 NULL, &err);
+				ids_forget(&ids, o->kind == K_SECRET ? 0 : 1);
 			}
 			break;
 		case OP_UPDATE:
-			rc = resolve_refs(dk, body, &err);
+			rc = resolve_refs(dk, &ids, body, &err);
 			if (!rc)
 				rc = update_service(dk, o, body, &err);
 			break;
@@ -161,6 +180,8 @@ int apply_plan(struct docker *dk, const struct plan *p, struct apply_result *res
 		free(err);
 	}
 	fflush(stdout);
+	ids_forget(&ids, 0);
+	ids_forget(&ids, 1);
 	strv_free(&failed_stacks);
 	return res->failed ? -1 : 0;
 }

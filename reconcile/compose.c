@@ -153,7 +153,6 @@ enum shape {
 	SH_BOOL_OR_OBJ,
 	SH_SVC_NETWORKS,
 	SH_ULIMITS,
-	SH_LIST_OR_SCALAR_ANY,
 };
 
 struct field {
@@ -429,8 +428,6 @@ static void check(struct vctx *v, const struct ynode *n, enum shape sh, const st
 		}
 		for (size_t i = 0; i < n->n; i++) {
 			const char *key = ynode_str(n->k[i]);
-			if (str_has_prefix(key, "x-") && strcmp(path, "") != 0 && 0)
-				continue;
 			p = *path ? xasprintf("%s.%s", path, key) : xstrdup(key);
 			if (n->v[i]->kind == Y_NULL) {
 				if (!nullok)
@@ -482,8 +479,6 @@ static void check(struct vctx *v, const struct ynode *n, enum shape sh, const st
 				check_obj(v, n->v[i], sub, p);
 			free(p);
 		}
-		return;
-	case SH_LIST_OR_SCALAR_ANY:
 		return;
 	}
 }
@@ -606,10 +601,6 @@ static char *scalar_text(const struct ynode *n)
 				snprintf(tmp, sizeof tmp, "%.*g", prec, d);
 				if (strtod(tmp, NULL) == d)
 					break;
-			}
-			char *e = strchr(tmp, 'e');
-			if (e) {
-				/* Go prints e+21 as e+21, C as e+21: same; but 1e+06 vs 1e+06 */
 			}
 			return xstrdup(tmp);
 		}

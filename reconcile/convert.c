@@ -245,7 +245,7 @@ char *convert_rotated_name(const char *base, const char *data_b64, const json_t 
 	return xasprintf("%.*s_%.10s", (int)bl, base, hex);
 }
 
-static void convert_file_objects(struct cctx *c, struct desired *ds, const char *section, json_t *out,
+static void convert_file_objects(struct cctx *c, const char *section, json_t *out,
 				 json_t *ext_out)
 {
 	const struct ynode *sec = ynode_get(c->root, section);
@@ -314,7 +314,6 @@ static void convert_file_objects(struct cctx *c, struct desired *ds, const char 
 		free(base);
 		free(final);
 	}
-	(void)ds;
 }
 
 /* Find the final name of the secret/config whose compose key is key. */
@@ -878,7 +877,7 @@ static int valid_image_ref(const char *s)
 	if (!*s || strlen(s) > 4096)
 		return 0;
 	for (const char *p = s; *p; p++)
-		if (isspace((unsigned char)*p) || (isupper((unsigned char)*p) && !strchr(s, '@') && 0))
+		if (isspace((unsigned char)*p))
 			return 0;
 	/* the repository part must be lowercase */
 	const char *slash = strrchr(s, '/');
@@ -1144,8 +1143,8 @@ int convert_stack(const char *stack, const struct ynode *model, const struct con
 	ds->replicas_unset = json_object();
 	*out = NULL;
 
-	convert_file_objects(&c, ds, "secrets", ds->secrets, ds->ext_secrets);
-	convert_file_objects(&c, ds, "configs", ds->configs, ds->ext_configs);
+	convert_file_objects(&c, "secrets", ds->secrets, ds->ext_secrets);
+	convert_file_objects(&c, "configs", ds->configs, ds->ext_configs);
 	const struct ynode *svcs = ynode_get(model, "services");
 	struct strv used = {0};
 	/* services in name order: deterministic messages and network order */

@@ -20,15 +20,13 @@
 
 /* ---------------- live state ---------------- */
 
-static int list(struct docker *dk, const char *what, const char *stack, json_t **out, char **err)
+static int list(struct docker *dk, const char *what, const char *label, json_t **out, char **err)
 {
 	char *path;
-	if (stack) {
-		char *lbl = xasprintf("%s=%s", LABEL_NAMESPACE, stack);
-		char *f = docker_filters("label", lbl);
+	if (label) {
+		char *f = docker_filters("label", label);
 		path = xasprintf("/%s?filters=%s", what, f);
 		free(f);
-		free(lbl);
 	} else {
 		path = xasprintf("/%s", what);
 	}
@@ -43,36 +41,64 @@ static int list(struct docker *dk, const char *what, const char *stack, json_t *
 	return rc;
 }
 
-int live_fetch(struct docker *dk, const char *stack, struct live *lv, char **err)
+int swarm_fetch(struct docker *dk, struct swarm_state *st, char **err)
 {
-	memset(lv, 0, sizeof *lv);
-	json_t *all = NULL;
-	if (list(dk, "services", stack, &lv->services, err) || list(dk, "networks", NULL, &all, err) ||
-	    list(dk, "secrets", stack, &lv->secrets, err) || list(dk, "configs", stack, &lv->configs, err)) {
-		json_decref(all);
-		live_free(lv);
+	memset(st, 0, sizeof *st);
+	if (list(dk, "services", LABEL_NAMESPACE, &st->services, err) ||
+	    list(dk, "secrets", LABEL_NAMESPACE, &st->secrets, err) ||
+	    list(dk, "configs", LABEL_NAMESPACE, &st->configs, err) || list(dk, "networks", NULL, &st->networks, err)) {
+		swarm_state_free(st);
 		return -1;
 	}
-	lv->net_names = json_object();
-	lv->networks = json_array();
+	st->net_names = json_object();
 	size_t i;
 	json_t *n;
-	json_array_foreach(all, i, n) {
+	json_array_foreach(st->networks, i, n) {
 		const char *id = json_string_value(json_object_get(n, "Id"));
 		const char *name = json_string_value(json_object_get(n, "Name"));
-		if (!id || !name)
-			continue;
-		json_object_set_new(lv->net_names, id, json_string(name));
-		json_t *l = json_object_get(n, "Labels");
-		const char *ns = json_string_value(json_object_get(l, LABEL_NAMESPACE));
-		if (stack && ns && !strcmp(ns, stack))
-			json_array_append(lv->networks, n);
-		if (!stack)
-			json_array_append(lv->networks, n);
+		if (id && name)
+			json_object_set_new(st->net_names, id, json_string(name));
 	}
-	/* keep every network too, for external lookups */
-	json_object_set_new(lv->net_names, "", all);
 	return 0;
+}
+
+void swarm_state_free(struct swarm_state *st)
+{
+	json_decref(st->services);
+	json_decref(st->secrets);
+	json_decref(st->configs);
+	json_decref(st->networks);
+	json_decref(st->net_names);
+	memset(st, 0, sizeof *st);
+}
+
+/* Labels of an object: networks keep them at the top, the rest in Spec. */
+static json_t *obj_labels(const json_t *obj, int spec)
+{
+	return spec ? json_object_get(json_object_get(obj, "Spec"), "Labels") : json_object_get(obj, "Labels");
+}
+
+static json_t *of_stack(const json_t *arr, const char *stack, int spec)
+{
+	json_t *out = json_array();
+	size_t i;
+	json_t *x;
+	json_array_foreach((json_t *)arr, i, x) {
+		const char *ns = json_string_value(json_object_get(obj_labels(x, spec), LABEL_NAMESPACE));
+		if (ns && !strcmp(ns, stack))
+			json_array_append(out, x);
+	}
+	return out;
+}
+
+void live_select(const struct swarm_state *st, const char *stack, struct live *lv)
+{
+	lv->services = of_stack(st->services, stack, 1);
+	lv->secrets = of_stack(st->secrets, stack, 1);
+	lv->configs = of_stack(st->configs, stack, 1);
+	lv->networks = of_stack(st->networks, stack, 0);
+	lv->all_networks = st->networks;
+	lv->net_names = st->net_names;
 }
 
 void live_free(struct live *lv)
@@ -81,8 +107,29 @@ void live_free(struct live *lv)
 	json_decref(lv->networks);
 	json_decref(lv->secrets);
 	json_decref(lv->configs);
-	json_decref(lv->net_names);
 	memset(lv, 0, sizeof *lv);
+}
+
+void swarm_managed_stacks(const struct swarm_state *st, struct strv *out)
+{
+	const json_t *arrs[] = {st->services, st->secrets, st->configs, st->networks};
+	for (int k = 0; k < 4; k++) {
+		size_t i;
+		json_t *x;
+		json_array_foreach((json_t *)arrs[k], i, x) {
+			json_t *l = obj_labels(x, k < 3);
+			const char *ns = json_string_value(json_object_get(l, LABEL_NAMESPACE));
+			const char *m = json_string_value(json_object_get(l, LABEL_MANAGED));
+			if (!ns || !m || strcmp(m, "true"))
+				continue;
+			int seen = 0;
+			for (size_t s = 0; s < out->n; s++)
+				seen |= !strcmp(out->v[s], ns);
+			if (!seen)
+				strv_push(out, xstrdup(ns));
+		}
+	}
+	strv_sort(out);
 }
 
 /* ---------------- normalisation ---------------- */
@@ -361,8 +408,7 @@ static json_t *find_by_name(const json_t *arr, const char *name, int spec_name)
 
 static const char *label_of(const json_t *obj, int spec, const char *label)
 {
-	json_t *l = spec ? jpath((json_t *)obj, "Spec", "Labels") : json_object_get(obj, "Labels");
-	return json_string_value(json_object_get(l, label));
+	return json_string_value(json_object_get(obj_labels(obj, spec), label));
 }
 
 static void plan_service(struct plan *p, const struct desired *ds, const char *name, const struct live *lv)
@@ -449,7 +495,7 @@ static void plan_objects(struct plan *p, const char *stack, const json_t *want, 
 			if (logical && wl && !strcmp(logical, wl))
 				superseded = 1;
 		}
-		if (!(ours && (superseded || (o->prune_all && managed(x, 1)))))
+		if (!(o->remove_all || (ours && (superseded || (o->prune_all && managed(x, 1))))))
 			continue;
 		struct op *op = add_op(p, OP_REMOVE, kind, stack, name);
 		op->id = xstrdup(json_string_value(json_object_get(x, "ID")));
@@ -462,7 +508,7 @@ int plan_stack(struct plan *p, const struct desired *ds, const char *stack, cons
 	static const json_t *empty;
 	if (!empty)
 		empty = json_object();
-	const json_t *all_nets = json_object_get(lv->net_names, "");
+	const json_t *all_nets = lv->all_networks;
 	*err = NULL;
 	if (ds) {
 		/* external networks must exist with swarm scope */
@@ -511,7 +557,7 @@ int plan_stack(struct plan *p, const struct desired *ds, const char *stack, cons
 		const char *name = json_string_value(jpath(x, "Spec", "Name"));
 		if (!name || (ds && json_object_get(ds->services, name)))
 			continue;
-		if (!(o->prune_services || (o->prune_all && managed(x, 1))))
+		if (!(o->remove_all || o->prune_services || (o->prune_all && managed(x, 1))))
 			continue;
 		struct op *op = add_op(p, OP_REMOVE, K_SERVICE, stack, name);
 		op->id = xstrdup(json_string_value(json_object_get(x, "ID")));
@@ -520,7 +566,7 @@ int plan_stack(struct plan *p, const struct desired *ds, const char *stack, cons
 		const char *name = json_string_value(json_object_get(x, "Name"));
 		if (!name || (ds && json_object_get(ds->networks, name)))
 			continue;
-		if (!(o->prune_all && managed(x, 0)) || json_object_get(o->keep_networks, name))
+		if (!(o->remove_all || (o->prune_all && managed(x, 0))) || json_object_get(o->keep_networks, name))
 			continue;
 		struct op *op = add_op(p, OP_REMOVE, K_NETWORK, stack, name);
 		op->id = xstrdup(json_string_value(json_object_get(x, "Id")));

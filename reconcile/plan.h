@@ -35,18 +35,37 @@ struct plan_opts {
 	int prune_all;		  /* repo mode: remove what the repo no longer has */
 	const json_t *pending_networks; /* names other stacks of this plan create */
 	const json_t *keep_networks;	/* names some desired stack still uses */
+	int remove_all;			/* stack rm: every object of the namespace */
 };
 
-/* The live objects of one stack. */
+/*
+ * A snapshot of the swarm's stack objects, read once (four list requests
+ * whatever the number of stacks): services, secrets and configs carrying a
+ * stack namespace label, and every network.
+ */
+struct swarm_state {
+	json_t *services, *secrets, *configs, *networks;
+	json_t *net_names; /* network ID -> name */
+};
+
+int swarm_fetch(struct docker *dk, struct swarm_state *st, char **err);
+void swarm_state_free(struct swarm_state *st);
+/* Stacks that have any object labelled LABEL_MANAGED, sorted, added to out
+ * (no duplicates). */
+void swarm_managed_stacks(const struct swarm_state *st, struct strv *out);
+
+/* The live objects of one stack: new references into a snapshot. */
 struct live {
-	json_t *services, *networks, *secrets, *configs; /* arrays from the engine */
-	json_t *net_names;				   /* network ID -> name (all) */
+	json_t *services, *networks, *secrets, *configs; /* this stack's */
+	const json_t *all_networks;			   /* borrowed */
+	const json_t *net_names;			   /* borrowed */
 };
 
-int live_fetch(struct docker *dk, const char *stack, struct live *lv, char **err);
+void live_select(const struct swarm_state *st, const char *stack, struct live *lv);
 void live_free(struct live *lv);
 
-/* Append the operations for one stack (ds NULL = the stack is gone). */
+/* Append the operations for one stack (ds NULL = the stack is gone: with
+ * o->remove_all everything of it, else its managed objects when pruning). */
 int plan_stack(struct plan *p, const struct desired *ds, const char *stack, const struct live *lv,
 	       const struct plan_opts *o, char **err);
 /* Sort operations into apply order. */

@@ -208,9 +208,8 @@ void diags_add(struct diags *d, enum diag_level lvl, const char *file, int line,
 		d->nerrors++;
 }
 
-void diags_print(const struct diags *d, int fd_unused)
+void diags_print(const struct diags *d)
 {
-	(void)fd_unused;
 	for (size_t i = 0; i < d->n; i++) {
 		const struct diag *g = &d->v[i];
 		const char *lvl = g->level == DIAG_ERROR ? "error" : "warning";

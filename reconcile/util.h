@@ -67,7 +67,7 @@ struct diags {
 
 void diags_add(struct diags *d, enum diag_level lvl, const char *file, int line, int col,
 	       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-void diags_print(const struct diags *d, int fd_unused);
+void diags_print(const struct diags *d); /* to stderr */
 void diags_free(struct diags *d);
 
 /* Small string vector. */

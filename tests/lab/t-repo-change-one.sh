@@ -13,7 +13,7 @@ grep -q 'TaskTemplate.ContainerSpec.Image: "shoal-lab/standin:1" → "shoal-lab/
 NO_COLOR=1 "$SHOAL" plan --format json repo > plan.json; [ $? = 2 ] || fail "json plan exit code"
 python3 -c 'import json,sys; d=json.load(open("plan.json")); assert not d["in_sync"]; assert [o["name"] for o in d["operations"]]==["kittenapi_kittenapi"]' || fail "json plan"
 "$SHOAL" apply repo > apply.txt || fail "apply change"
-grep -q '(1 write request)' apply.txt || { cat apply.txt; fail "expected exactly one write"; }
+grep -q '(1 write request;' apply.txt || { cat apply.txt; fail "expected exactly one write"; }
 after=$(svc_versions)
 changed=$(diff <(echo "$before") <(echo "$after") | grep '^>' | awk '{print $2}')
 [ "$changed" = kittenapi_kittenapi ] || fail "changed services: $changed"
