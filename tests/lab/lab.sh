@@ -56,6 +56,23 @@ SH
 	docker tag "$LAB_IMAGE" shoal-lab/busybox:latest
 }
 
+# A CA and server/client certificates for the engine's TLS listener
+# (tcp://127.0.0.1:2376 inside the lab namespace).
+lab_make_certs() {
+	local d="$LAB_DIR/tls"
+	mkdir -p "$d"
+	(
+		cd "$d" || exit 1
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=shoal-lab-ca -keyout ca-key.pem -out ca.pem
+		openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server-key.pem -out server.csr
+		printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' > server.ext
+		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 -extfile server.ext -out server-cert.pem
+		openssl req -newkey rsa:2048 -nodes -subj /CN=client -keyout key.pem -out client.csr
+		printf 'extendedKeyUsage=clientAuth\n' > client.ext
+		openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 -extfile client.ext -out cert.pem
+	) >/dev/null 2>&1
+}
+
 lab_up() {
 	command -v dockerd >/dev/null || { lab_log "dockerd missing: apt-get install docker.io"; return 1; }
 	mkdir -p "$LAB_DIR"/{data,exec,run}
@@ -66,11 +83,14 @@ lab_up() {
 	ip -n "$LAB_NS" addr add 192.168.250.2/24 dev eth0
 	ip -n "$LAB_NS" link set eth0 up
 	printf '{"deprecated-key-path":"%s/key.json"}\n' "$LAB_DIR" > "$LAB_DIR/daemon.json"
+	lab_make_certs || return 1
 	export DOCKER_HOST="unix://$LAB_DIR/run/docker.sock"
 	nsenter --net=/run/netns/"$LAB_NS" dockerd \
 		--config-file "$LAB_DIR/daemon.json" \
 		--data-root "$LAB_DIR/data" --exec-root "$LAB_DIR/exec" \
-		--pidfile "$LAB_DIR/dockerd.pid" -H "$DOCKER_HOST" \
+		--pidfile "$LAB_DIR/dockerd.pid" -H "$DOCKER_HOST" -H tcp://127.0.0.1:2376 \
+		--tlsverify --tlscacert "$LAB_DIR/tls/ca.pem" --tlscert "$LAB_DIR/tls/server-cert.pem" \
+		--tlskey "$LAB_DIR/tls/server-key.pem" \
 		--bridge=none --iptables=false --ip6tables=false \
 		--cgroup-parent "/$LAB_NS" --shutdown-timeout 3 \
 		> "$LAB_DIR/dockerd.log" 2>&1 &
