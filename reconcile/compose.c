@@ -259,8 +259,9 @@ static const char *forbidden[][2] = {
 	{"memswap_limit", "Set resource limits using deploy.resources"},
 };
 
+/* sorted: docker prints them in this order */
 static const char *unsupported[] = {
-	"build", "cgroupns_mode", "cgroup_parent", "devices", "domainname", "external_links", "ipc", "links",
+	"build", "cgroup_parent", "cgroupns_mode", "devices", "domainname", "external_links", "ipc", "links",
 	"mac_address", "network_mode", "pid", "privileged", "restart", "security_opt", "shm_size", "userns_mode",
 };
 
@@ -1325,7 +1326,13 @@ static void merge_files(struct ynode *base, const struct ynode *over)
 
 /* ---------------- driver ---------------- */
 
-static void property_checks(struct ynode *root, struct diags *d)
+/* Which ignored keys were seen, over all files, for docker's summary. */
+struct seen_props {
+	int unsupported[ARRAY_SIZE(unsupported)];
+	int deprecated[ARRAY_SIZE(deprecated)];
+};
+
+static void property_checks(struct ynode *root, struct diags *d, struct seen_props *seen)
 {
 	struct ynode *svcs = ynode_get(root, "services");
 	if (!svcs || svcs->kind != Y_MAP)
@@ -1344,12 +1351,16 @@ static void property_checks(struct ynode *root, struct diags *d)
 		for (size_t f = 0; f < ARRAY_SIZE(unsupported); f++) {
 			const struct ynode *k = ynode_key(s, unsupported[f]);
 			if (k)
+				seen->unsupported[f] = 1;
+			if (k)
 				diags_add(d, DIAG_WARN, k->file, k->line, k->col,
 					  "services.%s: ignoring unsupported option: %s", ynode_str(svcs->k[i]),
 					  unsupported[f]);
 		}
 		for (size_t f = 0; f < ARRAY_SIZE(deprecated); f++) {
 			const struct ynode *k = ynode_key(s, deprecated[f][0]);
+			if (k)
+				seen->deprecated[f] = 1;
 			if (k)
 				diags_add(d, DIAG_WARN, k->file, k->line, k->col,
 					  "services.%s: ignoring deprecated option %s: %s", ynode_str(svcs->k[i]),
@@ -1376,6 +1387,8 @@ int compose_load(const struct compose_file *files, size_t n, const struct compos
 	int version_set = 0;
 	size_t errors_before = d->nerrors;
 	*out = NULL;
+	struct seen_props seen;
+	memset(&seen, 0, sizeof seen);
 	if (n == 0) {
 		diags_add(d, DIAG_ERROR, NULL, 0, 0, "no files specified");
 		return -1;
@@ -1400,7 +1413,7 @@ int compose_load(const struct compose_file *files, size_t n, const struct compos
 			diags_add(d, DIAG_ERROR, at->file, at->line, at->col,
 				  "version mismatched between two composefiles : %s and %s", version, v);
 		}
-		property_checks(root, d);
+		property_checks(root, d, &seen);
 		strip_forbidden(root);
 		struct ictx ic = {o, d};
 		interpolate(&ic, root, "");
@@ -1425,6 +1438,21 @@ int compose_load(const struct compose_file *files, size_t n, const struct compos
 			ynode_free(root);
 		}
 	}
+	/* docker's own summary lines, word for word (the lists are sorted) */
+	struct buf b;
+	buf_init(&b, 0);
+	for (size_t f = 0; f < ARRAY_SIZE(unsupported); f++)
+		if (seen.unsupported[f])
+			buf_addf(&b, "%s%s", b.len ? ", " : "", unsupported[f]);
+	if (b.len)
+		diags_add(d, DIAG_WARN, NULL, 0, 0, "Ignoring unsupported options: %s", b.data);
+	buf_reset(&b);
+	for (size_t f = 0; f < ARRAY_SIZE(deprecated); f++)
+		if (seen.deprecated[f])
+			buf_addf(&b, "%s%s: %s", b.len ? "\n\n" : "", deprecated[f][0], deprecated[f][1]);
+	if (b.len)
+		diags_add(d, DIAG_WARN, NULL, 0, 0, "Ignoring deprecated options:\n\n%s", b.data);
+	buf_free(&b);
 	if (d->nerrors > errors_before) {
 		ynode_free(merged);
 		return -1;

@@ -217,6 +217,8 @@ void diags_print(const struct diags *d)
 			fprintf(stderr, "%s:%d:%d: %s: %s\n", g->file, g->line, g->col, lvl, g->msg);
 		else if (g->file)
 			fprintf(stderr, "%s: %s: %s\n", g->file, lvl, g->msg);
+		else if (g->level == DIAG_WARN)
+			fprintf(stderr, "%s\n\n", g->msg); /* summaries, worded as docker does */
 		else
 			fprintf(stderr, "%s: %s\n", lvl, g->msg);
 	}

@@ -25,6 +25,10 @@ for s in doc["services"]:
         for r in cs.get(kind, []):
             r.pop(idk, None)
             r[namek] = rot.sub("", r[namek])
+        # docker orders references to the same object through a Go map
+        # (random): compare them as a set ordered by name, then target
+        if kind in cs:
+            cs[kind].sort(key=lambda r: (r[namek], r.get("File", {}).get("Name", "")))
     out[spec["Name"]] = spec
 # the two tools deploy under different stack names (a removed swarm network
 # lingers for a while): write the stack name as STACK

@@ -27,6 +27,14 @@ run_case() { # name, files...
 		{ echo "shoal stack deploy failed:"; cat "$T/shoal.out"; rc=1; return; }
 	capture "s$name" > "$T/shoal-$name.json"
 	"$SHOAL" stack rm "s$name" >/dev/null
+	# the warnings docker prints for keys it ignores, word for word
+	grep -A4 '^Ignoring' "$T/docker.out" | grep -v '^Since\|^In a future\|^Creating' > "$T/docker-warn.txt"
+	grep -A4 '^Ignoring' "$T/shoal.out" | grep -v '^Since\|^In a future\|^Creating\|^Created' > "$T/shoal-warn.txt"
+	[ "$name" != full ] || grep -q 'Ignoring unsupported options: privileged, restart' "$T/docker-warn.txt" ||
+		{ echo "case full: docker's warnings not captured"; rc=1; }
+	if ! diff -u "$T/docker-warn.txt" "$T/shoal-warn.txt"; then
+		echo "case $name: warnings differ"; rc=1
+	fi
 	if python3 "$TOP/tests/lab/jsondiff.py" "$T/docker-$name.json" "$T/shoal-$name.json"; then
 		echo "case $name: $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$T/shoal-$name.json") services identical"
 	else
