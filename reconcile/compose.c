@@ -319,10 +319,12 @@ static void check_obj(struct vctx *v, const struct ynode *n, const struct field 
 	}
 }
 
+/* Like docker, a string stands for a number or a boolean only when it came
+ * from interpolation (docker casts substituted values, not literals). */
 static int scalar_is_int(const struct ynode *n)
 {
 	long long x;
-	return n->stype == YS_INT || (n->stype == YS_STR && compose_parse_int(n->s, &x) == 0);
+	return n->stype == YS_INT || (n->stype == YS_STR && n->interpolated && compose_parse_int(n->s, &x) == 0);
 }
 
 static int scalar_is_num(const struct ynode *n)
@@ -330,7 +332,7 @@ static int scalar_is_num(const struct ynode *n)
 	if (n->stype == YS_INT || n->stype == YS_FLOAT)
 		return 1;
 	char *end;
-	if (n->stype != YS_STR || !*n->s)
+	if (n->stype != YS_STR || !n->interpolated || !*n->s)
 		return 0;
 	strtod(n->s, &end);
 	return *end == 0;
@@ -364,7 +366,7 @@ static void check(struct vctx *v, const struct ynode *n, enum shape sh, const st
 		return;
 	case SH_BOOL: {
 		int b;
-		if (!is_scalar(n) || (n->stype != YS_BOOL && compose_parse_bool(n->s, &b) < 0))
+		if (!is_scalar(n) || (n->stype != YS_BOOL && (!n->interpolated || compose_parse_bool(n->s, &b) < 0)))
 			verr(v, n, path, "must be a boolean, got %s", ynode_kind_name(n));
 		return;
 	}
@@ -500,6 +502,7 @@ static void interpolate(struct ictx *c, struct ynode *n, const char *path)
 			free(err);
 			return;
 		}
+		n->interpolated = strcmp(n->s, out) != 0;
 		free(n->s);
 		n->s = out;
 		return;

@@ -109,6 +109,7 @@ struct ynode *ynode_clone(const struct ynode *n)
 		return NULL;
 	struct ynode *c = ynode_new(n->kind, n->file, n->line, n->col);
 	c->stype = n->stype;
+	c->interpolated = n->interpolated;
 	c->s = n->s ? xstrdup(n->s) : NULL;
 	for (size_t i = 0; i < n->n; i++) {
 		grow(c);

@@ -24,6 +24,7 @@ enum yscalar { YS_STR, YS_INT, YS_FLOAT, YS_BOOL };
 struct ynode {
 	enum ynode_kind kind;
 	enum yscalar stype;	/* Y_SCALAR only */
+	int interpolated;	/* text came from ${...} substitution */
 	char *s;		/* Y_SCALAR text */
 	const char *file;	/* borrowed; outlives the tree */
 	int line, col;		/* 1-based; 0 = synthesised */

@@ -252,6 +252,27 @@ static void test_caps_ports_restart(void **state)
 	diags_free(&d);
 }
 
+static void test_strings_cast_only_after_interpolation(void **state)
+{
+	(void)state;
+	/* docker casts "yes"/"2" for typed keys only when they were substituted */
+	const char *bad[] = {"services:\n  s:\n    image: x\n    read_only: \"yes\"\n    deploy: {replicas: \"2\"}\n"};
+	struct diags d = {0};
+	assert_null(load(bad, 1, &d));
+	assert_true(has_diag(&d, 4, 16, "must be a boolean"));
+	assert_true(has_diag(&d, 5, 24, "must be an integer"));
+	diags_free(&d);
+	const char *good[] = {"services:\n  s:\n    image: x\n    read_only: ${NOPE:-yes}\n    deploy: {replicas: \"${NOPE:-2}\"}\n"};
+	struct diags d2 = {0};
+	struct desired *ds = load(good, 1, &d2);
+	assert_non_null(ds);
+	json_t *s = json_object_get(ds->services, "st_s");
+	assert_true(json_is_true(json_object_get(json_object_get(json_object_get(s, "TaskTemplate"), "ContainerSpec"), "ReadOnly")));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(s, "Mode"), "Replicated"), "Replicas")), 2);
+	desired_free(ds);
+	diags_free(&d2);
+}
+
 static void test_vars_parse(void **state)
 {
 	(void)state;
@@ -278,6 +299,7 @@ int main(void)
 		cmocka_unit_test(test_merge_files),
 		cmocka_unit_test(test_rotated_name),
 		cmocka_unit_test(test_caps_ports_restart),
+		cmocka_unit_test(test_strings_cast_only_after_interpolation),
 		cmocka_unit_test(test_vars_parse),
 	};
 	return cmocka_run_group_tests_name("compose", tests, NULL, NULL);
