@@ -160,83 +160,87 @@ struct field {
 	enum shape sh;
 	const struct field *sub;
 	int nullok;
+	int minv; /* first compose 3.x minor version whose schema has the key */
 };
 
-#define F(n, s) {n, s, NULL, 0}
-#define FS(n, s, sub) {n, s, sub, 0}
-#define END {NULL, SH_ANY, NULL, 0}
+#define F(n, s) {n, s, NULL, 0, 0}
+#define FS(n, s, sub) {n, s, sub, 0, 0}
+#define END {NULL, SH_ANY, NULL, 0, 0}
+/* key known only from version 3.v of the schema */
+#define FV(n, s, v) {n, s, NULL, 0, v}
+#define FSV(n, s, sub, v) {n, s, sub, 0, v}
 
 static const struct field f_ext[] = {F("name", SH_STR), END};
 static const struct field f_ipam_cfg[] = {F("subnet", SH_STR), END};
 static const struct field f_ipam[] = {F("driver", SH_STR), FS("config", SH_LIST_OBJ, f_ipam_cfg), END};
 static const struct field f_network[] = {
-	F("name", SH_STR), F("driver", SH_STR), F("driver_opts", SH_DICT_STR),
+	FV("name", SH_STR, 5), F("driver", SH_STR), F("driver_opts", SH_DICT_STR),
 	FS("ipam", SH_OBJ, f_ipam), FS("external", SH_BOOL_OR_OBJ, f_ext), F("internal", SH_BOOL),
-	F("attachable", SH_BOOL), F("labels", SH_LIST_OR_DICT), END};
+	FV("attachable", SH_BOOL, 2), F("labels", SH_LIST_OR_DICT), END};
 static const struct field f_volume[] = {
-	F("name", SH_STR), F("driver", SH_STR), F("driver_opts", SH_DICT_STR),
-	FS("external", SH_BOOL_OR_OBJ, f_ext), F("labels", SH_LIST_OR_DICT), F("x-cluster-spec", SH_ANY), END};
+	FV("name", SH_STR, 4), F("driver", SH_STR), F("driver_opts", SH_DICT_STR),
+	FS("external", SH_BOOL_OR_OBJ, f_ext), F("labels", SH_LIST_OR_DICT), FV("x-cluster-spec", SH_ANY, 10), END};
 static const struct field f_secret[] = {
-	F("name", SH_STR), F("file", SH_STR), FS("external", SH_BOOL_OR_OBJ, f_ext),
-	F("labels", SH_LIST_OR_DICT), F("driver", SH_STR), F("driver_opts", SH_DICT_STR),
-	F("template_driver", SH_STR), END};
+	FV("name", SH_STR, 5), F("file", SH_STR), FS("external", SH_BOOL_OR_OBJ, f_ext),
+	F("labels", SH_LIST_OR_DICT), FV("driver", SH_STR, 8), FV("driver_opts", SH_DICT_STR, 8),
+	FV("template_driver", SH_STR, 8), END};
 static const struct field f_config[] = {
-	F("name", SH_STR), F("file", SH_STR), FS("external", SH_BOOL_OR_OBJ, f_ext),
-	F("labels", SH_LIST_OR_DICT), F("template_driver", SH_STR), END};
+	FV("name", SH_STR, 5), F("file", SH_STR), FS("external", SH_BOOL_OR_OBJ, f_ext),
+	F("labels", SH_LIST_OR_DICT), FV("template_driver", SH_STR, 8), END};
 
 static const struct field f_update[] = {
 	F("parallelism", SH_INT), F("delay", SH_STR), F("failure_action", SH_STR), F("monitor", SH_STR),
-	F("max_failure_ratio", SH_NUM), F("order", SH_STR), END};
-static const struct field f_limits[] = {F("cpus", SH_NUMSTR), F("memory", SH_STR), F("pids", SH_INT), END};
+	F("max_failure_ratio", SH_NUM), FV("order", SH_STR, 4), END};
+static const struct field f_limits[] = {F("cpus", SH_NUMSTR), F("memory", SH_STR), FV("pids", SH_INT, 9), END};
 static const struct field f_discrete[] = {F("kind", SH_STR), F("value", SH_NUM), END};
 static const struct field f_generic[] = {FS("discrete_resource_spec", SH_OBJ, f_discrete), END};
 static const struct field f_reserv[] = {F("cpus", SH_NUMSTR), F("memory", SH_STR),
-					FS("generic_resources", SH_LIST_OBJ, f_generic), END};
+					FSV("generic_resources", SH_LIST_OBJ, f_generic, 5), END};
 static const struct field f_resources[] = {FS("limits", SH_OBJ, f_limits), FS("reservations", SH_OBJ, f_reserv), END};
 static const struct field f_restart[] = {F("condition", SH_STR), F("delay", SH_STR), F("max_attempts", SH_INT),
 					 F("window", SH_STR), END};
 static const struct field f_pref[] = {F("spread", SH_STR), END};
-static const struct field f_placement[] = {F("constraints", SH_STRLIST), FS("preferences", SH_LIST_OBJ, f_pref),
-					   F("max_replicas_per_node", SH_INT), END};
+static const struct field f_placement[] = {F("constraints", SH_STRLIST), FSV("preferences", SH_LIST_OBJ, f_pref, 3),
+					   FV("max_replicas_per_node", SH_INT, 8), END};
 static const struct field f_deploy[] = {
-	F("mode", SH_STR), F("endpoint_mode", SH_STR), F("replicas", SH_INT), F("labels", SH_LIST_OR_DICT),
-	FS("rollback_config", SH_OBJ, f_update), FS("update_config", SH_OBJ, f_update),
+	F("mode", SH_STR), FV("endpoint_mode", SH_STR, 2), F("replicas", SH_INT), F("labels", SH_LIST_OR_DICT),
+	FSV("rollback_config", SH_OBJ, f_update, 7), FS("update_config", SH_OBJ, f_update),
 	FS("resources", SH_OBJ, f_resources), FS("restart_policy", SH_OBJ, f_restart),
 	FS("placement", SH_OBJ, f_placement), END};
-static const struct field f_cred[] = {F("config", SH_STR), F("file", SH_STR), F("registry", SH_STR), END};
+static const struct field f_cred[] = {FV("config", SH_STR, 8), F("file", SH_STR), F("registry", SH_STR), END};
 static const struct field f_health[] = {
 	F("disable", SH_BOOL), F("interval", SH_STR), F("retries", SH_NUM), F("test", SH_STR_OR_LIST),
-	F("timeout", SH_STR), F("start_period", SH_STR), F("start_interval", SH_STR), END};
+	F("timeout", SH_STR), FV("start_period", SH_STR, 4), FV("start_interval", SH_STR, 12), END};
 static const struct field f_logging[] = {F("driver", SH_STR), F("options", SH_DICT_STR), END};
-static const struct field f_port[] = {F("mode", SH_STR), F("target", SH_INT), F("published", SH_INT),
-				      F("protocol", SH_STR), END};
+static const struct field f_port[] = {FV("mode", SH_STR, 2), FV("target", SH_INT, 2), FV("published", SH_INT, 2),
+				      FV("protocol", SH_STR, 2), END};
 static const struct field f_fileref[] = {F("source", SH_STR), F("target", SH_STR), F("uid", SH_STR),
 					 F("gid", SH_STR), F("mode", SH_INT), END};
 static const struct field f_bind[] = {F("propagation", SH_STR), END};
-static const struct field f_volopt[] = {F("nocopy", SH_BOOL), F("subpath", SH_STR), END};
+static const struct field f_volopt[] = {F("nocopy", SH_BOOL), END};
 static const struct field f_tmpfsopt[] = {F("size", SH_INT), END};
 static const struct field f_svcvol[] = {
-	F("type", SH_STR), F("source", SH_STR), F("target", SH_STR), F("read_only", SH_BOOL),
-	F("consistency", SH_STR), FS("bind", SH_OBJ, f_bind), FS("volume", SH_OBJ, f_volopt),
-	FS("tmpfs", SH_OBJ, f_tmpfsopt), END};
+	FV("type", SH_STR, 2), FV("source", SH_STR, 2), FV("target", SH_STR, 2), FV("read_only", SH_BOOL, 2),
+	FV("consistency", SH_STR, 2), FSV("bind", SH_OBJ, f_bind, 2), FSV("volume", SH_OBJ, f_volopt, 2),
+	FSV("tmpfs", SH_OBJ, f_tmpfsopt, 6), END};
 static const struct field f_ulimit[] = {F("hard", SH_INT), F("soft", SH_INT), END};
 static const struct field f_svcnet[] = {F("aliases", SH_STRLIST), F("ipv4_address", SH_STR),
-					F("ipv6_address", SH_STR), F("driver_opts", SH_DICT_STR), END};
+					F("ipv6_address", SH_STR), FV("driver_opts", SH_DICT_STR, 13), END};
 
 static const struct field f_service[] = {
 	F("build", SH_ANY), F("cap_add", SH_STRLIST), F("cap_drop", SH_STRLIST), F("cgroup_parent", SH_STR),
-	F("cgroupns_mode", SH_STR), F("command", SH_STR_OR_LIST), FS("configs", SH_SCALAR_OR_OBJ_LIST, f_fileref),
-	F("container_name", SH_STR), FS("credential_spec", SH_OBJ, f_cred), F("depends_on", SH_STRLIST),
+	FV("cgroupns_mode", SH_STR, 9), F("command", SH_STR_OR_LIST), FSV("configs", SH_SCALAR_OR_OBJ_LIST, f_fileref, 3),
+	F("container_name", SH_STR), FSV("credential_spec", SH_OBJ, f_cred, 3), F("depends_on", SH_STRLIST),
 	FS("deploy", SH_OBJ, f_deploy), F("devices", SH_STRLIST), F("dns", SH_STR_OR_LIST),
 	F("dns_search", SH_STR_OR_LIST), F("domainname", SH_STR), F("entrypoint", SH_STR_OR_LIST),
 	F("env_file", SH_STR_OR_LIST), F("environment", SH_LIST_OR_DICT), F("expose", SH_STRLIST),
 	F("external_links", SH_STRLIST), F("extra_hosts", SH_LIST_OR_DICT), FS("healthcheck", SH_OBJ, f_health),
-	F("hostname", SH_STR), F("image", SH_STR), F("init", SH_BOOL), F("ipc", SH_STR), F("isolation", SH_STR),
+	F("hostname", SH_STR), F("image", SH_STR), FV("init", SH_BOOL, 7), F("ipc", SH_STR), FV("isolation", SH_STR, 5),
 	F("labels", SH_LIST_OR_DICT), F("links", SH_STRLIST), FS("logging", SH_OBJ, f_logging),
 	F("mac_address", SH_STR), F("network_mode", SH_STR), FS("networks", SH_SVC_NETWORKS, f_svcnet),
-	F("oom_score_adj", SH_INT), F("pid", SH_STR), FS("ports", SH_SCALAR_OR_OBJ_LIST, f_port),
+	FV("oom_score_adj", SH_INT, 13), F("pid", SH_STR), FS("ports", SH_SCALAR_OR_OBJ_LIST, f_port),
 	F("privileged", SH_BOOL), F("read_only", SH_BOOL), F("restart", SH_STR),
-	FS("secrets", SH_SCALAR_OR_OBJ_LIST, f_fileref), F("security_opt", SH_STRLIST), F("shm_size", SH_NUMSTR),
+	FSV("secrets", SH_SCALAR_OR_OBJ_LIST, f_fileref, 1), F("security_opt", SH_STRLIST), F("shm_size", SH_NUMSTR),
 	F("stdin_open", SH_BOOL), F("stop_grace_period", SH_STR), F("stop_signal", SH_STR),
 	F("sysctls", SH_LIST_OR_DICT), F("tmpfs", SH_STR_OR_LIST), F("tty", SH_BOOL),
 	FS("ulimits", SH_ULIMITS, f_ulimit), F("user", SH_STR), F("userns_mode", SH_STR),
@@ -244,9 +248,9 @@ static const struct field f_service[] = {
 
 /* Nullable dictionaries are flagged with nullok = 1. */
 static const struct field f_top[] = {
-	F("version", SH_STR), {"services", SH_DICT_OBJ, f_service, 0}, {"networks", SH_DICT_OBJ, f_network, 1},
-	{"volumes", SH_DICT_OBJ, f_volume, 1}, {"secrets", SH_DICT_OBJ, f_secret, 0},
-	{"configs", SH_DICT_OBJ, f_config, 0}, END};
+	F("version", SH_STR), {"services", SH_DICT_OBJ, f_service, 0, 0}, {"networks", SH_DICT_OBJ, f_network, 1, 0},
+	{"volumes", SH_DICT_OBJ, f_volume, 1, 0}, {"secrets", SH_DICT_OBJ, f_secret, 0, 1},
+	{"configs", SH_DICT_OBJ, f_config, 0, 3}, END};
 
 static const char *forbidden[][2] = {
 	{"extends", "Support for `extends` is not implemented yet."},
@@ -272,6 +276,8 @@ static const char *deprecated[][2] = {
 
 struct vctx {
 	struct diags *d;
+	int minor;	  /* the file's version: 3.minor */
+	const char *version;
 };
 
 static void verr(struct vctx *v, const struct ynode *at, const char *path, const char *fmt, ...)
@@ -311,6 +317,11 @@ static void check_obj(struct vctx *v, const struct ynode *n, const struct field 
 			if (str_has_prefix(key, "x-"))
 				continue;
 			verr(v, n->k[i], path, "additional property %s is not allowed", key);
+			continue;
+		}
+		if (f->minv > v->minor) {
+			verr(v, n->k[i], path, "additional property %s is not allowed (it needs version \"3.%d\" or later, the file says \"%s\")",
+			     key, f->minv, v->version);
 			continue;
 		}
 		char *p = *path ? xasprintf("%s.%s", path, key) : xstrdup(key);
@@ -484,6 +495,20 @@ static void check(struct vctx *v, const struct ynode *n, enum shape sh, const st
 		}
 		return;
 	}
+}
+
+/* "3", "3.8" -> minor version; no version means the latest schema. */
+static int schema_minor(const char *v, int *minor)
+{
+	if (!strcmp(v, "3") || !strcmp(v, "3.0")) {
+		*minor = 0;
+		return 0;
+	}
+	long long m;
+	if (!str_has_prefix(v, "3.") || compose_parse_int(v + 2, &m) < 0 || m < 0 || m > 13 || v[2] == '+')
+		return -1;
+	*minor = (int)m;
+	return 0;
 }
 
 /* ---------------- interpolation ---------------- */
@@ -1420,7 +1445,14 @@ int compose_load(const struct compose_file *files, size_t n, const struct compos
 		strip_forbidden(root);
 		struct ictx ic = {o, d};
 		interpolate(&ic, root, "");
-		struct vctx vc = {d};
+		struct vctx vc = {d, 13, v};
+		if (*v && schema_minor(v, &vc.minor) < 0) {
+			const struct ynode *at = ynode_get(root, "version");
+			diags_add(d, DIAG_ERROR, at->file, at->line, at->col,
+				  "unsupported Compose file version: %s", v);
+			ynode_free(root);
+			continue;
+		}
 		check_obj(&vc, root, f_top, "");
 		if (d->nerrors > before) {
 			ynode_free(root);

@@ -426,9 +426,6 @@ static json_t *convert_mounts(struct cctx *c, const struct ynode *svc)
 					json_t *vo = json_object();
 					if (vol && gbool(vol, "nocopy"))
 						json_object_set_new(vo, "NoCopy", json_true());
-					const char *sp = vol ? gstr(vol, "subpath") : NULL;
-					if (sp && *sp)
-						json_object_set_new(vo, "Subpath", json_string(sp));
 					const struct ynode *ext = sv ? ynode_get(sv, "external") : NULL;
 					if (!(ext && gbool(ext, "external"))) {
 						json_object_set_new(vo, "Labels", labels_with_ns(c, sv ? ynode_get(sv, "labels") : NULL));

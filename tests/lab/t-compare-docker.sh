@@ -44,4 +44,16 @@ run_case() { # name, files...
 run_case full full.yml
 run_case seeds seeds.yml
 run_case override override-base.yml override-extra.yml
+# files docker refuses are refused by shoal too, before any write
+for f in "$TOP"/tests/fixtures/reject/*.yml; do
+	b=$(basename "$f" .yml)
+	( cd "$(dirname "$f")" && "$DOCKER28" stack deploy --resolve-image never -c "$f" rj ) > "$T/rj-docker.txt" 2>&1 &&
+		{ echo "reject/$b: docker accepted it (fixture is wrong)"; rc=1; }
+	( cd "$(dirname "$f")" && "$SHOAL" stack deploy --resolve-image never -c "$f" rj ) > "$T/rj-shoal.txt" 2>&1 &&
+		{ echo "reject/$b: shoal accepted what docker refuses: $(head -1 "$T/rj-docker.txt")"; rc=1; }
+	grep -q "$(basename "$f"):[0-9]*:[0-9]*: error\|^error" "$T/rj-shoal.txt" || { echo "reject/$b: no positioned error"; cat "$T/rj-shoal.txt"; rc=1; }
+	[ -z "$(docker service ls -q --filter label=com.docker.stack.namespace=rj)" ] || { echo "reject/$b: something was written"; rc=1; }
+	"$DOCKER28" stack rm rj >/dev/null 2>&1  # docker may have half applied
+	echo "reject/$b: docker: $(grep -v '^Since\|^In a future\|^Creating\|^$' "$T/rj-docker.txt" | head -1) | shoal: $(grep error "$T/rj-shoal.txt" | head -1 | sed 's|.*/||')"
+done
 exit $rc

@@ -273,6 +273,29 @@ static void test_strings_cast_only_after_interpolation(void **state)
 	diags_free(&d2);
 }
 
+static void test_keys_gated_by_version(void **state)
+{
+	(void)state;
+	const char *t[] = {"version: '3.6'\nservices:\n  s:\n    image: x\n    init: true\n"
+			   "    deploy: {placement: {max_replicas_per_node: 2}}\n"};
+	struct diags d = {0};
+	assert_null(load(t, 1, &d));
+	assert_true(has_diag(&d, 5, 5, "additional property init is not allowed (it needs version \"3.7\""));
+	assert_true(has_diag(&d, 6, 26, "max_replicas_per_node is not allowed"));
+	diags_free(&d);
+	const char *ok[] = {"version: '3.8'\nservices:\n  s:\n    image: x\n    init: true\n"};
+	struct diags d2 = {0};
+	struct desired *ds = load(ok, 1, &d2);
+	assert_non_null(ds);
+	desired_free(ds);
+	diags_free(&d2);
+	const char *v2[] = {"version: '2.4'\nservices:\n  s:\n    image: x\n"};
+	struct diags d3 = {0};
+	assert_null(load(v2, 1, &d3));
+	assert_true(has_diag(&d3, 1, 10, "unsupported Compose file version: 2.4"));
+	diags_free(&d3);
+}
+
 static void test_vars_parse(void **state)
 {
 	(void)state;
@@ -300,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_rotated_name),
 		cmocka_unit_test(test_caps_ports_restart),
 		cmocka_unit_test(test_strings_cast_only_after_interpolation),
+		cmocka_unit_test(test_keys_gated_by_version),
 		cmocka_unit_test(test_vars_parse),
 	};
 	return cmocka_run_group_tests_name("compose", tests, NULL, NULL);
