@@ -414,7 +414,17 @@ static const char *label_of(const json_t *obj, int spec, const char *label)
 static void plan_service(struct plan *p, const struct desired *ds, const char *name, const struct live *lv)
 {
 	json_t *want = json_deep_copy(json_object_get(ds->services, name));
-	char *hash = plan_spec_hash(want);
+	/* the hash covers the file, not image resolution: hash the image as
+	 * written (the stack image label) and no resolved platforms, so
+	 * --resolve-image always/changed/never agree on an unchanged file */
+	json_t *h = json_deep_copy(want);
+	json_t *htt = json_object_get(h, "TaskTemplate");
+	json_t *written = jpath(h, "Labels", LABEL_IMAGE);
+	if (written)
+		json_object_set(jpath(htt, "ContainerSpec", NULL), "Image", written);
+	json_object_del(json_object_get(htt, "Placement"), "Platforms");
+	char *hash = plan_spec_hash(h);
+	json_decref(h);
 	json_object_set_new(json_object_get(want, "Labels"), LABEL_HASH, json_string(hash));
 	free(hash);
 	json_t *cur = find_by_name(lv->services, name, 1);
