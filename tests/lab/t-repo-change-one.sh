@@ -19,3 +19,12 @@ changed=$(diff <(echo "$before") <(echo "$after") | grep '^>' | awk '{print $2}'
 [ "$changed" = kittenapi_kittenapi ] || fail "changed services: $changed"
 [ "$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' kittenapi_kittenapi)" = shoal-lab/busybox:latest ] || fail "image not updated"
 expect_rc 0 "$SHOAL" plan repo
+# colour on a terminal, none with NO_COLOR or when piped
+printf 'KITTENAPI_IMAGE=%s\n' "$LAB_IMAGE" > repo/stacks/kittenapi/vars.env
+script -qec "$SHOAL plan repo" /dev/null > tty.txt
+grep -q $'\033\\[33m' tty.txt || fail "no colour on a tty"
+script -qec "env NO_COLOR=1 $SHOAL plan repo" /dev/null > tty-nc.txt
+grep -q $'\033' tty-nc.txt && fail "colour despite NO_COLOR"
+"$SHOAL" plan repo > piped.txt
+grep -q $'\033' piped.txt && fail "colour in a pipe"
+true
