@@ -10,9 +10,9 @@ LDLIBS += $(shell pkg-config --libs $(PKGS)) -lm
 
 LIB_OBJS = reconcile/util.o reconcile/ynode.o reconcile/interp.o reconcile/compose.o \
 	   reconcile/convert.o reconcile/docker.o reconcile/plan.o reconcile/apply.o \
-	   reconcile/repo.o
+	   reconcile/repo.o secrets/seal.o
 AGENT_OBJS = agent/main.o
-UNIT_TESTS = tests/unit/test_interp tests/unit/test_compose tests/unit/test_diff
+UNIT_TESTS = tests/unit/test_interp tests/unit/test_compose tests/unit/test_diff tests/unit/test_seal
 
 all: shoal
 
@@ -22,6 +22,7 @@ shoal: $(AGENT_OBJS) $(LIB_OBJS)
 %.o: %.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
+tests/unit/%.o: CPPFLAGS += -DTOP='"$(CURDIR)"'
 tests/unit/%: tests/unit/%.o $(LIB_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
@@ -48,8 +49,8 @@ demo: shoal
 	tests/demo
 
 clean:
-	rm -f shoal agent/*.o agent/*.d reconcile/*.o reconcile/*.d tests/unit/*.o tests/unit/*.d $(UNIT_TESTS)
+	rm -f shoal agent/*.o agent/*.d reconcile/*.o reconcile/*.d secrets/*.o secrets/*.d tests/unit/*.o tests/unit/*.d $(UNIT_TESTS)
 
 .PHONY: all unit test lab-test asan valgrind demo clean
 .SECONDARY:
--include $(wildcard agent/*.d reconcile/*.d tests/unit/*.d)
+-include $(wildcard agent/*.d reconcile/*.d secrets/*.d tests/unit/*.d)

@@ -1,6 +1,7 @@
 /*
  * shoal - GitOps for Docker Swarm.  The command table and cmd_* entry points.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "../reconcile/docker.h"
 #include "../reconcile/plan.h"
 #include "../reconcile/repo.h"
+#include "../secrets/seal.h"
 
 #define SHOAL_VERSION "0.1.0"
 
@@ -495,6 +497,280 @@ static int cmd_version(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* ---------------- sealed credentials ---------------- */
+
+/* --recipient R, where R is a recipient string or @FILE of them. */
+static int add_recipients(const char *arg, unsigned char (**pks)[32], size_t *n)
+{
+	char *data = NULL;
+	const char *src = arg;
+	if (arg[0] == '@') {
+		if (read_file(arg + 1, 1 << 20, &data, NULL) < 0) {
+			fprintf(stderr, "shoal: %s: %m\n", arg + 1);
+			return -1;
+		}
+		src = data;
+	}
+	int ret = 0, any = 0;
+	const char *p = src;
+	while (*p) {
+		size_t l = strcspn(p, "\n");
+		char *line = xstrndup(p, l);
+		p += l + (p[l] == '\n');
+		char *t = line;
+		while (*t == ' ' || *t == '\t')
+			t++;
+		if (*t && *t != '#') {
+			*pks = xrealloc(*pks, (*n + 1) * 32);
+			if (seal_parse_recipient(t, (*pks)[*n]) < 0) {
+				fprintf(stderr, "shoal: not a recipient: %s (expected %s...)\n", t, SEAL_RECIPIENT_PREFIX);
+				ret = -1;
+			} else {
+				(*n)++;
+				any = 1;
+			}
+		}
+		free(line);
+	}
+	free(data);
+	if (!any && ret == 0) {
+		fprintf(stderr, "shoal: no recipient in %s\n", arg);
+		ret = -1;
+	}
+	return ret;
+}
+
+static int read_input(const char *in, char **data, size_t *len)
+{
+	if (in && strcmp(in, "-")) {
+		if (read_file(in, SEAL_MAX_FILE, data, len) < 0) {
+			fprintf(stderr, "shoal: %s: %m\n", in);
+			return -1;
+		}
+		return 0;
+	}
+	struct buf b;
+	buf_init(&b, SEAL_MAX_FILE);
+	char tmp[4096];
+	size_t r;
+	while ((r = fread(tmp, 1, sizeof tmp, stdin)) > 0)
+		if (buf_add(&b, tmp, r) < 0) {
+			fprintf(stderr, "shoal: input larger than %u bytes\n", SEAL_MAX_FILE);
+			sodium_memzero(b.data, b.len);
+			buf_free(&b);
+			return -1;
+		}
+	sodium_memzero(tmp, sizeof tmp);
+	*len = b.len;
+	*data = buf_detach(&b);
+	return 0;
+}
+
+static int cmd_keygen(int argc, char **argv)
+{
+	const char *out = "shoal.key";
+	int c;
+	optind = 1;
+	while ((c = getopt(argc, argv, "o:")) != -1) {
+		if (c != 'o') {
+			fprintf(stderr, "usage: shoal keygen [-o FILE]\n");
+			return EXIT_USAGE;
+		}
+		out = optarg;
+	}
+	struct seal_key k;
+	seal_keygen(&k);
+	int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "shoal: %s: %m (an existing key is never overwritten)\n", out);
+		sodium_memzero(&k, sizeof k);
+		return EXIT_FAIL;
+	}
+	char *txt = seal_key_text(&k);
+	int ok = write(fd, txt, strlen(txt)) == (ssize_t)strlen(txt) && fsync(fd) == 0;
+	sodium_memzero(txt, strlen(txt));
+	free(txt);
+	close(fd);
+	if (!ok) {
+		fprintf(stderr, "shoal: %s: write failed\n", out);
+		unlink(out);
+		sodium_memzero(&k, sizeof k);
+		return EXIT_FAIL;
+	}
+	char *r = seal_recipient_string(k.pk);
+	sodium_memzero(&k, sizeof k);
+	fprintf(stderr, "private key written to %s (mode 600); its recipient:\n", out);
+	printf("%s\n", r);
+	free(r);
+	return EXIT_OK;
+}
+
+struct seal_args {
+	unsigned char (*pks)[32];
+	size_t npks;
+	const char *stack, *name, *in, *key;
+	int first_file; /* optind after parsing */
+};
+
+static int parse_seal_args(int argc, char **argv, struct seal_args *a)
+{
+	static const struct option lo[] = {{"recipient", required_argument, 0, 'r'},
+					   {"stack", required_argument, 0, 's'},
+					   {"name", required_argument, 0, 'n'},
+					   {"in", required_argument, 0, 'i'},
+					   {"key", required_argument, 0, 'k'},
+					   {0, 0, 0, 0}};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			if (add_recipients(optarg, &a->pks, &a->npks) < 0)
+				return -1;
+			break;
+		case 's': a->stack = optarg; break;
+		case 'n': a->name = optarg; break;
+		case 'i': a->in = optarg; break;
+		case 'k': a->key = optarg; break;
+		default: return -1;
+		}
+	}
+	a->first_file = optind;
+	return 0;
+}
+
+static char *scope_of(const char *stack, const char *name)
+{
+	return xasprintf("%s/%s", stack, name);
+}
+
+static int cmd_seal(int argc, char **argv)
+{
+	struct seal_args a = {0};
+	if (parse_seal_args(argc, argv, &a) < 0 || !a.npks || !a.stack || !a.name || a.first_file != argc) {
+		fprintf(stderr, "usage: shoal seal --recipient R [--recipient R ...] --stack S --name N [--in FILE] > FILE.sealed\n");
+		free(a.pks);
+		return EXIT_USAGE;
+	}
+	char *data;
+	size_t len;
+	if (read_input(a.in, &data, &len) < 0) {
+		free(a.pks);
+		return EXIT_FAIL;
+	}
+	char *scope = scope_of(a.stack, a.name);
+	char *t = seal_seal((unsigned char *)data, len, scope, (const unsigned char (*)[32])a.pks, a.npks);
+	sodium_memzero(data, len);
+	free(data);
+	free(a.pks);
+	free(scope);
+	if (!t) {
+		fprintf(stderr, "shoal: cannot seal: invalid stack/name (printable ASCII, no spaces) or recipient\n");
+		return EXIT_FAIL;
+	}
+	fputs(t, stdout);
+	free(t);
+	return EXIT_OK;
+}
+
+static int cmd_unseal(int argc, char **argv)
+{
+	struct seal_args a = {0};
+	if (parse_seal_args(argc, argv, &a) < 0 || !a.key || !a.stack || !a.name || a.first_file != argc) {
+		fprintf(stderr, "usage: shoal unseal --key FILE --stack S --name N [--in FILE]\n");
+		free(a.pks);
+		return EXIT_USAGE;
+	}
+	free(a.pks);
+	struct seal_key k;
+	char *err = NULL, *data;
+	size_t len;
+	if (seal_load_key(a.key, &k, &err) < 0) {
+		fprintf(stderr, "shoal: %s\n", err);
+		free(err);
+		return EXIT_FAIL;
+	}
+	if (read_input(a.in, &data, &len) < 0) {
+		sodium_memzero(&k, sizeof k);
+		return EXIT_FAIL;
+	}
+	char *scope = scope_of(a.stack, a.name);
+	unsigned char *p;
+	size_t pl;
+	int r = seal_open(data, len, scope, &k, &p, &pl, &err);
+	sodium_memzero(&k, sizeof k);
+	free(scope);
+	free(data);
+	if (r < 0) {
+		fprintf(stderr, "shoal: %s: %s\n", a.in ? a.in : "stdin", err);
+		free(err);
+		return EXIT_FAIL;
+	}
+	fwrite(p, 1, pl, stdout);
+	seal_free_plain(p, pl);
+	return EXIT_OK;
+}
+
+/* Re-encrypt sealed files in place for a new recipient set. */
+static int cmd_reseal(int argc, char **argv)
+{
+	struct seal_args a = {0};
+	if (parse_seal_args(argc, argv, &a) < 0 || !a.key || !a.npks || a.first_file >= argc) {
+		fprintf(stderr, "usage: shoal reseal --key FILE --recipient R [--recipient R ...] FILE.sealed ...\n");
+		free(a.pks);
+		return EXIT_USAGE;
+	}
+	struct seal_key k;
+	char *err = NULL;
+	if (seal_load_key(a.key, &k, &err) < 0) {
+		fprintf(stderr, "shoal: %s\n", err);
+		free(err);
+		free(a.pks);
+		return EXIT_FAIL;
+	}
+	int ret = EXIT_OK;
+	for (int i = a.first_file; i < argc; i++) {
+		char *data, *t = NULL, *tmp = NULL;
+		size_t len, pl;
+		unsigned char *p = NULL;
+		if (read_file(argv[i], SEAL_MAX_FILE, &data, &len) < 0) {
+			fprintf(stderr, "shoal: %s: %m\n", argv[i]);
+			ret = EXIT_FAIL;
+			continue;
+		}
+		/* the scope stays the file's own */
+		const char *sc = strstr(data, "\nscope: ");
+		char *scope = sc ? xstrndup(sc + 8, strcspn(sc + 8, "\n")) : NULL;
+		if (!scope || seal_open(data, len, scope, &k, &p, &pl, &err) < 0) {
+			fprintf(stderr, "shoal: %s: %s\n", argv[i], err ? err : "malformed sealed file");
+			free(err);
+			err = NULL;
+			ret = EXIT_FAIL;
+			goto next;
+		}
+		t = seal_seal(p, pl, scope, (const unsigned char (*)[32])a.pks, a.npks);
+		seal_free_plain(p, pl);
+		tmp = xasprintf("%s.tmp-%d", argv[i], (int)getpid());
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (!t || fd < 0 || write(fd, t, strlen(t)) != (ssize_t)strlen(t) || fsync(fd) < 0 ||
+		    close(fd) < 0 || rename(tmp, argv[i]) < 0) {
+			fprintf(stderr, "shoal: %s: cannot rewrite: %m\n", argv[i]);
+			unlink(tmp);
+			ret = EXIT_FAIL;
+			goto next;
+		}
+		fprintf(stderr, "resealed %s for %zu recipient%s\n", argv[i], a.npks, a.npks == 1 ? "" : "s");
+	next:
+		free(tmp);
+		free(t);
+		free(scope);
+		free(data);
+	}
+	sodium_memzero(&k, sizeof k);
+	free(a.pks);
+	return ret;
+}
+
 /* ---------------- command table ---------------- */
 
 struct cmd {
@@ -522,6 +798,10 @@ static const struct cmd cmds[] = {
 	{"apply", cmd_apply, "make the swarm match a repository"},
 	{"validate", cmd_validate, "check a repository without an engine"},
 	{"stack", cmd_stack, "deploy, rm, ls: a drop-in for docker stack"},
+	{"keygen", cmd_keygen, "make an X25519 key pair for sealed credentials"},
+	{"seal", cmd_seal, "seal a value for recipients (text on stdout)"},
+	{"unseal", cmd_unseal, "print a sealed value (key holders)"},
+	{"reseal", cmd_reseal, "re-encrypt sealed files for a new set of recipients"},
 	{"version", cmd_version, "print the version"},
 	{NULL, NULL, NULL},
 };
