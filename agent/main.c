@@ -25,6 +25,28 @@
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_CHANGES = 2, EXIT_USAGE = 64 };
 
 static const char *opt_host;
+static const char *opt_key_file; /* --key, else SHOAL_KEY_FILE */
+static struct seal_key g_key;
+static const struct seal_key *g_keyp;
+static unsigned char g_redact[32];
+
+/* Load the private key if one was given: 0 (maybe none), -1 on error. */
+static int load_key(void)
+{
+	const char *f = opt_key_file ? opt_key_file : getenv("SHOAL_KEY_FILE");
+	char *err = NULL;
+	if (g_keyp || !f || !*f)
+		return 0;
+	if (seal_load_key(f, &g_key, &err) < 0) {
+		fprintf(stderr, "shoal: %s\n", err);
+		free(err);
+		return -1;
+	}
+	static const unsigned char ctx[] = "shoal-redact-v1";
+	crypto_generichash(g_redact, sizeof g_redact, g_key.sk, sizeof g_key.sk, ctx, sizeof ctx - 1);
+	g_keyp = &g_key;
+	return 0;
+}
 
 static int open_engine(struct docker **dk)
 {
@@ -126,6 +148,7 @@ static int cmd_stack_deploy(int argc, char **argv)
 					   {"prune", no_argument, 0, 'p'},
 					   {"resolve-image", required_argument, 0, 'r'},
 					   {"with-registry-auth", no_argument, 0, 'w'},
+					   {"key", required_argument, 0, 'k'},
 					   {0, 0, 0, 0}};
 	struct strv files = {0};
 	int prune = 0, c, ret = EXIT_FAIL;
@@ -137,6 +160,7 @@ static int cmd_stack_deploy(int argc, char **argv)
 		case 'p': prune = 1; break;
 		case 'r': resolve = optarg; break;
 		case 'w': break;
+		case 'k': opt_key_file = optarg; break;
 		default: strv_free(&files); return EXIT_USAGE;
 		}
 	}
@@ -177,11 +201,18 @@ static int cmd_stack_deploy(int argc, char **argv)
 	if (slash && slash != wd)
 		*slash = 0;
 	free(abs);
-	struct compose_opts co = {.lookup = env_lookup, .workdir = wd};
+	if (load_key() < 0) {
+		free(wd);
+		goto out;
+	}
+	struct var_ctx vc = {.key = g_keyp, .stack = stack};
+	struct compose_opts co = {.lookup = var_lookup, .sealed = var_sealed, .lookup_ctx = &vc, .workdir = wd};
+	vc.co = &co;
 	int lr = compose_load(cf, files.n, &co, &model, &d);
-	struct convert_opts cvo = {.copts = &co};
+	struct convert_opts cvo = {.copts = &co, .key = g_keyp};
 	if (lr == 0)
 		convert_stack(stack, model, &cvo, &ds, &d);
+	var_ctx_wipe(&vc);
 	free(wd);
 	diags_print(&d);
 	if (!ds)
@@ -192,7 +223,7 @@ static int cmd_stack_deploy(int argc, char **argv)
 		goto out;
 	live_select(&st, stack, &lv);
 	resolve_images(dk, ds, &lv, resolve);
-	struct plan_opts po = {.prune_services = prune};
+	struct plan_opts po = {.prune_services = prune, .redact_key = g_keyp ? g_redact : NULL};
 	if (plan_stack(&p, ds, stack, &lv, &po, &err) < 0)
 		goto out;
 	plan_sort(&p);
@@ -313,7 +344,8 @@ static int repo_plan(const char *dir, int prune, struct docker *dk, struct plan 
 	char *err = NULL;
 	int ret = 0;
 	*invalid = 0;
-	if (repo_load(dir, r, &d) < 0) {
+	struct repo_opts ro = {.key = g_keyp};
+	if (repo_load(dir, &ro, r, &d) < 0) {
 		diags_print(&d);
 		diags_free(&d);
 		return -1;
@@ -331,7 +363,8 @@ static int repo_plan(const char *dir, int prune, struct docker *dk, struct plan 
 		json_object_foreach(r->stacks[i].ds->ext_networks, k, v)
 			json_object_set_new(keep, k, json_true());
 	}
-	struct plan_opts po = {.prune_all = prune, .pending_networks = pending, .keep_networks = keep};
+	struct plan_opts po = {.prune_all = prune, .pending_networks = pending, .keep_networks = keep,
+			       .redact_key = g_keyp ? g_redact : NULL};
 	struct swarm_state st;
 	if (swarm_fetch(dk, &st, &err) < 0) {
 		fprintf(stderr, "shoal: %s\n", err);
@@ -381,6 +414,7 @@ static int parse_repo_args(int argc, char **argv, const char **dir, int *prune, 
 	static const struct option lo[] = {{"prune", no_argument, 0, 'p'},
 					   {"no-prune", no_argument, 0, 'n'},
 					   {"format", required_argument, 0, 'f'},
+					   {"key", required_argument, 0, 'k'},
 					   {0, 0, 0, 0}};
 	int c;
 	optind = 1;
@@ -388,6 +422,7 @@ static int parse_repo_args(int argc, char **argv, const char **dir, int *prune, 
 		switch (c) {
 		case 'p': *prune = 1; break;
 		case 'n': *prune = 0; break;
+		case 'k': opt_key_file = optarg; break;
 		case 'f':
 			if (!format || (strcmp(optarg, "text") && strcmp(optarg, "json"))) {
 				fprintf(stderr, "shoal: --format must be text or json\n");
@@ -401,16 +436,18 @@ static int parse_repo_args(int argc, char **argv, const char **dir, int *prune, 
 	if (argc - optind > 1)
 		return -1;
 	*dir = optind < argc ? argv[optind] : ".";
-	return 0;
+	return load_key() < 0 ? -2 : 0;
 }
 
 static int cmd_plan(int argc, char **argv)
 {
 	const char *dir, *format = "text";
 	int prune = 1;
-	if (parse_repo_args(argc, argv, &dir, &prune, &format) < 0) {
-		fprintf(stderr, "usage: shoal plan [DIR] [--format text|json] [--no-prune]\n");
-		return EXIT_USAGE;
+	int pr = parse_repo_args(argc, argv, &dir, &prune, &format);
+	if (pr < 0) {
+		if (pr == -1)
+			fprintf(stderr, "usage: shoal plan [DIR] [--format text|json] [--no-prune] [--key FILE]\n");
+		return pr == -1 ? EXIT_USAGE : EXIT_FAIL;
 	}
 	struct docker *dk;
 	if (open_engine(&dk) < 0)
@@ -440,9 +477,11 @@ static int cmd_apply(int argc, char **argv)
 {
 	const char *dir;
 	int prune = 1;
-	if (parse_repo_args(argc, argv, &dir, &prune, NULL) < 0) {
-		fprintf(stderr, "usage: shoal apply [DIR] [--prune | --no-prune]\n");
-		return EXIT_USAGE;
+	int pr = parse_repo_args(argc, argv, &dir, &prune, NULL);
+	if (pr < 0) {
+		if (pr == -1)
+			fprintf(stderr, "usage: shoal apply [DIR] [--prune | --no-prune] [--key FILE]\n");
+		return pr == -1 ? EXIT_USAGE : EXIT_FAIL;
 	}
 	struct docker *dk;
 	if (open_engine(&dk) < 0)
@@ -471,13 +510,17 @@ static int cmd_validate(int argc, char **argv)
 {
 	const char *dir;
 	int prune = 0;
-	if (parse_repo_args(argc, argv, &dir, &prune, NULL) < 0) {
-		fprintf(stderr, "usage: shoal validate [DIR]\n");
-		return EXIT_USAGE;
+	int pr = parse_repo_args(argc, argv, &dir, &prune, NULL);
+	if (pr < 0) {
+		if (pr == -1)
+			fprintf(stderr, "usage: shoal validate [DIR] [--key FILE]\n");
+		return pr == -1 ? EXIT_USAGE : EXIT_FAIL;
 	}
 	struct diags d = {0};
 	struct repo r;
-	int rc = repo_load(dir, &r, &d);
+	/* without a key, sealed files are checked for form and scope only */
+	struct repo_opts ro = {.key = g_keyp, .check_only = !g_keyp};
+	int rc = repo_load(dir, &ro, &r, &d);
 	diags_print(&d);
 	int ret = rc < 0 || d.nerrors ? EXIT_FAIL : EXIT_OK;
 	if (rc == 0) {
@@ -843,5 +886,8 @@ int main(int argc, char **argv)
 			return usage(cmds, "shoal");
 		}
 	}
-	return run_table(cmds, argc - i, argv + i, "shoal");
+	int ret = run_table(cmds, argc - i, argv + i, "shoal");
+	sodium_memzero(&g_key, sizeof g_key);
+	sodium_memzero(g_redact, sizeof g_redact);
+	return ret;
 }

@@ -16,6 +16,8 @@
  */
 #include "compose.h"
 
+#include <sodium.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -518,16 +520,35 @@ struct ictx {
 	struct diags *d;
 };
 
+/* services.NAME.environment.KEY or .N: the only place for sealed values */
+static int environment_path(const char *path)
+{
+	const char *p = strchr(path, '.');
+	if (!str_has_prefix(path, "services.") || !p)
+		return 0;
+	p = strchr(p + 1, '.');
+	return p && str_has_prefix(p, ".environment.") && !strchr(p + 13, '.');
+}
+
 static void interpolate(struct ictx *c, struct ynode *n, const char *path)
 {
 	if (n->kind == Y_SCALAR && n->stype == YS_STR && strchr(n->s, '$')) {
 		char *out, *err;
-		if (interp_string(n->s, c->o->lookup, c->o->lookup_ctx, &out, &err) < 0) {
+		int used = 0;
+		if (interp_string_ex(n->s, c->o->lookup, c->o->sealed, c->o->lookup_ctx, &out, &err, &used) < 0) {
 			diags_add(c->d, DIAG_ERROR, n->file, n->line, n->col, "%s: %s", path, err);
 			free(err);
 			return;
 		}
+		if (used && !environment_path(path)) {
+			diags_add(c->d, DIAG_ERROR, n->file, n->line, n->col,
+				  "%s: ${sealed:...} may only be used in environment values", path);
+			sodium_memzero(out, strlen(out));
+			free(out);
+			return;
+		}
 		n->interpolated = strcmp(n->s, out) != 0;
+		n->sealed = used;
 		free(n->s);
 		n->s = out;
 		return;
@@ -680,12 +701,15 @@ static struct ynode *list_or_dict(struct ynode *n, char sep, int allow_nil)
 		if (eq) {
 			*eq = 0;
 			val = str_node(eq + 1, n->v[i]);
+			val->sealed = n->v[i]->sealed;
 		} else if (allow_nil) {
 			val = ynode_new(Y_NULL, n->v[i]->file, n->v[i]->line, n->v[i]->col);
 		} else {
 			val = str_node("", n->v[i]);
 		}
 		ynode_set(m, t, val, n->v[i]);
+		if (n->v[i]->sealed)
+			sodium_memzero(t, strlen(t));
 		free(t);
 	}
 	return m;

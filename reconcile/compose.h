@@ -25,6 +25,7 @@ struct compose_file {
 
 struct compose_opts {
 	interp_lookup_fn lookup; /* variables for interpolation */
+	interp_sealed_fn sealed; /* ${sealed:PATH} in environment values, or NULL */
 	void *lookup_ctx;
 	const char *workdir;	 /* env_file and file: paths are relative to it */
 	const char *confine;	 /* if set, such paths must stay inside it */

@@ -10,6 +10,8 @@
 
 #include <sodium.h>
 
+#include "../secrets/seal.h"
+
 struct cctx {
 	const char *stack;
 	const struct convert_opts *o;
@@ -245,6 +247,44 @@ char *convert_rotated_name(const char *base, const char *data_b64, const json_t 
 	return xasprintf("%.*s_%.10s", (int)bl, base, hex);
 }
 
+static char *to_base64(const unsigned char *p, size_t len)
+{
+	size_t bl = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
+	char *b = xmalloc(bl);
+	sodium_bin2base64(b, bl, p, len, sodium_base64_VARIANT_ORIGINAL);
+	return b;
+}
+
+/* A sealed secret/config file, scope STACK/KEY: its plaintext as base64,
+ * and in *hash_input what names the object (the sealed text's fingerprint,
+ * so the name tells nothing of the value). */
+static char *open_sealed(struct cctx *c, const struct ynode *file, const char *key, const char *data, size_t len,
+			 char **hash_input)
+{
+	char *scope = xasprintf("%s/%s", c->stack, key), *err = NULL, *b64 = NULL;
+	char fp[13];
+	seal_fingerprint(data, len, fp);
+	*hash_input = xasprintf("sealed:%s", fp);
+	if (c->o->key) {
+		unsigned char *p;
+		size_t pl;
+		if (seal_open(data, len, scope, c->o->key, &p, &pl, &err) == 0) {
+			b64 = to_base64(p, pl);
+			seal_free_plain(p, pl);
+		}
+	} else if (c->o->check_only) {
+		if (seal_check(data, len, scope, &err) == 0)
+			b64 = xstrdup("");
+	} else {
+		err = xstrdup("is sealed: give the private key with --key FILE (or SHOAL_KEY_FILE)");
+	}
+	if (!b64)
+		cerr(c, file, "%s: %s", ynode_str(file), err);
+	free(err);
+	free(scope);
+	return b64;
+}
+
 static void convert_file_objects(struct cctx *c, const char *section, json_t *out,
 				 json_t *ext_out)
 {
@@ -262,6 +302,7 @@ static void convert_file_objects(struct cctx *c, const char *section, json_t *ou
 		char *base = name ? xstrdup(name) : scope(c, key);
 		const char *driver = is_secret ? gstr(obj, "driver") : NULL;
 		const struct ynode *file = ynode_get(obj, "file");
+		char *hash_input = NULL; /* sealed files: named after the sealed text */
 		json_t *spec = json_object();
 		json_t *labels = labels_with_ns(c, ynode_get(obj, "labels"));
 		char *b64 = NULL;
@@ -283,9 +324,10 @@ static void convert_file_objects(struct cctx *c, const char *section, json_t *ou
 			if (!file) {
 				cerr(c, obj, "%s %s: file is required", is_secret ? "secret" : "config", key);
 			} else if (compose_read_rel(c->o->copts, ynode_str(file), file, c->d, &data, &len) == 0) {
-				size_t bl = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
-				b64 = xmalloc(bl);
-				sodium_bin2base64(b64, bl, (const unsigned char *)data, len, sodium_base64_VARIANT_ORIGINAL);
+				if (seal_is_sealed(data, len))
+					b64 = open_sealed(c, file, key, data, len, &hash_input);
+				else
+					b64 = to_base64((unsigned char *)data, len);
 				sodium_memzero(data, len);
 				free(data);
 			}
@@ -298,7 +340,8 @@ static void convert_file_objects(struct cctx *c, const char *section, json_t *ou
 			templ = json_object();
 			json_object_set_new(templ, "Name", json_string(td));
 		}
-		char *final = convert_rotated_name(base, b64, templ);
+		char *final = convert_rotated_name(base, hash_input ? hash_input : b64, templ);
+		free(hash_input);
 		json_object_set_new(labels, LABEL_LOGICAL, json_string(base));
 		json_object_set_new(spec, "Name", json_string(final));
 		json_object_set_new(spec, "Labels", labels);
@@ -930,6 +973,14 @@ static void convert_service(struct cctx *c, struct desired *ds, const char *key,
 	if ((n = ynode_get(svc, "environment")) && n->n) {
 		struct strv env = {0};
 		for (size_t i = 0; i < n->n; i++) {
+			if (n->v[i]->sealed) {
+				json_t *se = json_object_get(ds->sealed_env, name);
+				if (!se) {
+					se = json_object();
+					json_object_set_new(ds->sealed_env, name, se);
+				}
+				json_object_set_new(se, ynode_str(n->k[i]), json_true());
+			}
 			if (n->v[i]->kind == Y_NULL)
 				strv_push(&env, xstrdup(ynode_str(n->k[i])));
 			else
@@ -940,6 +991,21 @@ static void convert_service(struct cctx *c, struct desired *ds, const char *key,
 		for (size_t i = 0; i < env.n; i++)
 			json_array_append_new(a, json_string(env.v[i]));
 		json_object_set_new(cs, "Env", a);
+		json_t *se = json_object_get(ds->sealed_env, name);
+		if (se) {
+			/* so a later plan redacts these even once the file drops them */
+			size_t nk;
+			const char **ks = json_sorted_keys(se, &nk);
+			struct buf kb;
+			buf_init(&kb, 0);
+			for (size_t i = 0; i < nk; i++)
+				buf_addf(&kb, "%s%s", i ? "," : "", ks[i]);
+			json_object_set_new(labels, LABEL_SEALED_ENV, json_string(kb.data));
+			buf_free(&kb);
+			free(ks);
+		}
+		for (size_t i = 0; i < env.n; i++)
+			sodium_memzero(env.v[i], strlen(env.v[i]));
 		strv_free(&env);
 	}
 	if ((s = gstr(svc, "working_dir")) && *s)
@@ -1138,6 +1204,7 @@ int convert_stack(const char *stack, const struct ynode *model, const struct con
 	ds->ext_configs = json_object();
 	ds->services = json_object();
 	ds->replicas_unset = json_object();
+	ds->sealed_env = json_object();
 	*out = NULL;
 
 	convert_file_objects(&c, "secrets", ds->secrets, ds->ext_secrets);
@@ -1182,5 +1249,6 @@ void desired_free(struct desired *ds)
 	json_decref(ds->ext_configs);
 	json_decref(ds->services);
 	json_decref(ds->replicas_unset);
+	json_decref(ds->sealed_env);
 	free(ds);
 }

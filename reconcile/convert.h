@@ -14,11 +14,16 @@
 #define LABEL_MANAGED "io.shoal.managed"	/* on every object apply writes */
 #define LABEL_HASH "io.shoal.spec-hash"		/* hash of the desired spec */
 #define LABEL_LOGICAL "io.shoal.object"		/* secret/config: STACK_key */
+#define LABEL_SEALED_ENV "io.shoal.sealed-env"	/* env keys holding sealed values */
 #define LABEL_PREFIX "io.shoal."
+
+struct seal_key;
 
 struct convert_opts {
 	const struct compose_opts *copts; /* for reading secret/config files */
 	int repo_mode;			   /* stricter path rules, managed label */
+	const struct seal_key *key;	   /* opens sealed secret/config files */
+	int check_only;			   /* no key: check sealed files' form and scope */
 };
 
 /*
@@ -31,6 +36,7 @@ struct convert_opts {
  *   ext_secrets, ext_configs  name -> compose key
  *   services      name -> ServiceSpec (secret/config refs by name, no IDs)
  *   replicas_unset  service name -> true when deploy.replicas was omitted
+ *   sealed_env    service name -> {KEY: true}: env values from ${sealed:...}
  */
 struct desired {
 	char *stack;
@@ -38,6 +44,7 @@ struct desired {
 	json_t *secrets, *configs, *ext_secrets, *ext_configs;
 	json_t *services;
 	json_t *replicas_unset;
+	json_t *sealed_env; /* service name -> {ENV_KEY: true} holding sealed values */
 };
 
 int convert_stack(const char *stack, const struct ynode *model, const struct convert_opts *o,

@@ -6,6 +6,8 @@
 
 #include "util.h"
 
+#include <sodium.h>
+
 static int name_start(int c)
 {
 	return c == '_' || isalpha(c);
@@ -52,6 +54,12 @@ static int subst(struct buf *b, const char *nm, size_t nmlen, const char *mod, s
 
 int interp_string(const char *in, interp_lookup_fn lookup, void *ctx, char **out, char **err)
 {
+	return interp_string_ex(in, lookup, NULL, ctx, out, err, NULL);
+}
+
+int interp_string_ex(const char *in, interp_lookup_fn lookup, interp_sealed_fn sealed, void *ctx, char **out,
+		     char **err, int *used)
+{
 	struct buf b;
 	buf_init(&b, 0);
 	*out = NULL;
@@ -84,6 +92,25 @@ int interp_string(const char *in, interp_lookup_fn lookup, void *ctx, char **out
 				goto fail;
 			continue;
 		}
+		if (*p == '{' && sealed && str_has_prefix(p + 1, "sealed:")) {
+			const char *close = strchr(p, '}');
+			if (!close || close == p + 8)
+				goto invalid;
+			char *path = xstrndup(p + 8, (size_t)(close - p - 8));
+			char *serr = NULL;
+			const char *v = sealed(ctx, path, &serr);
+			if (!v) {
+				*err = serr ? serr : xasprintf("sealed value %s does not open", path);
+				free(path);
+				goto fail;
+			}
+			free(path);
+			buf_adds(&b, v);
+			if (used)
+				*used = 1;
+			p = close + 1;
+			continue;
+		}
 		if (*p == '{') {
 			const char *close = strchr(p, '}');
 			const char *s = p + 1;
@@ -105,6 +132,8 @@ int interp_string(const char *in, interp_lookup_fn lookup, void *ctx, char **out
 		*err = xasprintf("invalid interpolation format: \"%s\"; you may need to escape any $ with another $",
 				 in);
 	fail:
+		if (b.len)
+			sodium_memzero(b.data, b.len);
 		buf_free(&b);
 		return -1;
 	}

@@ -12,4 +12,14 @@ typedef const char *(*interp_lookup_fn)(void *ctx, const char *name);
  * or -1 and a message in *err (both caller-owned). */
 int interp_string(const char *in, interp_lookup_fn lookup, void *ctx, char **out, char **err);
 
+/*
+ * shoal's extension: ${sealed:PATH} is replaced by the opened sealed value
+ * of PATH.  sealed returns the plaintext (borrowed, kept alive by ctx) or
+ * NULL with *err set.  *used is set when the string referenced one.  With
+ * sealed NULL the syntax is invalid, as it is for docker.
+ */
+typedef const char *(*interp_sealed_fn)(void *ctx, const char *path, char **err);
+int interp_string_ex(const char *in, interp_lookup_fn lookup, interp_sealed_fn sealed, void *ctx, char **out,
+		     char **err, int *used);
+
 #endif

@@ -18,6 +18,8 @@
 
 #include "util.h"
 
+#include <sodium.h>
+
 /* ---------------- live state ---------------- */
 
 static int list(struct docker *dk, const char *what, const char *label, json_t **out, char **err)
@@ -377,6 +379,62 @@ char *plan_spec_hash(const json_t *spec)
 
 /* ---------------- operations ---------------- */
 
+/* "KEY=value" -> "KEY=(sealed 1a2b3c4d5e6f)": a keyed fingerprint, so a
+ * change shows without the value, and guessing needs the private key. */
+static json_t *redact_env(const json_t *env, const json_t *sealed, const unsigned char *rkey)
+{
+	json_t *out = json_array();
+	size_t i;
+	json_t *e;
+	json_array_foreach((json_t *)env, i, e) {
+		const char *s = json_string_value(e);
+		const char *eq = s ? strchr(s, '=') : NULL;
+		char *k = eq ? xstrndup(s, (size_t)(eq - s)) : NULL;
+		if (k && json_object_get(sealed, k)) {
+			char hex[13] = "";
+			if (rkey) {
+				unsigned char h[6];
+				crypto_generichash(h, sizeof h, (const unsigned char *)eq + 1, strlen(eq + 1), rkey, 32);
+				sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+			}
+			char *r = xasprintf("%s=(sealed%s%s)", k, rkey ? " " : "", hex);
+			json_array_append_new(out, json_string(r));
+			free(r);
+		} else {
+			json_array_append(out, e);
+		}
+		free(k);
+	}
+	return out;
+}
+
+static void redact_changes(json_t *changes, const json_t *sealed, const unsigned char *rkey)
+{
+	size_t i;
+	json_t *c;
+	if (!sealed)
+		return;
+	json_array_foreach(changes, i, c) {
+		const char *path = json_string_value(json_object_get(c, "path"));
+		if (!path || !str_has_prefix(path, "TaskTemplate.ContainerSpec.Env"))
+			continue;
+		static const char *sides[] = {"old", "new"};
+		for (int k = 0; k < 2; k++) {
+			json_t *v = json_object_get(c, sides[k]);
+			if (json_is_array(v))
+				json_object_set_new(c, sides[k], redact_env(v, sealed, rkey));
+			else if (json_is_string(v)) {
+				json_t *a = json_array();
+				json_array_append(a, v);
+				json_t *r = redact_env(a, sealed, rkey);
+				json_object_set(c, sides[k], json_array_get(r, 0));
+				json_decref(r);
+				json_decref(a);
+			}
+		}
+	}
+}
+
 static struct op *add_op(struct plan *p, enum op_kind k, enum obj_kind kind, const char *stack,
 			 const char *name)
 {
@@ -411,7 +469,8 @@ static const char *label_of(const json_t *obj, int spec, const char *label)
 	return json_string_value(json_object_get(obj_labels(obj, spec), label));
 }
 
-static void plan_service(struct plan *p, const struct desired *ds, const char *name, const struct live *lv)
+static void plan_service(struct plan *p, const struct desired *ds, const char *name, const struct live *lv,
+			 const struct plan_opts *po)
 {
 	json_t *want = json_deep_copy(json_object_get(ds->services, name));
 	/* the hash covers the file, not image resolution: hash the image as
@@ -464,6 +523,18 @@ static void plan_service(struct plan *p, const struct desired *ds, const char *n
 	json_decref(sub);
 	json_t *all = plan_compare_specs(want, lspec, lv->net_names, 1);
 	json_decref(lspec);
+	json_t *sealed = json_deep_copy(json_object_get(ds->sealed_env, name));
+	const char *lse = label_of(cur, 1, LABEL_SEALED_ENV);
+	if (lse) {
+		if (!sealed)
+			sealed = json_object();
+		char *copy = xstrdup(lse), *save = NULL;
+		for (char *k = strtok_r(copy, ",", &save); k; k = strtok_r(NULL, ",", &save))
+			json_object_set_new(sealed, k, json_true());
+		free(copy);
+	}
+	redact_changes(all, sealed, po->redact_key);
+	json_decref(sealed);
 	struct op *o = add_op(p, OP_UPDATE, K_SERVICE, ds->stack, name);
 	o->spec = want;
 	o->changes = all;
@@ -555,7 +626,7 @@ int plan_stack(struct plan *p, const struct desired *ds, const char *stack, cons
 		plan_objects(p, stack, ds->configs, lv->configs, K_CONFIG, o);
 		keys = json_sorted_keys(ds->services, &n);
 		for (size_t i = 0; i < n; i++)
-			plan_service(p, ds, keys[i], lv);
+			plan_service(p, ds, keys[i], lv, o);
 		free(keys);
 	} else {
 		plan_objects(p, stack, empty, lv->secrets, K_SECRET, o);

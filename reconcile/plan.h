@@ -36,6 +36,7 @@ struct plan_opts {
 	const json_t *pending_networks; /* names other stacks of this plan create */
 	const json_t *keep_networks;	/* names some desired stack still uses */
 	int remove_all;			/* stack rm: every object of the namespace */
+	const unsigned char *redact_key; /* 32 bytes keying sealed-value fingerprints, or NULL */
 };
 
 /*

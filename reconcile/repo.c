@@ -1,5 +1,9 @@
 #include "repo.h"
 
+#include <sodium.h>
+
+#include "../secrets/seal.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -7,15 +11,63 @@
 #include <string.h>
 #include <sys/stat.h>
 
-const char *vars_lookup(void *ctx, const char *name)
+const char *var_lookup(void *ctx, const char *name)
 {
-	return json_string_value(json_object_get(ctx, name));
+	struct var_ctx *vc = ctx;
+	return vc->vars ? json_string_value(json_object_get(vc->vars, name)) : getenv(name);
 }
 
-const char *env_lookup(void *ctx, const char *name)
+const char *var_sealed(void *ctx, const char *path, char **err)
 {
-	(void)ctx;
-	return getenv(name);
+	struct var_ctx *vc = ctx;
+	struct diags d = {0};
+	struct ynode pos = {0};
+	char *data = NULL, *res = NULL;
+	size_t len;
+	if (compose_read_rel(vc->co, path, &pos, &d, &data, &len) < 0) {
+		*err = xstrdup(d.n ? d.v[0].msg : path);
+		diags_free(&d);
+		return NULL;
+	}
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	size_t bl = strlen(base);
+	if (str_has_suffix(base, ".sealed"))
+		bl -= 7;
+	char *scope = xasprintf("%s/%.*s", vc->stack, (int)bl, base);
+	if (vc->key) {
+		unsigned char *p;
+		size_t pl;
+		if (seal_open(data, len, scope, vc->key, &p, &pl, err) == 0) {
+			if (memchr(p, 0, pl))
+				*err = xasprintf("%s: a sealed value used in a string must not contain NUL bytes", path);
+			else
+				res = xstrndup((char *)p, pl);
+			seal_free_plain(p, pl);
+		}
+	} else if (vc->check_only) {
+		if (seal_check(data, len, scope, err) == 0)
+			res = xstrdup("(sealed)");
+	} else {
+		*err = xstrdup("is sealed: give the private key with --key FILE (or SHOAL_KEY_FILE)");
+	}
+	if (!res && *err) {
+		char *e = xasprintf("%s: %s", path, *err);
+		free(*err);
+		*err = e;
+	}
+	free(scope);
+	free(data);
+	if (res)
+		strv_push(&vc->opened, res);
+	return res;
+}
+
+void var_ctx_wipe(struct var_ctx *vc)
+{
+	for (size_t i = 0; i < vc->opened.n; i++)
+		sodium_memzero(vc->opened.v[i], strlen(vc->opened.v[i]));
+	strv_free(&vc->opened);
 }
 
 int vars_parse(const char *file, const char *data, json_t *vars, struct diags *d)
@@ -104,7 +156,7 @@ static int valid_stack_name(const char *s)
 }
 
 static struct desired *load_stack(const char *root, const char *stacksdir, const char *name, json_t *base_vars,
-				  struct diags *d)
+				  const struct repo_opts *ro, struct diags *d)
 {
 	char *sdir = xasprintf("%s/%s", stacksdir, name);
 	struct strv files = {0};
@@ -142,11 +194,15 @@ static struct desired *load_stack(const char *root, const char *stacksdir, const
 	}
 	if (d->nerrors > before)
 		goto out;
-	struct compose_opts co = {.lookup = vars_lookup, .lookup_ctx = vars, .workdir = sdir, .confine = root};
-	if (compose_load(cf, files.n, &co, &model, d) < 0)
-		goto out;
-	struct convert_opts cvo = {.copts = &co, .repo_mode = 1};
-	convert_stack(name, model, &cvo, &ds, d);
+	struct var_ctx vc = {.vars = vars, .key = ro->key, .check_only = ro->check_only, .stack = name};
+	struct compose_opts co = {.lookup = var_lookup, .sealed = var_sealed, .lookup_ctx = &vc, .workdir = sdir,
+				  .confine = root};
+	vc.co = &co;
+	if (compose_load(cf, files.n, &co, &model, d) == 0) {
+		struct convert_opts cvo = {.copts = &co, .repo_mode = 1, .key = ro->key, .check_only = ro->check_only};
+		convert_stack(name, model, &cvo, &ds, d);
+	}
+	var_ctx_wipe(&vc);
 out:
 	ynode_free(model);
 	for (size_t i = 0; i < files.n; i++) {
@@ -165,7 +221,7 @@ out:
 	return ds;
 }
 
-int repo_load(const char *dir, struct repo *r, struct diags *d)
+int repo_load(const char *dir, const struct repo_opts *o, struct repo *r, struct diags *d)
 {
 	memset(r, 0, sizeof *r);
 	char *root = realpath(dir, NULL);
@@ -188,7 +244,7 @@ int repo_load(const char *dir, struct repo *r, struct diags *d)
 	r->stacks = xcalloc(names.n ? names.n : 1, sizeof *r->stacks);
 	for (size_t i = 0; i < names.n; i++) {
 		r->stacks[r->n].name = xstrdup(names.v[i]);
-		r->stacks[r->n].ds = load_stack(root, stacksdir, names.v[i], vars, d);
+		r->stacks[r->n].ds = load_stack(root, stacksdir, names.v[i], vars, o, d);
 		r->n++;
 	}
 	json_decref(vars);

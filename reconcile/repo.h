@@ -9,6 +9,8 @@
 
 #include "convert.h"
 
+struct seal_key;
+
 #define REPO_VARS_FILE "vars.env"
 
 struct repo_stack {
@@ -21,17 +23,36 @@ struct repo {
 	size_t n;
 };
 
+struct repo_opts {
+	const struct seal_key *key; /* opens sealed values; NULL = none */
+	int check_only;		    /* without a key: check sealed files' form and scope */
+};
+
 /* Load every stack; each invalid stack gets ds == NULL and its errors in d.
  * Returns -1 only when the repository itself cannot be read. */
-int repo_load(const char *dir, struct repo *r, struct diags *d);
+int repo_load(const char *dir, const struct repo_opts *o, struct repo *r, struct diags *d);
 void repo_free(struct repo *r);
 
 /* KEY=VALUE lines into a JSON object (later keys win). */
 int vars_parse(const char *file, const char *data, json_t *vars, struct diags *d);
 
-/* interp_lookup_fn over a JSON object of strings. */
-const char *vars_lookup(void *ctx, const char *name);
-/* interp_lookup_fn over the process environment. */
-const char *env_lookup(void *ctx, const char *name);
+/*
+ * What interpolation reads: variables (a JSON object of strings, or the
+ * process environment when vars is NULL) and ${sealed:PATH} values, opened
+ * with key under scope STACK/NAME (NAME = PATH's file name less ".sealed").
+ * Opened plaintexts live in opened until var_ctx_wipe.
+ */
+struct var_ctx {
+	json_t *vars;
+	const struct seal_key *key;
+	int check_only;
+	const char *stack;
+	const struct compose_opts *co; /* workdir and confinement for PATH */
+	struct strv opened;
+};
+
+const char *var_lookup(void *ctx, const char *name);
+const char *var_sealed(void *ctx, const char *path, char **err);
+void var_ctx_wipe(struct var_ctx *vc);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
 #include <yaml.h>
 
 struct ynode *ynode_new(enum ynode_kind kind, const char *file, int line, int col)
@@ -36,6 +37,8 @@ void ynode_free(struct ynode *n)
 	}
 	free(n->v);
 	free(n->k);
+	if (n->s && n->sealed)
+		sodium_memzero(n->s, strlen(n->s));
 	free(n->s);
 	free(n);
 }
@@ -110,6 +113,7 @@ struct ynode *ynode_clone(const struct ynode *n)
 	struct ynode *c = ynode_new(n->kind, n->file, n->line, n->col);
 	c->stype = n->stype;
 	c->interpolated = n->interpolated;
+	c->sealed = n->sealed;
 	c->s = n->s ? xstrdup(n->s) : NULL;
 	for (size_t i = 0; i < n->n; i++) {
 		grow(c);

@@ -25,6 +25,7 @@ struct ynode {
 	enum ynode_kind kind;
 	enum yscalar stype;	/* Y_SCALAR only */
 	int interpolated;	/* text came from ${...} substitution */
+	int sealed;		/* text holds an opened sealed value */
 	char *s;		/* Y_SCALAR text */
 	const char *file;	/* borrowed; outlives the tree */
 	int line, col;		/* 1-based; 0 = synthesised */

@@ -31,11 +31,19 @@ static char *b64(const unsigned char *p, size_t n)
 	return s;
 }
 
-/* Strict base64 decode of exactly want bytes (want 0 = any, up to cap). */
+/* Strict base64 decode (up to cap bytes).  The alphabet is checked here:
+ * libsodium 1.0.18's decoder maps some bytes >= 0x80 onto valid digits
+ * ('/' ^ 0x80 decodes as '/'), which would let an altered file open. */
 static int unb64(const char *s, size_t slen, unsigned char *out, size_t cap, size_t *outlen)
 {
 	size_t n;
 	const char *end;
+	for (size_t i = 0; i < slen; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '+' ||
+		      ch == '/' || ch == '='))
+			return -1;
+	}
 	if (sodium_base642bin(out, cap, s, slen, NULL, &n, &end, B64) != 0 || end != s + slen)
 		return -1;
 	*outlen = n;
@@ -233,6 +241,11 @@ static int parse(const char *text, size_t len, struct parsed *ps, char **err)
 		*err = xstrdup("not a sealed file (no \"shoal-sealed v1\" header)");
 		return -1;
 	}
+	for (size_t i = 0; i < len; i++)
+		if (text[i] != '\n' && (text[i] < 0x20 || text[i] > 0x7e)) {
+			*err = xstrdup("malformed sealed file (not printable ASCII)");
+			return -1;
+		}
 	p += strlen(SEAL_MAGIC);
 	if (line_field(&p, end, "scope: ", &v, &vl) < 0 || vl == 0 || vl > SEAL_MAX_SCOPE)
 		goto malformed;
