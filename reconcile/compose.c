@@ -535,16 +535,17 @@ static void interpolate(struct ictx *c, struct ynode *n, const char *path)
 	if (n->kind == Y_SCALAR && n->stype == YS_STR && strchr(n->s, '$')) {
 		char *out, *err;
 		int used = 0;
-		if (interp_string_ex(n->s, c->o->lookup, c->o->sealed, c->o->lookup_ctx, &out, &err, &used) < 0) {
-			diags_add(c->d, DIAG_ERROR, n->file, n->line, n->col, "%s: %s", path, err);
-			free(err);
-			return;
-		}
-		if (used && !environment_path(path)) {
+		int env = environment_path(path);
+		if (!env && c->o->sealed && strstr(n->s, "${sealed:")) {
+			/* refuse before opening anything */
 			diags_add(c->d, DIAG_ERROR, n->file, n->line, n->col,
 				  "%s: ${sealed:...} may only be used in environment values", path);
-			sodium_memzero(out, strlen(out));
-			free(out);
+			return;
+		}
+		if (interp_string_ex(n->s, c->o->lookup, env ? c->o->sealed : NULL, c->o->lookup_ctx, &out, &err,
+				     &used) < 0) {
+			diags_add(c->d, DIAG_ERROR, n->file, n->line, n->col, "%s: %s", path, err);
+			free(err);
 			return;
 		}
 		n->interpolated = strcmp(n->s, out) != 0;
