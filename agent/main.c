@@ -18,6 +18,8 @@
 #include "../reconcile/docker.h"
 #include "../reconcile/plan.h"
 #include "../reconcile/repo.h"
+#include "../reconcile/review.h"
+#include "../reconcile/source.h"
 #include "../secrets/seal.h"
 
 #define SHOAL_VERSION "0.1.0"
@@ -338,20 +340,60 @@ static int cmd_stack_ls(int argc, char **argv)
 
 /* ---------------- repo mode ---------------- */
 
-static int repo_plan(const char *dir, int prune, struct docker *dk, struct plan *p, struct repo *r, int *invalid)
+struct repo_args {
+	const char *dir;	/* directory, or the Git repository with --rev */
+	const char *rev;	/* a commit instead of the directory's files */
+	const char *base, *head; /* plan between two commits (offline) */
+	const char *path;	/* sub-path of the repository holding stacks/ */
+	const char *format;
+	int prune;
+};
+
+/* The files of a repository: a directory, or a commit of a Git repository. */
+static struct source *open_source(const struct repo_args *a, const char *rev)
 {
-	struct diags d = {0};
+	struct source *src = NULL;
 	char *err = NULL;
-	int ret = 0;
-	*invalid = 0;
-	struct repo_opts ro = {.key = g_keyp};
-	if (repo_load(dir, &ro, r, &d) < 0) {
-		diags_print(&d);
-		diags_free(&d);
-		return -1;
+	int r;
+	if (rev) {
+		r = source_git_new(&src, a->dir, rev, a->path, &err);
+	} else if (a->path && *a->path) {
+		char *d = xasprintf("%s/%s", a->dir, a->path);
+		r = source_dir_new(&src, d, &err);
+		free(d);
+	} else {
+		r = source_dir_new(&src, a->dir, &err);
 	}
+	if (r < 0) {
+		fprintf(stderr, "shoal: %s\n", err);
+		free(err);
+		return NULL;
+	}
+	return src;
+}
+
+/* Load a repository; diagnostics go to stderr. */
+static int load_repo(const struct repo_args *a, const char *rev, const struct repo_opts *ro, struct repo *r)
+{
+	struct source *src = open_source(a, rev);
+	if (!src)
+		return -1;
+	struct diags d = {0};
+	int rc = repo_load(src, ro, r, &d);
 	diags_print(&d);
 	diags_free(&d);
+	source_free(src);
+	return rc;
+}
+
+static int repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, struct repo *r, int *invalid)
+{
+	char *err = NULL;
+	int ret = 0, prune = a->prune;
+	*invalid = 0;
+	struct repo_opts ro = {.key = g_keyp};
+	if (load_repo(a, a->rev, &ro, r) < 0)
+		return -1;
 	json_t *pending = json_object(), *keep = json_object();
 	for (size_t i = 0; i < r->n; i++) {
 		const char *k;
@@ -409,53 +451,106 @@ static int repo_plan(const char *dir, int prune, struct docker *dk, struct plan 
 	return ret;
 }
 
-static int parse_repo_args(int argc, char **argv, const char **dir, int *prune, const char **format)
+static int parse_repo_args(int argc, char **argv, struct repo_args *a, const char *formats)
 {
 	static const struct option lo[] = {{"prune", no_argument, 0, 'p'},
 					   {"no-prune", no_argument, 0, 'n'},
 					   {"format", required_argument, 0, 'f'},
 					   {"key", required_argument, 0, 'k'},
+					   {"rev", required_argument, 0, 'r'},
+					   {"base", required_argument, 0, 'b'},
+					   {"head", required_argument, 0, 'h'},
+					   {"repo", required_argument, 0, 'R'},
+					   {"path", required_argument, 0, 'P'},
 					   {0, 0, 0, 0}};
 	int c;
+	const char *repo = NULL;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
-		case 'p': *prune = 1; break;
-		case 'n': *prune = 0; break;
+		case 'p': a->prune = 1; break;
+		case 'n': a->prune = 0; break;
 		case 'k': opt_key_file = optarg; break;
-		case 'f':
-			if (!format || (strcmp(optarg, "text") && strcmp(optarg, "json"))) {
-				fprintf(stderr, "shoal: --format must be text or json\n");
+		case 'r': a->rev = optarg; break;
+		case 'b': a->base = optarg; break;
+		case 'h': a->head = optarg; break;
+		case 'R': repo = optarg; break;
+		case 'P': a->path = optarg; break;
+		case 'f': {
+			char *want = xasprintf(",%s,", optarg), *have = xasprintf(",%s,", formats ? formats : "");
+			int ok = formats && strstr(have, want);
+			free(want);
+			free(have);
+			if (!ok) {
+				fprintf(stderr, "shoal: --format must be one of %s\n", formats ? formats : "(none)");
 				return -1;
 			}
-			*format = optarg;
+			a->format = optarg;
 			break;
+		}
 		default: return -1;
 		}
 	}
-	if (argc - optind > 1)
+	if (argc - optind > 1 || (repo && argc - optind == 1))
 		return -1;
-	*dir = optind < argc ? argv[optind] : ".";
+	a->dir = repo ? repo : optind < argc ? argv[optind] : ".";
 	return load_key() < 0 ? -2 : 0;
+}
+
+/* shoal plan --base REV --head REV: no engine, only the repository. */
+static int offline_plan(const struct repo_args *a)
+{
+	struct repo base = {0}, head = {0};
+	struct repo_opts ro = {.key = g_keyp, .check_only = !g_keyp};
+	if (load_repo(a, a->base, &ro, &base) < 0)
+		return EXIT_FAIL;
+	if (load_repo(a, a->head, &ro, &head) < 0) {
+		repo_free(&base);
+		return EXIT_FAIL;
+	}
+	json_t *rv = review_compare(&base, &head);
+	if (!strcmp(a->format, "json")) {
+		char *s = json_dumps(rv, JSON_INDENT(2) | JSON_SORT_KEYS);
+		printf("%s\n", s);
+		free(s);
+	} else if (!strcmp(a->format, "markdown")) {
+		review_print_markdown(rv);
+	} else {
+		review_print_text(rv, use_color());
+	}
+	int ret = json_array_size(json_object_get(rv, "invalid")) ? EXIT_FAIL : review_has_changes(rv) ? EXIT_CHANGES : EXIT_OK;
+	json_decref(rv);
+	repo_free(&base);
+	repo_free(&head);
+	return ret;
 }
 
 static int cmd_plan(int argc, char **argv)
 {
-	const char *dir, *format = "text";
-	int prune = 1;
-	int pr = parse_repo_args(argc, argv, &dir, &prune, &format);
+	struct repo_args a = {.format = "text", .prune = 1};
+	int pr = parse_repo_args(argc, argv, &a, "text,json,markdown");
+	if (pr == 0 && (!a.base != !a.head || (a.rev && a.base)))
+		pr = -1;
 	if (pr < 0) {
 		if (pr == -1)
-			fprintf(stderr, "usage: shoal plan [DIR] [--format text|json] [--no-prune] [--key FILE]\n");
+			fprintf(stderr, "usage: shoal plan [DIR] [--rev REV] [--format text|json] [--no-prune] [--key FILE]\n"
+					"       shoal plan --base REV --head REV [--repo PATH] [--path P] [--format text|json|markdown]\n");
 		return pr == -1 ? EXIT_USAGE : EXIT_FAIL;
 	}
+	if (a.base)
+		return offline_plan(&a);
+	if (!strcmp(a.format, "markdown")) {
+		fprintf(stderr, "shoal: --format markdown is for plans between commits (--base/--head)\n");
+		return EXIT_USAGE;
+	}
+	const char *format = a.format;
 	struct docker *dk;
 	if (open_engine(&dk) < 0)
 		return EXIT_FAIL;
 	struct plan p = {0};
 	struct repo r;
 	int invalid;
-	int rc = repo_plan(dir, prune, dk, &p, &r, &invalid);
+	int rc = repo_plan(&a, dk, &p, &r, &invalid);
 	int ret;
 	if (rc < 0) {
 		ret = EXIT_FAIL;
@@ -475,12 +570,13 @@ static int cmd_plan(int argc, char **argv)
 
 static int cmd_apply(int argc, char **argv)
 {
-	const char *dir;
-	int prune = 1;
-	int pr = parse_repo_args(argc, argv, &dir, &prune, NULL);
+	struct repo_args a = {.prune = 1};
+	int pr = parse_repo_args(argc, argv, &a, NULL);
+	if (pr == 0 && (a.base || a.head))
+		pr = -1;
 	if (pr < 0) {
 		if (pr == -1)
-			fprintf(stderr, "usage: shoal apply [DIR] [--prune | --no-prune] [--key FILE]\n");
+			fprintf(stderr, "usage: shoal apply [DIR] [--rev REV] [--path P] [--prune | --no-prune] [--key FILE]\n");
 		return pr == -1 ? EXIT_USAGE : EXIT_FAIL;
 	}
 	struct docker *dk;
@@ -489,7 +585,7 @@ static int cmd_apply(int argc, char **argv)
 	struct plan p = {0};
 	struct repo r;
 	int invalid;
-	int rc = repo_plan(dir, prune, dk, &p, &r, &invalid);
+	int rc = repo_plan(&a, dk, &p, &r, &invalid);
 	int ret = EXIT_FAIL;
 	if (rc == 0) {
 		struct apply_result res;
@@ -508,19 +604,24 @@ static int cmd_apply(int argc, char **argv)
 
 static int cmd_validate(int argc, char **argv)
 {
-	const char *dir;
-	int prune = 0;
-	int pr = parse_repo_args(argc, argv, &dir, &prune, NULL);
+	struct repo_args a = {0};
+	int pr = parse_repo_args(argc, argv, &a, NULL);
+	if (pr == 0 && (a.base || a.head))
+		pr = -1;
 	if (pr < 0) {
 		if (pr == -1)
-			fprintf(stderr, "usage: shoal validate [DIR] [--key FILE]\n");
+			fprintf(stderr, "usage: shoal validate [DIR | --rev REV [--repo PATH]] [--path P] [--key FILE]\n");
 		return pr == -1 ? EXIT_USAGE : EXIT_FAIL;
 	}
+	struct source *src = open_source(&a, a.rev);
+	if (!src)
+		return EXIT_FAIL;
 	struct diags d = {0};
 	struct repo r;
 	/* without a key, sealed files are checked for form and scope only */
 	struct repo_opts ro = {.key = g_keyp, .check_only = !g_keyp};
-	int rc = repo_load(dir, &ro, &r, &d);
+	int rc = repo_load(src, &ro, &r, &d);
+	source_free(src);
 	diags_print(&d);
 	int ret = rc < 0 || d.nerrors ? EXIT_FAIL : EXIT_OK;
 	if (rc == 0) {

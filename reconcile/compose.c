@@ -15,6 +15,7 @@
  *  networks/volumes/secrets/configs .NAME.external  {external: bool, name}
  */
 #include "compose.h"
+#include "source.h"
 
 #include <sodium.h>
 
@@ -570,35 +571,29 @@ static void interpolate(struct ictx *c, struct ynode *n, const char *path)
 int compose_read_rel(const struct compose_opts *o, const char *path, const struct ynode *pos,
 		     struct diags *d, char **data, size_t *len)
 {
-	char *full;
-	if (path[0] == '/' || !o->workdir)
-		full = xstrdup(path);
-	else
-		full = xasprintf("%s/%s", o->workdir, path);
-	if (o->confine) {
-		char *real = realpath(full, NULL);
-		char *root = realpath(o->confine, NULL);
-		size_t rl = root ? strlen(root) : 0;
-		int inside = real && root && strncmp(real, root, rl) == 0 && (real[rl] == '/' || real[rl] == 0);
-		if (!inside) {
-			diags_add(d, DIAG_ERROR, pos->file, pos->line, pos->col,
-				  "%s: %s", path, real ? "path leaves the repository" : strerror(errno));
-			free(real);
-			free(root);
-			free(full);
+	if (o->src) {
+		char *norm = source_join(o->workdir ? o->workdir : "", path);
+		char *err = NULL;
+		if (!norm) {
+			diags_add(d, DIAG_ERROR, pos->file, pos->line, pos->col, "%s: %s", path,
+				  path[0] == '/' ? "absolute paths are not allowed in a repository" :
+						   "path leaves the repository");
 			return -1;
 		}
-		free(real);
-		free(root);
+		int r = source_read(o->src, norm, COMPOSE_MAX_FILE, data, len, &err);
+		if (r < 0)
+			diags_add(d, DIAG_ERROR, pos->file, pos->line, pos->col, "%s: %s", path, err);
+		free(err);
+		free(norm);
+		return r;
 	}
-	if (read_file(full, COMPOSE_MAX_FILE, data, len) < 0) {
+	char *full = path[0] == '/' || !o->workdir ? xstrdup(path) : xasprintf("%s/%s", o->workdir, path);
+	int r = read_file(full, COMPOSE_MAX_FILE, data, len);
+	if (r < 0)
 		diags_add(d, DIAG_ERROR, pos->file, pos->line, pos->col, "%s: %s", path,
 			  errno == EFBIG ? "file too large" : strerror(errno));
-		free(full);
-		return -1;
-	}
 	free(full);
-	return 0;
+	return r;
 }
 
 /* ---------------- normalisation ---------------- */

@@ -15,6 +15,8 @@
 #include "util.h"
 #include "ynode.h"
 
+struct source;
+
 #define COMPOSE_MAX_FILE (8u << 20) /* largest compose, env or object file */
 
 struct compose_file {
@@ -28,7 +30,7 @@ struct compose_opts {
 	interp_sealed_fn sealed; /* ${sealed:PATH} in environment values, or NULL */
 	void *lookup_ctx;
 	const char *workdir;	 /* env_file and file: paths are relative to it */
-	const char *confine;	 /* if set, such paths must stay inside it */
+	const struct source *src; /* if set: workdir is inside it, paths may not leave it */
 };
 
 /* Load and merge files[0..n).  Every problem is added to d; returns -1 when
@@ -36,8 +38,9 @@ struct compose_opts {
 int compose_load(const struct compose_file *files, size_t n, const struct compose_opts *o,
 		 struct ynode **out, struct diags *d);
 
-/* Resolve path (relative to o->workdir) and read it, refusing paths that
- * leave o->confine.  Adds an error at pos and returns -1 on failure. */
+/* Resolve path (relative to o->workdir) and read it; with a source, through
+ * it, refusing absolute paths and paths that leave it.  Adds an error at pos
+ * and returns -1 on failure. */
 int compose_read_rel(const struct compose_opts *o, const char *path, const struct ynode *pos,
 		     struct diags *d, char **data, size_t *len);
 

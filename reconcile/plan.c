@@ -259,7 +259,7 @@ static json_t *normalize_live(const json_t *spec, const json_t *net_names)
 	return s;
 }
 
-static json_t *normalize_desired(const json_t *spec)
+json_t *plan_normalize_desired(const json_t *spec)
 {
 	json_t *s = json_deep_copy(spec);
 	plan_fill_defaults(s);
@@ -360,7 +360,7 @@ json_t *plan_diff_specs(json_t *desired, json_t *live, int symmetric)
 json_t *plan_compare_specs(const json_t *desired, const json_t *live_spec, const json_t *net_names,
 			   int symmetric)
 {
-	json_t *nd = normalize_desired(desired);
+	json_t *nd = plan_normalize_desired(desired);
 	json_t *nl = normalize_live(live_spec, net_names);
 	json_t *c = plan_diff_specs(nd, nl, symmetric);
 	json_decref(nd);

@@ -83,6 +83,9 @@ json_t *plan_diff_specs(json_t *desired, json_t *live, int symmetric);
  * the comparison plan uses to decide on an update. */
 json_t *plan_compare_specs(const json_t *desired, const json_t *live_spec, const json_t *net_names,
 			   int symmetric);
+/* A desired spec in the canonical form comparisons use (defaults filled,
+ * zero values dropped); caller owns the result. */
+json_t *plan_normalize_desired(const json_t *spec);
 /* Fill engine defaults into a desired ServiceSpec (in place). */
 void plan_fill_defaults(json_t *spec);
 /* Hash label value for a desired spec. */

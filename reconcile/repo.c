@@ -1,4 +1,5 @@
 #include "repo.h"
+#include "source.h"
 
 #include <sodium.h>
 
@@ -46,8 +47,11 @@ const char *var_sealed(void *ctx, const char *path, char **err)
 			seal_free_plain(p, pl);
 		}
 	} else if (vc->check_only) {
+		/* stands for the value: changes with the sealed file, says nothing */
+		char fp[13];
+		seal_fingerprint(data, len, fp);
 		if (seal_check(data, len, scope, err) == 0)
-			res = xstrdup("(sealed)");
+			res = xasprintf("(sealed %s)", fp);
 	} else {
 		*err = xstrdup("is sealed: give the private key with --key FILE (or SHOAL_KEY_FILE)");
 	}
@@ -103,45 +107,38 @@ int vars_parse(const char *file, const char *data, json_t *vars, struct diags *d
 	return bad ? -1 : 0;
 }
 
-static int load_vars(const char *path, json_t *vars, struct diags *d)
+/* path relative to the source; a missing file is fine. */
+static int load_vars(const struct source *src, const char *path, json_t *vars, struct diags *d)
 {
-	char *data;
+	char *data, *err = NULL;
 	size_t len;
-	if (read_file(path, COMPOSE_MAX_FILE, &data, &len) < 0)
-		return errno == ENOENT ? 0 : (diags_add(d, DIAG_ERROR, path, 0, 0, "%s", strerror(errno)), -1);
-	int r = vars_parse(path, data, vars, d);
-	free(data);
+	struct strv here = {0};
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup("");
+	int present = 0;
+	source_list(src, dir, 0, &here);
+	for (size_t i = 0; i < here.n; i++)
+		present |= !strcmp(here.v[i], slash ? slash + 1 : path);
+	strv_free(&here);
+	free(dir);
+	if (!present)
+		return 0;
+	char *shown = xasprintf("%s%s", source_prefix(src), path);
+	int r = -1;
+	if (source_read(src, path, COMPOSE_MAX_FILE, &data, &len, &err) < 0) {
+		diags_add(d, DIAG_ERROR, shown, 0, 0, "%s", err);
+		free(err);
+	} else {
+		r = vars_parse(shown, data, vars, d);
+		free(data);
+	}
+	free(shown);
 	return r;
 }
 
-static int cmpstrp(const void *a, const void *b)
+static int is_compose_name(const char *n)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int list_dir(const char *dir, int want_dirs, struct strv *out)
-{
-	DIR *dh = opendir(dir);
-	if (!dh)
-		return -1;
-	struct dirent *e;
-	while ((e = readdir(dh))) {
-		if (e->d_name[0] == '.')
-			continue;
-		char *full = xasprintf("%s/%s", dir, e->d_name);
-		struct stat st;
-		int ok = lstat(full, &st) == 0;
-		free(full);
-		if (!ok)
-			continue;
-		if (want_dirs ? S_ISDIR(st.st_mode) :
-				(S_ISREG(st.st_mode) && (str_has_suffix(e->d_name, ".yml") || str_has_suffix(e->d_name, ".yaml"))))
-			strv_push(out, xstrdup(e->d_name));
-	}
-	closedir(dh);
-	if (out->n > 1)
-		qsort(out->v, out->n, sizeof *out->v, cmpstrp);
-	return 0;
+	return str_has_suffix(n, ".yml") || str_has_suffix(n, ".yaml");
 }
 
 static int valid_stack_name(const char *s)
@@ -155,10 +152,11 @@ static int valid_stack_name(const char *s)
 	return 1;
 }
 
-static struct desired *load_stack(const char *root, const char *stacksdir, const char *name, json_t *base_vars,
+static struct desired *load_stack(const struct source *src, const char *name, json_t *base_vars,
 				  const struct repo_opts *ro, struct diags *d)
 {
-	char *sdir = xasprintf("%s/%s", stacksdir, name);
+	char *sdir = xasprintf("stacks/%s", name);
+	char *shown_dir = xasprintf("%s%s", source_prefix(src), sdir);
 	struct strv files = {0};
 	struct desired *ds = NULL;
 	json_t *vars = json_deep_copy(base_vars);
@@ -169,25 +167,33 @@ static struct desired *load_stack(const char *root, const char *stacksdir, const
 	struct ynode *model = NULL;
 	size_t before = d->nerrors;
 	if (!valid_stack_name(name)) {
-		diags_add(d, DIAG_ERROR, sdir, 0, 0, "invalid stack name \"%s\" (letters, digits, - and _)", name);
+		diags_add(d, DIAG_ERROR, shown_dir, 0, 0, "invalid stack name \"%s\" (letters, digits, - and _)", name);
 		goto out;
 	}
-	load_vars(vpath, vars, d);
-	list_dir(sdir, 0, &files);
+	load_vars(src, vpath, vars, d);
+	struct strv all = {0};
+	source_list(src, sdir, 0, &all);
+	for (size_t i = 0; i < all.n; i++)
+		if (is_compose_name(all.v[i]))
+			strv_push(&files, xstrdup(all.v[i]));
+	strv_free(&all);
 	if (files.n == 0) {
-		diags_add(d, DIAG_ERROR, sdir, 0, 0, "stack %s has no compose files (*.yml, *.yaml)", name);
+		diags_add(d, DIAG_ERROR, shown_dir, 0, 0, "stack %s has no compose files (*.yml, *.yaml)", name);
 		goto out;
 	}
 	cf = xcalloc(files.n, sizeof *cf);
 	datas = xcalloc(files.n, sizeof *datas);
 	names = xcalloc(files.n, sizeof *names);
 	for (size_t i = 0; i < files.n; i++) {
-		names[i] = xasprintf("%s/%s", sdir, files.v[i]);
+		names[i] = xasprintf("%s/%s", shown_dir, files.v[i]);
+		char *path = xasprintf("%s/%s", sdir, files.v[i]), *err = NULL;
 		size_t len = 0;
-		if (read_file(names[i], COMPOSE_MAX_FILE, &datas[i], &len) < 0) {
-			diags_add(d, DIAG_ERROR, names[i], 0, 0, "%s", errno == EFBIG ? "file too large" : strerror(errno));
+		if (source_read(src, path, COMPOSE_MAX_FILE, &datas[i], &len, &err) < 0) {
+			diags_add(d, DIAG_ERROR, names[i], 0, 0, "%s", err);
+			free(err);
 			datas[i] = xstrdup("");
 		}
+		free(path);
 		cf[i].name = names[i];
 		cf[i].data = datas[i];
 		cf[i].len = len;
@@ -196,7 +202,7 @@ static struct desired *load_stack(const char *root, const char *stacksdir, const
 		goto out;
 	struct var_ctx vc = {.vars = vars, .key = ro->key, .check_only = ro->check_only, .stack = name};
 	struct compose_opts co = {.lookup = var_lookup, .sealed = var_sealed, .lookup_ctx = &vc, .workdir = sdir,
-				  .confine = root};
+				  .src = src};
 	vc.co = &co;
 	if (compose_load(cf, files.n, &co, &model, d) == 0) {
 		struct convert_opts cvo = {.copts = &co, .repo_mode = 1, .key = ro->key, .check_only = ro->check_only};
@@ -218,39 +224,29 @@ out:
 	free(vpath);
 	json_decref(vars);
 	free(sdir);
+	free(shown_dir);
 	return ds;
 }
 
-int repo_load(const char *dir, const struct repo_opts *o, struct repo *r, struct diags *d)
+int repo_load(const struct source *src, const struct repo_opts *o, struct repo *r, struct diags *d)
 {
 	memset(r, 0, sizeof *r);
-	char *root = realpath(dir, NULL);
-	if (!root) {
-		diags_add(d, DIAG_ERROR, dir, 0, 0, "%s", strerror(errno));
-		return -1;
-	}
-	char *stacksdir = xasprintf("%s/stacks", root);
 	struct strv names = {0};
-	if (list_dir(stacksdir, 1, &names) < 0) {
-		diags_add(d, DIAG_ERROR, dir, 0, 0, "not a shoal repository: no stacks/ directory");
-		free(stacksdir);
-		free(root);
+	if (source_list(src, "stacks", 1, &names) < 0) {
+		diags_add(d, DIAG_ERROR, *source_prefix(src) ? source_prefix(src) : ".", 0, 0,
+			  "not a shoal repository: no stacks/ directory");
 		return -1;
 	}
 	json_t *vars = json_object();
-	char *vpath = xasprintf("%s/%s", root, REPO_VARS_FILE);
-	load_vars(vpath, vars, d);
-	free(vpath);
+	load_vars(src, REPO_VARS_FILE, vars, d);
 	r->stacks = xcalloc(names.n ? names.n : 1, sizeof *r->stacks);
 	for (size_t i = 0; i < names.n; i++) {
 		r->stacks[r->n].name = xstrdup(names.v[i]);
-		r->stacks[r->n].ds = load_stack(root, stacksdir, names.v[i], vars, o, d);
+		r->stacks[r->n].ds = load_stack(src, names.v[i], vars, o, d);
 		r->n++;
 	}
 	json_decref(vars);
 	strv_free(&names);
-	free(stacksdir);
-	free(root);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "convert.h"
 
 struct seal_key;
+struct source;
 
 #define REPO_VARS_FILE "vars.env"
 
@@ -30,7 +31,7 @@ struct repo_opts {
 
 /* Load every stack; each invalid stack gets ds == NULL and its errors in d.
  * Returns -1 only when the repository itself cannot be read. */
-int repo_load(const char *dir, const struct repo_opts *o, struct repo *r, struct diags *d);
+int repo_load(const struct source *src, const struct repo_opts *o, struct repo *r, struct diags *d);
 void repo_free(struct repo *r);
 
 /* KEY=VALUE lines into a JSON object (later keys win). */

@@ -1,0 +1,38 @@
+/*
+ * source.h - where a repository's files come from: a directory on disk or a
+ * Git tree (libgit2 tree objects: no work tree, nothing to check out).
+ * Paths are relative to the source root, '/'-separated, already normalised
+ * (source_join does that and refuses to leave the root).
+ */
+#ifndef SHOAL_SOURCE_H
+#define SHOAL_SOURCE_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+struct source;
+
+/* A directory.  prefix is shown before paths in messages ("repo/"). */
+int source_dir_new(struct source **out, const char *root, char **err);
+/* A commit of a Git repository (path: a bare or non-bare repository),
+ * rev anything git rev-parse accepts; sub an optional sub-path inside the
+ * tree that becomes the root ("" or NULL for the whole tree). */
+int source_git_new(struct source **out, const char *repo_path, const char *rev, const char *sub, char **err);
+void source_free(struct source *s);
+
+/* Sorted names in dir ("" = root): directories, or regular files. */
+int source_list(const struct source *s, const char *dir, int want_dirs, struct strv *out);
+/* Read a regular file; symlinks and anything else are refused.  -1 with
+ * *err (caller frees). */
+int source_read(const struct source *s, const char *path, size_t cap, char **data, size_t *len, char **err);
+/* The text to show before a path in messages. */
+const char *source_prefix(const struct source *s);
+/* The commit ID of a Git source, NULL for a directory. */
+const char *source_commit(const struct source *s);
+
+/* Join base and rel, resolve "." and "..": NULL when rel is absolute or
+ * leaves the root. */
+char *source_join(const char *base, const char *rel);
+
+#endif
