@@ -156,6 +156,9 @@ enum shape {
 	SH_BOOL_OR_OBJ,
 	SH_SVC_NETWORKS,
 	SH_ULIMITS,
+	SH_DUR,		/* Go duration string: 10s, 1m30s */
+	SH_SIZE,	/* bytes: integer or 512m, 1GiB */
+	SH_CONSTRAINTS, /* list of KEY ==|!= VALUE */
 };
 
 struct field {
@@ -192,18 +195,18 @@ static const struct field f_config[] = {
 	F("labels", SH_LIST_OR_DICT), FV("template_driver", SH_STR, 8), END};
 
 static const struct field f_update[] = {
-	F("parallelism", SH_INT), F("delay", SH_STR), F("failure_action", SH_STR), F("monitor", SH_STR),
+	F("parallelism", SH_INT), F("delay", SH_DUR), F("failure_action", SH_STR), F("monitor", SH_DUR),
 	F("max_failure_ratio", SH_NUM), FV("order", SH_STR, 4), END};
-static const struct field f_limits[] = {F("cpus", SH_NUMSTR), F("memory", SH_STR), FV("pids", SH_INT, 9), END};
+static const struct field f_limits[] = {F("cpus", SH_NUMSTR), F("memory", SH_SIZE), FV("pids", SH_INT, 9), END};
 static const struct field f_discrete[] = {F("kind", SH_STR), F("value", SH_NUM), END};
 static const struct field f_generic[] = {FS("discrete_resource_spec", SH_OBJ, f_discrete), END};
-static const struct field f_reserv[] = {F("cpus", SH_NUMSTR), F("memory", SH_STR),
+static const struct field f_reserv[] = {F("cpus", SH_NUMSTR), F("memory", SH_SIZE),
 					FSV("generic_resources", SH_LIST_OBJ, f_generic, 5), END};
 static const struct field f_resources[] = {FS("limits", SH_OBJ, f_limits), FS("reservations", SH_OBJ, f_reserv), END};
-static const struct field f_restart[] = {F("condition", SH_STR), F("delay", SH_STR), F("max_attempts", SH_INT),
-					 F("window", SH_STR), END};
+static const struct field f_restart[] = {F("condition", SH_STR), F("delay", SH_DUR), F("max_attempts", SH_INT),
+					 F("window", SH_DUR), END};
 static const struct field f_pref[] = {F("spread", SH_STR), END};
-static const struct field f_placement[] = {F("constraints", SH_STRLIST), FSV("preferences", SH_LIST_OBJ, f_pref, 3),
+static const struct field f_placement[] = {F("constraints", SH_CONSTRAINTS), FSV("preferences", SH_LIST_OBJ, f_pref, 3),
 					   FV("max_replicas_per_node", SH_INT, 8), END};
 static const struct field f_deploy[] = {
 	F("mode", SH_STR), FV("endpoint_mode", SH_STR, 2), F("replicas", SH_INT), F("labels", SH_LIST_OR_DICT),
@@ -212,8 +215,8 @@ static const struct field f_deploy[] = {
 	FS("placement", SH_OBJ, f_placement), END};
 static const struct field f_cred[] = {FV("config", SH_STR, 8), F("file", SH_STR), F("registry", SH_STR), END};
 static const struct field f_health[] = {
-	F("disable", SH_BOOL), F("interval", SH_STR), F("retries", SH_NUM), F("test", SH_STR_OR_LIST),
-	F("timeout", SH_STR), FV("start_period", SH_STR, 4), FV("start_interval", SH_STR, 12), END};
+	F("disable", SH_BOOL), F("interval", SH_DUR), F("retries", SH_NUM), F("test", SH_STR_OR_LIST),
+	F("timeout", SH_DUR), FV("start_period", SH_DUR, 4), FV("start_interval", SH_DUR, 12), END};
 static const struct field f_logging[] = {F("driver", SH_STR), F("options", SH_DICT_STR), END};
 static const struct field f_port[] = {FV("mode", SH_STR, 2), FV("target", SH_INT, 2), FV("published", SH_INT, 2),
 				      FV("protocol", SH_STR, 2), END};
@@ -243,8 +246,8 @@ static const struct field f_service[] = {
 	F("mac_address", SH_STR), F("network_mode", SH_STR), FS("networks", SH_SVC_NETWORKS, f_svcnet),
 	FV("oom_score_adj", SH_INT, 13), F("pid", SH_STR), FS("ports", SH_SCALAR_OR_OBJ_LIST, f_port),
 	F("privileged", SH_BOOL), F("read_only", SH_BOOL), F("restart", SH_STR),
-	FSV("secrets", SH_SCALAR_OR_OBJ_LIST, f_fileref, 1), F("security_opt", SH_STRLIST), F("shm_size", SH_NUMSTR),
-	F("stdin_open", SH_BOOL), F("stop_grace_period", SH_STR), F("stop_signal", SH_STR),
+	FSV("secrets", SH_SCALAR_OR_OBJ_LIST, f_fileref, 1), F("security_opt", SH_STRLIST), F("shm_size", SH_SIZE),
+	F("stdin_open", SH_BOOL), F("stop_grace_period", SH_DUR), F("stop_signal", SH_STR),
 	F("sysctls", SH_LIST_OR_DICT), F("tmpfs", SH_STR_OR_LIST), F("tty", SH_BOOL),
 	FS("ulimits", SH_ULIMITS, f_ulimit), F("user", SH_STR), F("userns_mode", SH_STR),
 	FS("volumes", SH_SCALAR_OR_OBJ_LIST, f_svcvol), F("working_dir", SH_STR), END};
@@ -304,6 +307,42 @@ static int is_scalar(const struct ynode *n)
 
 static void check(struct vctx *v, const struct ynode *n, enum shape sh, const struct field *sub, int nullok,
 		  const char *path);
+
+/* A placement constraint as swarmkit parses it: KEY (==|!=) VALUE.  A key
+ * no node has is accepted by the engine but never matches: a warning. */
+static void check_constraint(struct vctx *v, const struct ynode *n, const char *path)
+{
+	const char *s = n->s;
+	const char *op = strstr(s, "==");
+	if (!op)
+		op = strstr(s, "!=");
+	if (!op) {
+		verr(v, n, path, "invalid constraint \"%s\": expected KEY == VALUE or KEY != VALUE", s);
+		return;
+	}
+	char *key = xstrndup(s, (size_t)(op - s));
+	size_t kl = strlen(key);
+	while (kl && isspace((unsigned char)key[kl - 1]))
+		key[--kl] = 0;
+	const char *k = key, *val = op + 2;
+	while (isspace((unsigned char)*k))
+		k++;
+	while (isspace((unsigned char)*val))
+		val++;
+	static const char *known[] = {"node.id", "node.hostname", "node.role", "node.platform.os", "node.platform.arch"};
+	int ok_key = str_has_prefix(k, "node.labels.") || str_has_prefix(k, "engine.labels.");
+	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+		ok_key |= !strcmp(k, known[i]);
+	if (!*k || !*val)
+		verr(v, n, path, "invalid constraint \"%s\": expected KEY == VALUE or KEY != VALUE", s);
+	else if (!strcmp(k, "node.role") && strcmp(val, "manager") && strcmp(val, "worker"))
+		verr(v, n, path, "invalid constraint \"%s\": node.role is manager or worker", s);
+	else if (!ok_key)
+		diags_add(v->d, DIAG_WARN, n->file, n->line, n->col,
+			  "%s: constraint \"%s\": unknown key %s: no node can match (node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.labels.*, engine.labels.*)",
+			  path, s, k);
+	free(key);
+}
 
 static void check_obj(struct vctx *v, const struct ynode *n, const struct field *tab, const char *path)
 {
@@ -482,6 +521,28 @@ static void check(struct vctx *v, const struct ynode *n, enum shape sh, const st
 			return;
 		}
 		check(v, n, SH_DICT_OBJ, sub, 1, path);
+		return;
+	case SH_DUR: {
+		long long ns;
+		if (!is_scalar(n) || n->stype != YS_STR)
+			verr(v, n, path, "must be a string, got %s", ynode_kind_name(n));
+		else if (compose_parse_duration(n->s, &ns) < 0)
+			verr(v, n, path, "invalid duration \"%s\" (like 10s, 1m30s, 500ms)", n->s);
+		return;
+	}
+	case SH_SIZE: {
+		long long b;
+		if (!is_scalar(n) || n->stype == YS_BOOL || n->stype == YS_FLOAT)
+			verr(v, n, path, "must be a size, got %s", ynode_kind_name(n));
+		else if (n->stype == YS_STR && compose_parse_bytes(n->s, &b) < 0)
+			verr(v, n, path, "invalid size \"%s\" (like 512m, 1g, 1048576)", n->s);
+		return;
+	}
+	case SH_CONSTRAINTS:
+		check(v, n, SH_STRLIST, NULL, 0, path);
+		for (size_t i = 0; n->kind == Y_SEQ && i < n->n; i++)
+			if (is_scalar(n->v[i]))
+				check_constraint(v, n->v[i], path);
 		return;
 	case SH_ULIMITS:
 		if (n->kind != Y_MAP) {

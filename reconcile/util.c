@@ -208,10 +208,33 @@ void diags_add(struct diags *d, enum diag_level lvl, const char *file, int line,
 		d->nerrors++;
 }
 
+/* By file, line, column; messages without a file last, in their order. */
+static int diag_cmp(const void *a, const void *b)
+{
+	const struct diag *x = *(const struct diag *const *)a, *y = *(const struct diag *const *)b;
+	if (!x->file || !y->file) {
+		if (x->file != y->file)
+			return x->file ? -1 : 1;
+	} else {
+		int r = strcmp(x->file, y->file);
+		if (r)
+			return r;
+		if (x->line != y->line)
+			return x->line < y->line ? -1 : 1;
+		if (x->col != y->col)
+			return x->col < y->col ? -1 : 1;
+	}
+	return x < y ? -1 : x > y; /* stable */
+}
+
 void diags_print(const struct diags *d)
 {
+	const struct diag **order = xcalloc(d->n ? d->n : 1, sizeof *order);
+	for (size_t i = 0; i < d->n; i++)
+		order[i] = &d->v[i];
+	qsort(order, d->n, sizeof *order, diag_cmp);
 	for (size_t i = 0; i < d->n; i++) {
-		const struct diag *g = &d->v[i];
+		const struct diag *g = order[i];
 		const char *lvl = g->level == DIAG_ERROR ? "error" : "warning";
 		if (g->file && g->line > 0)
 			fprintf(stderr, "%s:%d:%d: %s: %s\n", g->file, g->line, g->col, lvl, g->msg);
@@ -222,6 +245,7 @@ void diags_print(const struct diags *d)
 		else
 			fprintf(stderr, "%s: %s\n", lvl, g->msg);
 	}
+	free(order);
 }
 
 void diags_free(struct diags *d)
