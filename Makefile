@@ -11,7 +11,7 @@ LDLIBS += $(shell pkg-config --libs $(PKGS)) -lm
 LIB_OBJS = reconcile/util.o reconcile/ynode.o reconcile/interp.o reconcile/compose.o \
 	   reconcile/convert.o reconcile/docker.o reconcile/plan.o reconcile/apply.o \
 	   reconcile/repo.o reconcile/source.o reconcile/review.o secrets/seal.o
-AGENT_OBJS = agent/main.o
+AGENT_OBJS = agent/main.o agent/gitverify.o
 UNIT_TESTS = tests/unit/test_interp tests/unit/test_compose tests/unit/test_diff tests/unit/test_seal
 
 all: shoal

@@ -21,6 +21,7 @@
 #include "../reconcile/review.h"
 #include "../reconcile/source.h"
 #include "../secrets/seal.h"
+#include "gitverify.h"
 
 #define SHOAL_VERSION "0.1.0"
 
@@ -347,7 +348,30 @@ struct repo_args {
 	const char *path;	/* sub-path of the repository holding stacks/ */
 	const char *format;
 	int prune;
+	int require_signed;	  /* --require-signed: only commits signed by */
+	const char *allowed_signers; /* a key in this allowed_signers file */
 };
+
+/* With --require-signed, refuse a commit not signed by an allowed signer. */
+static int check_signed(const struct repo_args *a, const char *rev)
+{
+	if (!a->require_signed)
+		return 0;
+	if (!rev || !a->allowed_signers) {
+		fprintf(stderr, "shoal: --require-signed needs --rev (a commit) and --allowed-signers FILE\n");
+		return -1;
+	}
+	char *who = NULL, *id = NULL, *err = NULL;
+	int r = gitverify_commit(a->dir, rev, a->allowed_signers, &who, &id, &err);
+	if (r < 0)
+		fprintf(stderr, "shoal: refusing %s: %s\n", rev, err);
+	else
+		fprintf(stderr, "commit %.12s signed by %s\n", id, who);
+	free(who);
+	free(id);
+	free(err);
+	return r;
+}
 
 /* The files of a repository: a directory, or a commit of a Git repository. */
 static struct source *open_source(const struct repo_args *a, const char *rev)
@@ -392,7 +416,7 @@ static int repo_plan(const struct repo_args *a, struct docker *dk, struct plan *
 	int ret = 0, prune = a->prune;
 	*invalid = 0;
 	struct repo_opts ro = {.key = g_keyp};
-	if (load_repo(a, a->rev, &ro, r) < 0)
+	if (check_signed(a, a->rev) < 0 || load_repo(a, a->rev, &ro, r) < 0)
 		return -1;
 	json_t *pending = json_object(), *keep = json_object();
 	for (size_t i = 0; i < r->n; i++) {
@@ -462,6 +486,8 @@ static int parse_repo_args(int argc, char **argv, struct repo_args *a, const cha
 					   {"head", required_argument, 0, 'h'},
 					   {"repo", required_argument, 0, 'R'},
 					   {"path", required_argument, 0, 'P'},
+					   {"require-signed", no_argument, 0, 'S'},
+					   {"allowed-signers", required_argument, 0, 'A'},
 					   {0, 0, 0, 0}};
 	int c;
 	const char *repo = NULL;
@@ -476,6 +502,8 @@ static int parse_repo_args(int argc, char **argv, struct repo_args *a, const cha
 		case 'h': a->head = optarg; break;
 		case 'R': repo = optarg; break;
 		case 'P': a->path = optarg; break;
+		case 'S': a->require_signed = 1; break;
+		case 'A': a->allowed_signers = optarg; break;
 		case 'f': {
 			char *want = xasprintf(",%s,", optarg), *have = xasprintf(",%s,", formats ? formats : "");
 			int ok = formats && strstr(have, want);
@@ -631,6 +659,38 @@ static int cmd_validate(int argc, char **argv)
 	}
 	diags_free(&d);
 	return ret;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+	static const struct option lo[] = {{"repo", required_argument, 0, 'R'},
+					   {"allowed-signers", required_argument, 0, 'A'},
+					   {0, 0, 0, 0}};
+	const char *repo = ".", *allowed = NULL;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (c == 'R')
+			repo = optarg;
+		else if (c == 'A')
+			allowed = optarg;
+		else
+			optind = argc + 1;
+	}
+	if (optind != argc - 1 || !allowed) {
+		fprintf(stderr, "usage: shoal verify REV [--repo PATH] --allowed-signers FILE\n");
+		return EXIT_USAGE;
+	}
+	char *who = NULL, *id = NULL, *err = NULL;
+	int r = gitverify_commit(repo, argv[optind], allowed, &who, &id, &err);
+	if (r == 0)
+		printf("commit %s: good signature by %s\n", id, who);
+	else
+		fprintf(stderr, "shoal: %s\n", err);
+	free(who);
+	free(id);
+	free(err);
+	return r == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
 static int cmd_version(int argc, char **argv)
@@ -942,6 +1002,7 @@ static const struct cmd cmds[] = {
 	{"apply", cmd_apply, "make the swarm match a repository"},
 	{"validate", cmd_validate, "check a repository without an engine"},
 	{"stack", cmd_stack, "deploy, rm, ls: a drop-in for docker stack"},
+	{"verify", cmd_verify, "check a commit's SSH signature against an allowed_signers file"},
 	{"keygen", cmd_keygen, "make an X25519 key pair for sealed credentials"},
 	{"seal", cmd_seal, "seal a value for recipients (text on stdout)"},
 	{"unseal", cmd_unseal, "print a sealed value (key holders)"},
