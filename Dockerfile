@@ -12,6 +12,7 @@ RUN make -j2 shoal
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
 	libgit2-1.5 libyaml-0-2 libcurl4 libjansson4 libsodium23 ca-certificates \
+	git jq curl \
 	&& rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/shoal /usr/local/bin/shoal
 ENTRYPOINT ["/usr/local/bin/shoal"]
