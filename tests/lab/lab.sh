@@ -40,14 +40,19 @@ lab_make_image() {
 	local root="$LAB_DIR/image"
 	mkdir -p "$root/bin" "$root/etc" "$root/www" "$root/tmp"
 	cp /bin/busybox "$root/bin/busybox"
-	for a in sh httpd sleep cat ls wget echo env; do ln -s busybox "$root/bin/$a"; done
+	for a in sh httpd sleep cat ls wget echo env true false; do ln -s busybox "$root/bin/$a"; done
 	printf 'root:x:0:0:root:/root:/bin/sh\n' > "$root/etc/passwd"
 	printf 'root:x:0:\n' > "$root/etc/group"
 	[ -f /etc/services ] && cp /etc/services "$root/etc/services"
 	echo "shoal lab stand-in" > "$root/www/index.html"
 	cat > "$root/standin" <<'SH'
 #!/bin/sh
-# stand-in for the real image: serve HTTP on 8080 and 80 whatever the args
+# stand-in for the real image: run the command when the image has it
+# (jobs like "true" then finish), else serve HTTP on 80 and 8080
+case "$1" in
+/*|"") ;;
+*) command -v "$1" >/dev/null 2>&1 && exec "$@" ;;
+esac
 busybox httpd -p 80 -h /www 2>/dev/null
 exec busybox httpd -f -p 8080 -h /www
 SH
