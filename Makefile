@@ -1,17 +1,17 @@
 # shoal - handwritten Makefile (see README.md)
 CC ?= cc
-PKGS = libgit2 yaml-0.1 libcurl jansson libsodium
+PKGS = libgit2 yaml-0.1 libcurl jansson libsodium libmicrohttpd
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wwrite-strings -Wvla -Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE
 CPPFLAGS += $(shell pkg-config --cflags $(PKGS))
-LDLIBS += $(shell pkg-config --libs $(PKGS)) -lm
+LDLIBS += $(shell pkg-config --libs $(PKGS)) -lm -lpthread
 
 LIB_OBJS = reconcile/util.o reconcile/ynode.o reconcile/interp.o reconcile/compose.o \
 	   reconcile/convert.o reconcile/docker.o reconcile/plan.o reconcile/apply.o \
 	   reconcile/repo.o reconcile/source.o reconcile/review.o secrets/seal.o
-AGENT_OBJS = agent/main.o agent/gitverify.o
+AGENT_OBJS = agent/main.o agent/gitverify.o agent/agent.o
 UNIT_TESTS = tests/unit/test_interp tests/unit/test_compose tests/unit/test_diff tests/unit/test_seal
 
 all: shoal

@@ -21,20 +21,21 @@
 #include "../reconcile/review.h"
 #include "../reconcile/source.h"
 #include "../secrets/seal.h"
+#include "cli.h"
 #include "gitverify.h"
 
 #define SHOAL_VERSION "0.1.0"
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_CHANGES = 2, EXIT_USAGE = 64 };
+
 
 static const char *opt_host;
-static const char *opt_key_file; /* --key, else SHOAL_KEY_FILE */
+const char *opt_key_file; /* --key, else SHOAL_KEY_FILE */
 static struct seal_key g_key;
-static const struct seal_key *g_keyp;
-static unsigned char g_redact[32];
+const struct seal_key *g_keyp;
+unsigned char g_redact[32];
 
 /* Load the private key if one was given: 0 (maybe none), -1 on error. */
-static int load_key(void)
+int cli_load_key(void)
 {
 	const char *f = opt_key_file ? opt_key_file : getenv("SHOAL_KEY_FILE");
 	char *err = NULL;
@@ -51,7 +52,7 @@ static int load_key(void)
 	return 0;
 }
 
-static int open_engine(struct docker **dk)
+int cli_open_engine(struct docker **dk)
 {
 	char *err = NULL;
 	if (docker_new(dk, opt_host, &err) != DOCKER_OK) {
@@ -204,7 +205,7 @@ static int cmd_stack_deploy(int argc, char **argv)
 	if (slash && slash != wd)
 		*slash = 0;
 	free(abs);
-	if (load_key() < 0) {
+	if (cli_load_key() < 0) {
 		free(wd);
 		goto out;
 	}
@@ -220,7 +221,7 @@ static int cmd_stack_deploy(int argc, char **argv)
 	diags_print(&d);
 	if (!ds)
 		goto out;
-	if (open_engine(&dk) < 0)
+	if (cli_open_engine(&dk) < 0)
 		goto out;
 	if (swarm_fetch(dk, &st, &err) < 0)
 		goto out;
@@ -260,7 +261,7 @@ static int cmd_stack_rm(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	struct docker *dk;
-	if (open_engine(&dk) < 0)
+	if (cli_open_engine(&dk) < 0)
 		return EXIT_FAIL;
 	struct swarm_state st;
 	char *err = NULL;
@@ -297,7 +298,7 @@ static int cmd_stack_ls(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	struct docker *dk;
-	if (open_engine(&dk) < 0)
+	if (cli_open_engine(&dk) < 0)
 		return EXIT_FAIL;
 	json_t *svcs = NULL;
 	char *err = NULL;
@@ -341,19 +342,9 @@ static int cmd_stack_ls(int argc, char **argv)
 
 /* ---------------- repo mode ---------------- */
 
-struct repo_args {
-	const char *dir;	/* directory, or the Git repository with --rev */
-	const char *rev;	/* a commit instead of the directory's files */
-	const char *base, *head; /* plan between two commits (offline) */
-	const char *path;	/* sub-path of the repository holding stacks/ */
-	const char *format;
-	int prune;
-	int require_signed;	  /* --require-signed: only commits signed by */
-	const char *allowed_signers; /* a key in this allowed_signers file */
-};
 
 /* With --require-signed, refuse a commit not signed by an allowed signer. */
-static int check_signed(const struct repo_args *a, const char *rev)
+int cli_check_signed(const struct repo_args *a, const char *rev)
 {
 	if (!a->require_signed)
 		return 0;
@@ -410,13 +401,13 @@ static int load_repo(const struct repo_args *a, const char *rev, const struct re
 	return rc;
 }
 
-static int repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, struct repo *r, int *invalid)
+int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, struct repo *r, int *invalid)
 {
 	char *err = NULL;
 	int ret = 0, prune = a->prune;
 	*invalid = 0;
 	struct repo_opts ro = {.key = g_keyp};
-	if (check_signed(a, a->rev) < 0 || load_repo(a, a->rev, &ro, r) < 0)
+	if (cli_check_signed(a, a->rev) < 0 || load_repo(a, a->rev, &ro, r) < 0)
 		return -1;
 	json_t *pending = json_object(), *keep = json_object();
 	for (size_t i = 0; i < r->n; i++) {
@@ -522,7 +513,7 @@ static int parse_repo_args(int argc, char **argv, struct repo_args *a, const cha
 	if (argc - optind > 1 || (repo && argc - optind == 1))
 		return -1;
 	a->dir = repo ? repo : optind < argc ? argv[optind] : ".";
-	return load_key() < 0 ? -2 : 0;
+	return cli_load_key() < 0 ? -2 : 0;
 }
 
 /* shoal plan --base REV --head REV: no engine, only the repository. */
@@ -573,12 +564,12 @@ static int cmd_plan(int argc, char **argv)
 	}
 	const char *format = a.format;
 	struct docker *dk;
-	if (open_engine(&dk) < 0)
+	if (cli_open_engine(&dk) < 0)
 		return EXIT_FAIL;
 	struct plan p = {0};
 	struct repo r;
 	int invalid;
-	int rc = repo_plan(&a, dk, &p, &r, &invalid);
+	int rc = cli_repo_plan(&a, dk, &p, &r, &invalid);
 	int ret;
 	if (rc < 0) {
 		ret = EXIT_FAIL;
@@ -608,12 +599,12 @@ static int cmd_apply(int argc, char **argv)
 		return pr == -1 ? EXIT_USAGE : EXIT_FAIL;
 	}
 	struct docker *dk;
-	if (open_engine(&dk) < 0)
+	if (cli_open_engine(&dk) < 0)
 		return EXIT_FAIL;
 	struct plan p = {0};
 	struct repo r;
 	int invalid;
-	int rc = repo_plan(&a, dk, &p, &r, &invalid);
+	int rc = cli_repo_plan(&a, dk, &p, &r, &invalid);
 	int ret = EXIT_FAIL;
 	if (rc == 0) {
 		struct apply_result res;
@@ -1002,6 +993,7 @@ static const struct cmd cmds[] = {
 	{"apply", cmd_apply, "make the swarm match a repository"},
 	{"validate", cmd_validate, "check a repository without an engine"},
 	{"stack", cmd_stack, "deploy, rm, ls: a drop-in for docker stack"},
+	{"agent", cmd_agent, "watch a Git repository and keep the swarm converged"},
 	{"verify", cmd_verify, "check a commit's SSH signature against an allowed_signers file"},
 	{"keygen", cmd_keygen, "make an X25519 key pair for sealed credentials"},
 	{"seal", cmd_seal, "seal a value for recipients (text on stdout)"},

@@ -1,0 +1,739 @@
+/*
+ * agent.c - shoal agent: watch a branch of a Git repository and keep the
+ * swarm converged to it.
+ *
+ * One loop (ntpd-style): the next poll and the next drift check are
+ * monotonic deadlines; the loop sleeps in poll() until the earliest of
+ * them or until the webhook handler or a signal writes to a wake pipe.  A
+ * burst of webhooks coalesces into one fetch of the newest commit.  The
+ * Git mirror is a bare repository in the cache directory; stacks are read
+ * from the commit's tree objects (reconcile/source), never checked out.
+ * HTTP (libmicrohttpd, its own thread) serves /healthz, /readyz, /status,
+ * /metrics and the webhook; it only reads a status snapshot under a mutex.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <git2.h>
+#include <microhttpd.h>
+#include <sodium.h>
+
+#include "../reconcile/apply.h"
+#include "../reconcile/compose.h"
+#include "cli.h"
+
+#define WEBHOOK_MAX_BODY (1u << 20)
+
+struct agent {
+	/* options */
+	const char *url, *branch, *path, *cache, *listen;
+	const char *token_file, *username, *ssh_key, *webhook_secret_file, *log_format;
+	long long interval_ns, drift_ns;
+	int drift_warn, once;
+	struct repo_args ra;
+	/* state, shared with the HTTP thread under mu */
+	pthread_mutex_t mu;
+	char commit_seen[41], commit_applied[41], commit_failed[41];
+	char *last_error;
+	int ready;
+	double next_poll_wall;
+	unsigned long reconciles, errors, writes, drift_corrections, webhooks, webhooks_rejected;
+	double last_success;
+	unsigned long hist[8]; /* reconcile duration buckets */
+	double hist_sum;
+	json_t *stacks; /* last plan's operations per stack */
+	/* secrets read from files */
+	char *token, *webhook_secret;
+	int wake[2];
+};
+
+static volatile sig_atomic_t stop_flag;
+static int wake_fd = -1;
+static const double buckets[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+	if (wake_fd >= 0) {
+		int e = errno;
+		ssize_t r = write(wake_fd, "s", 1);
+		(void)r;
+		errno = e;
+	}
+}
+
+static double now_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double now_wall(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *log_fmt = "human";
+
+static void logmsg(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logmsg(const char *level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *m = xvasprintf(fmt, ap);
+	va_end(ap);
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char ts[32];
+	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!strcmp(log_fmt, "json")) {
+		json_t *j = json_pack("{s:s, s:s, s:s}", "time", ts, "level", level, "msg", m);
+		char *s = json_dumps(j, JSON_COMPACT);
+		fprintf(stderr, "%s\n", s);
+		free(s);
+		json_decref(j);
+	} else {
+		fprintf(stderr, "%s %s %s\n", ts, level, m);
+	}
+	free(m);
+}
+
+static char *read_secret_file(const char *path, const char *what)
+{
+	char *data;
+	size_t len;
+	if (!path)
+		return NULL;
+	if (read_file(path, 65536, &data, &len) < 0) {
+		logmsg("error", "cannot read %s file %s: %s", what, path, strerror(errno));
+		return NULL;
+	}
+	while (len && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+		data[--len] = 0;
+	return data;
+}
+
+/* ---------------- git ---------------- */
+
+struct cred_state {
+	struct agent *ag;
+	int tries;
+};
+
+static int credentials(git_credential **out, const char *url, const char *user_from_url, unsigned int allowed,
+		       void *payload)
+{
+	struct cred_state *cs = payload;
+	struct agent *ag = cs->ag;
+	(void)url;
+	if (cs->tries++ > 0)
+		return GIT_EUSER; /* refused once: do not loop */
+	if ((allowed & GIT_CREDENTIAL_SSH_KEY) && ag->ssh_key)
+		return git_credential_ssh_key_new(out, user_from_url ? user_from_url : "git", NULL, ag->ssh_key, NULL);
+	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && ag->token)
+		return git_credential_userpass_plaintext_new(out, ag->username ? ag->username : "x-access-token",
+							     ag->token);
+	return GIT_PASSTHROUGH;
+}
+
+/* Fetch the branch into the bare mirror; the commit ID in out. */
+static int git_sync(struct agent *ag, char out[41], char **err)
+{
+	git_repository *repo = NULL;
+	git_remote *remote = NULL;
+	git_reference *ref = NULL;
+	int ret = -1;
+	struct stat st;
+	if (stat(ag->cache, &st) < 0) {
+		if (git_repository_init(&repo, ag->cache, 1) < 0 || git_remote_create(&remote, repo, "origin", ag->url) < 0)
+			goto git_fail;
+		git_remote_free(remote);
+		remote = NULL;
+	} else if (git_repository_open_bare(&repo, ag->cache) < 0) {
+		goto git_fail;
+	}
+	if (git_remote_lookup(&remote, repo, "origin") < 0)
+		goto git_fail;
+	char *spec = xasprintf("+refs/heads/%s:refs/remotes/origin/%s", ag->branch, ag->branch);
+	git_strarray specs = {&spec, 1};
+	git_fetch_options fo = GIT_FETCH_OPTIONS_INIT;
+	struct cred_state cs = {ag, 0};
+	fo.callbacks.credentials = credentials;
+	fo.callbacks.payload = &cs;
+	fo.prune = GIT_FETCH_PRUNE;
+	int r = git_remote_fetch(remote, &specs, &fo, "shoal fetch");
+	free(spec);
+	if (r < 0)
+		goto git_fail;
+	char *rn = xasprintf("refs/remotes/origin/%s", ag->branch);
+	r = git_reference_lookup(&ref, repo, rn);
+	free(rn);
+	if (r < 0) {
+		*err = xasprintf("branch %s not found in %s", ag->branch, ag->url);
+		goto out;
+	}
+	git_oid_tostr(out, 41, git_reference_target(ref));
+	ret = 0;
+	goto out;
+git_fail:;
+	const git_error *e = git_error_last();
+	*err = xasprintf("git %s: %s", ag->url, e && e->message ? e->message : "error");
+out:
+	git_reference_free(ref);
+	git_remote_free(remote);
+	git_repository_free(repo);
+	return ret;
+}
+
+/* ---------------- reconcile ---------------- */
+
+static void set_error(struct agent *ag, const char *msg)
+{
+	pthread_mutex_lock(&ag->mu);
+	free(ag->last_error);
+	ag->last_error = msg ? xstrdup(msg) : NULL;
+	pthread_mutex_unlock(&ag->mu);
+}
+
+static json_t *ops_json(const struct plan *p)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; i < p->n; i++) {
+		static const char *k[] = {"network", "secret", "config", "service"};
+		static const char *a[] = {"create", "update", "remove"};
+		json_t *st = json_object_get(o, p->ops[i].stack);
+		if (!st) {
+			st = json_array();
+			json_object_set_new(o, p->ops[i].stack, st);
+		}
+		char *s = xasprintf("%s %s %s", a[p->ops[i].op], k[p->ops[i].kind], p->ops[i].name);
+		json_array_append_new(st, json_string(s));
+		free(s);
+	}
+	return o;
+}
+
+/* One reconcile of commit; drift_only: nothing new in Git, a drift check. */
+static void reconcile(struct agent *ag, struct docker *dk, const char *commit, int drift_only)
+{
+	double t0 = now_mono();
+	struct repo_args a = ag->ra;
+	a.dir = ag->cache;
+	a.rev = commit;
+	struct plan p = {0};
+	struct repo r;
+	int invalid = 0;
+	unsigned long w0 = docker_stats(dk)->writes;
+	int rc = cli_repo_plan(&a, dk, &p, &r, &invalid);
+	int ok = 0;
+	if (rc < 0) {
+		logmsg("error", "commit %.12s: cannot plan (see above)", commit);
+		set_error(ag, "cannot load or plan the commit (invalid repository, unsigned commit or engine error)");
+	} else {
+		if (drift_only && p.n)
+			logmsg("warning", "drift: %zu object%s differ%s from commit %.12s%s", p.n, p.n == 1 ? "" : "s",
+			       p.n == 1 ? "s" : "", commit, ag->drift_warn ? " (--drift=warn: not corrected)" : ", correcting");
+		int do_apply = p.n && !(drift_only && ag->drift_warn);
+		struct apply_result res = {0, 0};
+		int ar = do_apply ? apply_plan(dk, &p, &res) : 0;
+		ok = ar == 0 && !invalid;
+		pthread_mutex_lock(&ag->mu);
+		json_decref(ag->stacks);
+		ag->stacks = ops_json(&p);
+		if (drift_only && do_apply)
+			ag->drift_corrections += res.done;
+		pthread_mutex_unlock(&ag->mu);
+		if (ok) {
+			logmsg("info", "commit %.12s applied: %zu operation%s, %lu write request%s", commit, p.n,
+			       p.n == 1 ? "" : "s", docker_stats(dk)->writes - w0, docker_stats(dk)->writes - w0 == 1 ? "" : "s");
+			set_error(ag, NULL);
+		} else {
+			logmsg("error", "commit %.12s: %s", commit, invalid ? "invalid stacks were not applied" : "some operations failed");
+			set_error(ag, invalid ? "invalid stacks were not applied" : "some operations failed");
+		}
+		repo_free(&r);
+	}
+	plan_free(&p);
+	double dt = now_mono() - t0;
+	pthread_mutex_lock(&ag->mu);
+	ag->reconciles++;
+	ag->writes += docker_stats(dk)->writes - w0;
+	for (size_t i = 0; i < ARRAY_SIZE(buckets); i++)
+		if (dt <= buckets[i])
+			ag->hist[i]++;
+	ag->hist_sum += dt;
+	if (ok) {
+		snprintf(ag->commit_applied, sizeof ag->commit_applied, "%s", commit);
+		ag->commit_failed[0] = 0;
+		ag->last_success = now_wall();
+		ag->ready = 1;
+	} else {
+		ag->errors++;
+		snprintf(ag->commit_failed, sizeof ag->commit_failed, "%s", commit);
+	}
+	pthread_mutex_unlock(&ag->mu);
+}
+
+/* ---------------- HTTP ---------------- */
+
+struct req {
+	struct buf body;
+	int too_big;
+};
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned int code, const char *type, char *body)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(r, "Content-Type", type);
+	enum MHD_Result ret = MHD_queue_response(c, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static char *status_json(struct agent *ag)
+{
+	pthread_mutex_lock(&ag->mu);
+	json_t *j = json_object();
+	json_object_set_new(j, "repo", json_string(ag->url));
+	json_object_set_new(j, "branch", json_string(ag->branch));
+	json_object_set_new(j, "commit_seen", json_string(ag->commit_seen));
+	json_object_set_new(j, "commit_applied", json_string(ag->commit_applied));
+	json_object_set_new(j, "commit_failed", ag->commit_failed[0] ? json_string(ag->commit_failed) : json_null());
+	json_object_set_new(j, "last_error", ag->last_error ? json_string(ag->last_error) : json_null());
+	json_object_set_new(j, "last_success", json_real(ag->last_success));
+	json_object_set_new(j, "next_poll", json_real(ag->next_poll_wall));
+	json_object_set_new(j, "last_operations", json_deep_copy(ag->stacks ? ag->stacks : json_object()));
+	pthread_mutex_unlock(&ag->mu);
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(j);
+	return s;
+}
+
+static char *metrics_text(struct agent *ag)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	pthread_mutex_lock(&ag->mu);
+	buf_addf(&b, "# HELP shoal_reconcile_duration_seconds Time to plan and apply one commit.\n"
+		     "# TYPE shoal_reconcile_duration_seconds histogram\n");
+	for (size_t i = 0; i < ARRAY_SIZE(buckets); i++)
+		buf_addf(&b, "shoal_reconcile_duration_seconds_bucket{le=\"%g\"} %lu\n", buckets[i], ag->hist[i]);
+	buf_addf(&b, "shoal_reconcile_duration_seconds_bucket{le=\"+Inf\"} %lu\n", ag->reconciles);
+	buf_addf(&b, "shoal_reconcile_duration_seconds_sum %.6f\nshoal_reconcile_duration_seconds_count %lu\n",
+		 ag->hist_sum, ag->reconciles);
+	buf_addf(&b, "# TYPE shoal_last_success_timestamp_seconds gauge\nshoal_last_success_timestamp_seconds %.3f\n",
+		 ag->last_success);
+	buf_addf(&b, "# TYPE shoal_writes_total counter\nshoal_writes_total %lu\n", ag->writes);
+	buf_addf(&b, "# TYPE shoal_reconcile_errors_total counter\nshoal_reconcile_errors_total %lu\n", ag->errors);
+	buf_addf(&b, "# TYPE shoal_drift_corrections_total counter\nshoal_drift_corrections_total %lu\n",
+		 ag->drift_corrections);
+	buf_addf(&b, "# TYPE shoal_webhooks_total counter\nshoal_webhooks_total{result=\"accepted\"} %lu\n"
+		     "shoal_webhooks_total{result=\"rejected\"} %lu\n",
+		 ag->webhooks, ag->webhooks_rejected);
+	pthread_mutex_unlock(&ag->mu);
+	return buf_detach(&b);
+}
+
+static int hex_eq(const char *hex, const unsigned char *mac, size_t n)
+{
+	unsigned char got[64];
+	size_t gl;
+	if (!hex || sodium_hex2bin(got, sizeof got, hex, strlen(hex), NULL, &gl, NULL) != 0 || gl != n)
+		return 0;
+	return sodium_memcmp(got, mac, n) == 0;
+}
+
+/* GitHub (X-Hub-Signature-256: sha256=HEX), Gitea / Forgejo (HEX of the
+ * same HMAC), GitLab (X-Gitlab-Token: the secret).  Constant time. */
+static int webhook_ok(struct agent *ag, struct MHD_Connection *c, const struct buf *body)
+{
+	const char *secret = ag->webhook_secret;
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+	crypto_auth_hmacsha256_state st;
+	crypto_auth_hmacsha256_init(&st, (const unsigned char *)secret, strlen(secret));
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)body->data, body->len);
+	crypto_auth_hmacsha256_final(&st, mac);
+	const char *gh = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Hub-Signature-256");
+	if (gh && str_has_prefix(gh, "sha256="))
+		return hex_eq(gh + 7, mac, sizeof mac);
+	const char *gt = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Gitea-Signature");
+	if (!gt)
+		gt = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forgejo-Signature");
+	if (gt)
+		return hex_eq(gt, mac, sizeof mac);
+	const char *gl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Gitlab-Token");
+	if (gl) {
+		size_t a = strlen(gl), b = strlen(secret);
+		unsigned char ha[32], hb[32];
+		crypto_generichash(ha, 32, (const unsigned char *)gl, a, NULL, 0);
+		crypto_generichash(hb, 32, (const unsigned char *)secret, b, NULL, 0);
+		return sodium_memcmp(ha, hb, 32) == 0;
+	}
+	return 0;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+			      const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct agent *ag = cls;
+	(void)version;
+	int is_hook = !strcmp(method, "POST") && !strcmp(url, "/webhook");
+	if (is_hook) {
+		struct req *rq = *con_cls;
+		if (!rq) {
+			rq = xcalloc(1, sizeof *rq);
+			buf_init(&rq->body, WEBHOOK_MAX_BODY);
+			*con_cls = rq;
+			return MHD_YES;
+		}
+		if (*upload_size) {
+			if (buf_add(&rq->body, upload, *upload_size) < 0)
+				rq->too_big = 1;
+			*upload_size = 0;
+			return MHD_YES;
+		}
+		if (!ag->webhook_secret)
+			return reply(c, 404, "text/plain", xstrdup("webhook disabled: no --webhook-secret-file\n"));
+		if (rq->too_big)
+			return reply(c, 413, "text/plain", xstrdup("body too large\n"));
+		int ok = webhook_ok(ag, c, &rq->body);
+		pthread_mutex_lock(&ag->mu);
+		if (ok)
+			ag->webhooks++;
+		else
+			ag->webhooks_rejected++;
+		pthread_mutex_unlock(&ag->mu);
+		if (!ok)
+			return reply(c, 401, "text/plain", xstrdup("bad signature\n"));
+		ssize_t w = write(ag->wake[1], "w", 1); /* coalesced by the loop */
+		(void)w;
+		return reply(c, 202, "text/plain", xstrdup("accepted\n"));
+	}
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return reply(c, 405, "text/plain", xstrdup("method not allowed\n"));
+	if (!strcmp(url, "/healthz"))
+		return reply(c, 200, "text/plain", xstrdup("ok\n"));
+	if (!strcmp(url, "/readyz")) {
+		pthread_mutex_lock(&ag->mu);
+		int r = ag->ready;
+		pthread_mutex_unlock(&ag->mu);
+		return reply(c, r ? 200 : 503, "text/plain", xstrdup(r ? "ready\n" : "not yet converged\n"));
+	}
+	if (!strcmp(url, "/status"))
+		return reply(c, 200, "application/json", status_json(ag));
+	if (!strcmp(url, "/metrics"))
+		return reply(c, 200, "text/plain; version=0.0.4", metrics_text(ag));
+	return reply(c, 404, "text/plain", xstrdup("not found\n"));
+}
+
+static void request_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode t)
+{
+	(void)cls;
+	(void)c;
+	(void)t;
+	struct req *rq = *con_cls;
+	if (rq) {
+		buf_free(&rq->body);
+		free(rq);
+	}
+	*con_cls = NULL;
+}
+
+static struct MHD_Daemon *http_start(struct agent *ag)
+{
+	const char *colon = strrchr(ag->listen, ':');
+	if (!colon)
+		return NULL;
+	long port = strtol(colon + 1, NULL, 10);
+	char *host = xstrndup(ag->listen, (size_t)(colon - ag->listen));
+	struct sockaddr_in sa = {0};
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	if (!*host || inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		sa.sin_addr.s_addr = htonl(INADDR_ANY);
+	free(host);
+	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL,
+				handle, ag, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
+				request_done, NULL, MHD_OPTION_CONNECTION_LIMIT, 64U, MHD_OPTION_CONNECTION_TIMEOUT,
+				10U, MHD_OPTION_END);
+}
+
+/* ---------------- options ---------------- */
+
+static int parse_dur(const char *s, long long *out)
+{
+	return compose_parse_duration(s, out) < 0 || *out <= 0 ? -1 : 0;
+}
+
+static const struct option agent_opts[] = {
+	{"repo", required_argument, 0, 'r'},	       {"branch", required_argument, 0, 'b'},
+	{"path", required_argument, 0, 'p'},	       {"interval", required_argument, 0, 'i'},
+	{"listen", required_argument, 0, 'l'},	       {"cache", required_argument, 0, 'c'},
+	{"key", required_argument, 0, 'k'},	       {"token-file", required_argument, 0, 't'},
+	{"username", required_argument, 0, 'u'},       {"ssh-key", required_argument, 0, 's'},
+	{"webhook-secret-file", required_argument, 0, 'w'}, {"require-signed", no_argument, 0, 'S'},
+	{"allowed-signers", required_argument, 0, 'A'}, {"drift", required_argument, 0, 'd'},
+	{"drift-interval", required_argument, 0, 'D'}, {"once", no_argument, 0, 'o'},
+	{"log-format", required_argument, 0, 'L'},     {"config", required_argument, 0, 'C'},
+	{0, 0, 0, 0},
+};
+
+static int set_opt(struct agent *ag, int c, const char *v)
+{
+	switch (c) {
+	case 'r': ag->url = v; break;
+	case 'b': ag->branch = v; break;
+	case 'p': ag->path = v; break;
+	case 'i': return parse_dur(v, &ag->interval_ns);
+	case 'l': ag->listen = v; break;
+	case 'c': ag->cache = v; break;
+	case 'k': opt_key_file = v; break;
+	case 't': ag->token_file = v; break;
+	case 'u': ag->username = v; break;
+	case 's': ag->ssh_key = v; break;
+	case 'w': ag->webhook_secret_file = v; break;
+	case 'S': ag->ra.require_signed = 1; break;
+	case 'A': ag->ra.allowed_signers = v; break;
+	case 'd':
+		if (strcmp(v, "revert") && strcmp(v, "warn"))
+			return -1;
+		ag->drift_warn = !strcmp(v, "warn");
+		break;
+	case 'D': return parse_dur(v, &ag->drift_ns);
+	case 'o': ag->once = 1; break;
+	case 'L':
+		if (strcmp(v, "human") && strcmp(v, "json"))
+			return -1;
+		ag->log_format = v;
+		break;
+	default: return -1;
+	}
+	return 0;
+}
+
+/* The config file: "name = value" lines with the long option names
+ * ("require-signed = true").  Command-line options override it. */
+static int load_config(struct agent *ag, const char *path, struct strv *keep)
+{
+	char *data;
+	if (read_file(path, 1 << 20, &data, NULL) < 0) {
+		fprintf(stderr, "shoal: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	int lineno = 0, ret = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		lineno++;
+		while (*line == ' ' || *line == '\t')
+			line++;
+		if (!*line || *line == '#')
+			continue;
+		char *eq = strchr(line, '=');
+		char *k = eq ? xstrndup(line, (size_t)(eq - line)) : xstrdup(line);
+		size_t kl = strlen(k);
+		while (kl && (k[kl - 1] == ' ' || k[kl - 1] == '\t'))
+			k[--kl] = 0;
+		const char *v = eq ? eq + 1 : "";
+		while (*v == ' ' || *v == '\t')
+			v++;
+		const struct option *o = agent_opts;
+		while (o->name && strcmp(o->name, k))
+			o++;
+		char *val = xstrdup(v);
+		size_t vl = strlen(val);
+		while (vl && (val[vl - 1] == ' ' || val[vl - 1] == '\r'))
+			val[--vl] = 0;
+		if (!o->name || o->val == 'C' || (o->has_arg == no_argument && strcmp(val, "true")) ||
+		    set_opt(ag, o->val, val) < 0) {
+			fprintf(stderr, "shoal: %s:%d: bad setting %s\n", path, lineno, k);
+			ret = -1;
+			free(val);
+		} else {
+			strv_push(keep, val); /* the option points into it */
+		}
+		free(k);
+	}
+	free(data);
+	return ret;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: shoal agent --repo URL [--branch main] [--path P] [--interval 60s] [--listen ADDR]\n"
+			"       [--cache DIR] [--key FILE] [--token-file F [--username U] | --ssh-key F]\n"
+			"       [--webhook-secret-file F] [--require-signed --allowed-signers F]\n"
+			"       [--drift revert|warn] [--drift-interval 5m] [--once] [--log-format human|json]\n"
+			"       [--config FILE]\n");
+	return EXIT_USAGE;
+}
+
+/* ---------------- the loop ---------------- */
+
+int cmd_agent(int argc, char **argv)
+{
+	struct agent ag;
+	memset(&ag, 0, sizeof ag);
+	ag.branch = "main";
+	ag.interval_ns = 60LL * 1000000000;
+	ag.drift_ns = 300LL * 1000000000;
+	ag.cache = "/var/lib/shoal/repo.git";
+	ag.log_format = "human";
+	ag.ra.prune = 1;
+	struct strv cfg_vals = {0};
+	int c, ret = EXIT_FAIL;
+	/* the config file first, so the command line wins */
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--config") && i + 1 < argc && load_config(&ag, argv[i + 1], &cfg_vals) < 0) {
+			strv_free(&cfg_vals);
+			return EXIT_USAGE;
+		}
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", agent_opts, NULL)) != -1) {
+		if (c == 'C')
+			continue;
+		if (set_opt(&ag, c, optarg) < 0) {
+			strv_free(&cfg_vals);
+			return usage();
+		}
+	}
+	if (!ag.url || optind != argc || (ag.ra.require_signed && !ag.ra.allowed_signers)) {
+		strv_free(&cfg_vals);
+		return usage();
+	}
+	log_fmt = ag.log_format;
+	ag.ra.path = ag.path;
+	pthread_mutex_init(&ag.mu, NULL);
+	git_libgit2_init();
+	if (cli_load_key() < 0)
+		goto out;
+	if (ag.token_file && !(ag.token = read_secret_file(ag.token_file, "token")))
+		goto out;
+	if (ag.webhook_secret_file && !(ag.webhook_secret = read_secret_file(ag.webhook_secret_file, "webhook secret")))
+		goto out;
+	if (pipe2(ag.wake, O_CLOEXEC | O_NONBLOCK) < 0)
+		goto out;
+	wake_fd = ag.wake[1];
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	struct MHD_Daemon *http = NULL;
+	if (ag.listen && !ag.once && !(http = http_start(&ag))) {
+		logmsg("error", "cannot listen on %s", ag.listen);
+		goto out;
+	}
+	struct docker *dk = NULL;
+	logmsg("info", "watching %s branch %s%s%s every %llds", ag.url, ag.branch, ag.path ? " path " : "",
+	       ag.path ? ag.path : "", ag.interval_ns / 1000000000);
+	double next_poll = now_mono(), next_drift = now_mono() + (double)ag.drift_ns / 1e9;
+	ret = EXIT_OK;
+	while (!stop_flag) {
+		double now = now_mono();
+		int woke = 0;
+		if (now < next_poll && now < next_drift) {
+			double until = next_poll < next_drift ? next_poll : next_drift;
+			struct pollfd pfd = {ag.wake[0], POLLIN, 0};
+			int ms = (int)((until - now) * 1000) + 1;
+			if (poll(&pfd, 1, ms) > 0) {
+				char drain[256];
+				while (read(ag.wake[0], drain, sizeof drain) > 0)
+					;
+				woke = 1;
+			}
+			if (stop_flag)
+				break;
+			now = now_mono();
+			if (!woke && now < next_poll && now < next_drift)
+				continue;
+		}
+		int drift_due = now >= next_drift;
+		if (drift_due) /* before anything can fail: a due deadline must move */
+			next_drift = now + (double)ag.drift_ns / 1e9;
+		/* jitter: 90-110% of the interval */
+		double jitter = 0.9 + 0.2 * (double)randombytes_uniform(1001) / 1000.0;
+		next_poll = now + (double)ag.interval_ns / 1e9 * jitter;
+		pthread_mutex_lock(&ag.mu);
+		ag.next_poll_wall = now_wall() + (next_poll - now);
+		pthread_mutex_unlock(&ag.mu);
+		char commit[41], *err = NULL;
+		if (git_sync(&ag, commit, &err) < 0) {
+			logmsg("error", "%s (keeping the last applied state)", err);
+			set_error(&ag, err);
+			free(err);
+			if (ag.once) {
+				ret = EXIT_FAIL;
+				break;
+			}
+			continue;
+		}
+		pthread_mutex_lock(&ag.mu);
+		int seen_new = strcmp(ag.commit_seen, commit) != 0;
+		snprintf(ag.commit_seen, sizeof ag.commit_seen, "%s", commit);
+		int applied = !strcmp(ag.commit_applied, commit), failed = !strcmp(ag.commit_failed, commit);
+		pthread_mutex_unlock(&ag.mu);
+		if (seen_new)
+			logmsg("info", "commit %.12s on %s", commit, ag.branch);
+		if (!dk && cli_open_engine(&dk) < 0) {
+			set_error(&ag, "cannot reach the docker engine");
+			dk = NULL;
+			if (ag.once) {
+				ret = EXIT_FAIL;
+				break;
+			}
+			continue;
+		}
+		if (!applied && !failed) {
+			reconcile(&ag, dk, commit, 0);
+		} else if (drift_due && applied) {
+			reconcile(&ag, dk, commit, 1);
+		} else if (failed && seen_new) {
+			logmsg("warning", "commit %.12s failed before: not re-applied until a new commit", commit);
+		}
+		if (ag.once) {
+			pthread_mutex_lock(&ag.mu);
+			ret = ag.commit_failed[0] ? EXIT_FAIL : EXIT_OK;
+			pthread_mutex_unlock(&ag.mu);
+			break;
+		}
+	}
+	if (stop_flag)
+		logmsg("info", "stopping on signal");
+	if (http)
+		MHD_stop_daemon(http);
+	docker_free(dk);
+out:
+	if (ag.token)
+		sodium_memzero(ag.token, strlen(ag.token));
+	if (ag.webhook_secret)
+		sodium_memzero(ag.webhook_secret, strlen(ag.webhook_secret));
+	free(ag.token);
+	free(ag.webhook_secret);
+	free(ag.last_error);
+	json_decref(ag.stacks);
+	if (ag.wake[0] > 0) {
+		close(ag.wake[0]);
+		close(ag.wake[1]);
+	}
+	wake_fd = -1;
+	strv_free(&cfg_vals);
+	pthread_mutex_destroy(&ag.mu);
+	return ret;
+}

@@ -1,0 +1,41 @@
+/*
+ * cli.h - what the command modules share: the repository arguments, the
+ * key, the engine connection and one plan of a repository against the
+ * swarm.  Implemented in main.c.
+ */
+#ifndef SHOAL_CLI_H
+#define SHOAL_CLI_H
+
+#include "../reconcile/docker.h"
+#include "../reconcile/plan.h"
+#include "../reconcile/repo.h"
+#include "../secrets/seal.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_CHANGES = 2, EXIT_USAGE = 64 };
+
+struct repo_args {
+	const char *dir;	/* directory, or the Git repository with --rev */
+	const char *rev;	/* a commit instead of the directory's files */
+	const char *base, *head; /* plan between two commits (offline) */
+	const char *path;	/* sub-path of the repository holding stacks/ */
+	const char *format;
+	int prune;
+	int require_signed;	  /* --require-signed: only commits signed by */
+	const char *allowed_signers; /* a key in this allowed_signers file */
+};
+
+
+extern const char *opt_key_file;	/* --key, else SHOAL_KEY_FILE */
+extern const struct seal_key *g_keyp;	/* loaded key, or NULL */
+extern unsigned char g_redact[32];	/* keys sealed-value fingerprints */
+
+int cli_load_key(void);
+/* Connect and check this is a swarm manager (messages on stderr). */
+int cli_open_engine(struct docker **dk);
+int cli_check_signed(const struct repo_args *a, const char *rev);
+/* Load the repository a describes and plan it against the swarm. */
+int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, struct repo *r, int *invalid);
+
+int cmd_agent(int argc, char **argv);
+
+#endif

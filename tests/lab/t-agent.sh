@@ -1,0 +1,84 @@
+# shoal agent against a real smart-HTTP Git server (git http-backend behind
+# lighttpd on loopback): applies the branch head, makes no writes while
+# nothing changes, follows a pushed commit on a signed webhook (a bad
+# signature is refused), rolls back on git revert, reverts hand-made drift,
+# serves /healthz /readyz /status /metrics, and stops cleanly on SIGTERM.
+. "$TOP/tests/lab/lib.sh"
+make_repo src
+command -v lighttpd >/dev/null || { echo "SKIP: lighttpd missing: agent NOT TESTED"; exit 77; }
+git init -q --bare origin.git
+( cd src && git init -q -b main && git config user.email ci@example.invalid && git config user.name ci &&
+  git add -A && git commit -qm v1 && git push -q ../origin.git main ) || fail "push v1"
+port=$((20000 + RANDOM % 20000)); aport=$((port + 1))
+cat > httpd.conf <<CONF
+server.document-root = "$T"
+server.bind = "127.0.0.1"
+server.port = $port
+server.modules = ("mod_alias", "mod_cgi", "mod_setenv")
+server.errorlog = "$T/httpd.err"
+alias.url = ("/git/" => "/usr/lib/git-core/git-http-backend/")
+\$HTTP["url"] =~ "^/git/" {
+  cgi.assign = ("" => "")
+  setenv.add-environment = ("GIT_PROJECT_ROOT" => "$T", "GIT_HTTP_EXPORT_ALL" => "1")
+}
+CONF
+lighttpd -D -f httpd.conf > http.log 2>&1 &
+hpid=$!
+printf 'hook-s3cret' > hook.secret
+trap 'kill $hpid $apid 2>/dev/null' EXIT
+for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/git/origin.git/info/refs?service=git-upload-pack" >/dev/null && break; sleep 0.1; done
+"$SHOAL" agent --repo "http://127.0.0.1:$port/git/origin.git" --interval 2s --drift-interval 3s \
+	--listen 127.0.0.1:$aport --cache "$T/cache.git" --webhook-secret-file hook.secret > agent.log 2>&1 &
+apid=$!
+api() { curl -fs "http://127.0.0.1:$aport$1"; }
+applied() { api /status | python3 -c 'import json,sys; print(json.load(sys.stdin)["commit_applied"])' 2>/dev/null; }
+wait_applied() { # sha seconds
+	for _ in $(seq 1 $(($2 * 10))); do [ "$(applied)" = "$1" ] && return 0; sleep 0.1; done
+	return 1
+}
+v1=$(git -C src rev-parse HEAD)
+wait_applied "$v1" 30 || { cat agent.log; fail "v1 not applied"; }
+api /healthz | grep -q ok || fail "healthz"
+api /readyz | grep -q ready || fail "readyz"
+docker service inspect kittenapi_kittenapi >/dev/null || fail "services missing"
+# nothing changes: polls and a drift check make no writes
+before=$(all_versions)
+w0=$(api /metrics | awk '/^shoal_writes_total/ {print $2}')
+sleep 7
+[ "$before" = "$(all_versions)" ] || fail "versions changed with nothing to do"
+[ "$(api /metrics | awk '/^shoal_writes_total/ {print $2}')" = "$w0" ] || fail "writes counted while idle"
+# a pushed commit, announced by a signed webhook
+( cd src && printf 'KITTENAPI_IMAGE=shoal-lab/busybox:latest\n' > stacks/kittenapi/vars.env &&
+  git add -A && git commit -qm v2 && git push -q ../origin.git main ) || fail "push v2"
+v2=$(git -C src rev-parse HEAD)
+body='{"ref":"refs/heads/main"}'
+sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac hook-s3cret | sed 's/.* //')
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "X-Hub-Signature-256: sha256=0000$sig" -d "$body" "http://127.0.0.1:$aport/webhook")
+[ "$code" = 401 ] || fail "bad signature gave $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "X-Hub-Signature-256: sha256=$sig" -d "$body" "http://127.0.0.1:$aport/webhook")
+[ "$code" = 202 ] || fail "good signature gave $code"
+wait_applied "$v2" 10 || { cat agent.log; fail "v2 not applied"; }
+[ "$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' kittenapi_kittenapi)" = shoal-lab/busybox:latest ] || fail "v2 image"
+# rollback by git revert
+( cd src && git revert --no-edit HEAD >/dev/null && git push -q ../origin.git main ) || fail "push revert"
+v3=$(git -C src rev-parse HEAD)
+wait_applied "$v3" 15 || { cat agent.log; fail "revert not applied"; }
+[ "$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' kittenapi_kittenapi)" = "$LAB_IMAGE" ] || fail "not rolled back"
+# drift made by hand is reverted at the next drift check
+docker service update -d --env-add HAND=made kittenapi_kittenapi >/dev/null
+for _ in $(seq 1 100); do
+	docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Env}}' kittenapi_kittenapi | grep -q HAND || break
+	sleep 0.1
+done
+docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Env}}' kittenapi_kittenapi | grep -q HAND && fail "drift not reverted"
+api /metrics | grep -q '^shoal_drift_corrections_total [1-9]' || fail "drift correction not counted"
+# SIGTERM: clean stop
+kill -TERM $apid
+for _ in $(seq 1 50); do kill -0 $apid 2>/dev/null || break; sleep 0.1; done
+kill -0 $apid 2>/dev/null && fail "agent did not stop on SIGTERM"
+wait $apid; rc=$?
+[ $rc = 0 ] || fail "agent exit $rc"
+grep -q 'stopping on signal' agent.log || fail "no stop message"
+grep -q 'LCg1SMxoWDg7gkuQ\|s3cr3t\|hook-s3cret' agent.log && fail "a secret in the agent log"
+cat agent.log
+true
