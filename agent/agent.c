@@ -242,6 +242,19 @@ static void reconcile(struct agent *ag, struct docker *dk, const char *commit, i
 	struct repo r;
 	int invalid = 0;
 	unsigned long w0 = docker_stats(dk)->writes;
+	char *why = NULL;
+	if (cli_check_signed(&a, commit, &why) < 0) {
+		/* not applied; the last good commit stays deployed */
+		logmsg("error", "commit %.12s %s", commit, why ? why : "refused");
+		set_error(ag, why ? why : "refused: signature check failed");
+		free(why);
+		pthread_mutex_lock(&ag->mu);
+		ag->errors++;
+		snprintf(ag->commit_failed, sizeof ag->commit_failed, "%s", commit);
+		pthread_mutex_unlock(&ag->mu);
+		return;
+	}
+	a.require_signed = 0; /* checked */
 	int rc = cli_repo_plan(&a, dk, &p, &r, &invalid);
 	int ok = 0;
 	if (rc < 0) {

@@ -32,7 +32,9 @@ extern unsigned char g_redact[32];	/* keys sealed-value fingerprints */
 int cli_load_key(void);
 /* Connect and check this is a swarm manager (messages on stderr). */
 int cli_open_engine(struct docker **dk);
-int cli_check_signed(const struct repo_args *a, const char *rev);
+/* With a->require_signed: 0 when rev is signed by an allowed signer, else
+ * -1 and, if why, the reason (caller frees). */
+int cli_check_signed(const struct repo_args *a, const char *rev, char **why);
 /* Load the repository a describes and plan it against the swarm. */
 int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, struct repo *r, int *invalid);
 

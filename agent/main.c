@@ -344,8 +344,10 @@ static int cmd_stack_ls(int argc, char **argv)
 
 
 /* With --require-signed, refuse a commit not signed by an allowed signer. */
-int cli_check_signed(const struct repo_args *a, const char *rev)
+int cli_check_signed(const struct repo_args *a, const char *rev, char **why)
 {
+	if (why)
+		*why = NULL;
 	if (!a->require_signed)
 		return 0;
 	if (!rev || !a->allowed_signers) {
@@ -354,10 +356,13 @@ int cli_check_signed(const struct repo_args *a, const char *rev)
 	}
 	char *who = NULL, *id = NULL, *err = NULL;
 	int r = gitverify_commit(a->dir, rev, a->allowed_signers, &who, &id, &err);
-	if (r < 0)
+	if (r < 0) {
 		fprintf(stderr, "shoal: refusing %s: %s\n", rev, err);
-	else
+		if (why)
+			*why = xasprintf("refused: %s", err);
+	} else {
 		fprintf(stderr, "commit %.12s signed by %s\n", id, who);
+	}
 	free(who);
 	free(id);
 	free(err);
@@ -407,7 +412,7 @@ int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, 
 	int ret = 0, prune = a->prune;
 	*invalid = 0;
 	struct repo_opts ro = {.key = g_keyp};
-	if (cli_check_signed(a, a->rev) < 0 || load_repo(a, a->rev, &ro, r) < 0)
+	if (cli_check_signed(a, a->rev, NULL) < 0 || load_repo(a, a->rev, &ro, r) < 0)
 		return -1;
 	json_t *pending = json_object(), *keep = json_object();
 	for (size_t i = 0; i < r->n; i++) {
