@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <git2.h>
 #include <microhttpd.h>
 #include <sodium.h>
@@ -749,4 +750,83 @@ out:
 	strv_free(&cfg_vals);
 	pthread_mutex_destroy(&ag.mu);
 	return ret;
+}
+
+/* ---------------- shoal status ---------------- */
+
+static size_t collect(char *p, size_t size, size_t n, void *ud)
+{
+	return buf_add(ud, p, size * n) < 0 ? 0 : size * n;
+}
+
+static void when(double t, char *out, size_t n)
+{
+	if (t <= 0) {
+		snprintf(out, n, "never");
+		return;
+	}
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, n, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+/* shoal status [--agent URL]: the agent's /status for a person. */
+int cmd_status(int argc, char **argv)
+{
+	const char *base = "http://127.0.0.1:9300";
+	if (argc == 3 && !strcmp(argv[1], "--agent"))
+		base = argv[2];
+	else if (argc != 1) {
+		fprintf(stderr, "usage: shoal status [--agent http://HOST:PORT]\n");
+		return EXIT_USAGE;
+	}
+	char *url = xasprintf("%s/status", base);
+	struct buf b;
+	buf_init(&b, 1 << 20);
+	CURL *c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+	CURLcode rc = curl_easy_perform(c);
+	curl_easy_cleanup(c);
+	json_t *j = rc == CURLE_OK ? json_loads(b.data, 0, NULL) : NULL;
+	if (!j) {
+		fprintf(stderr, "shoal: cannot read %s: %s\n", url, rc == CURLE_OK ? "not JSON" : curl_easy_strerror(rc));
+		free(url);
+		buf_free(&b);
+		return EXIT_FAIL;
+	}
+	char t1[32], t2[32];
+	when(json_number_value(json_object_get(j, "last_success")), t1, sizeof t1);
+	when(json_number_value(json_object_get(j, "next_poll")), t2, sizeof t2);
+	const char *failed = json_string_value(json_object_get(j, "commit_failed"));
+	const char *err = json_string_value(json_object_get(j, "last_error"));
+	printf("%-16s %s (%s)\n", "REPOSITORY", json_string_value(json_object_get(j, "repo")),
+	       json_string_value(json_object_get(j, "branch")));
+	printf("%-16s %.12s\n", "COMMIT SEEN", json_string_value(json_object_get(j, "commit_seen")));
+	printf("%-16s %.12s\n", "COMMIT APPLIED", json_string_value(json_object_get(j, "commit_applied")));
+	printf("%-16s %.12s\n", "COMMIT FAILED", failed ? failed : "-");
+	printf("%-16s %s\n", "LAST SUCCESS", t1);
+	printf("%-16s %s\n", "NEXT POLL", t2);
+	printf("%-16s %s\n", "LAST ERROR", err ? err : "-");
+	json_t *ops = json_object_get(j, "last_operations");
+	size_t n;
+	const char **keys = json_sorted_keys(ops, &n);
+	if (n) {
+		printf("\n%-16s %s\n", "STACK", "LAST OPERATIONS");
+		for (size_t i = 0; i < n; i++) {
+			size_t k;
+			json_t *o;
+			json_array_foreach(json_object_get(ops, keys[i]), k, o)
+				printf("%-16s %s\n", k ? "" : keys[i], json_string_value(o));
+		}
+	}
+	free(keys);
+	json_decref(j);
+	free(url);
+	buf_free(&b);
+	return EXIT_OK;
 }

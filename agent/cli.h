@@ -39,5 +39,6 @@ int cli_check_signed(const struct repo_args *a, const char *rev, char **why);
 int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, struct repo *r, int *invalid);
 
 int cmd_agent(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 #endif

@@ -72,6 +72,10 @@ for _ in $(seq 1 100); do
 done
 docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Env}}' kittenapi_kittenapi | grep -q HAND && fail "drift not reverted"
 api /metrics | grep -q '^shoal_drift_corrections_total [1-9]' || fail "drift correction not counted"
+# shoal status: the same for a person
+"$SHOAL" status --agent "http://127.0.0.1:$aport" > status.txt || fail "shoal status"
+cat status.txt
+grep -q "^COMMIT APPLIED *${v3:0:12}" status.txt || fail "status table"
 # SIGTERM: clean stop
 kill -TERM $apid
 for _ in $(seq 1 50); do kill -0 $apid 2>/dev/null || break; sleep 0.1; done
