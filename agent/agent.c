@@ -56,6 +56,10 @@ struct agent {
 	unsigned long hist[8]; /* reconcile duration buckets */
 	double hist_sum;
 	json_t *stacks; /* last plan's operations per stack */
+	/* lease: one writer per repository/branch/path */
+	long long lease_ttl_ns;
+	char lease_name[64], holder[128], lease_holder_seen[128];
+	int leader;
 	/* secrets read from files */
 	char *token, *webhook_secret;
 	int wake[2];
@@ -306,6 +310,80 @@ static void reconcile(struct agent *ag, struct docker *dk, const char *commit, i
 	pthread_mutex_unlock(&ag->mu);
 }
 
+/* ---------------- lease ---------------- */
+
+/*
+ * The lease is a swarm config object (stored in the raft log, so every
+ * manager sees the same one) whose labels name the holder and when its
+ * hold expires.  Taking or renewing it is an update with ?version=: of two
+ * agents racing, the engine accepts one and refuses the other's stale
+ * version, so at most one writes.
+ */
+#define LABEL_LEASE_HOLDER "io.shoal.lease.holder"
+#define LABEL_LEASE_EXPIRES "io.shoal.lease.expires"
+
+static int lease_take(struct agent *ag, struct docker *dk)
+{
+	char *err = NULL, *f = docker_filters("name", ag->lease_name), *path = xasprintf("/configs?filters=%s", f);
+	json_t *list = NULL, *cur = NULL;
+	int held = 0;
+	long long now = (long long)now_wall();
+	char exp[32];
+	snprintf(exp, sizeof exp, "%lld", now + ag->lease_ttl_ns / 1000000000);
+	int rc = docker_call(dk, "GET", path, NULL, &list, &err);
+	free(path);
+	free(f);
+	if (rc)
+		goto out;
+	size_t i;
+	json_t *x;
+	json_array_foreach(list, i, x)
+		if (!strcmp(json_string_value(json_object_get(json_object_get(x, "Spec"), "Name")) ?: "", ag->lease_name))
+			cur = x;
+	if (!cur) {
+		json_t *spec = json_pack("{s:s, s:{s:s, s:s, s:s}, s:s}", "Name", ag->lease_name, "Labels",
+					 LABEL_LEASE_HOLDER, ag->holder, LABEL_LEASE_EXPIRES, exp, LABEL_MANAGED, "lease",
+					 "Data", "c2hvYWwgbGVhc2U=");
+		rc = docker_call(dk, "POST", "/configs/create", spec, NULL, &err);
+		json_decref(spec);
+		held = rc == DOCKER_OK;
+		goto out;
+	}
+	json_t *spec = json_object_get(cur, "Spec"), *labels = json_object_get(spec, "Labels");
+	const char *holder = json_string_value(json_object_get(labels, LABEL_LEASE_HOLDER));
+	long long expires = 0;
+	compose_parse_int(json_string_value(json_object_get(labels, LABEL_LEASE_EXPIRES)) ?: "0", &expires);
+	pthread_mutex_lock(&ag->mu);
+	snprintf(ag->lease_holder_seen, sizeof ag->lease_holder_seen, "%s", holder ? holder : "");
+	pthread_mutex_unlock(&ag->mu);
+	if (holder && strcmp(holder, ag->holder) && expires > now)
+		goto out; /* someone else holds it */
+	json_t *ns = json_deep_copy(spec);
+	json_t *nl = json_object_get(ns, "Labels");
+	json_object_set_new(nl, LABEL_LEASE_HOLDER, json_string(ag->holder));
+	json_object_set_new(nl, LABEL_LEASE_EXPIRES, json_string(exp));
+	path = xasprintf("/configs/%s/update?version=%lld", json_string_value(json_object_get(cur, "ID")),
+			 (long long)json_integer_value(json_object_get(json_object_get(cur, "Version"), "Index")));
+	rc = docker_call(dk, "POST", path, ns, NULL, &err);
+	free(path);
+	json_decref(ns);
+	held = rc == DOCKER_OK; /* a stale version: another agent won the race */
+out:
+	if (err && held == 0 && rc != DOCKER_ECONFLICT && rc != DOCKER_OK)
+		logmsg("warning", "lease %s: %s", ag->lease_name, err);
+	free(err);
+	json_decref(list);
+	pthread_mutex_lock(&ag->mu);
+	if (held != ag->leader)
+		logmsg("info", held ? "lease %s taken: this agent (%s) writes" : "lease %s held by another agent: standing by",
+		       ag->lease_name, ag->holder);
+	ag->leader = held;
+	if (held)
+		snprintf(ag->lease_holder_seen, sizeof ag->lease_holder_seen, "%s", ag->holder);
+	pthread_mutex_unlock(&ag->mu);
+	return held;
+}
+
 /* ---------------- HTTP ---------------- */
 
 struct req {
@@ -335,6 +413,9 @@ static char *status_json(struct agent *ag)
 	json_object_set_new(j, "last_success", json_real(ag->last_success));
 	json_object_set_new(j, "next_poll", json_real(ag->next_poll_wall));
 	json_object_set_new(j, "last_operations", json_deep_copy(ag->stacks ? ag->stacks : json_object()));
+	json_object_set_new(j, "role", json_string(ag->leader == 1 ? "leader" : ag->leader == 0 ? "standby" : "starting"));
+	json_object_set_new(j, "lease_holder", json_string(ag->lease_holder_seen));
+	json_object_set_new(j, "agent", json_string(ag->holder));
 	pthread_mutex_unlock(&ag->mu);
 	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(j);
@@ -507,6 +588,7 @@ static const struct option agent_opts[] = {
 	{"allowed-signers", required_argument, 0, 'A'}, {"drift", required_argument, 0, 'd'},
 	{"drift-interval", required_argument, 0, 'D'}, {"once", no_argument, 0, 'o'},
 	{"log-format", required_argument, 0, 'L'},     {"config", required_argument, 0, 'C'},
+	{"lease-ttl", required_argument, 0, 'T'},
 	{0, 0, 0, 0},
 };
 
@@ -533,6 +615,7 @@ static int set_opt(struct agent *ag, int c, const char *v)
 		break;
 	case 'D': return parse_dur(v, &ag->drift_ns);
 	case 'o': ag->once = 1; break;
+	case 'T': return parse_dur(v, &ag->lease_ttl_ns);
 	case 'L':
 		if (strcmp(v, "human") && strcmp(v, "json"))
 			return -1;
@@ -595,7 +678,7 @@ static int usage(void)
 			"       [--cache DIR] [--key FILE] [--token-file F [--username U] | --ssh-key F]\n"
 			"       [--webhook-secret-file F] [--require-signed --allowed-signers F]\n"
 			"       [--drift revert|warn] [--drift-interval 5m] [--once] [--log-format human|json]\n"
-			"       [--config FILE]\n");
+			"       [--lease-ttl DURATION] [--config FILE]\n");
 	return EXIT_USAGE;
 }
 
@@ -610,6 +693,8 @@ int cmd_agent(int argc, char **argv)
 	ag.drift_ns = 300LL * 1000000000;
 	ag.cache = "/var/lib/shoal/repo.git";
 	ag.log_format = "human";
+	ag.lease_ttl_ns = 0;
+	ag.leader = -1; /* unknown until the first try: then logged either way */
 	ag.ra.prune = 1;
 	struct strv cfg_vals = {0};
 	int c, ret = EXIT_FAIL;
@@ -634,6 +719,17 @@ int cmd_agent(int argc, char **argv)
 	}
 	log_fmt = ag.log_format;
 	ag.ra.path = ag.path;
+	if (!ag.lease_ttl_ns) /* three missed polls, at least 30 s */
+		ag.lease_ttl_ns = 3 * ag.interval_ns > 30000000000LL ? 3 * ag.interval_ns : 30000000000LL;
+	{
+		char host[64] = "", hx[65];
+		gethostname(host, sizeof host - 1);
+		snprintf(ag.holder, sizeof ag.holder, "%s/%d/%08x", host, (int)getpid(), randombytes_random());
+		char *scope = xasprintf("%s\n%s\n%s", ag.url, ag.branch, ag.path ? ag.path : "");
+		sha256_hex(scope, strlen(scope), hx);
+		free(scope);
+		snprintf(ag.lease_name, sizeof ag.lease_name, "shoal-lease-%.16s", hx);
+	}
 	pthread_mutex_init(&ag.mu, NULL);
 	git_libgit2_init();
 	if (cli_load_key() < 0)
@@ -714,7 +810,9 @@ int cmd_agent(int argc, char **argv)
 			}
 			continue;
 		}
-		if (!applied && !failed) {
+		if (!lease_take(&ag, dk)) {
+			/* standby: another agent writes; take over when its hold expires */
+		} else if (!applied && !failed) {
 			reconcile(&ag, dk, commit, 0);
 		} else if (drift_due && applied) {
 			reconcile(&ag, dk, commit, 1);
