@@ -60,6 +60,7 @@ struct agent {
 	long long lease_ttl_ns;
 	char lease_name[64], holder[128], lease_holder_seen[128];
 	int leader;
+	double lease_until; /* wall time our hold ends, when leader */
 	/* secrets read from files */
 	char *token, *webhook_secret;
 	int wake[2];
@@ -324,6 +325,10 @@ static void reconcile(struct agent *ag, struct docker *dk, const char *commit, i
 
 static int lease_take(struct agent *ag, struct docker *dk)
 {
+	/* a leader renews only past half its hold: a write every ttl/2, not
+	 * every poll */
+	if (ag->leader == 1 && now_wall() < ag->lease_until - (double)ag->lease_ttl_ns / 2e9)
+		return 1;
 	char *err = NULL, *f = docker_filters("name", ag->lease_name), *path = xasprintf("/configs?filters=%s", f);
 	json_t *list = NULL, *cur = NULL;
 	int held = 0;
@@ -378,8 +383,10 @@ out:
 		logmsg("info", held ? "lease %s taken: this agent (%s) writes" : "lease %s held by another agent: standing by",
 		       ag->lease_name, ag->holder);
 	ag->leader = held;
-	if (held)
+	if (held) {
 		snprintf(ag->lease_holder_seen, sizeof ag->lease_holder_seen, "%s", ag->holder);
+		ag->lease_until = (double)now + (double)ag->lease_ttl_ns / 1e9;
+	}
 	pthread_mutex_unlock(&ag->mu);
 	return held;
 }

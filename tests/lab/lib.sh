@@ -20,7 +20,8 @@ svc_versions() {
 all_versions() {
 	svc_versions
 	docker secret ls -q | xargs -r docker secret inspect -f 'secret {{.Spec.Name}} {{.Version.Index}}' | sort
-	docker config ls -q | xargs -r docker config inspect -f 'config {{.Spec.Name}} {{.Version.Index}}' | sort
+	# the agents' lease (renewed while they run) is not a deployed object
+	docker config ls -q | xargs -r docker config inspect -f 'config {{.Spec.Name}} {{.Version.Index}}' | grep -v '^config shoal-lease-' | sort
 	docker network ls -q --filter driver=overlay | xargs -r docker network inspect -f 'network {{.Name}} {{.Id}}' | sort
 }
 
