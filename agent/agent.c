@@ -41,7 +41,9 @@
 struct agent {
 	/* options */
 	const char *url, *branch, *path, *cache, *listen;
-	const char *token_file, *username, *ssh_key, *webhook_secret_file, *log_format;
+	const char *token_file, *username, *ssh_key, *webhook_secret_file, *log_format, *notify_url;
+	long long converge_ns;
+	int notified_failure; /* a failure was announced; the next success is a recovery */
 	long long interval_ns, drift_ns;
 	int drift_warn, once;
 	struct repo_args ra;
@@ -237,6 +239,96 @@ static json_t *ops_json(const struct plan *p)
 	return o;
 }
 
+/*
+ * Wait until the services this plan created or updated have converged:
+ * UpdateStatus completed (updates) or running tasks == desired (new
+ * services).  A failed update (paused, rollback_paused, rollback_completed)
+ * or the timeout fails it; the message names the service.
+ */
+static int converge(struct agent *ag, struct docker *dk, const struct plan *p, char **why)
+{
+	struct strv names = {0};
+	for (size_t i = 0; i < p->n; i++)
+		if (p->ops[i].kind == K_SERVICE && p->ops[i].op != OP_REMOVE)
+			strv_push(&names, xstrdup(p->ops[i].name));
+	double deadline = now_mono() + (double)ag->converge_ns / 1e9;
+	int ret = 0;
+	*why = NULL;
+	while (names.n && !stop_flag) {
+		json_t *list = NULL;
+		char *err = NULL;
+		if (docker_call(dk, "GET", "/services?status=true", NULL, &list, &err) != DOCKER_OK) {
+			free(err);
+			break;
+		}
+		struct strv pending = {0};
+		for (size_t i = 0; i < names.n; i++) {
+			json_t *svc = NULL, *x;
+			size_t k;
+			json_array_foreach(list, k, x)
+				if (!strcmp(json_string_value(json_object_get(json_object_get(x, "Spec"), "Name")) ?: "", names.v[i]))
+					svc = x;
+			if (!svc)
+				continue;
+			json_t *us = json_object_get(svc, "UpdateStatus");
+			const char *state = json_string_value(json_object_get(us, "State"));
+			json_t *mode = json_object_get(json_object_get(svc, "Spec"), "Mode");
+			int job = json_object_get(mode, "ReplicatedJob") || json_object_get(mode, "GlobalJob");
+			json_t *ss = json_object_get(svc, "ServiceStatus");
+			json_int_t run = json_integer_value(json_object_get(ss, "RunningTasks")),
+				   want = json_integer_value(json_object_get(ss, "DesiredTasks"));
+			if (state && (!strcmp(state, "paused") || !strcmp(state, "rollback_paused") ||
+				      !strcmp(state, "rollback_completed"))) {
+				const char *msg = json_string_value(json_object_get(us, "Message"));
+				char *m = xasprintf("service %s: update %s%s%s", names.v[i], state, msg ? ": " : "", msg ? msg : "");
+				if (!*why)
+					*why = m;
+				else
+					free(m);
+				ret = -1;
+			} else if ((state && strcmp(state, "completed")) || (!state && !job && run < want)) {
+				strv_push(&pending, xstrdup(names.v[i]));
+			}
+		}
+		json_decref(list);
+		strv_free(&names);
+		names = pending;
+		if (!names.n || now_mono() > deadline)
+			break;
+		struct timespec ts = {0, 500000000};
+		nanosleep(&ts, NULL);
+	}
+	if (names.n && !*why) {
+		*why = xasprintf("service %s did not converge within %llds", names.v[0], ag->converge_ns / 1000000000);
+		ret = -1;
+	}
+	strv_free(&names);
+	return ret;
+}
+
+/* POST {"text": ...} (Slack-compatible) to --notify-url; best effort. */
+static void notify(struct agent *ag, const char *text)
+{
+	if (!ag->notify_url)
+		return;
+	json_t *j = json_pack("{s:s, s:s, s:s}", "text", text, "repo", ag->url, "branch", ag->branch);
+	char *body = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, ag->notify_url);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	CURLcode rc = curl_easy_perform(c);
+	if (rc != CURLE_OK)
+		logmsg("warning", "notification to %s failed: %s", ag->notify_url, curl_easy_strerror(rc));
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	free(body);
+}
+
 /* One reconcile of commit; drift_only: nothing new in Git, a drift check. */
 static void reconcile(struct agent *ag, struct docker *dk, const char *commit, int drift_only)
 {
@@ -273,7 +365,17 @@ static void reconcile(struct agent *ag, struct docker *dk, const char *commit, i
 		int do_apply = p.n && !(drift_only && ag->drift_warn);
 		struct apply_result res = {0, 0};
 		int ar = do_apply ? apply_plan(dk, &p, &res) : 0;
+		char *cwhy = NULL;
+		if (ar == 0 && do_apply && converge(ag, dk, &p, &cwhy) < 0) {
+			logmsg("error", "commit %.12s: %s", commit, cwhy);
+			ar = -1;
+		}
 		ok = ar == 0 && !invalid;
+		int err_set = cwhy != NULL;
+		if (cwhy) {
+			set_error(ag, cwhy);
+			free(cwhy);
+		}
 		pthread_mutex_lock(&ag->mu);
 		json_decref(ag->stacks);
 		ag->stacks = ops_json(&p);
@@ -284,7 +386,7 @@ static void reconcile(struct agent *ag, struct docker *dk, const char *commit, i
 			logmsg("info", "commit %.12s applied: %zu operation%s, %lu write request%s", commit, p.n,
 			       p.n == 1 ? "" : "s", docker_stats(dk)->writes - w0, docker_stats(dk)->writes - w0 == 1 ? "" : "s");
 			set_error(ag, NULL);
-		} else {
+		} else if (!err_set) {
 			logmsg("error", "commit %.12s: %s", commit, invalid ? "invalid stacks were not applied" : "some operations failed");
 			set_error(ag, invalid ? "invalid stacks were not applied" : "some operations failed");
 		}
@@ -299,16 +401,33 @@ static void reconcile(struct agent *ag, struct docker *dk, const char *commit, i
 		if (dt <= buckets[i])
 			ag->hist[i]++;
 	ag->hist_sum += dt;
+	int recovered = 0, announce = 0;
+	char *msg = NULL;
 	if (ok) {
 		snprintf(ag->commit_applied, sizeof ag->commit_applied, "%s", commit);
 		ag->commit_failed[0] = 0;
 		ag->last_success = now_wall();
 		ag->ready = 1;
+		recovered = ag->notified_failure;
+		ag->notified_failure = 0;
 	} else {
 		ag->errors++;
+		announce = strcmp(ag->commit_failed, commit) != 0; /* once per failing commit */
 		snprintf(ag->commit_failed, sizeof ag->commit_failed, "%s", commit);
+		msg = xasprintf("shoal: commit %.12s on %s failed: %s", commit, ag->branch,
+				ag->last_error ? ag->last_error : "see the agent's log");
+		if (announce)
+			ag->notified_failure = 1;
 	}
 	pthread_mutex_unlock(&ag->mu);
+	if (announce)
+		notify(ag, msg);
+	if (recovered) {
+		char *text = xasprintf("shoal: recovered, commit %.12s on %s applied", commit, ag->branch);
+		notify(ag, text);
+		free(text);
+	}
+	free(msg);
 }
 
 /* ---------------- lease ---------------- */
@@ -595,7 +714,8 @@ static const struct option agent_opts[] = {
 	{"allowed-signers", required_argument, 0, 'A'}, {"drift", required_argument, 0, 'd'},
 	{"drift-interval", required_argument, 0, 'D'}, {"once", no_argument, 0, 'o'},
 	{"log-format", required_argument, 0, 'L'},     {"config", required_argument, 0, 'C'},
-	{"lease-ttl", required_argument, 0, 'T'},
+	{"lease-ttl", required_argument, 0, 'T'},      {"notify-url", required_argument, 0, 'N'},
+	{"converge-timeout", required_argument, 0, 'W'},
 	{0, 0, 0, 0},
 };
 
@@ -623,6 +743,8 @@ static int set_opt(struct agent *ag, int c, const char *v)
 	case 'D': return parse_dur(v, &ag->drift_ns);
 	case 'o': ag->once = 1; break;
 	case 'T': return parse_dur(v, &ag->lease_ttl_ns);
+	case 'N': ag->notify_url = v; break;
+	case 'W': return parse_dur(v, &ag->converge_ns);
 	case 'L':
 		if (strcmp(v, "human") && strcmp(v, "json"))
 			return -1;
@@ -685,7 +807,7 @@ static int usage(void)
 			"       [--cache DIR] [--key FILE] [--token-file F [--username U] | --ssh-key F]\n"
 			"       [--webhook-secret-file F] [--require-signed --allowed-signers F]\n"
 			"       [--drift revert|warn] [--drift-interval 5m] [--once] [--log-format human|json]\n"
-			"       [--lease-ttl DURATION] [--config FILE]\n");
+			"       [--lease-ttl DURATION] [--converge-timeout 5m] [--notify-url URL] [--config FILE]\n");
 	return EXIT_USAGE;
 }
 
@@ -702,6 +824,7 @@ int cmd_agent(int argc, char **argv)
 	ag.log_format = "human";
 	ag.lease_ttl_ns = 0;
 	ag.leader = -1; /* unknown until the first try: then logged either way */
+	ag.converge_ns = 300LL * 1000000000;
 	ag.ra.prune = 1;
 	struct strv cfg_vals = {0};
 	int c, ret = EXIT_FAIL;
