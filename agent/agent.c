@@ -245,8 +245,11 @@ static json_t *ops_json(const struct plan *p)
  * services).  A failed update (paused, rollback_paused, rollback_completed)
  * or the timeout fails it; the message names the service.
  */
+static int lease_take(struct agent *ag, struct docker *dk);
+
 static int converge(struct agent *ag, struct docker *dk, const struct plan *p, char **why)
 {
+	double grace = now_mono() + 5;
 	struct strv names = {0};
 	for (size_t i = 0; i < p->n; i++)
 		if (p->ops[i].kind == K_SERVICE && p->ops[i].op != OP_REMOVE)
@@ -257,6 +260,12 @@ static int converge(struct agent *ag, struct docker *dk, const struct plan *p, c
 	while (names.n && !stop_flag) {
 		json_t *list = NULL;
 		char *err = NULL;
+		if (!lease_take(ag, dk)) {
+			/* another agent writes now: it owns convergence */
+			*why = xstrdup("lease lost while waiting for convergence");
+			strv_free(&names);
+			return -1;
+		}
 		if (docker_call(dk, "GET", "/services?status=true", NULL, &list, &err) != DOCKER_OK) {
 			free(err);
 			break;
@@ -272,6 +281,15 @@ static int converge(struct agent *ag, struct docker *dk, const struct plan *p, c
 				continue;
 			json_t *us = json_object_get(svc, "UpdateStatus");
 			const char *state = json_string_value(json_object_get(us, "State"));
+			/* the UpdateStatus that was there before our update is not
+			 * ours: wait (a little) for the orchestrator to start ours */
+			const struct op *uop = NULL;
+			for (size_t o = 0; o < p->n; o++)
+				if (p->ops[o].op == OP_UPDATE && !strcmp(p->ops[o].name, names.v[i]))
+					uop = &p->ops[o];
+			const char *started = json_string_value(json_object_get(us, "StartedAt"));
+			if (uop && (!state || !strcmp(started ? started : "", uop->prev_update ? uop->prev_update : "")))
+				state = now_mono() < grace ? "pending" : NULL;
 			json_t *mode = json_object_get(json_object_get(svc, "Spec"), "Mode");
 			int job = json_object_get(mode, "ReplicatedJob") || json_object_get(mode, "GlobalJob");
 			json_t *ss = json_object_get(svc, "ServiceStatus");
@@ -365,6 +383,12 @@ static void reconcile(struct agent *ag, struct docker *dk, const char *commit, i
 		int do_apply = p.n && !(drift_only && ag->drift_warn);
 		struct apply_result res = {0, 0};
 		int ar = do_apply ? apply_plan(dk, &p, &res) : 0;
+		pthread_mutex_lock(&ag->mu);
+		json_decref(ag->stacks);
+		ag->stacks = ops_json(&p);
+		if (drift_only && do_apply)
+			ag->drift_corrections += res.done;
+		pthread_mutex_unlock(&ag->mu);
 		char *cwhy = NULL;
 		if (ar == 0 && do_apply && converge(ag, dk, &p, &cwhy) < 0) {
 			logmsg("error", "commit %.12s: %s", commit, cwhy);
@@ -376,13 +400,9 @@ static void reconcile(struct agent *ag, struct docker *dk, const char *commit, i
 			set_error(ag, cwhy);
 			free(cwhy);
 		}
-		pthread_mutex_lock(&ag->mu);
-		json_decref(ag->stacks);
-		ag->stacks = ops_json(&p);
-		if (drift_only && do_apply)
-			ag->drift_corrections += res.done;
-		pthread_mutex_unlock(&ag->mu);
-		if (ok) {
+		if (ok && drift_only && !p.n) {
+			set_error(ag, NULL); /* a quiet drift check: nothing to say */
+		} else if (ok) {
 			logmsg("info", "commit %.12s applied: %zu operation%s, %lu write request%s", commit, p.n,
 			       p.n == 1 ? "" : "s", docker_stats(dk)->writes - w0, docker_stats(dk)->writes - w0 == 1 ? "" : "s");
 			set_error(ag, NULL);

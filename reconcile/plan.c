@@ -540,6 +540,8 @@ static void plan_service(struct plan *p, const struct desired *ds, const char *n
 	o->changes = all;
 	o->id = xstrdup(json_string_value(json_object_get(cur, "ID")));
 	o->version = json_integer_value(jpath(cur, "Version", "Index"));
+	const char *started = json_string_value(jpath(cur, "UpdateStatus", "StartedAt"));
+	o->prev_update = xstrdup(started ? started : "");
 }
 
 static int managed(const json_t *obj, int spec)
@@ -686,6 +688,7 @@ void plan_free(struct plan *p)
 		free(p->ops[i].stack);
 		free(p->ops[i].name);
 		free(p->ops[i].id);
+		free(p->ops[i].prev_update);
 		json_decref(p->ops[i].spec);
 		json_decref(p->ops[i].changes);
 	}

@@ -22,6 +22,7 @@ struct op {
 	long long version; /* live version (update) */
 	json_t *spec;	  /* create/update body */
 	json_t *changes;  /* array of {"path","old","new"} for updates */
+	char *prev_update; /* service update: live UpdateStatus.StartedAt before it */
 };
 
 struct plan {

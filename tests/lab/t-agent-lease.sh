@@ -4,6 +4,9 @@
 . "$TOP/tests/lab/lib.sh"
 command -v lighttpd >/dev/null || { echo "SKIP: lighttpd missing: lease NOT TESTED"; exit 77; }
 make_repo src
+# every stand-in can be placed, so each apply converges
+docker node update --label-add usage=apps --label-add mongo01=true --label-add mongo02=true \
+	--label-add mongo03=true "$(docker node ls -q)" >/dev/null
 git init -q --bare origin.git
 ( cd src && git init -q -b main && git config user.email ci@example.invalid && git config user.name ci &&
   git add -A && git commit -qm v1 && git push -q ../origin.git main ) || fail "push v1"
@@ -44,14 +47,14 @@ grep -q 'standing by' "agent-$other.log" || fail "standby did not say so"
 ( cd src && printf 'KITTENAPI_IMAGE=shoal-lab/busybox:latest\n' > stacks/kittenapi/vars.env &&
   git add -A && git commit -qm v2 && git push -q ../origin.git main ) || fail "push v2"
 v2=$(git -C src rev-parse HEAD)
-for _ in $(seq 1 100); do [ "$(field $lead commit_applied)" = "$v2" ] && break; sleep 0.1; done
+for _ in $(seq 1 600); do [ "$(field $lead commit_applied)" = "$v2" ] && break; sleep 0.1; done
 [ "$(field $lead commit_applied)" = "$v2" ] || fail "leader did not apply v2"
 [ -z "$(field $other commit_applied)" ] || fail "the standby applied v2 too"
 # the leader dies without releasing: the standby takes over after the TTL
 kill -9 $lpid
 ( cd src && git revert --no-edit HEAD >/dev/null && git push -q ../origin.git main ) || fail "push v3"
 v3=$(git -C src rev-parse HEAD)
-for _ in $(seq 1 150); do [ "$(field $other commit_applied)" = "$v3" ] && break; sleep 0.1; done
+for _ in $(seq 1 600); do [ "$(field $other commit_applied)" = "$v3" ] && break; sleep 0.1; done
 [ "$(field $other commit_applied)" = "$v3" ] || { cat "agent-$other.log"; fail "standby did not take over"; }
 [ "$(field $other role)" = leader ] || fail "new leader's role"
 [ "$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' kittenapi_kittenapi)" = "$LAB_IMAGE" ] || fail "v3 content"

@@ -6,6 +6,9 @@ command -v lighttpd >/dev/null && command -v ssh-keygen >/dev/null || { echo "SK
 ssh-keygen -q -t ed25519 -N '' -C ci -f ci.key
 echo "ci@example.invalid $(cut -d' ' -f1,2 ci.key.pub)" > allowed
 make_repo src
+# every stand-in can be placed, so each apply converges
+docker node update --label-add usage=apps --label-add mongo01=true --label-add mongo02=true \
+	--label-add mongo03=true "$(docker node ls -q)" >/dev/null
 git init -q --bare origin.git
 ( cd src && git init -q -b main && git config user.email ci@example.invalid && git config user.name ci &&
   git config gpg.format ssh && git config user.signingkey ../ci.key &&
@@ -41,7 +44,7 @@ apid=$!
 st() { curl -fs "http://127.0.0.1:$aport/status"; }
 field() { st | python3 -c "import json,sys; v=json.load(sys.stdin)[\"$1\"]; print(v if v is not None else '')" 2>/dev/null; }
 v1=$(git -C src rev-parse HEAD)
-for _ in $(seq 1 200); do [ "$(field commit_applied)" = "$v1" ] && break; sleep 0.1; done
+for _ in $(seq 1 600); do [ "$(field commit_applied)" = "$v1" ] && break; sleep 0.1; done
 [ "$(field commit_applied)" = "$v1" ] || { cat agent.log; fail "signed v1 not applied"; }
 ( cd src && printf 'KITTENAPI_IMAGE=shoal-lab/busybox:latest\n' > stacks/kittenapi/vars.env &&
   git add -A && git commit -q -m "v2 unsigned" && git push -q ../origin.git main ) || fail "push v2"
@@ -54,6 +57,6 @@ field last_error | grep -q 'is not signed' || fail "status does not say why: $(f
 grep -q '"level": *"error".*is not signed' agent.log || { cat agent.log; fail "json log line"; }
 ( cd src && git commit -q --allow-empty -S -m "v3 signed" && git push -q ../origin.git main ) || fail "push v3"
 v3=$(git -C src rev-parse HEAD)
-for _ in $(seq 1 100); do [ "$(field commit_applied)" = "$v3" ] && break; sleep 0.1; done
+for _ in $(seq 1 600); do [ "$(field commit_applied)" = "$v3" ] && break; sleep 0.1; done
 [ "$(field commit_applied)" = "$v3" ] || fail "signed v3 not applied"
 [ "$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' kittenapi_kittenapi)" = shoal-lab/busybox:latest ] || fail "v3 content"

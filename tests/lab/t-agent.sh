@@ -5,6 +5,9 @@
 # serves /healthz /readyz /status /metrics, and stops cleanly on SIGTERM.
 . "$TOP/tests/lab/lib.sh"
 make_repo src
+# every stand-in can be placed, so each apply converges
+docker node update --label-add usage=apps --label-add mongo01=true --label-add mongo02=true \
+	--label-add mongo03=true "$(docker node ls -q)" >/dev/null
 command -v lighttpd >/dev/null || { echo "SKIP: lighttpd missing: agent NOT TESTED"; exit 77; }
 git init -q --bare origin.git
 ( cd src && git init -q -b main && git config user.email ci@example.invalid && git config user.name ci &&
@@ -57,12 +60,12 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "X-Hub-Signature-256: s
 [ "$code" = 401 ] || fail "bad signature gave $code"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "X-Hub-Signature-256: sha256=$sig" -d "$body" "http://127.0.0.1:$aport/webhook")
 [ "$code" = 202 ] || fail "good signature gave $code"
-wait_applied "$v2" 10 || { cat agent.log; fail "v2 not applied"; }
+wait_applied "$v2" 60 || { cat agent.log; fail "v2 not applied"; }
 [ "$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' kittenapi_kittenapi)" = shoal-lab/busybox:latest ] || fail "v2 image"
 # rollback by git revert
 ( cd src && git revert --no-edit HEAD >/dev/null && git push -q ../origin.git main ) || fail "push revert"
 v3=$(git -C src rev-parse HEAD)
-wait_applied "$v3" 15 || { cat agent.log; fail "revert not applied"; }
+wait_applied "$v3" 60 || { cat agent.log; fail "revert not applied"; }
 [ "$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' kittenapi_kittenapi)" = "$LAB_IMAGE" ] || fail "not rolled back"
 # drift made by hand is reverted at the next drift check
 docker service update -d --env-add HAND=made kittenapi_kittenapi >/dev/null
