@@ -46,3 +46,45 @@ task_container() {
 	done
 	return 1
 }
+
+# Label the lab node so every repo-template stand-in can be placed.
+label_node_for_template() {
+	docker node update --label-add usage=apps --label-add mongo01=true --label-add mongo02=true \
+		--label-add mongo03=true "$(docker node ls -q)" >/dev/null
+}
+
+# A real smart-HTTP Git server for agents: git http-backend behind lighttpd
+# on loopback, serving $T/origin.git (bare) at http://127.0.0.1:$GIT_PORT/git/
+# origin.git.  Sets GIT_PORT, GIT_URL and HTTPD_PID; free ports above
+# GIT_PORT are the callers'.
+git_server_start() {
+	command -v lighttpd >/dev/null || return 77
+	git init -q --bare "$T/origin.git"
+	GIT_PORT=$((20000 + RANDOM % 20000))
+	GIT_URL="http://127.0.0.1:$GIT_PORT/git/origin.git"
+	cat > "$T/httpd.conf" <<CONF
+server.document-root = "$T"
+server.bind = "127.0.0.1"
+server.port = $GIT_PORT
+server.modules = ("mod_alias", "mod_cgi", "mod_setenv")
+server.errorlog = "$T/httpd.err"
+alias.url = ("/git/" => "/usr/lib/git-core/git-http-backend/")
+\$HTTP["url"] =~ "^/git/" {
+  cgi.assign = ("" => "")
+  setenv.add-environment = ("GIT_PROJECT_ROOT" => "$T", "GIT_HTTP_EXPORT_ALL" => "1")
+}
+CONF
+	lighttpd -D -f "$T/httpd.conf" > "$T/http.log" 2>&1 &
+	HTTPD_PID=$!
+	for _ in $(seq 1 50); do curl -fs "$GIT_URL/info/refs?service=git-upload-pack" >/dev/null && return 0; sleep 0.1; done
+	return 1
+}
+
+# A working copy of repo-template (lab images) in src, committed and pushed
+# to origin.git's main; extra git config as "key=value" arguments.
+src_init() {
+	make_repo src
+	( cd src && git init -q -b main && git config user.email ci@example.invalid && git config user.name ci &&
+	  for kv in "$@"; do git config "${kv%%=*}" "${kv#*=}"; done &&
+	  git add -A && git commit -q ${SIGN:+-S} -m v1 && git push -q ../origin.git main ) || fail "push v1"
+}

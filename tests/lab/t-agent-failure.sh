@@ -2,27 +2,10 @@
 # pauses) is marked failed, notified once (Slack-style JSON), not re-applied
 # in a loop; the next commit is applied normally and a recovery is notified.
 . "$TOP/tests/lab/lib.sh"
-command -v lighttpd >/dev/null || { echo "SKIP: lighttpd missing: agent failures NOT TESTED"; exit 77; }
-docker node update --label-add usage=apps --label-add mongo01=true --label-add mongo02=true \
-	--label-add mongo03=true "$(docker node ls -q)" >/dev/null
-make_repo src
-git init -q --bare origin.git
-( cd src && git init -q -b main && git config user.email ci@example.invalid && git config user.name ci &&
-  git add -A && git commit -qm v1 && git push -q ../origin.git main ) || fail "push v1"
-port=$((20000 + RANDOM % 20000)); aport=$((port + 1)); nport=$((port + 2))
-cat > httpd.conf <<CONF
-server.document-root = "$T"
-server.bind = "127.0.0.1"
-server.port = $port
-server.modules = ("mod_alias", "mod_cgi", "mod_setenv")
-alias.url = ("/git/" => "/usr/lib/git-core/git-http-backend/")
-\$HTTP["url"] =~ "^/git/" {
-  cgi.assign = ("" => "")
-  setenv.add-environment = ("GIT_PROJECT_ROOT" => "$T", "GIT_HTTP_EXPORT_ALL" => "1")
-}
-CONF
-lighttpd -D -f httpd.conf > http.log 2>&1 &
-hpid=$!
+git_server_start; case $? in 0) ;; 77) echo "SKIP: lighttpd missing: agent failures NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
+label_node_for_template
+src_init
+port=$GIT_PORT; aport=$((port + 1)); nport=$((port + 2)); hpid=$HTTPD_PID
 # the receiving end of notifications: records each POSTed body
 cat > receiver.py <<'PY'
 import sys
@@ -40,7 +23,7 @@ python3 receiver.py $nport notes.txt &
 npid=$!
 trap 'kill $hpid $apid $npid 2>/dev/null' EXIT
 sleep 0.3
-"$SHOAL" agent --repo "http://127.0.0.1:$port/git/origin.git" --interval 1s --listen 127.0.0.1:$aport \
+"$SHOAL" agent --repo "$GIT_URL" --interval 1s --listen 127.0.0.1:$aport \
 	--cache "$T/cache.git" --converge-timeout 60s --notify-url "http://127.0.0.1:$nport/hook" > agent.log 2>&1 &
 apid=$!
 field() { curl -fs "http://127.0.0.1:$aport/status" | python3 -c "import json,sys; v=json.load(sys.stdin)[\"$1\"]; print(v if v is not None else '')" 2>/dev/null; }

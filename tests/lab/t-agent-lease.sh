@@ -2,31 +2,12 @@
 # object updated with ?version=), so exactly one writes; when it is killed
 # (SIGKILL, no goodbye) the other takes over after the lease expires.
 . "$TOP/tests/lab/lib.sh"
-command -v lighttpd >/dev/null || { echo "SKIP: lighttpd missing: lease NOT TESTED"; exit 77; }
-make_repo src
-# every stand-in can be placed, so each apply converges
-docker node update --label-add usage=apps --label-add mongo01=true --label-add mongo02=true \
-	--label-add mongo03=true "$(docker node ls -q)" >/dev/null
-git init -q --bare origin.git
-( cd src && git init -q -b main && git config user.email ci@example.invalid && git config user.name ci &&
-  git add -A && git commit -qm v1 && git push -q ../origin.git main ) || fail "push v1"
-port=$((20000 + RANDOM % 20000)); pa=$((port + 1)); pb=$((port + 2))
-cat > httpd.conf <<CONF
-server.document-root = "$T"
-server.bind = "127.0.0.1"
-server.port = $port
-server.modules = ("mod_alias", "mod_cgi", "mod_setenv")
-alias.url = ("/git/" => "/usr/lib/git-core/git-http-backend/")
-\$HTTP["url"] =~ "^/git/" {
-  cgi.assign = ("" => "")
-  setenv.add-environment = ("GIT_PROJECT_ROOT" => "$T", "GIT_HTTP_EXPORT_ALL" => "1")
-}
-CONF
-lighttpd -D -f httpd.conf > http.log 2>&1 &
-hpid=$!
+git_server_start; case $? in 0) ;; 77) echo "SKIP: lighttpd missing: lease NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
+label_node_for_template
+src_init
+port=$GIT_PORT; pa=$((port + 1)); pb=$((port + 2)); hpid=$HTTPD_PID
 trap 'kill $hpid $aa $ab 2>/dev/null' EXIT
-sleep 0.3
-run_agent() { "$SHOAL" agent --repo "http://127.0.0.1:$port/git/origin.git" --interval 1s --lease-ttl 4s \
+run_agent() { "$SHOAL" agent --repo "$GIT_URL" --interval 1s --lease-ttl 4s \
 	--listen "127.0.0.1:$1" --cache "$T/cache-$1.git" > "agent-$1.log" 2>&1 & }
 run_agent $pa; aa=$!
 run_agent $pb; ab=$!

@@ -2,35 +2,17 @@
 # pushed after it is not, status and logs say why, and the last good commit
 # stays deployed until a signed commit comes.
 . "$TOP/tests/lab/lib.sh"
-command -v lighttpd >/dev/null && command -v ssh-keygen >/dev/null || { echo "SKIP: lighttpd or ssh-keygen missing: signed agent NOT TESTED"; exit 77; }
+command -v ssh-keygen >/dev/null || { echo "SKIP: lighttpd or ssh-keygen missing: signed agent NOT TESTED"; exit 77; }
 ssh-keygen -q -t ed25519 -N '' -C ci -f ci.key
 echo "ci@example.invalid $(cut -d' ' -f1,2 ci.key.pub)" > allowed
-make_repo src
-# every stand-in can be placed, so each apply converges
-docker node update --label-add usage=apps --label-add mongo01=true --label-add mongo02=true \
-	--label-add mongo03=true "$(docker node ls -q)" >/dev/null
-git init -q --bare origin.git
-( cd src && git init -q -b main && git config user.email ci@example.invalid && git config user.name ci &&
-  git config gpg.format ssh && git config user.signingkey ../ci.key &&
-  git add -A && git commit -qS -m v1 && git push -q ../origin.git main ) || fail "push v1"
-port=$((20000 + RANDOM % 20000)); aport=$((port + 1))
-cat > httpd.conf <<CONF
-server.document-root = "$T"
-server.bind = "127.0.0.1"
-server.port = $port
-server.modules = ("mod_alias", "mod_cgi", "mod_setenv")
-alias.url = ("/git/" => "/usr/lib/git-core/git-http-backend/")
-\$HTTP["url"] =~ "^/git/" {
-  cgi.assign = ("" => "")
-  setenv.add-environment = ("GIT_PROJECT_ROOT" => "$T", "GIT_HTTP_EXPORT_ALL" => "1")
-}
-CONF
-lighttpd -D -f httpd.conf > http.log 2>&1 &
-hpid=$!
+git_server_start; case $? in 0) ;; 77) echo "SKIP: lighttpd missing: signed agent NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
+label_node_for_template
+SIGN=1 src_init gpg.format=ssh user.signingkey=../ci.key
+port=$GIT_PORT; aport=$((port + 1)); hpid=$HTTPD_PID
 trap 'kill $hpid $apid 2>/dev/null' EXIT
 cat > agent.conf <<CONF
 # the same options as the command line, one per line
-repo = http://127.0.0.1:$port/git/origin.git
+repo = $GIT_URL
 interval = 1s
 listen = 127.0.0.1:$aport
 cache = $T/cache.git
@@ -38,7 +20,6 @@ require-signed = true
 allowed-signers = $T/allowed
 log-format = json
 CONF
-sleep 0.3
 "$SHOAL" agent --config agent.conf > agent.log 2>&1 &
 apid=$!
 st() { curl -fs "http://127.0.0.1:$aport/status"; }

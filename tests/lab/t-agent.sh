@@ -4,33 +4,13 @@
 # signature is refused), rolls back on git revert, reverts hand-made drift,
 # serves /healthz /readyz /status /metrics, and stops cleanly on SIGTERM.
 . "$TOP/tests/lab/lib.sh"
-make_repo src
-# every stand-in can be placed, so each apply converges
-docker node update --label-add usage=apps --label-add mongo01=true --label-add mongo02=true \
-	--label-add mongo03=true "$(docker node ls -q)" >/dev/null
-command -v lighttpd >/dev/null || { echo "SKIP: lighttpd missing: agent NOT TESTED"; exit 77; }
-git init -q --bare origin.git
-( cd src && git init -q -b main && git config user.email ci@example.invalid && git config user.name ci &&
-  git add -A && git commit -qm v1 && git push -q ../origin.git main ) || fail "push v1"
-port=$((20000 + RANDOM % 20000)); aport=$((port + 1))
-cat > httpd.conf <<CONF
-server.document-root = "$T"
-server.bind = "127.0.0.1"
-server.port = $port
-server.modules = ("mod_alias", "mod_cgi", "mod_setenv")
-server.errorlog = "$T/httpd.err"
-alias.url = ("/git/" => "/usr/lib/git-core/git-http-backend/")
-\$HTTP["url"] =~ "^/git/" {
-  cgi.assign = ("" => "")
-  setenv.add-environment = ("GIT_PROJECT_ROOT" => "$T", "GIT_HTTP_EXPORT_ALL" => "1")
-}
-CONF
-lighttpd -D -f httpd.conf > http.log 2>&1 &
-hpid=$!
+git_server_start; case $? in 0) ;; 77) echo "SKIP: lighttpd missing: agent NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
+label_node_for_template
+src_init
+port=$GIT_PORT; aport=$((port + 1)); hpid=$HTTPD_PID
 printf 'hook-s3cret' > hook.secret
 trap 'kill $hpid $apid 2>/dev/null' EXIT
-for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/git/origin.git/info/refs?service=git-upload-pack" >/dev/null && break; sleep 0.1; done
-"$SHOAL" agent --repo "http://127.0.0.1:$port/git/origin.git" --interval 2s --drift-interval 3s \
+"$SHOAL" agent --repo "$GIT_URL" --interval 2s --drift-interval 3s \
 	--listen 127.0.0.1:$aport --cache "$T/cache.git" --webhook-secret-file hook.secret > agent.log 2>&1 &
 apid=$!
 api() { curl -fs "http://127.0.0.1:$aport$1"; }
