@@ -21,5 +21,7 @@ docker network inspect backend >/dev/null || fail "network still in use was remo
 grep -q 'remove network backend' plan.txt && fail "plan removes a network in use"
 rm -r repo/stacks/kittenapi
 "$SHOAL" apply repo > apply2.txt 2>&1 || { cat apply2.txt; fail "apply 2"; }
+# swarm removes a network asynchronously once its last task has detached
+for _ in $(seq 1 60); do docker network inspect backend >/dev/null 2>&1 || break; sleep 0.5; done
 docker network inspect backend >/dev/null 2>&1 && fail "unused network of a removed stack left"
 true
