@@ -11,8 +11,8 @@ LDLIBS += $(shell pkg-config --libs $(PKGS)) -lm -lpthread
 LIB_OBJS = reconcile/util.o reconcile/ynode.o reconcile/interp.o reconcile/compose.o \
 	   reconcile/convert.o reconcile/docker.o reconcile/plan.o reconcile/apply.o \
 	   reconcile/repo.o reconcile/source.o reconcile/review.o secrets/seal.o
-AGENT_OBJS = agent/main.o agent/gitverify.o agent/agent.o
-UNIT_TESTS = tests/unit/test_interp tests/unit/test_compose tests/unit/test_diff tests/unit/test_seal
+AGENT_OBJS = agent/main.o agent/gitverify.o agent/agent.o agent/knownhosts.o
+UNIT_TESTS = tests/unit/test_interp tests/unit/test_compose tests/unit/test_diff tests/unit/test_seal tests/unit/test_knownhosts
 
 all: shoal
 
@@ -25,6 +25,8 @@ shoal: $(AGENT_OBJS) $(LIB_OBJS)
 tests/unit/%.o: CPPFLAGS += -DTOP='"$(CURDIR)"'
 tests/unit/%: tests/unit/%.o $(LIB_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+tests/unit/test_knownhosts: agent/knownhosts.o
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do ./$$t; done

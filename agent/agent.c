@@ -35,13 +35,16 @@
 #include "../reconcile/apply.h"
 #include "../reconcile/compose.h"
 #include "cli.h"
+#include "knownhosts.h"
 
 #define WEBHOOK_MAX_BODY (1u << 20)
 
 struct agent {
 	/* options */
 	const char *url, *branch, *path, *cache, *listen;
-	const char *token_file, *username, *ssh_key, *webhook_secret_file, *log_format, *notify_url;
+	const char *token_file, *username, *ssh_key, *known_hosts, *ca_file, *webhook_secret_file, *log_format, *notify_url;
+	char *ssh_host; /* an SSH remote: its host and port, for the host key check */
+	int ssh_port;
 	long long converge_ns;
 	int notified_failure; /* a failure was announced; the next success is a recovery */
 	long long interval_ns, drift_ns;
@@ -152,14 +155,43 @@ static int credentials(git_credential **out, const char *url, const char *user_f
 	struct cred_state *cs = payload;
 	struct agent *ag = cs->ag;
 	(void)url;
-	if (cs->tries++ > 0)
-		return GIT_EUSER; /* refused once: do not loop */
+	if (cs->tries++ > 0) { /* refused once: do not loop */
+		git_error_set_str(GIT_ERROR_NET, ag->ssh_key ? "authentication failed: the server refused the SSH key"
+							     : "authentication failed: the server refused the "
+							       "username and token (--username, --token-file)");
+		return GIT_EUSER;
+	}
 	if ((allowed & GIT_CREDENTIAL_SSH_KEY) && ag->ssh_key)
 		return git_credential_ssh_key_new(out, user_from_url ? user_from_url : "git", NULL, ag->ssh_key, NULL);
 	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && ag->token)
 		return git_credential_userpass_plaintext_new(out, ag->username ? ag->username : "x-access-token",
 							     ag->token);
-	return GIT_PASSTHROUGH;
+	git_error_set_str(GIT_ERROR_NET, "authentication required: the agent has no credentials for this remote "
+					 "(--token-file, or --ssh-key for SSH)");
+	return GIT_EUSER;
+}
+
+/* SSH: the server's host key must be in the operator's known_hosts file.
+ * (libgit2 1.5 accepts any host key when nobody checks.)  HTTPS: libcurl /
+ * OpenSSL already verified the chain and name; keep that verdict. */
+static int certificate_check(git_cert *cert, int valid, const char *host, void *payload)
+{
+	struct cred_state *cs = payload;
+	struct agent *ag = cs->ag;
+	if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2)
+		return valid ? 0 : GIT_ECERTIFICATE;
+	const git_cert_hostkey *hk = (const git_cert_hostkey *)cert;
+	if (!(hk->type & GIT_CERT_SSH_RAW) || !ag->known_hosts) {
+		git_error_set_str(GIT_ERROR_SSH, "no known_hosts file to check the SSH host key against");
+		return GIT_ECERTIFICATE;
+	}
+	char *why = NULL;
+	if (knownhosts_check(ag->known_hosts, host, ag->ssh_port, (const unsigned char *)hk->hostkey, hk->hostkey_len,
+			     &why) == 0)
+		return 0;
+	git_error_set_str(GIT_ERROR_SSH, why);
+	free(why);
+	return GIT_ECERTIFICATE;
 }
 
 /* Fetch the branch into the bare mirror; the commit ID in out. */
@@ -185,6 +217,7 @@ static int git_sync(struct agent *ag, char out[41], char **err)
 	git_fetch_options fo = GIT_FETCH_OPTIONS_INIT;
 	struct cred_state cs = {ag, 0};
 	fo.callbacks.credentials = credentials;
+	fo.callbacks.certificate_check = certificate_check;
 	fo.callbacks.payload = &cs;
 	fo.prune = GIT_FETCH_PRUNE;
 	int r = git_remote_fetch(remote, &specs, &fo, "shoal fetch");
@@ -735,7 +768,8 @@ static const struct option agent_opts[] = {
 	{"drift-interval", required_argument, 0, 'D'}, {"once", no_argument, 0, 'o'},
 	{"log-format", required_argument, 0, 'L'},     {"config", required_argument, 0, 'C'},
 	{"lease-ttl", required_argument, 0, 'T'},      {"notify-url", required_argument, 0, 'N'},
-	{"converge-timeout", required_argument, 0, 'W'},
+	{"converge-timeout", required_argument, 0, 'W'}, {"known-hosts", required_argument, 0, 'K'},
+	{"ca-file", required_argument, 0, 'a'},
 	{0, 0, 0, 0},
 };
 
@@ -752,6 +786,8 @@ static int set_opt(struct agent *ag, int c, const char *v)
 	case 't': ag->token_file = v; break;
 	case 'u': ag->username = v; break;
 	case 's': ag->ssh_key = v; break;
+	case 'K': ag->known_hosts = v; break;
+	case 'a': ag->ca_file = v; break;
 	case 'w': ag->webhook_secret_file = v; break;
 	case 'S': ag->ra.require_signed = 1; break;
 	case 'A': ag->ra.allowed_signers = v; break;
@@ -824,7 +860,8 @@ static int load_config(struct agent *ag, const char *path, struct strv *keep)
 static int usage(void)
 {
 	fprintf(stderr, "usage: shoal agent --repo URL [--branch main] [--path P] [--interval 60s] [--listen ADDR]\n"
-			"       [--cache DIR] [--key FILE] [--token-file F [--username U] | --ssh-key F]\n"
+			"       [--cache DIR] [--key FILE] [--token-file F [--username U] | --ssh-key F --known-hosts F]\n"
+			"       [--ca-file PEM]\n"
 			"       [--webhook-secret-file F] [--require-signed --allowed-signers F]\n"
 			"       [--drift revert|warn] [--drift-interval 5m] [--once] [--log-format human|json]\n"
 			"       [--lease-ttl DURATION] [--converge-timeout 5m] [--notify-url URL] [--config FILE]\n");
@@ -886,6 +923,26 @@ int cmd_agent(int argc, char **argv)
 		goto out;
 	if (ag.token_file && !(ag.token = read_secret_file(ag.token_file, "token")))
 		goto out;
+	if (ag.ca_file && git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, ag.ca_file, NULL) < 0) {
+		logmsg("error", "cannot use CA file %s: %s", ag.ca_file, git_error_last() ? git_error_last()->message : "");
+		goto out;
+	}
+	switch (knownhosts_url(ag.url, &ag.ssh_host, &ag.ssh_port)) {
+	case -1: logmsg("error", "cannot read the host and port of %s", ag.url); goto out;
+	case 1:
+		if (!ag.known_hosts) {
+			logmsg("error", "%s is an SSH remote: --known-hosts FILE is required (ssh-keyscan %s prints its keys)",
+			       ag.url, ag.ssh_host);
+			ret = EXIT_USAGE;
+			goto out;
+		}
+		if (access(ag.known_hosts, R_OK) < 0 || (ag.ssh_key && access(ag.ssh_key, R_OK) < 0)) {
+			logmsg("error", "cannot read %s: %s", access(ag.known_hosts, R_OK) < 0 ? ag.known_hosts : ag.ssh_key,
+			       strerror(errno));
+			goto out;
+		}
+		break;
+	}
 	if (ag.webhook_secret_file && !(ag.webhook_secret = read_secret_file(ag.webhook_secret_file, "webhook secret")))
 		goto out;
 	if (pipe2(ag.wake, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -987,6 +1044,7 @@ out:
 	if (ag.webhook_secret)
 		sodium_memzero(ag.webhook_secret, strlen(ag.webhook_secret));
 	free(ag.token);
+	free(ag.ssh_host);
 	free(ag.webhook_secret);
 	free(ag.last_error);
 	json_decref(ag.stacks);

@@ -61,22 +61,85 @@ git_server_start() {
 	command -v lighttpd >/dev/null || return 77
 	git init -q --bare "$T/origin.git"
 	GIT_PORT=$((20000 + RANDOM % 20000))
-	GIT_URL="http://127.0.0.1:$GIT_PORT/git/origin.git"
+	local scheme=http host=127.0.0.1 mods='"mod_alias", "mod_cgi", "mod_setenv"' extra='' curlopt=''
+	if [ -n "${GIT_TLS:-}" ]; then
+		# a CA of our own and a server certificate for localhost
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=lab-ca -keyout "$T/ca.key" \
+			-out "$T/ca.pem" 2>/dev/null &&
+		openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout "$T/srv.key" -out "$T/srv.csr" 2>/dev/null &&
+		printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$T/srv.ext" &&
+		openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -days 2 \
+			-extfile "$T/srv.ext" -out "$T/srv.pem" 2>/dev/null || return 1
+		scheme=https host=localhost mods="$mods, \"mod_openssl\"" curlopt="--cacert $T/ca.pem"
+		extra="ssl.engine = \"enable\"
+ssl.pemfile = \"$T/srv.pem\"
+ssl.privkey = \"$T/srv.key\""
+	fi
+	if [ -n "${GIT_AUTH:-}" ]; then # user:password, basic auth on every request
+		printf '%s:%s\n' "${GIT_AUTH%%:*}" "$(openssl passwd -apr1 "${GIT_AUTH#*:}")" > "$T/htpasswd"
+		mods="$mods, \"mod_auth\", \"mod_authn_file\""
+		extra="$extra
+auth.backend = \"htpasswd\"
+auth.backend.htpasswd.userfile = \"$T/htpasswd\"
+auth.require = (\"/git/\" => (\"method\" => \"basic\", \"realm\" => \"git\", \"require\" => \"valid-user\"))"
+		curlopt="$curlopt -u $GIT_AUTH"
+	fi
+	GIT_URL="$scheme://$host:$GIT_PORT/git/origin.git"
 	cat > "$T/httpd.conf" <<CONF
 server.document-root = "$T"
 server.bind = "127.0.0.1"
 server.port = $GIT_PORT
-server.modules = ("mod_alias", "mod_cgi", "mod_setenv")
+server.modules = ($mods)
 server.errorlog = "$T/httpd.err"
 alias.url = ("/git/" => "/usr/lib/git-core/git-http-backend/")
 \$HTTP["url"] =~ "^/git/" {
   cgi.assign = ("" => "")
-  setenv.add-environment = ("GIT_PROJECT_ROOT" => "$T", "GIT_HTTP_EXPORT_ALL" => "1")
+  setenv.add-environment = ("GIT_PROJECT_ROOT" => "$T", "GIT_HTTP_EXPORT_ALL" => "1", "REMOTE_USER" => "git")
 }
+$extra
 CONF
 	lighttpd -D -f "$T/httpd.conf" > "$T/http.log" 2>&1 &
 	HTTPD_PID=$!
-	for _ in $(seq 1 50); do curl -fs "$GIT_URL/info/refs?service=git-upload-pack" >/dev/null && return 0; sleep 0.1; done
+	# shellcheck disable=SC2086
+	for _ in $(seq 1 50); do curl -fs $curlopt "$GIT_URL/info/refs?service=git-upload-pack" >/dev/null && return 0; sleep 0.1; done
+	return 1
+}
+
+# A real SSH Git server: the machine's sshd binary with a config, host key
+# and authorized_keys of our own, on loopback, serving $T/origin.git.  Sets
+# SSH_PORT, SSH_URL, SSHD_PID, SSH_KEY (the deploy key) and KNOWN_HOSTS.
+ssh_server_start() {
+	[ -x /usr/sbin/sshd ] && command -v ssh-keygen >/dev/null || return 77
+	[ -d "$T/origin.git" ] || git init -q --bare "$T/origin.git"
+	mkdir -p /run/sshd && chmod 755 /run/sshd # privilege separation directory
+	SSH_PORT=$((20000 + RANDOM % 20000))
+	ssh-keygen -q -t ed25519 -N '' -f "$T/ssh_host_key" -C lab-host &&
+	ssh-keygen -q -t ed25519 -N '' -f "$T/deploy_key" -C lab-deploy || return 1
+	SSH_KEY="$T/deploy_key"
+	printf 'restrict %s\n' "$(cat "$T/deploy_key.pub")" > "$T/authorized_keys"
+	cat > "$T/sshd_config" <<CONF
+ListenAddress 127.0.0.1:$SSH_PORT
+HostKey $T/ssh_host_key
+PidFile $T/sshd.pid
+AuthorizedKeysFile $T/authorized_keys
+StrictModes no
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+AllowUsers root
+LogLevel VERBOSE
+CONF
+	/usr/sbin/sshd -D -e -f "$T/sshd_config" 2> "$T/sshd.log" &
+	SSHD_PID=$!
+	KNOWN_HOSTS="$T/known_hosts"
+	printf '[127.0.0.1]:%s %s\n' "$SSH_PORT" "$(cut -d' ' -f1-2 "$T/ssh_host_key.pub")" > "$KNOWN_HOSTS"
+	SSH_URL="ssh://root@127.0.0.1:$SSH_PORT$T/origin.git"
+	for _ in $(seq 1 50); do
+		GIT_SSH_COMMAND="ssh -i $SSH_KEY -o UserKnownHostsFile=$KNOWN_HOSTS -o BatchMode=yes" \
+			git ls-remote "$SSH_URL" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
 	return 1
 }
 

@@ -1,0 +1,14 @@
+#ifndef SHOAL_KNOWNHOSTS_H
+#define SHOAL_KNOWNHOSTS_H
+#include <stddef.h>
+
+/* 0 when FILE lists HOST (on PORT) with exactly this raw host key blob;
+ * -1 otherwise, with a message for the operator in *why (caller frees). */
+int knownhosts_check(const char *file, const char *host, int port, const unsigned char *key, size_t keylen,
+		     char **why);
+
+/* Is URL an SSH remote (ssh://, scp-like user@host:path)?  1 with the host
+ * (caller frees) and port, 0 for other schemes, -1 when it cannot be read. */
+int knownhosts_url(const char *url, char **host, int *port);
+
+#endif

@@ -1,0 +1,100 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "../../agent/knownhosts.h"
+#include "../../reconcile/util.h"
+
+static void url_is(const char *url, int want, const char *host, int port)
+{
+	char *h = NULL;
+	int p = 0;
+	assert_int_equal(knownhosts_url(url, &h, &p), want);
+	if (want == 1) {
+		assert_string_equal(h, host);
+		assert_int_equal(p, port);
+	}
+	free(h);
+}
+
+static void test_urls(void **state)
+{
+	(void)state;
+	url_is("ssh://git@example.org/team/repo.git", 1, "example.org", 22);
+	url_is("ssh://git@example.org:2222/team/repo.git", 1, "example.org", 2222);
+	url_is("ssh://[::1]:2222/repo.git", 1, "::1", 2222);
+	url_is("git@example.org:team/repo.git", 1, "example.org", 22);
+	url_is("https://example.org/team/repo.git", 0, NULL, 0);
+	url_is("/srv/git/repo.git", 0, NULL, 0);
+	url_is("./a:b/repo.git", 0, NULL, 0);
+	url_is("ssh://git@example.org:99999/repo.git", -1, NULL, 0);
+	url_is("ssh://git@example.org:22x/repo.git", -1, NULL, 0);
+}
+
+static const unsigned char key[] = "\0\0\0\x0bssh-ed25519\0\0\0\x20 0123456789abcdef0123456789abcdef";
+static const unsigned char other[] = "\0\0\0\x0bssh-ed25519\0\0\0\x20 fedcba9876543210fedcba9876543210";
+
+static int check(const char *lines, const char *host, int port, const unsigned char *k, const char *why_has)
+{
+	char path[] = "/tmp/kh-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, lines, strlen(lines)), (ssize_t)strlen(lines));
+	close(fd);
+	char *why = NULL;
+	int r = knownhosts_check(path, host, port, k, sizeof key - 1, &why);
+	unlink(path);
+	if (r == 0)
+		assert_null(why);
+	else if (why_has)
+		assert_non_null(strstr(why, why_has));
+	free(why);
+	return r;
+}
+
+static void test_check(void **state)
+{
+	(void)state;
+	char b64[200], lines[1000];
+	sodium_bin2base64(b64, sizeof b64, key, sizeof key - 1, sodium_base64_VARIANT_ORIGINAL);
+	snprintf(lines, sizeof lines, "# comment\n\ngit.example.org,10.0.0.5 ssh-ed25519 %s host\n", b64);
+	assert_int_equal(check(lines, "git.example.org", 22, key, NULL), 0);
+	assert_int_equal(check(lines, "GIT.example.org", 22, key, NULL), 0);
+	assert_int_equal(check(lines, "10.0.0.5", 22, key, NULL), 0);
+	assert_int_equal(check(lines, "git.example.org", 22, other, "MISMATCH"), -1);
+	assert_int_equal(check(lines, "git.example.org", 2222, key, "[git.example.org]:2222 is not in"), -1);
+	assert_int_equal(check(lines, "evil.example.org", 22, key, "is not in"), -1);
+	snprintf(lines, sizeof lines, "[git.example.org]:2222 ssh-ed25519 %s\n", b64);
+	assert_int_equal(check(lines, "git.example.org", 2222, key, NULL), 0);
+	assert_int_equal(check(lines, "git.example.org", 22, key, "is not in"), -1);
+	snprintf(lines, sizeof lines, "*.example.org,!bad.example.org ssh-ed25519 %s\n", b64);
+	assert_int_equal(check(lines, "git.example.org", 22, key, NULL), 0);
+	assert_int_equal(check(lines, "bad.example.org", 22, key, "is not in"), -1);
+	assert_int_equal(check(lines, "example.org", 22, key, "is not in"), -1);
+	snprintf(lines, sizeof lines, "git?.example.org ssh-ed25519 %s\n@revoked * ssh-ed25519 %s\n", b64, b64);
+	assert_int_equal(check(lines, "git1.example.org", 22, key, "revoked"), -1);
+	snprintf(lines, sizeof lines, "|1|c2FsdA==|aGFzaA== ssh-ed25519 %s\n", b64);
+	assert_int_equal(check(lines, "git.example.org", 22, key, "hashed"), -1);
+	snprintf(lines, sizeof lines, "@cert-authority * ssh-ed25519 %s\n", b64);
+	assert_int_equal(check(lines, "git.example.org", 22, key, "is not in"), -1);
+	char *why = NULL;
+	assert_int_equal(knownhosts_check("/nonexistent/kh", "h", 22, key, sizeof key - 1, &why), -1);
+	assert_non_null(strstr(why, "cannot read"));
+	free(why);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_urls),
+		cmocka_unit_test(test_check),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
