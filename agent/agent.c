@@ -563,6 +563,41 @@ out:
 	return held;
 }
 
+/* A clean stop hands the lease back (expired now), so a successor (the
+ * new task of a rolling update of the agent itself) writes at once rather
+ * than after the TTL.  Only if we still hold it: the version guards it. */
+static void lease_release(struct agent *ag, struct docker *dk)
+{
+	if (ag->leader != 1)
+		return;
+	char *err = NULL, *f = docker_filters("name", ag->lease_name), *path = xasprintf("/configs?filters=%s", f);
+	json_t *list = NULL, *x;
+	size_t i;
+	if (docker_call(dk, "GET", path, NULL, &list, &err) == DOCKER_OK)
+		json_array_foreach(list, i, x) {
+			json_t *spec = json_object_get(x, "Spec"), *labels = json_object_get(spec, "Labels");
+			const char *holder = json_string_value(json_object_get(labels, LABEL_LEASE_HOLDER));
+			if (strcmp(json_string_value(json_object_get(spec, "Name")) ?: "", ag->lease_name) || !holder ||
+			    strcmp(holder, ag->holder))
+				continue;
+			json_t *ns = json_deep_copy(spec);
+			json_object_set_new(json_object_get(ns, "Labels"), LABEL_LEASE_EXPIRES, json_string("0"));
+			char *up = xasprintf("/configs/%s/update?version=%lld", json_string_value(json_object_get(x, "ID")),
+					     (long long)json_integer_value(json_object_get(json_object_get(x, "Version"), "Index")));
+			free(err);
+			err = NULL;
+			if (docker_call(dk, "POST", up, ns, NULL, &err) == DOCKER_OK)
+				logmsg("info", "lease %s released", ag->lease_name);
+			free(up);
+			json_decref(ns);
+		}
+	free(err);
+	free(path);
+	free(f);
+	json_decref(list);
+	ag->leader = 0;
+}
+
 /* ---------------- HTTP ---------------- */
 
 struct req {
@@ -1035,6 +1070,8 @@ int cmd_agent(int argc, char **argv)
 	}
 	if (stop_flag)
 		logmsg("info", "stopping on signal");
+	if (dk)
+		lease_release(&ag, dk);
 	if (http)
 		MHD_stop_daemon(http);
 	docker_free(dk);

@@ -1,6 +1,7 @@
 # Two agents on one repository: one lease, held in the swarm (a config
 # object updated with ?version=), so exactly one writes; when it is killed
-# (SIGKILL, no goodbye) the other takes over after the lease expires.
+# (SIGKILL, no goodbye) the other takes over after the lease expires; an
+# agent stopped cleanly (SIGTERM) hands the lease over at once, not after its TTL.
 . "$TOP/tests/lab/lib.sh"
 git_server_start; case $? in 0) ;; 77) echo "SKIP: lighttpd missing: lease NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
 label_node_for_template
@@ -39,3 +40,20 @@ for _ in $(seq 1 600); do [ "$(field $other commit_applied)" = "$v3" ] && break;
 [ "$(field $other commit_applied)" = "$v3" ] || { cat "agent-$other.log"; fail "standby did not take over"; }
 [ "$(field $other role)" = leader ] || fail "new leader's role"
 [ "$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' kittenapi_kittenapi)" = "$LAB_IMAGE" ] || fail "v3 content"
+# a clean stop releases: with a 120 s TTL the successor still takes over in seconds
+if [ "$other" = "$pa" ]; then opid=$aa; else opid=$ab; fi
+kill -TERM $opid; wait $opid 2>/dev/null
+grep -q "lease .* released" "agent-$other.log" || fail "SIGTERM did not release the lease"
+pe=$((port + 3)); pf=$((port + 4))
+"$SHOAL" agent --repo "$GIT_URL" --interval 1s --lease-ttl 120s --listen "127.0.0.1:$pe" --cache "$T/cache-e.git" > agent-e.log 2>&1 &
+aa=$!
+for _ in $(seq 1 100); do [ "$(field $pe role)" = leader ] && break; sleep 0.1; done
+[ "$(field $pe role)" = leader ] || fail "e did not take the released lease"
+"$SHOAL" agent --repo "$GIT_URL" --interval 1s --lease-ttl 120s --listen "127.0.0.1:$pf" --cache "$T/cache-f.git" > agent-f.log 2>&1 &
+ab=$!
+for _ in $(seq 1 50); do [ "$(field $pf role)" = standby ] && break; sleep 0.1; done
+[ "$(field $pf role)" = standby ] || fail "f should stand by while e holds the lease"
+kill -TERM $aa; wait $aa 2>/dev/null
+for _ in $(seq 1 100); do [ "$(field $pf role)" = leader ] && break; sleep 0.1; done
+[ "$(field $pf role)" = leader ] || { cat agent-e.log agent-f.log; fail "f did not take over after e's clean stop"; }
+echo "ok: one writer; SIGKILL → takeover after TTL; SIGTERM → immediate handover"
