@@ -14,7 +14,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -42,7 +45,7 @@
 struct agent {
 	/* options */
 	const char *url, *branch, *path, *cache, *listen;
-	const char *token_file, *username, *ssh_key, *known_hosts, *ca_file, *webhook_secret_file, *log_format, *notify_url;
+	const char *token_file, *username, *ssh_key, *known_hosts, *ca_file, *run_as, *webhook_secret_file, *log_format, *notify_url;
 	char *ssh_host; /* an SSH remote: its host and port, for the host key check */
 	int ssh_port;
 	long long converge_ns;
@@ -804,7 +807,7 @@ static const struct option agent_opts[] = {
 	{"log-format", required_argument, 0, 'L'},     {"config", required_argument, 0, 'C'},
 	{"lease-ttl", required_argument, 0, 'T'},      {"notify-url", required_argument, 0, 'N'},
 	{"converge-timeout", required_argument, 0, 'W'}, {"known-hosts", required_argument, 0, 'K'},
-	{"ca-file", required_argument, 0, 'a'},
+	{"ca-file", required_argument, 0, 'a'},	       {"user", required_argument, 0, 'U'},
 	{0, 0, 0, 0},
 };
 
@@ -823,6 +826,7 @@ static int set_opt(struct agent *ag, int c, const char *v)
 	case 's': ag->ssh_key = v; break;
 	case 'K': ag->known_hosts = v; break;
 	case 'a': ag->ca_file = v; break;
+	case 'U': ag->run_as = v; break;
 	case 'w': ag->webhook_secret_file = v; break;
 	case 'S': ag->ra.require_signed = 1; break;
 	case 'A': ag->ra.allowed_signers = v; break;
@@ -896,11 +900,94 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: shoal agent --repo URL [--branch main] [--path P] [--interval 60s] [--listen ADDR]\n"
 			"       [--cache DIR] [--key FILE] [--token-file F [--username U] | --ssh-key F --known-hosts F]\n"
-			"       [--ca-file PEM]\n"
+			"       [--ca-file PEM] [--user NAME]\n"
 			"       [--webhook-secret-file F] [--require-signed --allowed-signers F]\n"
 			"       [--drift revert|warn] [--drift-interval 5m] [--once] [--log-format human|json]\n"
 			"       [--lease-ttl DURATION] [--converge-timeout 5m] [--notify-url URL] [--config FILE]\n");
 	return EXIT_USAGE;
+}
+
+/* ---------------- privileges ---------------- */
+
+static int chown_tree(const char *path, uid_t uid, gid_t gid)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (lchown(path, uid, gid) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode))
+		return 0;
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	int ret = 0;
+	struct dirent *e;
+	while (!ret && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char *sub = xasprintf("%s/%s", path, e->d_name);
+		ret = chown_tree(sub, uid, gid);
+		free(sub);
+	}
+	closedir(d);
+	return ret;
+}
+
+/*
+ * --user NAME: started as root (the image does, to learn the socket's
+ * group), read the secret files, then run as NAME with the Docker
+ * socket's group as the only supplementary group.  A socket owned by group
+ * root cannot be shared that way: the agent says so and stays root.
+ */
+static int drop_privileges(struct agent *ag)
+{
+	if (!ag->run_as || geteuid() != 0)
+		return 0;
+	struct passwd *pw = getpwnam(ag->run_as);
+	if (!pw) {
+		logmsg("error", "--user %s: no such user", ag->run_as);
+		return -1;
+	}
+	const char *host = getenv("DOCKER_HOST");
+	const char *sock = !host || !*host ? "/var/run/docker.sock" : !strncmp(host, "unix://", 7) ? host + 7 : NULL;
+	gid_t groups[1];
+	size_t ngroups = 0;
+	struct stat st;
+	if (sock) {
+		if (stat(sock, &st) < 0) {
+			logmsg("error", "--user: cannot stat the docker socket %s: %s", sock, strerror(errno));
+			return -1;
+		}
+		if (st.st_gid == 0 || !(st.st_mode & S_IRWXG)) {
+			logmsg("warning", "the docker socket %s is not shared with a group: staying root", sock);
+			return 0;
+		}
+		groups[ngroups++] = st.st_gid;
+	}
+	/* the cache (and its parent, where it is created) becomes the user's */
+	char *parent = xstrdup(ag->cache), *slash = strrchr(parent, '/');
+	if (slash && slash != parent) {
+		*slash = 0;
+		if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+			logmsg("warning", "cannot create %s: %s", parent, strerror(errno));
+		if (chown(parent, pw->pw_uid, pw->pw_gid) < 0)
+			logmsg("warning", "cannot chown %s: %s", parent, strerror(errno));
+	}
+	free(parent);
+	if (chown_tree(ag->cache, pw->pw_uid, pw->pw_gid) < 0)
+		logmsg("warning", "cannot chown %s: %s", ag->cache, strerror(errno));
+	if (setgroups(ngroups, groups) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		logmsg("error", "cannot become %s: %s", ag->run_as, strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0) { /* must be impossible now */
+		logmsg("error", "privileges were not dropped");
+		return -1;
+	}
+	logmsg("info", "running as %s (uid %d, docker socket group %d)", ag->run_as, (int)pw->pw_uid,
+	       ngroups ? (int)groups[0] : -1);
+	return 0;
 }
 
 /* ---------------- the loop ---------------- */
@@ -954,6 +1041,11 @@ int cmd_agent(int argc, char **argv)
 	}
 	pthread_mutex_init(&ag.mu, NULL);
 	git_libgit2_init();
+	/* no user's or system's gitconfig: nothing outside the agent's own
+	 * settings (an insteadOf, a credential helper) changes what it fetches,
+	 * and a HOME it cannot read after --user is not an error */
+	for (int lvl = GIT_CONFIG_LEVEL_PROGRAMDATA; lvl <= GIT_CONFIG_LEVEL_GLOBAL; lvl++)
+		git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, lvl, "");
 	if (cli_load_key() < 0)
 		goto out;
 	if (ag.token_file && !(ag.token = read_secret_file(ag.token_file, "token")))
@@ -971,15 +1063,21 @@ int cmd_agent(int argc, char **argv)
 			ret = EXIT_USAGE;
 			goto out;
 		}
-		if (access(ag.known_hosts, R_OK) < 0 || (ag.ssh_key && access(ag.ssh_key, R_OK) < 0)) {
-			logmsg("error", "cannot read %s: %s", access(ag.known_hosts, R_OK) < 0 ? ag.known_hosts : ag.ssh_key,
-			       strerror(errno));
-			goto out;
-		}
 		break;
 	}
 	if (ag.webhook_secret_file && !(ag.webhook_secret = read_secret_file(ag.webhook_secret_file, "webhook secret")))
 		goto out;
+	if (drop_privileges(&ag) < 0)
+		goto out;
+	/* read at each fetch (by libssh2), so as the user we run as */
+	if (ag.ssh_host) {
+		const char *bad = access(ag.known_hosts, R_OK) < 0 ? ag.known_hosts
+				  : ag.ssh_key && access(ag.ssh_key, R_OK) < 0 ? ag.ssh_key : NULL;
+		if (bad) {
+			logmsg("error", "cannot read %s: %s", bad, strerror(errno));
+			goto out;
+		}
+	}
 	if (pipe2(ag.wake, O_CLOEXEC | O_NONBLOCK) < 0)
 		goto out;
 	wake_fd = ag.wake[1];
@@ -1095,12 +1193,41 @@ out:
 	return ret;
 }
 
-/* ---------------- shoal status ---------------- */
+/* ---------------- shoal health ---------------- */
 
-static size_t collect(char *p, size_t size, size_t n, void *ud)
+static size_t collect_body(char *p, size_t size, size_t n, void *ud)
 {
 	return buf_add(ud, p, size * n) < 0 ? 0 : size * n;
 }
+
+/* shoal health [URL]: exit 0 when the agent's /healthz answers 200 (the
+ * image's HEALTHCHECK; no curl needed in the image). */
+int cmd_health(int argc, char **argv)
+{
+	if (argc > 2) {
+		fprintf(stderr, "usage: shoal health [http://HOST:PORT]\n");
+		return EXIT_USAGE;
+	}
+	char *url = xasprintf("%s/healthz", argc == 2 ? argv[1] : "http://127.0.0.1:9300");
+	struct buf b;
+	buf_init(&b, 4096);
+	CURL *c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+	CURLcode rc = curl_easy_perform(c);
+	curl_easy_cleanup(c);
+	if (rc != CURLE_OK)
+		fprintf(stderr, "shoal: %s: %s\n", url, curl_easy_strerror(rc));
+	free(url);
+	buf_free(&b);
+	return rc == CURLE_OK ? EXIT_OK : EXIT_FAIL;
+}
+
+/* ---------------- shoal status ---------------- */
+
 
 static void when(double t, char *out, size_t n)
 {
@@ -1129,7 +1256,7 @@ int cmd_status(int argc, char **argv)
 	buf_init(&b, 1 << 20);
 	CURL *c = curl_easy_init();
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
 	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);

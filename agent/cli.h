@@ -40,5 +40,6 @@ int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, 
 
 int cmd_agent(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_health(int argc, char **argv);
 
 #endif

@@ -1000,6 +1000,7 @@ static const struct cmd cmds[] = {
 	{"stack", cmd_stack, "deploy, rm, ls: a drop-in for docker stack"},
 	{"agent", cmd_agent, "watch a Git repository and keep the swarm converged"},
 	{"status", cmd_status, "what the agent has seen and applied, as a table"},
+	{"health", cmd_health, "exit 0 when the agent answers /healthz (for HEALTHCHECK)"},
 	{"verify", cmd_verify, "check a commit's SSH signature against an allowed_signers file"},
 	{"keygen", cmd_keygen, "make an X25519 key pair for sealed credentials"},
 	{"seal", cmd_seal, "seal a value for recipients (text on stdout)"},

@@ -5,6 +5,9 @@ fail() { echo "FAIL: $*"; exit 1; }
 # A copy of repo-template whose images are the lab's stand-ins.
 make_repo() {
 	cp -r "$TOP/repo-template" "$1"
+	# the agent's own stack needs the agent image and its secrets: only
+	# t-image deploys it
+	[ -n "${KEEP_AGENT_STACK:-}" ] || rm -rf "$1/stacks/shoal"
 	chmod 600 "$1/keys/demo.key"
 	SHOAL_KEY_FILE=$(cd "$1" && pwd)/keys/demo.key
 	export SHOAL_KEY_FILE
@@ -61,7 +64,10 @@ git_server_start() {
 	command -v lighttpd >/dev/null || return 77
 	git init -q --bare "$T/origin.git"
 	GIT_PORT=$((20000 + RANDOM % 20000))
-	local scheme=http host=127.0.0.1 mods='"mod_alias", "mod_cgi", "mod_setenv"' extra='' curlopt=''
+	# GIT_NETNS/GIT_BIND: serve inside a lab namespace, for containers
+	local run=() bind=${GIT_BIND:-127.0.0.1}
+	[ -n "${GIT_NETNS:-}" ] && run=(nsenter --net=/run/netns/"$GIT_NETNS")
+	local scheme=http host=$bind mods='"mod_alias", "mod_cgi", "mod_setenv"' extra='' curlopt=''
 	if [ -n "${GIT_TLS:-}" ]; then
 		# a CA of our own and a server certificate for localhost
 		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=lab-ca -keyout "$T/ca.key" \
@@ -87,7 +93,7 @@ auth.require = (\"/git/\" => (\"method\" => \"basic\", \"realm\" => \"git\", \"r
 	GIT_URL="$scheme://$host:$GIT_PORT/git/origin.git"
 	cat > "$T/httpd.conf" <<CONF
 server.document-root = "$T"
-server.bind = "127.0.0.1"
+server.bind = "$bind"
 server.port = $GIT_PORT
 server.modules = ($mods)
 server.errorlog = "$T/httpd.err"
@@ -98,10 +104,10 @@ alias.url = ("/git/" => "/usr/lib/git-core/git-http-backend/")
 }
 $extra
 CONF
-	lighttpd -D -f "$T/httpd.conf" > "$T/http.log" 2>&1 &
+	"${run[@]}" lighttpd -D -f "$T/httpd.conf" > "$T/http.log" 2>&1 &
 	HTTPD_PID=$!
 	# shellcheck disable=SC2086
-	for _ in $(seq 1 50); do curl -fs $curlopt "$GIT_URL/info/refs?service=git-upload-pack" >/dev/null && return 0; sleep 0.1; done
+	for _ in $(seq 1 50); do "${run[@]}" curl -fs $curlopt "$GIT_URL/info/refs?service=git-upload-pack" >/dev/null && return 0; sleep 0.1; done
 	return 1
 }
 
@@ -150,4 +156,33 @@ src_init() {
 	( cd src && git init -q -b main && git config user.email ci@example.invalid && git config user.name ci &&
 	  for kv in "$@"; do git config "${kv%%=*}" "${kv#*=}"; done &&
 	  git add -A && git commit -q ${SIGN:+-S} -m v1 && git push -q ../origin.git main ) || fail "push v1"
+}
+
+# A debian:bookworm-slim base in the lab engine: debootstrap (cached as a
+# tar under $SHOAL_LAB_CACHE between local runs), then docker import.
+debian_base() {
+	docker image inspect debian:bookworm-slim >/dev/null 2>&1 && return 0
+	local cache=${SHOAL_LAB_CACHE:-/var/tmp/shoal-lab-cache} tar
+	tar="$cache/bookworm-minbase.tar"
+	if [ ! -s "$tar" ]; then
+		command -v debootstrap >/dev/null || return 77
+		mkdir -p "$cache" && rm -rf "$cache/root.tmp" || return 1
+		debootstrap --variant=minbase bookworm "$cache/root.tmp" http://deb.debian.org/debian \
+			> "$cache/debootstrap.log" 2>&1 || { tail -5 "$cache/debootstrap.log"; return 1; }
+		tar -C "$cache/root.tmp" -cf "$tar.tmp" . && mv "$tar.tmp" "$tar" && rm -rf "$cache/root.tmp" || return 1
+	fi
+	docker import - debian:bookworm-slim < "$tar" >/dev/null
+}
+
+# apt inside `docker build --network host` (the lab namespace): a relay
+# from the namespace's 127.0.0.1:3142 to Debian's mirror, through a unix
+# socket (the lab namespace has no route out).  Sets RELAY_PIDS.
+apt_relay_start() {
+	command -v socat >/dev/null || return 77
+	socat UNIX-LISTEN:"$T/apt.sock",fork TCP:deb.debian.org:80 2> "$T/relay-out.log" &
+	RELAY_PIDS=$!
+	nsenter --net=/run/netns/"$LAB_NS" socat TCP-LISTEN:3142,bind=127.0.0.1,fork,reuseaddr \
+		UNIX-CONNECT:"$T/apt.sock" 2> "$T/relay-in.log" &
+	RELAY_PIDS="$RELAY_PIDS $!"
+	sleep 0.3
 }
