@@ -50,9 +50,13 @@ valgrind: $(UNIT_TESTS)
 demo: shoal
 	tests/demo
 
+# Measurements against a lab engine, as markdown (see BENCHMARKS.md).
+bench: shoal
+	tests/bench/run
+
 clean:
 	rm -f shoal agent/*.o agent/*.d reconcile/*.o reconcile/*.d secrets/*.o secrets/*.d tests/unit/*.o tests/unit/*.d $(UNIT_TESTS)
 
-.PHONY: all unit test lab-test asan valgrind demo clean
+.PHONY: all unit test lab-test asan valgrind demo bench clean
 .SECONDARY:
 -include $(wildcard agent/*.d reconcile/*.d secrets/*.d tests/unit/*.d)

@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <grp.h>
 #include <pwd.h>
 #include <netinet/in.h>
@@ -419,6 +420,7 @@ static void reconcile(struct agent *ag, struct docker *dk, const char *commit, i
 		int do_apply = p.n && !(drift_only && ag->drift_warn);
 		struct apply_result res = {0, 0};
 		int ar = do_apply ? apply_plan(dk, &p, &res) : 0;
+		unsigned long applied_writes = docker_stats(dk)->writes - w0; /* not the lease renewals below */
 		pthread_mutex_lock(&ag->mu);
 		json_decref(ag->stacks);
 		ag->stacks = ops_json(&p);
@@ -440,7 +442,7 @@ static void reconcile(struct agent *ag, struct docker *dk, const char *commit, i
 			set_error(ag, NULL); /* a quiet drift check: nothing to say */
 		} else if (ok) {
 			logmsg("info", "commit %.12s applied: %zu operation%s, %lu write request%s", commit, p.n,
-			       p.n == 1 ? "" : "s", docker_stats(dk)->writes - w0, docker_stats(dk)->writes - w0 == 1 ? "" : "s");
+			       p.n == 1 ? "" : "s", applied_writes, applied_writes == 1 ? "" : "s");
 			set_error(ag, NULL);
 		} else if (!err_set) {
 			logmsg("error", "commit %.12s: %s", commit, invalid ? "invalid stacks were not applied" : "some operations failed");
@@ -1040,6 +1042,7 @@ int cmd_agent(int argc, char **argv)
 		snprintf(ag.lease_name, sizeof ag.lease_name, "shoal-lease-%.16s", hx);
 	}
 	pthread_mutex_init(&ag.mu, NULL);
+	mallopt(M_ARENA_MAX, 2); /* the HTTP thread need not grow its own heaps */
 	git_libgit2_init();
 	/* no user's or system's gitconfig: nothing outside the agent's own
 	 * settings (an insteadOf, a credential helper) changes what it fetches,
@@ -1159,6 +1162,9 @@ int cmd_agent(int argc, char **argv)
 		} else if (failed && seen_new) {
 			logmsg("warning", "commit %.12s failed before: not re-applied until a new commit", commit);
 		}
+		/* a reconcile parses the whole swarm: give that memory back
+		 * before sleeping, an idle agent stays small */
+		malloc_trim(0);
 		if (ag.once) {
 			pthread_mutex_lock(&ag.mu);
 			ret = ag.commit_failed[0] ? EXIT_FAIL : EXIT_OK;

@@ -153,6 +153,8 @@ CONF
 # to origin.git's main; extra git config as "key=value" arguments.
 src_init() {
 	make_repo src
+	# SRC_PREP: a command run in src before the first commit
+	[ -z "${SRC_PREP:-}" ] || ( cd src && eval "$SRC_PREP" ) || fail "SRC_PREP"
 	( cd src && git init -q -b main && git config user.email ci@example.invalid && git config user.name ci &&
 	  for kv in "$@"; do git config "${kv%%=*}" "${kv#*=}"; done &&
 	  git add -A && git commit -q ${SIGN:+-S} -m v1 && git push -q ../origin.git main ) || fail "push v1"

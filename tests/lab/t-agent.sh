@@ -42,6 +42,8 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "X-Hub-Signature-256: s
 [ "$code" = 202 ] || fail "good signature gave $code"
 wait_applied "$v2" 60 || { cat agent.log; fail "v2 not applied"; }
 [ "$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' kittenapi_kittenapi)" = shoal-lab/busybox:latest ] || fail "v2 image"
+# the log counts the apply's writes, not the lease renewals made while waiting
+grep -q "commit ${v2:0:12} applied: 1 operation, 1 write request$" agent.log || { grep "${v2:0:12}" agent.log; fail "v2 write count"; }
 # rollback by git revert
 ( cd src && git revert --no-edit HEAD >/dev/null && git push -q ../origin.git main ) || fail "push revert"
 v3=$(git -C src rev-parse HEAD)
