@@ -1,0 +1,59 @@
+# kill -9 of the agent in the middle of an apply (a commit updating 100
+# services, rotating a secret, moving services between networks; 3 trials,
+# early, middle, late): a restarted agent converges to the commit with every
+# object exactly once (no duplicated networks, secrets or services, nothing
+# left of the previous commit).
+. "$TOP/tests/lab/lib.sh"
+git_server_start; case $? in 0) ;; 77) echo "SKIP: lighttpd missing: NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
+hpid=$HTTPD_PID apid=
+trap 'kill $hpid $apid 2>/dev/null' EXIT
+n=100
+gen() { # round: a stack of $n services (no tasks, so no image needed), two networks, a secret
+	mkdir -p src/stacks/many
+	{
+		echo 'version: "3.8"'
+		echo services:
+		for i in $(seq 1 $n); do
+			printf '  s%02d:\n    image: shoal-lab/round:%s\n    networks: [net%s]\n' "$i" "$1" $(( (i + $1) % 2 ))
+			printf '    secrets: [tok]\n    deploy: {replicas: 0}\n'
+		done
+		printf 'networks:\n  net0: {}\n  net1: {}\nsecrets:\n  tok:\n    file: ./tok.txt\n'
+	} > src/stacks/many/many.yml
+	printf 'token-%s\n' "$1" > src/stacks/many/tok.txt
+}
+mkdir -p src && ( cd src && git init -q -b main && git config user.email ci@example.invalid && git config user.name ci )
+start_agent() { "$SHOAL" agent --repo "$GIT_URL" --interval 1s --lease-ttl 3s --cache "$T/cache.git" >> agent.log 2>&1 & apid=$!; }
+round_count() { # services already at round $1
+	docker service ls --filter label=com.docker.stack.namespace=many --format '{{.Image}}' | grep -c ":$1\$"
+}
+for r in 1 2 3; do
+	gen $r
+	( cd src && git add -A && git commit -qm "round $r" && git push -q ../origin.git main ) || fail "push $r"
+	# kill when 1, ~n/3 or ~2n/3 of the services are written
+	at=$(( r == 1 ? 1 : (r - 1) * n / 3 ))
+	start_agent
+	killed=
+	for _ in $(seq 1 600); do
+		c=$(round_count $r)
+		if [ "$c" -ge "$at" ]; then kill -9 $apid; killed=$c; break; fi
+		sleep 0.02
+	done
+	wait $apid 2>/dev/null
+	[ -n "$killed" ] || fail "round $r: the apply never started"
+	echo "round $r: killed with $(round_count $r)/$n services written"
+	start_agent
+	for _ in $(seq 1 300); do [ "$(round_count $r)" = $n ] && break; sleep 0.1; done
+	sleep 3 # let it finish the commit (secret rotation removes the old one last)
+	kill $apid; wait $apid 2>/dev/null
+	[ "$(round_count $r)" = $n ] || fail "round $r: $(round_count $r)/$n services converged after restart"
+	[ "$(docker service ls -q --filter label=com.docker.stack.namespace=many | wc -l)" = $n ] || fail "round $r: service count"
+	for net in many_net0 many_net1; do
+		[ "$(docker network ls --format "{{.Name}}" | grep -cx "$net")" = 1 ] || { docker network ls; fail "round $r: $net not exactly once"; }
+	done
+	secrets=$(docker secret ls --format '{{.Name}}' | grep '^many_tok_')
+	[ "$(echo "$secrets" | wc -l)" = 1 ] || fail "round $r: secrets $secrets"
+	docker service inspect -f '{{range .Spec.TaskTemplate.ContainerSpec.Secrets}}{{.SecretName}}{{end}}' many_s01 | grep -qx "$secrets" ||
+		fail "round $r: services do not use the current secret"
+done
+grep -q "applied" agent.log || fail "no apply logged"
+echo "ok: 3 kill -9 mid-apply, each restart converged, objects exactly once"
