@@ -65,6 +65,7 @@ struct agent {
 	unsigned long hist[8]; /* reconcile duration buckets */
 	double hist_sum;
 	json_t *stacks; /* last plan's operations per stack */
+	json_t *stack_state; /* per stack: commit_applied, error, services */
 	/* lease: one writer per repository/branch/path */
 	long long lease_ttl_ns;
 	char lease_name[64], holder[128], lease_holder_seen[128];
@@ -384,6 +385,78 @@ static void notify(struct agent *ag, const char *text)
 	free(body);
 }
 
+/*
+ * Per stack: the last commit applied to it (an invalid stack keeps its
+ * previous one, with the error), and its services as the swarm reports
+ * them: tasks running/desired, update state, the commit that wrote each.
+ * One list request, after the reconcile.
+ */
+static void stack_states(struct agent *ag, struct docker *dk, const struct repo *r, const char *commit,
+			 int applied, const char *why)
+{
+	json_t *list = NULL;
+	char *err = NULL, *f = docker_filters("label", LABEL_MANAGED "=true");
+	char *path = xasprintf("/services?status=true&filters=%s", f);
+	free(f);
+	if (docker_call(dk, "GET", path, NULL, &list, &err) != DOCKER_OK) {
+		free(err);
+		list = NULL;
+	}
+	free(path);
+	pthread_mutex_lock(&ag->mu);
+	json_t *old = ag->stack_state ? ag->stack_state : json_object();
+	json_t *next = json_object();
+	for (size_t i = 0; i < r->n; i++) {
+		const char *name = r->stacks[i].name;
+		json_t *prev = json_object_get(old, name);
+		json_t *st = json_object();
+		const char *prev_commit = json_string_value(json_object_get(prev, "commit_applied"));
+		const char *error = NULL;
+		/* a convergence failure names the service: "service STACK_..." */
+		char *needle = xasprintf("service %s_", name);
+		int failed_here = !applied && (!why || strstr(why, needle));
+		free(needle);
+		if (!r->stacks[i].ds)
+			error = "invalid at this commit: not applied (shoal validate --rev shows why)";
+		else if (failed_here)
+			error = why ? why : "some operations failed (see the agent's log)";
+		if (r->stacks[i].ds && !failed_here)
+			json_object_set_new(st, "commit_applied", json_string(commit));
+		else
+			json_object_set_new(st, "commit_applied", prev_commit ? json_string(prev_commit) : json_null());
+		json_object_set_new(st, "error", error ? json_string(error) : json_null());
+		json_object_set_new(st, "services", json_object());
+		json_object_set_new(next, name, st);
+	}
+	size_t k;
+	json_t *x;
+	json_array_foreach(list, k, x) {
+		json_t *spec = json_object_get(x, "Spec"), *labels = json_object_get(spec, "Labels");
+		const char *stack = json_string_value(json_object_get(labels, "com.docker.stack.namespace"));
+		json_t *st = stack ? json_object_get(next, stack) : NULL;
+		if (!st)
+			continue;
+		json_t *ss = json_object_get(x, "ServiceStatus"), *us = json_object_get(x, "UpdateStatus");
+		const char *ustate = json_string_value(json_object_get(us, "State"));
+		const char *wc = json_string_value(json_object_get(labels, LABEL_COMMIT));
+		json_object_set_new(json_object_get(st, "services"), json_string_value(json_object_get(spec, "Name")) ?: "?",
+				    json_pack("{s:I, s:I, s:s, s:s?, s:s?}", "running",
+					      json_integer_value(json_object_get(ss, "RunningTasks")), "desired",
+					      json_integer_value(json_object_get(ss, "DesiredTasks")), "update",
+					      ustate ? ustate : "none", "image",
+					      json_string_value(json_object_get(json_object_get(json_object_get(spec, "TaskTemplate"),
+												 "ContainerSpec"),
+									      "Image")),
+					      "commit", wc));
+	}
+	json_decref(ag->stack_state);
+	if (old != ag->stack_state)
+		json_decref(old);
+	ag->stack_state = next;
+	pthread_mutex_unlock(&ag->mu);
+	json_decref(list);
+}
+
 /* One reconcile of commit; drift_only: nothing new in Git, a drift check. */
 static void reconcile(struct agent *ag, struct docker *dk, const char *commit, int drift_only)
 {
@@ -434,6 +507,7 @@ static void reconcile(struct agent *ag, struct docker *dk, const char *commit, i
 		}
 		ok = ar == 0 && !invalid;
 		int err_set = cwhy != NULL;
+		char *cwhy_copy = cwhy ? xstrdup(cwhy) : NULL;
 		if (cwhy) {
 			set_error(ag, cwhy);
 			free(cwhy);
@@ -448,6 +522,8 @@ static void reconcile(struct agent *ag, struct docker *dk, const char *commit, i
 			logmsg("error", "commit %.12s: %s", commit, invalid ? "invalid stacks were not applied" : "some operations failed");
 			set_error(ag, invalid ? "invalid stacks were not applied" : "some operations failed");
 		}
+		stack_states(ag, dk, &r, commit, ar == 0, cwhy_copy);
+		free(cwhy_copy);
 		repo_free(&r);
 	}
 	plan_free(&p);
@@ -632,6 +708,7 @@ static char *status_json(struct agent *ag)
 	json_object_set_new(j, "last_success", json_real(ag->last_success));
 	json_object_set_new(j, "next_poll", json_real(ag->next_poll_wall));
 	json_object_set_new(j, "last_operations", json_deep_copy(ag->stacks ? ag->stacks : json_object()));
+	json_object_set_new(j, "stacks", json_deep_copy(ag->stack_state ? ag->stack_state : json_object()));
 	json_object_set_new(j, "role", json_string(ag->leader == 1 ? "leader" : ag->leader == 0 ? "standby" : "starting"));
 	json_object_set_new(j, "lease_holder", json_string(ag->lease_holder_seen));
 	json_object_set_new(j, "agent", json_string(ag->holder));
@@ -1189,6 +1266,7 @@ out:
 	free(ag.webhook_secret);
 	free(ag.last_error);
 	json_decref(ag.stacks);
+	json_decref(ag.stack_state);
 	if (ag.wake[0] > 0) {
 		close(ag.wake[0]);
 		close(ag.wake[1]);
@@ -1299,6 +1377,35 @@ int cmd_status(int argc, char **argv)
 			json_array_foreach(json_object_get(ops, keys[i]), k, o)
 				printf("%-16s %s\n", k ? "" : keys[i], json_string_value(o));
 		}
+	}
+	free(keys);
+	json_t *stacks = json_object_get(j, "stacks");
+	keys = json_sorted_keys(stacks, &n);
+	if (n)
+		printf("\n%-12s %-13s %-28s %-7s %-10s %s\n", "STACK", "APPLIED", "SERVICE", "TASKS", "UPDATE", "IMAGE");
+	for (size_t i = 0; i < n; i++) {
+		json_t *st = json_object_get(stacks, keys[i]);
+		const char *ca = json_string_value(json_object_get(st, "commit_applied"));
+		char cs[13];
+		snprintf(cs, sizeof cs, "%.12s", ca ? ca : "-");
+		json_t *svcs = json_object_get(st, "services");
+		size_t m;
+		const char **sk = json_sorted_keys(svcs, &m);
+		if (!m)
+			printf("%-12s %-13s %s\n", keys[i], cs, "-");
+		for (size_t k = 0; k < m; k++) {
+			json_t *sv = json_object_get(svcs, sk[k]);
+			char tasks[32];
+			snprintf(tasks, sizeof tasks, "%lld/%lld", (long long)json_integer_value(json_object_get(sv, "running")),
+				 (long long)json_integer_value(json_object_get(sv, "desired")));
+			const char *img = json_string_value(json_object_get(sv, "image"));
+			printf("%-12s %-13s %-28s %-7s %-10s %s\n", k ? "" : keys[i], k ? "" : cs, sk[k], tasks,
+			       json_string_value(json_object_get(sv, "update")) ?: "-", img ? img : "-");
+		}
+		free(sk);
+		const char *e = json_string_value(json_object_get(st, "error"));
+		if (e)
+			printf("%-12s error: %s\n", "", e);
 	}
 	free(keys);
 	json_decref(j);

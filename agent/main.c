@@ -427,6 +427,9 @@ int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, 
 	}
 	struct plan_opts po = {.prune_all = prune, .pending_networks = pending, .keep_networks = keep,
 			       .redact_key = g_keyp ? g_redact : NULL};
+	/* a commit ID (the agent, apply --rev SHA) labels what is written */
+	if (a->rev && strlen(a->rev) == 40 && strspn(a->rev, "0123456789abcdef") == 40)
+		po.commit = a->rev;
 	struct swarm_state st;
 	if (swarm_fetch(dk, &st, &err) < 0) {
 		fprintf(stderr, "shoal: %s\n", err);

@@ -15,6 +15,7 @@
 #define LABEL_HASH "io.shoal.spec-hash"		/* hash of the desired spec */
 #define LABEL_LOGICAL "io.shoal.object"		/* secret/config: STACK_key */
 #define LABEL_SEALED_ENV "io.shoal.sealed-env"	/* env keys holding sealed values */
+#define LABEL_COMMIT "io.shoal.commit"		/* service: the commit that last wrote it */
 #define LABEL_PREFIX "io.shoal."
 
 struct seal_key;

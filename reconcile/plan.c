@@ -489,9 +489,16 @@ static void plan_service(struct plan *p, const struct desired *ds, const char *n
 	json_t *cur = find_by_name(lv->services, name, 1);
 	if (!cur) {
 		struct op *o = add_op(p, OP_CREATE, K_SERVICE, ds->stack, name);
+		if (po->commit)
+			json_object_set_new(json_object_get(want, "Labels"), LABEL_COMMIT, json_string(po->commit));
 		o->spec = want;
 		return;
 	}
+	/* which commit wrote it is not part of the comparison: a new commit
+	 * that leaves the service as it is does not rewrite it */
+	const char *lcommit = label_of(cur, 1, LABEL_COMMIT);
+	if (lcommit)
+		json_object_set_new(json_object_get(want, "Labels"), LABEL_COMMIT, json_string(lcommit));
 	json_t *live_spec = json_object_get(cur, "Spec");
 	/* omitted replicas keep the live count */
 	json_t *lrep = jpath(json_object_get(live_spec, "Mode"), "Replicated", "Replicas");
@@ -536,6 +543,8 @@ static void plan_service(struct plan *p, const struct desired *ds, const char *n
 	redact_changes(all, sealed, po->redact_key);
 	json_decref(sealed);
 	struct op *o = add_op(p, OP_UPDATE, K_SERVICE, ds->stack, name);
+	if (po->commit)
+		json_object_set_new(json_object_get(want, "Labels"), LABEL_COMMIT, json_string(po->commit));
 	o->spec = want;
 	o->changes = all;
 	o->id = xstrdup(json_string_value(json_object_get(cur, "ID")));

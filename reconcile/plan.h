@@ -38,6 +38,7 @@ struct plan_opts {
 	const json_t *keep_networks;	/* names some desired stack still uses */
 	int remove_all;			/* stack rm: every object of the namespace */
 	const unsigned char *redact_key; /* 32 bytes keying sealed-value fingerprints, or NULL */
+	const char *commit;		 /* labels the services this plan writes (LABEL_COMMIT), or NULL */
 };
 
 /*

@@ -14,6 +14,7 @@ trap 'kill $hpid $apid 2>/dev/null' EXIT
 	--listen 127.0.0.1:$aport --cache "$T/cache.git" --webhook-secret-file hook.secret > agent.log 2>&1 &
 apid=$!
 api() { curl -fs "http://127.0.0.1:$aport$1"; }
+field() { api /status | python3 -c "import json,sys; v=json.load(sys.stdin)[\"$1\"]; print(v if v is not None else '')" 2>/dev/null; }
 applied() { api /status | python3 -c 'import json,sys; print(json.load(sys.stdin)["commit_applied"])' 2>/dev/null; }
 wait_applied() { # sha seconds
 	for _ in $(seq 1 $(($2 * 10))); do [ "$(applied)" = "$1" ] && return 0; sleep 0.1; done
@@ -61,6 +62,37 @@ api /metrics | grep -q '^shoal_drift_corrections_total [1-9]' || fail "drift cor
 "$SHOAL" status --agent "http://127.0.0.1:$aport" > status.txt || fail "shoal status"
 cat status.txt
 grep -q "^COMMIT APPLIED *${v3:0:12}" status.txt || fail "status table"
+# what wrote each service: v2's apply labelled kittenapi, left mongo alone
+# (the label is not compared: an unchanged service is not rewritten)
+lbl() { docker service inspect -f '{{index .Spec.Labels "io.shoal.commit"}}' "$1"; }
+[ "$(lbl kittenapi_kittenapi)" = "$v3" ] || fail "kittenapi's commit label: $(lbl kittenapi_kittenapi)"
+[ "$(lbl mongo_mongo01)" = "$v1" ] || fail "mongo01 was rewritten: $(lbl mongo_mongo01)"
+st() { api /status | python3 -c "import json,sys; j=json.load(sys.stdin)['stacks']; print($1)"; }
+[ "$(st "j['kittenapi']['commit_applied']")" = "$v3" ] || fail "per-stack commit"
+[ "$(st "j['kittenapi']['services']['kittenapi_kittenapi']['desired']")" = 2 ] || fail "per-service state: $(api /status)"
+grep -q "^kittenapi .*kittenapi_kittenapi *[0-9]/2 " status.txt || fail "status table per service"
+# an invalid commit: nothing of that stack applied, the error in /status,
+# the previous state kept; the other stacks are at the new commit
+specs() { docker service ls -q | xargs docker service inspect -f '{{json .Spec}}' | sort; }
+before=$(specs)
+( cd src && printf 'KITTENAPI_IMAGE=shoal-lab/busybox:latest\n' > stacks/kittenapi/vars.env &&
+  sed -i 's/replicas: 2/replicas: two/' stacks/kittenapi/kittenapi.yml &&
+  git add -A && git commit -qm broken && git push -q ../origin.git main ) || fail "push broken"
+v4=$(git -C src rev-parse HEAD)
+for _ in $(seq 1 100); do [ "$(field commit_failed)" = "$v4" ] && break; sleep 0.1; done
+[ "$(field commit_failed)" = "$v4" ] || fail "invalid commit not reported failed"
+field last_error | grep -q 'invalid' || fail "no error in /status: $(field last_error)"
+[ "$(st "j['kittenapi']['commit_applied']")" = "$v3" ] || fail "kittenapi moved to the invalid commit"
+st "j['kittenapi']['error']" | grep -q invalid || fail "no per-stack error"
+[ "$(st "j['mongo']['commit_applied']")" = "$v4" ] || fail "valid stacks not at the new commit"
+[ "$before" = "$(specs)" ] || fail "the invalid commit changed a service"
+# the fix is applied
+( cd src && sed -i 's/replicas: two/replicas: 2/' stacks/kittenapi/kittenapi.yml &&
+  git add -A && git commit -qm fixed && git push -q ../origin.git main ) || fail "push fix"
+v5=$(git -C src rev-parse HEAD)
+wait_applied "$v5" 60 || { cat agent.log; fail "fix not applied"; }
+[ "$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' kittenapi_kittenapi)" = shoal-lab/busybox:latest ] || fail "fix content"
+[ "$(st "j['kittenapi']['error']")" = None ] || fail "per-stack error not cleared"
 # SIGTERM: clean stop
 kill -TERM $apid
 for _ in $(seq 1 50); do kill -0 $apid 2>/dev/null || break; sleep 0.1; done
