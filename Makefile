@@ -10,9 +10,9 @@ LDLIBS += $(shell pkg-config --libs $(PKGS)) -lm -lpthread
 
 LIB_OBJS = reconcile/util.o reconcile/ynode.o reconcile/interp.o reconcile/compose.o \
 	   reconcile/convert.o reconcile/docker.o reconcile/plan.o reconcile/apply.o \
-	   reconcile/repo.o reconcile/source.o reconcile/review.o secrets/seal.o
+	   reconcile/repo.o reconcile/source.o reconcile/review.o reconcile/regauth.o secrets/seal.o
 AGENT_OBJS = agent/main.o agent/gitverify.o agent/agent.o agent/knownhosts.o
-UNIT_TESTS = tests/unit/test_interp tests/unit/test_compose tests/unit/test_diff tests/unit/test_seal tests/unit/test_knownhosts
+UNIT_TESTS = tests/unit/test_interp tests/unit/test_compose tests/unit/test_diff tests/unit/test_seal tests/unit/test_knownhosts tests/unit/test_regauth
 
 all: shoal
 

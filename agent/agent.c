@@ -38,6 +38,8 @@
 
 #include "../reconcile/apply.h"
 #include "../reconcile/compose.h"
+#include "../reconcile/convert.h"
+#include "../reconcile/regauth.h"
 #include "cli.h"
 #include "knownhosts.h"
 
@@ -66,6 +68,12 @@ struct agent {
 	double hist_sum;
 	json_t *stacks; /* last plan's operations per stack */
 	json_t *stack_state; /* per stack: commit_applied, error, services */
+	struct follow fo;    /* image resolution; follow-tag ticks */
+	long long follow_ns;
+	int follow_max;
+	unsigned long follow_updates;
+	const char *registry_auth;
+	json_t *auths;
 	/* lease: one writer per repository/branch/path */
 	long long lease_ttl_ns;
 	char lease_name[64], holder[128], lease_holder_seen[128];
@@ -285,6 +293,36 @@ static json_t *ops_json(const struct plan *p)
  */
 static int lease_take(struct agent *ag, struct docker *dk);
 
+/* The error of a task of this service that a node rejected (it could not
+ * even start it: an image it cannot pull, a bad mount), NULL if none. */
+static char *task_failure(struct docker *dk, const char *service_id)
+{
+	if (!service_id)
+		return NULL;
+	char *f = docker_filters("service", service_id), *err = NULL;
+	char *path = xasprintf("/tasks?filters=%s", f);
+	json_t *tasks = NULL;
+	char *out = NULL;
+	if (docker_call(dk, "GET", path, NULL, &tasks, &err) == DOCKER_OK) {
+		size_t i;
+		json_t *t;
+		json_array_foreach(tasks, i, t) {
+			json_t *status = json_object_get(t, "Status");
+			const char *state = json_string_value(json_object_get(status, "State"));
+			const char *terr = json_string_value(json_object_get(status, "Err"));
+			const char *desired = json_string_value(json_object_get(t, "DesiredState"));
+			if (!out && state && terr && !strcmp(state, "rejected") &&
+			    (!desired || strcmp(desired, "remove")))
+				out = xasprintf("task %s: %s", state, terr);
+		}
+	}
+	free(err);
+	free(path);
+	free(f);
+	json_decref(tasks);
+	return out;
+}
+
 static int converge(struct agent *ag, struct docker *dk, const struct plan *p, char **why)
 {
 	double grace = now_mono() + 5;
@@ -343,7 +381,20 @@ static int converge(struct agent *ag, struct docker *dk, const struct plan *p, c
 					free(m);
 				ret = -1;
 			} else if ((state && strcmp(state, "completed")) || (!state && !job && run < want)) {
-				strv_push(&pending, xstrdup(names.v[i]));
+				/* a task the node could not start (an image it cannot
+				 * pull, say) fails now, not at the timeout */
+				char *terr = task_failure(dk, json_string_value(json_object_get(svc, "ID")));
+				if (terr && !state) {
+					char *m = xasprintf("service %s: %s", names.v[i], terr);
+					if (!*why)
+						*why = m;
+					else
+						free(m);
+					ret = -1;
+				} else {
+					strv_push(&pending, xstrdup(names.v[i]));
+				}
+				free(terr);
 			}
 		}
 		json_decref(list);
@@ -457,9 +508,34 @@ static void stack_states(struct agent *ag, struct docker *dk, const struct repo 
 	json_decref(list);
 }
 
-/* One reconcile of commit; drift_only: nothing new in Git, a drift check. */
+/* Keep only the updates of the services whose followed tag moved. */
+static void keep_followed(struct plan *p, const struct strv *moved)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		struct op *o = &p->ops[i];
+		int keep = 0;
+		for (size_t k = 0; o->kind == K_SERVICE && o->op == OP_UPDATE && k < moved->n; k++)
+			keep |= !strcmp(moved->v[k], o->name);
+		if (keep) {
+			p->ops[w++] = *o;
+			continue;
+		}
+		free(o->stack);
+		free(o->name);
+		free(o->id);
+		free(o->prev_update);
+		json_decref(o->spec);
+		json_decref(o->changes);
+	}
+	p->n = w;
+}
+
+/* One reconcile of commit; drift_only: nothing new in Git, a drift check;
+ * 2: a follow-tag tick (only services whose followed tag moved). */
 static void reconcile(struct agent *ag, struct docker *dk, const char *commit, int drift_only)
 {
+	int follow_tick = drift_only == 2;
 	double t0 = now_mono();
 	struct repo_args a = ag->ra;
 	a.dir = ag->cache;
@@ -487,6 +563,15 @@ static void reconcile(struct agent *ag, struct docker *dk, const char *commit, i
 		logmsg("error", "commit %.12s: cannot plan (see above)", commit);
 		set_error(ag, "cannot load or plan the commit (invalid repository, unsigned commit or engine error)");
 	} else {
+		if (follow_tick) {
+			keep_followed(&p, &ag->fo.moved);
+			drift_only = 0;
+			pthread_mutex_lock(&ag->mu);
+			ag->follow_updates += p.n;
+			pthread_mutex_unlock(&ag->mu);
+			if (p.n)
+				logmsg("info", "follow: %zu service%s whose tag moved", p.n, p.n == 1 ? "" : "s");
+		}
 		if (drift_only && p.n)
 			logmsg("warning", "drift: %zu object%s differ%s from commit %.12s%s", p.n, p.n == 1 ? "" : "s",
 			       p.n == 1 ? "s" : "", commit, ag->drift_warn ? " (--drift=warn: not corrected)" : ", correcting");
@@ -709,6 +794,7 @@ static char *status_json(struct agent *ag)
 	json_object_set_new(j, "next_poll", json_real(ag->next_poll_wall));
 	json_object_set_new(j, "last_operations", json_deep_copy(ag->stacks ? ag->stacks : json_object()));
 	json_object_set_new(j, "stacks", json_deep_copy(ag->stack_state ? ag->stack_state : json_object()));
+	json_object_set_new(j, "follow_updates", json_integer((json_int_t)ag->follow_updates));
 	json_object_set_new(j, "role", json_string(ag->leader == 1 ? "leader" : ag->leader == 0 ? "standby" : "starting"));
 	json_object_set_new(j, "lease_holder", json_string(ag->lease_holder_seen));
 	json_object_set_new(j, "agent", json_string(ag->holder));
@@ -736,6 +822,7 @@ static char *metrics_text(struct agent *ag)
 	buf_addf(&b, "# TYPE shoal_reconcile_errors_total counter\nshoal_reconcile_errors_total %lu\n", ag->errors);
 	buf_addf(&b, "# TYPE shoal_drift_corrections_total counter\nshoal_drift_corrections_total %lu\n",
 		 ag->drift_corrections);
+	buf_addf(&b, "# TYPE shoal_follow_updates_total counter\nshoal_follow_updates_total %lu\n", ag->follow_updates);
 	buf_addf(&b, "# TYPE shoal_webhooks_total counter\nshoal_webhooks_total{result=\"accepted\"} %lu\n"
 		     "shoal_webhooks_total{result=\"rejected\"} %lu\n",
 		 ag->webhooks, ag->webhooks_rejected);
@@ -887,6 +974,8 @@ static const struct option agent_opts[] = {
 	{"lease-ttl", required_argument, 0, 'T'},      {"notify-url", required_argument, 0, 'N'},
 	{"converge-timeout", required_argument, 0, 'W'}, {"known-hosts", required_argument, 0, 'K'},
 	{"ca-file", required_argument, 0, 'a'},	       {"user", required_argument, 0, 'U'},
+	{"resolve-image", required_argument, 0, 'R'},  {"registry-auth", required_argument, 0, 'G'},
+	{"follow-interval", required_argument, 0, 'F'}, {"follow-max", required_argument, 0, 'M'},
 	{0, 0, 0, 0},
 };
 
@@ -906,6 +995,20 @@ static int set_opt(struct agent *ag, int c, const char *v)
 	case 'K': ag->known_hosts = v; break;
 	case 'a': ag->ca_file = v; break;
 	case 'U': ag->run_as = v; break;
+	case 'R':
+		if (strcmp(v, "always") && strcmp(v, "changed") && strcmp(v, "never"))
+			return -1;
+		ag->ra.resolve = v;
+		break;
+	case 'G': ag->registry_auth = v; break;
+	case 'F': return parse_dur(v, &ag->follow_ns);
+	case 'M': {
+		long long m;
+		if (compose_parse_int(v, &m) < 0 || m < 0 || m > 1000)
+			return -1;
+		ag->follow_max = (int)m;
+		break;
+	}
 	case 'w': ag->webhook_secret_file = v; break;
 	case 'S': ag->ra.require_signed = 1; break;
 	case 'A': ag->ra.allowed_signers = v; break;
@@ -979,7 +1082,8 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: shoal agent --repo URL [--branch main] [--path P] [--interval 60s] [--listen ADDR]\n"
 			"       [--cache DIR] [--key FILE] [--token-file F [--username U] | --ssh-key F --known-hosts F]\n"
-			"       [--ca-file PEM] [--user NAME]\n"
+			"       [--ca-file PEM] [--user NAME] [--resolve-image changed|always|never]\n"
+			"       [--registry-auth CONFIG.JSON] [--follow-interval 5m] [--follow-max 3]\n"
 			"       [--webhook-secret-file F] [--require-signed --allowed-signers F]\n"
 			"       [--drift revert|warn] [--drift-interval 5m] [--once] [--log-format human|json]\n"
 			"       [--lease-ttl DURATION] [--converge-timeout 5m] [--notify-url URL] [--config FILE]\n");
@@ -1084,6 +1188,10 @@ int cmd_agent(int argc, char **argv)
 	ag.leader = -1; /* unknown until the first try: then logged either way */
 	ag.converge_ns = 300LL * 1000000000;
 	ag.ra.prune = 1;
+	ag.ra.resolve = "changed"; /* a poll asks the registry nothing for an unchanged tag */
+	ag.ra.follow = &ag.fo;
+	ag.follow_ns = 300LL * 1000000000;
+	ag.follow_max = 3;
 	struct strv cfg_vals = {0};
 	int c, ret = EXIT_FAIL;
 	/* the config file first, so the command line wins */
@@ -1147,6 +1255,14 @@ int cmd_agent(int argc, char **argv)
 	}
 	if (ag.webhook_secret_file && !(ag.webhook_secret = read_secret_file(ag.webhook_secret_file, "webhook secret")))
 		goto out;
+	if (ag.registry_auth) { /* read now: it may be readable by root only */
+		char *aerr = NULL;
+		if (!(ag.auths = regauth_load(ag.registry_auth, &aerr))) {
+			logmsg("error", "%s", aerr);
+			free(aerr);
+			goto out;
+		}
+	}
 	if (drop_privileges(&ag) < 0)
 		goto out;
 	/* read at each fetch (by libssh2), so as the user we run as */
@@ -1174,12 +1290,15 @@ int cmd_agent(int argc, char **argv)
 	logmsg("info", "watching %s branch %s%s%s every %llds", ag.url, ag.branch, ag.path ? " path " : "",
 	       ag.path ? ag.path : "", ag.interval_ns / 1000000000);
 	double next_poll = now_mono(), next_drift = now_mono() + (double)ag.drift_ns / 1e9;
+	double next_follow = now_mono() + (double)ag.follow_ns / 1e9;
 	ret = EXIT_OK;
 	while (!stop_flag) {
 		double now = now_mono();
 		int woke = 0;
-		if (now < next_poll && now < next_drift) {
+		if (now < next_poll && now < next_drift && now < next_follow) {
 			double until = next_poll < next_drift ? next_poll : next_drift;
+			if (next_follow < until)
+				until = next_follow;
 			struct pollfd pfd = {ag.wake[0], POLLIN, 0};
 			int ms = (int)((until - now) * 1000) + 1;
 			if (poll(&pfd, 1, ms) > 0) {
@@ -1191,12 +1310,14 @@ int cmd_agent(int argc, char **argv)
 			if (stop_flag)
 				break;
 			now = now_mono();
-			if (!woke && now < next_poll && now < next_drift)
+			if (!woke && now < next_poll && now < next_drift && now < next_follow)
 				continue;
 		}
-		int drift_due = now >= next_drift;
+		int drift_due = now >= next_drift, follow_due = now >= next_follow;
 		if (drift_due) /* before anything can fail: a due deadline must move */
 			next_drift = now + (double)ag.drift_ns / 1e9;
+		if (follow_due)
+			next_follow = now + (double)ag.follow_ns / 1e9;
 		/* jitter: 90-110% of the interval */
 		double jitter = 0.9 + 0.2 * (double)randombytes_uniform(1001) / 1000.0;
 		next_poll = now + (double)ag.interval_ns / 1e9 * jitter;
@@ -1230,12 +1351,20 @@ int cmd_agent(int argc, char **argv)
 			}
 			continue;
 		}
+		if (ag.auths)
+			docker_set_registry_auths(dk, ag.auths);
 		if (!lease_take(&ag, dk)) {
 			/* standby: another agent writes; take over when its hold expires */
 		} else if (!applied && !failed) {
 			reconcile(&ag, dk, commit, 0);
 		} else if (drift_due && applied) {
 			reconcile(&ag, dk, commit, 1);
+		} else if (follow_due && applied && ag.ra.resolve && strcmp(ag.ra.resolve, "never")) {
+			ag.fo.tick = 1;
+			ag.fo.budget = ag.follow_max;
+			reconcile(&ag, dk, commit, 2);
+			ag.fo.tick = 0;
+			strv_free(&ag.fo.moved);
 		} else if (failed && seen_new) {
 			logmsg("warning", "commit %.12s failed before: not re-applied until a new commit", commit);
 		}
@@ -1267,6 +1396,8 @@ out:
 	free(ag.last_error);
 	json_decref(ag.stacks);
 	json_decref(ag.stack_state);
+	json_decref(ag.auths);
+	strv_free(&ag.fo.moved);
 	if (ag.wake[0] > 0) {
 		close(ag.wake[0]);
 		close(ag.wake[1]);

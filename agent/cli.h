@@ -22,6 +22,17 @@ struct repo_args {
 	int prune;
 	int require_signed;	  /* --require-signed: only commits signed by */
 	const char *allowed_signers; /* a key in this allowed_signers file */
+	const char *resolve;	     /* --resolve-image always|changed|never (NULL = never) */
+	const char *registry_auth;   /* --registry-auth: a docker config.json */
+	struct follow *follow;	     /* the agent: one-line warnings, follow ticks */
+};
+
+/* The agent's image resolution state: on a tick, how many moved tags may
+ * still be pinned anew, and which services were. */
+struct follow {
+	int tick;
+	int budget;
+	struct strv moved;
 };
 
 
@@ -35,6 +46,8 @@ int cli_open_engine(struct docker **dk);
 /* With a->require_signed: 0 when rev is signed by an allowed signer, else
  * -1 and, if why, the reason (caller frees). */
 int cli_check_signed(const struct repo_args *a, const char *rev, char **why);
+/* Registry credentials from a docker config.json for dk (message on stderr). */
+int cli_set_registry_auth(struct docker *dk, const char *file);
 /* Load the repository a describes and plan it against the swarm. */
 int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, struct repo *r, int *invalid);
 

@@ -17,6 +17,7 @@
 #include "../reconcile/convert.h"
 #include "../reconcile/docker.h"
 #include "../reconcile/plan.h"
+#include "../reconcile/regauth.h"
 #include "../reconcile/repo.h"
 #include "../reconcile/review.h"
 #include "../reconcile/source.h"
@@ -78,10 +79,18 @@ int cli_open_engine(struct docker **dk)
 	return 0;
 }
 
-/* --resolve-image: pin name:tag@digest through the engine's registry access. */
-static void resolve_images(struct docker *dk, struct desired *ds, const struct live *lv, const char *mode)
+/*
+ * --resolve-image: pin name:tag@digest through the engine's registry access
+ * (with X-Registry-Auth when credentials are set).  "changed" asks the
+ * registry only for a service whose image as written changed, except, on a
+ * follow tick (fo->tick), the services labelled io.shoal.follow-tag=true:
+ * their tag is resolved again and, when its digest moved, pinned anew (at
+ * most fo->budget of them; the names go to fo->moved).
+ */
+static void resolve_images(struct docker *dk, struct desired *ds, const struct live *lv, const char *mode,
+			   struct follow *fo)
 {
-	if (!strcmp(mode, "never"))
+	if (!mode || !strcmp(mode, "never"))
 		return;
 	const char *name;
 	json_t *spec;
@@ -90,30 +99,51 @@ static void resolve_images(struct docker *dk, struct desired *ds, const struct l
 		const char *img = json_string_value(json_object_get(cs, "Image"));
 		if (!img || strchr(img, '@'))
 			continue;
-		if (!strcmp(mode, "changed")) {
-			size_t i;
-			json_t *x;
-			int same = 0;
-			json_array_foreach(lv->services, i, x) {
-				json_t *s = json_object_get(x, "Spec");
-				const char *n = json_string_value(json_object_get(s, "Name"));
-				const char *l = json_string_value(json_object_get(json_object_get(s, "Labels"), LABEL_IMAGE));
-				if (n && l && !strcmp(n, name) && !strcmp(l, img))
-					same = 1;
+		const char *fl = json_string_value(json_object_get(json_object_get(spec, "Labels"), LABEL_FOLLOW));
+		int follow = fo && fo->tick && fl && !strcmp(fl, "true");
+		const char *live_img = NULL;
+		int same = 0;
+		size_t i;
+		json_t *x;
+		json_array_foreach(lv->services, i, x) {
+			json_t *s = json_object_get(x, "Spec");
+			const char *n = json_string_value(json_object_get(s, "Name"));
+			const char *l = json_string_value(json_object_get(json_object_get(s, "Labels"), LABEL_IMAGE));
+			if (n && l && !strcmp(n, name) && !strcmp(l, img)) {
+				same = 1;
+				live_img = json_string_value(
+					json_object_get(json_object_get(json_object_get(s, "TaskTemplate"), "ContainerSpec"), "Image"));
 			}
-			if (same)
-				continue;
 		}
+		if (!same)
+			follow = 0; /* a new tag: resolved like any other */
+		if (same && !follow && !strcmp(mode, "changed"))
+			continue;
+		if (follow && fo->budget <= 0)
+			continue; /* over this tick's budget: stays as it runs */
 		char *err = NULL, *path = xasprintf("/distribution/%s/json", img);
 		json_t *r = NULL;
 		if (docker_call(dk, "GET", path, NULL, &r, &err) != DOCKER_OK) {
-			fprintf(stderr, "image %s could not be accessed on a registry to record\nits digest. Each node will access %s independently,\npossibly leading to different nodes running different\nversions of the image.\n\n", img, img);
+			if (fo)
+				fprintf(stderr, "warning: image %s: no digest from its registry (%s): deploying the tag\n", img, err);
+			else
+				fprintf(stderr, "image %s could not be accessed on a registry to record\nits digest. Each node will access %s independently,\npossibly leading to different nodes running different\nversions of the image.\n\n", img, img);
 			free(err);
 			free(path);
 			continue;
 		}
 		free(path);
 		const char *dg = json_string_value(json_object_get(json_object_get(r, "Descriptor"), "digest"));
+		if (dg && follow) {
+			const char *at = live_img ? strchr(live_img, '@') : NULL;
+			if (at && !strcmp(at + 1, dg)) {
+				json_decref(r);
+				continue; /* the tag did not move */
+			}
+			fo->budget--;
+			strv_push(&fo->moved, xstrdup(name));
+			fprintf(stderr, "follow: %s: %s moved to %s\n", name, img, dg);
+		}
 		if (dg) {
 			const char *slash = strrchr(img, '/');
 			int has_tag = strchr(slash ? slash : img, ':') != NULL;
@@ -123,9 +153,9 @@ static void resolve_images(struct docker *dk, struct desired *ds, const struct l
 			json_t *plats = json_object_get(r, "Platforms");
 			if (json_array_size(plats)) {
 				json_t *pa = json_array();
-				size_t i;
+				size_t pi;
 				json_t *p;
-				json_array_foreach(plats, i, p) {
+				json_array_foreach(plats, pi, p) {
 					json_t *o = json_object();
 					json_object_set(o, "Architecture", json_object_get(p, "architecture") ?: json_string(""));
 					json_object_set(o, "OS", json_object_get(p, "os") ?: json_string(""));
@@ -152,18 +182,20 @@ static int cmd_stack_deploy(int argc, char **argv)
 					   {"prune", no_argument, 0, 'p'},
 					   {"resolve-image", required_argument, 0, 'r'},
 					   {"with-registry-auth", no_argument, 0, 'w'},
+					   {"registry-auth", required_argument, 0, 'G'},
 					   {"key", required_argument, 0, 'k'},
 					   {0, 0, 0, 0}};
 	struct strv files = {0};
-	int prune = 0, c, ret = EXIT_FAIL;
-	const char *resolve = "always";
+	int prune = 0, c, ret = EXIT_FAIL, with_auth = 0;
+	const char *resolve = "always", *auth_file = NULL;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': strv_push(&files, xstrdup(optarg)); break;
 		case 'p': prune = 1; break;
 		case 'r': resolve = optarg; break;
-		case 'w': break;
+		case 'w': with_auth = 1; break;
+		case 'G': auth_file = optarg; break;
 		case 'k': opt_key_file = optarg; break;
 		default: strv_free(&files); return EXIT_USAGE;
 		}
@@ -223,10 +255,23 @@ static int cmd_stack_deploy(int argc, char **argv)
 		goto out;
 	if (cli_open_engine(&dk) < 0)
 		goto out;
+	if (with_auth || auth_file) {
+		/* docker's --with-registry-auth reads the CLI's own config.json */
+		char *def = NULL;
+		if (!auth_file) {
+			const char *dc = getenv("DOCKER_CONFIG"), *home = getenv("HOME");
+			def = dc && *dc ? xasprintf("%s/config.json", dc) : xasprintf("%s/.docker/config.json", home ? home : "");
+		}
+		if (cli_set_registry_auth(dk, auth_file ? auth_file : def) < 0) {
+			free(def);
+			goto out;
+		}
+		free(def);
+	}
 	if (swarm_fetch(dk, &st, &err) < 0)
 		goto out;
 	live_select(&st, stack, &lv);
-	resolve_images(dk, ds, &lv, resolve);
+	resolve_images(dk, ds, &lv, resolve, NULL);
 	struct plan_opts po = {.prune_services = prune, .redact_key = g_keyp ? g_redact : NULL};
 	if (plan_stack(&p, ds, stack, &lv, &po, &err) < 0)
 		goto out;
@@ -406,6 +451,20 @@ static int load_repo(const struct repo_args *a, const char *rev, const struct re
 	return rc;
 }
 
+int cli_set_registry_auth(struct docker *dk, const char *file)
+{
+	char *err = NULL;
+	json_t *au = regauth_load(file, &err);
+	if (!au) {
+		fprintf(stderr, "shoal: %s\n", err);
+		free(err);
+		return -1;
+	}
+	docker_set_registry_auths(dk, au);
+	json_decref(au);
+	return 0;
+}
+
 int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, struct repo *r, int *invalid)
 {
 	char *err = NULL;
@@ -414,6 +473,10 @@ int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, 
 	struct repo_opts ro = {.key = g_keyp};
 	if (cli_check_signed(a, a->rev, NULL) < 0 || load_repo(a, a->rev, &ro, r) < 0)
 		return -1;
+	if (a->registry_auth && cli_set_registry_auth(dk, a->registry_auth) < 0) {
+		repo_free(r);
+		return -1;
+	}
 	json_t *pending = json_object(), *keep = json_object();
 	for (size_t i = 0; i < r->n; i++) {
 		const char *k;
@@ -458,6 +521,8 @@ int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, 
 		}
 		struct live lv;
 		live_select(&st, names.v[i], &lv);
+		if (rs)
+			resolve_images(dk, rs->ds, &lv, a->resolve, a->follow);
 		if (plan_stack(p, rs ? rs->ds : NULL, names.v[i], &lv, &po, &err) < 0) {
 			fprintf(stderr, "shoal: stack %s: %s\n", names.v[i], err);
 			free(err);
@@ -487,6 +552,8 @@ static int parse_repo_args(int argc, char **argv, struct repo_args *a, const cha
 					   {"path", required_argument, 0, 'P'},
 					   {"require-signed", no_argument, 0, 'S'},
 					   {"allowed-signers", required_argument, 0, 'A'},
+					   {"resolve-image", required_argument, 0, 'I'},
+					   {"registry-auth", required_argument, 0, 'G'},
 					   {0, 0, 0, 0}};
 	int c;
 	const char *repo = NULL;
@@ -503,6 +570,14 @@ static int parse_repo_args(int argc, char **argv, struct repo_args *a, const cha
 		case 'P': a->path = optarg; break;
 		case 'S': a->require_signed = 1; break;
 		case 'A': a->allowed_signers = optarg; break;
+		case 'I':
+			if (strcmp(optarg, "always") && strcmp(optarg, "changed") && strcmp(optarg, "never")) {
+				fprintf(stderr, "shoal: invalid option %s for flag --resolve-image\n", optarg);
+				return -1;
+			}
+			a->resolve = optarg;
+			break;
+		case 'G': a->registry_auth = optarg; break;
 		case 'f': {
 			char *want = xasprintf(",%s,", optarg), *have = xasprintf(",%s,", formats ? formats : "");
 			int ok = formats && strstr(have, want);

@@ -16,6 +16,7 @@
 #define LABEL_LOGICAL "io.shoal.object"		/* secret/config: STACK_key */
 #define LABEL_SEALED_ENV "io.shoal.sealed-env"	/* env keys holding sealed values */
 #define LABEL_COMMIT "io.shoal.commit"		/* service: the commit that last wrote it */
+#define LABEL_FOLLOW "io.shoal.follow-tag"	/* deploy label: "true" = follow the tag's digest */
 #define LABEL_PREFIX "io.shoal."
 
 struct seal_key;

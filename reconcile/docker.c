@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include <curl/curl.h>
+#include <sodium.h>
 
+#include "regauth.h"
 #include "util.h"
 
 struct docker {
@@ -15,6 +17,8 @@ struct docker {
 	char version[16];
 	char *cert_dir;
 	struct docker_stats stats;
+	json_t *auths;	   /* registry credentials, or NULL */
+	char *auth_header; /* "X-Registry-Auth: ..." for the request in flight */
 };
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
@@ -93,6 +97,8 @@ static int raw(struct docker *dk, const char *method, const char *url, const cha
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	}
 	hl = curl_slist_append(hl, "User-Agent: shoal");
+	if (dk->auth_header)
+		hl = curl_slist_append(hl, dk->auth_header);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
 	CURLcode rc = curl_easy_perform(c);
 	curl_slist_free_all(hl);
@@ -185,7 +191,31 @@ void docker_free(struct docker *dk)
 	free(dk->base);
 	free(dk->unix_path);
 	free(dk->cert_dir);
+	json_decref(dk->auths);
 	free(dk);
+}
+
+void docker_set_registry_auths(struct docker *dk, json_t *auths)
+{
+	json_decref(dk->auths);
+	dk->auths = json_incref(auths);
+}
+
+/* The image a request pulls or resolves, when it needs registry access:
+ * service create/update (from the body), /distribution/IMAGE/json. */
+static char *request_image(const char *path, const json_t *body)
+{
+	if (!strncmp(path, "/distribution/", 14)) {
+		const char *s = path + 14, *e = strstr(s, "/json");
+		return e ? xstrndup(s, (size_t)(e - s)) : NULL;
+	}
+	if (body && (!strncmp(path, "/services/create", 16) ||
+		     (!strncmp(path, "/services/", 10) && strstr(path, "/update")))) {
+		const char *img = json_string_value(
+			json_object_get(json_object_get(json_object_get(body, "TaskTemplate"), "ContainerSpec"), "Image"));
+		return img ? xstrdup(img) : NULL;
+	}
+	return NULL;
 }
 
 const char *docker_api_version(const struct docker *dk)
@@ -209,7 +239,22 @@ int docker_call(struct docker *dk, const char *method, const char *path, const j
 	struct buf out;
 	buf_init(&out, DOCKER_MAX_BODY);
 	long status = 0;
+	if (dk->auths) {
+		char *img = request_image(path, body);
+		char *h = img ? regauth_header(dk->auths, img) : NULL;
+		if (h) {
+			dk->auth_header = xasprintf("X-Registry-Auth: %s", h);
+			sodium_memzero(h, strlen(h));
+			free(h);
+		}
+		free(img);
+	}
 	int rc = raw(dk, method, url, b, &out, &status, NULL, err);
+	if (dk->auth_header) {
+		sodium_memzero(dk->auth_header, strlen(dk->auth_header));
+		free(dk->auth_header);
+		dk->auth_header = NULL;
+	}
 	free(url);
 	if (b) {
 		/* bodies can hold secret data: wipe before freeing */

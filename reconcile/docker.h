@@ -41,6 +41,11 @@ const struct docker_stats *docker_stats(const struct docker *dk);
 int docker_call(struct docker *dk, const char *method, const char *path, const json_t *body,
 		json_t **resp, char **err);
 
+/* Registry credentials (regauth_load) sent as X-Registry-Auth with service
+ * create/update and image resolution for the image's registry.  NULL
+ * clears.  A reference is kept. */
+void docker_set_registry_auths(struct docker *dk, json_t *auths);
+
 /* URL-encode a filters object: {"label":["a=b"]} -> escaped JSON. */
 char *docker_filters(const char *key, const char *value);
 
