@@ -90,7 +90,12 @@ lab_up() {
 	printf '{"deprecated-key-path":"%s/key.json"}\n' "$LAB_DIR" > "$LAB_DIR/daemon.json"
 	lab_make_certs || return 1
 	export DOCKER_HOST="unix://$LAB_DIR/run/docker.sock"
-	nsenter --net=/run/netns/"$LAB_NS" dockerd \
+	# the engine gets its own /etc/docker (certs.d: registry CAs a test
+	# trusts) in a private mount namespace: the machine's stays untouched
+	mkdir -p "$LAB_DIR/etc-docker/certs.d" /etc/docker
+	unshare --mount --propagation private -- bash -c \
+		'mount --bind "$1" /etc/docker || exit 1; shift; exec nsenter --net="/run/netns/$1" "${@:2}"' \
+		_ "$LAB_DIR/etc-docker" "$LAB_NS" dockerd \
 		--config-file "$LAB_DIR/daemon.json" \
 		--data-root "$LAB_DIR/data" --exec-root "$LAB_DIR/exec" \
 		--pidfile "$LAB_DIR/dockerd.pid" -H "$DOCKER_HOST" -H tcp://127.0.0.1:2376 \
