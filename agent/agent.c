@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -88,10 +89,14 @@ static volatile sig_atomic_t stop_flag;
 static int wake_fd = -1;
 static const double buckets[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
+static volatile pid_t cycle_pid;
+
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop_flag = 1;
+	if (cycle_pid > 0) /* the cycle in progress finishes its request and stops */
+		kill(cycle_pid, SIGTERM);
 	if (wake_fd >= 0) {
 		int e = errno;
 		ssize_t r = write(wake_fd, "s", 1);
@@ -207,9 +212,32 @@ static int certificate_check(git_cert *cert, int valid, const char *host, void *
 	return GIT_ECERTIFICATE;
 }
 
+/* libgit2 for one cycle (in the cycle's own process, see run_cycle). */
+static int git_setup(struct agent *ag, char **err)
+{
+	static int done;
+	if (done)
+		return 0;
+	git_libgit2_init();
+	/* no user's or system's gitconfig: nothing outside the agent's own
+	 * settings (an insteadOf, a credential helper) changes what it fetches,
+	 * and a HOME it cannot read after --user is not an error */
+	for (int lvl = GIT_CONFIG_LEVEL_PROGRAMDATA; lvl <= GIT_CONFIG_LEVEL_GLOBAL; lvl++)
+		git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, lvl, "");
+	if (ag->ca_file && git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, ag->ca_file, NULL) < 0) {
+		*err = xasprintf("cannot use CA file %s: %s", ag->ca_file,
+				 git_error_last() ? git_error_last()->message : "");
+		return -1;
+	}
+	done = 1;
+	return 0;
+}
+
 /* Fetch the branch into the bare mirror; the commit ID in out. */
 static int git_sync(struct agent *ag, char out[41], char **err)
 {
+	if (git_setup(ag, err) < 0)
+		return -1;
 	git_repository *repo = NULL;
 	git_remote *remote = NULL;
 	git_reference *ref = NULL;
@@ -533,6 +561,8 @@ static void keep_followed(struct plan *p, const struct strv *moved)
 
 /* One reconcile of commit; drift_only: nothing new in Git, a drift check;
  * 2: a follow-tag tick (only services whose followed tag moved). */
+static void publish(struct agent *ag);
+
 static void reconcile(struct agent *ag, struct docker *dk, const char *commit, int drift_only)
 {
 	int follow_tick = drift_only == 2;
@@ -585,6 +615,8 @@ static void reconcile(struct agent *ag, struct docker *dk, const char *commit, i
 		if (drift_only && do_apply)
 			ag->drift_corrections += res.done;
 		pthread_mutex_unlock(&ag->mu);
+		if (do_apply)
+			publish(ag);
 		char *cwhy = NULL;
 		if (ar == 0 && do_apply && converge(ag, dk, &p, &cwhy) < 0) {
 			logmsg("error", "commit %.12s: %s", commit, cwhy);
@@ -954,6 +986,216 @@ static struct MHD_Daemon *http_start(struct agent *ag)
 				10U, MHD_OPTION_END);
 }
 
+/* ---------------- one cycle ---------------- */
+
+/* Fetch, take the lease, reconcile what is due.  -1 when the commit could
+ * not be fetched, the engine not reached or the commit failed (--once). */
+static int cycle(struct agent *ag, struct docker **dkp, int drift_due, int follow_due)
+{
+	char commit[41], *err = NULL;
+	if (git_sync(ag, commit, &err) < 0) {
+		logmsg("error", "%s (keeping the last applied state)", err);
+		set_error(ag, err);
+		free(err);
+		return -1;
+	}
+	pthread_mutex_lock(&ag->mu);
+	int seen_new = strcmp(ag->commit_seen, commit) != 0;
+	snprintf(ag->commit_seen, sizeof ag->commit_seen, "%s", commit);
+	int applied = !strcmp(ag->commit_applied, commit), failed = !strcmp(ag->commit_failed, commit);
+	pthread_mutex_unlock(&ag->mu);
+	if (seen_new) {
+		logmsg("info", "commit %.12s on %s", commit, ag->branch);
+		publish(ag);
+	}
+	if (!*dkp && cli_open_engine(dkp) < 0) {
+		set_error(ag, "cannot reach the docker engine");
+		*dkp = NULL;
+		return -1;
+	}
+	struct docker *dk = *dkp;
+	if (ag->auths)
+		docker_set_registry_auths(dk, ag->auths);
+	if (!lease_take(ag, dk)) {
+		/* standby: another agent writes; take over when its hold expires */
+	} else if (!applied && !failed) {
+		reconcile(ag, dk, commit, 0);
+	} else if (drift_due && applied) {
+		reconcile(ag, dk, commit, 1);
+	} else if (follow_due && applied && ag->ra.resolve && strcmp(ag->ra.resolve, "never")) {
+		ag->fo.tick = 1;
+		ag->fo.budget = ag->follow_max;
+		reconcile(ag, dk, commit, 2);
+		ag->fo.tick = 0;
+		strv_free(&ag->fo.moved);
+	} else if (failed && seen_new) {
+		logmsg("warning", "commit %.12s failed before: not re-applied until a new commit", commit);
+	}
+	pthread_mutex_lock(&ag->mu);
+	int ret = ag->commit_failed[0] ? -1 : 0;
+	pthread_mutex_unlock(&ag->mu);
+	return ret;
+}
+
+/* What a cycle changes in the agent's state, as JSON (child -> parent). */
+static json_t *state_out(struct agent *ag)
+{
+	json_t *h = json_array();
+	for (size_t i = 0; i < ARRAY_SIZE(ag->hist); i++)
+		json_array_append_new(h, json_integer((json_int_t)ag->hist[i]));
+	return json_pack("{s:s, s:s, s:s, s:s?, s:b, s:I, s:I, s:I, s:I, s:I, s:f, s:o, s:f, s:O?, s:O?, s:i, s:f, s:s, "
+			 "s:i}",
+			 "seen", ag->commit_seen, "applied", ag->commit_applied, "failed", ag->commit_failed, "error",
+			 ag->last_error, "ready", ag->ready, "reconciles", (json_int_t)ag->reconciles, "errors",
+			 (json_int_t)ag->errors, "writes", (json_int_t)ag->writes, "drift", (json_int_t)ag->drift_corrections,
+			 "follow", (json_int_t)ag->follow_updates, "last_success", ag->last_success, "hist", h, "hist_sum",
+			 ag->hist_sum, "stacks", ag->stacks, "stack_state", ag->stack_state, "leader", ag->leader,
+			 "lease_until", ag->lease_until, "holder_seen", ag->lease_holder_seen, "notified",
+			 ag->notified_failure);
+}
+
+static void state_in(struct agent *ag, json_t *j)
+{
+	pthread_mutex_lock(&ag->mu);
+#define CP(field, key) snprintf(field, sizeof field, "%s", json_string_value(json_object_get(j, key)) ?: "")
+	CP(ag->commit_seen, "seen");
+	CP(ag->commit_applied, "applied");
+	CP(ag->commit_failed, "failed");
+	CP(ag->lease_holder_seen, "holder_seen");
+#undef CP
+	free(ag->last_error);
+	const char *e = json_string_value(json_object_get(j, "error"));
+	ag->last_error = e ? xstrdup(e) : NULL;
+	ag->ready = json_is_true(json_object_get(j, "ready"));
+	ag->reconciles = (unsigned long)json_integer_value(json_object_get(j, "reconciles"));
+	ag->errors = (unsigned long)json_integer_value(json_object_get(j, "errors"));
+	ag->writes = (unsigned long)json_integer_value(json_object_get(j, "writes"));
+	ag->drift_corrections = (unsigned long)json_integer_value(json_object_get(j, "drift"));
+	ag->follow_updates = (unsigned long)json_integer_value(json_object_get(j, "follow"));
+	ag->last_success = json_real_value(json_object_get(j, "last_success"));
+	ag->hist_sum = json_real_value(json_object_get(j, "hist_sum"));
+	for (size_t i = 0; i < ARRAY_SIZE(ag->hist); i++)
+		ag->hist[i] = (unsigned long)json_integer_value(json_array_get(json_object_get(j, "hist"), i));
+	json_decref(ag->stacks);
+	ag->stacks = json_incref(json_object_get(j, "stacks"));
+	json_decref(ag->stack_state);
+	ag->stack_state = json_incref(json_object_get(j, "stack_state"));
+	ag->leader = (int)json_integer_value(json_object_get(j, "leader"));
+	ag->lease_until = json_real_value(json_object_get(j, "lease_until"));
+	ag->notified_failure = (int)json_integer_value(json_object_get(j, "notified"));
+	pthread_mutex_unlock(&ag->mu);
+}
+
+/* In a cycle's process: the pipe to the agent, -1 otherwise. */
+static int publish_fd = -1;
+
+/* Send the state as it is now (one JSON line): the agent's /status and
+ * /metrics follow a cycle while it runs (an apply, then its convergence). */
+static void publish(struct agent *ag)
+{
+	if (publish_fd < 0)
+		return;
+	json_t *j = state_out(ag);
+	char *text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	char *line = xasprintf("%s\n", text);
+	free(text);
+	size_t len = strlen(line), off = 0;
+	while (off < len) {
+		ssize_t w = write(publish_fd, line + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	free(line);
+}
+
+/*
+ * A cycle runs in a child process: Git, TLS, the engine's JSON and the
+ * compose models live and die there, so the long-lived agent keeps only
+ * its HTTP endpoint and its state (idle memory stays small, and a repo
+ * that exhausts memory takes down a cycle, not the agent).  The child
+ * sends its state back as JSON on a pipe.  release: only hand the lease
+ * over (on stop).
+ */
+static void run_cycle(struct agent *ag, int drift_due, int follow_due, int release)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		logmsg("error", "pipe: %s", strerror(errno));
+		return;
+	}
+	fflush(NULL);
+	pthread_mutex_lock(&ag->mu); /* not held by the HTTP thread across fork */
+	pid_t pid = fork();
+	if (pid == 0) {
+		pthread_mutex_unlock(&ag->mu);
+		close(fds[0]);
+		publish_fd = fds[1];
+		struct docker *dk = NULL;
+		if (release) {
+			if (cli_open_engine(&dk) == 0)
+				lease_release(ag, dk);
+		} else {
+			cycle(ag, &dk, drift_due, follow_due);
+			if (stop_flag && dk) /* stopping: hand the lease over now */
+				lease_release(ag, dk);
+		}
+		docker_free(dk);
+		publish(ag);
+		fflush(NULL);
+		_exit(0);
+	}
+	pthread_mutex_unlock(&ag->mu);
+	close(fds[1]);
+	if (pid < 0) {
+		logmsg("error", "fork: %s", strerror(errno));
+		close(fds[0]);
+		return;
+	}
+	cycle_pid = pid;
+	if (stop_flag) /* a signal that came before cycle_pid was set */
+		kill(pid, SIGTERM);
+	struct buf b;
+	buf_init(&b, 64u << 20);
+	char chunk[65536];
+	int got = 0;
+	for (;;) {
+		ssize_t r = read(fds[0], chunk, sizeof chunk);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || buf_add(&b, chunk, (size_t)r) < 0)
+			break;
+		/* each complete line is a state update */
+		char *nl;
+		while ((nl = memchr(b.data, '\n', b.len))) {
+			json_t *j = json_loadb(b.data, (size_t)(nl - b.data), 0, NULL);
+			if (j) {
+				state_in(ag, j);
+				json_decref(j);
+				got = 1;
+			}
+			size_t rest = b.len - (size_t)(nl + 1 - b.data);
+			memmove(b.data, nl + 1, rest);
+			b.len = rest;
+			b.data[rest] = 0;
+		}
+	}
+	close(fds[0]);
+	buf_free(&b);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	cycle_pid = 0;
+	if (!got || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		logmsg("error", "a reconcile cycle ended without a result (%s %d)",
+		       WIFSIGNALED(status) ? "signal" : "exit", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+		set_error(ag, "a reconcile cycle crashed: see the agent's log");
+	}
+}
+
 /* ---------------- options ---------------- */
 
 static int parse_dur(const char *s, long long *out)
@@ -1228,18 +1470,12 @@ int cmd_agent(int argc, char **argv)
 	}
 	pthread_mutex_init(&ag.mu, NULL);
 	mallopt(M_ARENA_MAX, 2); /* the HTTP thread need not grow its own heaps */
-	git_libgit2_init();
-	/* no user's or system's gitconfig: nothing outside the agent's own
-	 * settings (an insteadOf, a credential helper) changes what it fetches,
-	 * and a HOME it cannot read after --user is not an error */
-	for (int lvl = GIT_CONFIG_LEVEL_PROGRAMDATA; lvl <= GIT_CONFIG_LEVEL_GLOBAL; lvl++)
-		git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, lvl, "");
 	if (cli_load_key() < 0)
 		goto out;
 	if (ag.token_file && !(ag.token = read_secret_file(ag.token_file, "token")))
 		goto out;
-	if (ag.ca_file && git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, ag.ca_file, NULL) < 0) {
-		logmsg("error", "cannot use CA file %s: %s", ag.ca_file, git_error_last() ? git_error_last()->message : "");
+	if (ag.ca_file && access(ag.ca_file, R_OK) < 0) {
+		logmsg("error", "cannot read CA file %s: %s", ag.ca_file, strerror(errno));
 		goto out;
 	}
 	switch (knownhosts_url(ag.url, &ag.ssh_host, &ag.ssh_port)) {
@@ -1324,53 +1560,14 @@ int cmd_agent(int argc, char **argv)
 		pthread_mutex_lock(&ag.mu);
 		ag.next_poll_wall = now_wall() + (next_poll - now);
 		pthread_mutex_unlock(&ag.mu);
-		char commit[41], *err = NULL;
-		if (git_sync(&ag, commit, &err) < 0) {
-			logmsg("error", "%s (keeping the last applied state)", err);
-			set_error(&ag, err);
-			free(err);
-			if (ag.once) {
+		if (ag.once) {
+			if (cycle(&ag, &dk, drift_due, follow_due) < 0) {
 				ret = EXIT_FAIL;
 				break;
 			}
-			continue;
+		} else {
+			run_cycle(&ag, drift_due, follow_due, 0);
 		}
-		pthread_mutex_lock(&ag.mu);
-		int seen_new = strcmp(ag.commit_seen, commit) != 0;
-		snprintf(ag.commit_seen, sizeof ag.commit_seen, "%s", commit);
-		int applied = !strcmp(ag.commit_applied, commit), failed = !strcmp(ag.commit_failed, commit);
-		pthread_mutex_unlock(&ag.mu);
-		if (seen_new)
-			logmsg("info", "commit %.12s on %s", commit, ag.branch);
-		if (!dk && cli_open_engine(&dk) < 0) {
-			set_error(&ag, "cannot reach the docker engine");
-			dk = NULL;
-			if (ag.once) {
-				ret = EXIT_FAIL;
-				break;
-			}
-			continue;
-		}
-		if (ag.auths)
-			docker_set_registry_auths(dk, ag.auths);
-		if (!lease_take(&ag, dk)) {
-			/* standby: another agent writes; take over when its hold expires */
-		} else if (!applied && !failed) {
-			reconcile(&ag, dk, commit, 0);
-		} else if (drift_due && applied) {
-			reconcile(&ag, dk, commit, 1);
-		} else if (follow_due && applied && ag.ra.resolve && strcmp(ag.ra.resolve, "never")) {
-			ag.fo.tick = 1;
-			ag.fo.budget = ag.follow_max;
-			reconcile(&ag, dk, commit, 2);
-			ag.fo.tick = 0;
-			strv_free(&ag.fo.moved);
-		} else if (failed && seen_new) {
-			logmsg("warning", "commit %.12s failed before: not re-applied until a new commit", commit);
-		}
-		/* a reconcile parses the whole swarm: give that memory back
-		 * before sleeping, an idle agent stays small */
-		malloc_trim(0);
 		if (ag.once) {
 			pthread_mutex_lock(&ag.mu);
 			ret = ag.commit_failed[0] ? EXIT_FAIL : EXIT_OK;
@@ -1382,6 +1579,8 @@ int cmd_agent(int argc, char **argv)
 		logmsg("info", "stopping on signal");
 	if (dk)
 		lease_release(&ag, dk);
+	else if (!ag.once && ag.leader == 1)
+		run_cycle(&ag, 0, 0, 1); /* hand the lease over */
 	if (http)
 		MHD_stop_daemon(http);
 	docker_free(dk);
