@@ -1614,6 +1614,20 @@ static size_t collect_body(char *p, size_t size, size_t n, void *ud)
 	return buf_add(ud, p, size * n) < 0 ? 0 : size * n;
 }
 
+/* GET url into b (a 2xx only). */
+static CURLcode http_get(const char *url, struct buf *b, long timeout)
+{
+	CURL *c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout);
+	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+	CURLcode rc = curl_easy_perform(c);
+	curl_easy_cleanup(c);
+	return rc;
+}
+
 /* shoal health [URL]: exit 0 when the agent's /healthz answers 200 (the
  * image's HEALTHCHECK; no curl needed in the image). */
 int cmd_health(int argc, char **argv)
@@ -1625,14 +1639,7 @@ int cmd_health(int argc, char **argv)
 	char *url = xasprintf("%s/healthz", argc == 2 ? argv[1] : "http://127.0.0.1:9300");
 	struct buf b;
 	buf_init(&b, 4096);
-	CURL *c = curl_easy_init();
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
-	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-	CURLcode rc = curl_easy_perform(c);
-	curl_easy_cleanup(c);
+	CURLcode rc = http_get(url, &b, 5L);
 	if (rc != CURLE_OK)
 		fprintf(stderr, "shoal: %s: %s\n", url, curl_easy_strerror(rc));
 	free(url);
@@ -1668,14 +1675,7 @@ int cmd_status(int argc, char **argv)
 	char *url = xasprintf("%s/status", base);
 	struct buf b;
 	buf_init(&b, 1 << 20);
-	CURL *c = curl_easy_init();
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-	CURLcode rc = curl_easy_perform(c);
-	curl_easy_cleanup(c);
+	CURLcode rc = http_get(url, &b, 10L);
 	json_t *j = rc == CURLE_OK ? json_loads(b.data, 0, NULL) : NULL;
 	if (!j) {
 		fprintf(stderr, "shoal: cannot read %s: %s\n", url, rc == CURLE_OK ? "not JSON" : curl_easy_strerror(rc));

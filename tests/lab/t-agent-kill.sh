@@ -57,3 +57,28 @@ for r in 1 2 3; do
 done
 grep -q "applied" agent.log || fail "no apply logged"
 echo "ok: 3 kill -9 mid-apply, each restart converged, objects exactly once"
+# the cycle's own process killed mid-apply: the agent stays up, says so,
+# and its next cycle converges
+gen 4
+( cd src && git add -A && git commit -qm "round 4" && git push -q ../origin.git main ) || fail "push 4"
+aport=$((GIT_PORT + 1))
+"$SHOAL" agent --repo "$GIT_URL" --interval 1s --lease-ttl 3s --cache "$T/cache.git" --listen 127.0.0.1:$aport >> agent.log 2>&1 &
+apid=$!
+killed=
+for _ in $(seq 1 600); do
+	if [ "$(round_count 4)" -ge 30 ]; then
+		child=$(pgrep -P $apid | head -1)
+		[ -n "$child" ] && kill -9 "$child" && killed=1
+		break
+	fi
+	sleep 0.02
+done
+[ -n "$killed" ] || fail "round 4: no cycle process to kill"
+echo "round 4: cycle process killed with $(round_count 4)/$n services written"
+for _ in $(seq 1 300); do [ "$(round_count 4)" = $n ] && break; sleep 0.1; done
+[ "$(round_count 4)" = $n ] || fail "round 4: $(round_count 4)/$n after the cycle was killed"
+kill -0 $apid || fail "the agent died with its cycle"
+grep -q 'cycle ended without a result' agent.log || fail "the lost cycle was not logged"
+curl -fs "http://127.0.0.1:$aport/healthz" >/dev/null || fail "agent not healthy after a lost cycle"
+kill $apid; wait $apid 2>/dev/null
+echo "ok: the agent outlives a killed cycle"
