@@ -4,7 +4,7 @@ PKGS = libgit2 yaml-0.1 libcurl jansson libsodium libmicrohttpd
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wwrite-strings -Wvla -Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE
+override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE
 CPPFLAGS += $(shell pkg-config --cflags $(PKGS))
 LDLIBS += $(shell pkg-config --libs $(PKGS)) -lm -lpthread
 

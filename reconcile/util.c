@@ -57,6 +57,8 @@ char *xvasprintf(const char *fmt, va_list ap)
 {
 	va_list aq;
 	va_copy(aq, ap);
+	if (!fmt) /* never; tells gcc's -Wformat-truncation so under UBSan */
+		abort();
 	int n = vsnprintf(NULL, 0, fmt, aq);
 	va_end(aq);
 	if (n < 0)

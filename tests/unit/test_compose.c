@@ -23,7 +23,7 @@ static const char *lookup(void *ctx, const char *name)
 static struct desired *load(const char **texts, size_t n, struct diags *d)
 {
 	struct compose_file f[4];
-	char names[4][16];
+	char names[4][32];
 	for (size_t i = 0; i < n; i++) {
 		snprintf(names[i], sizeof names[i], "f%zu.yml", i);
 		f[i].name = names[i];
