@@ -1,0 +1,79 @@
+# shoal stack deploy vs docker stack deploy on the same engine: fresh
+# deploys of 1/10/50/200 services, unchanged redeploys, one image changed
+# in 50; wall time (median of rounds, direct to the engine) and requests by
+# kind (one more round through a logging proxy in front of the engine).
+# Services have replicas 0: the tools' work, not the engine's task starts.
+echo
+echo "## stack deploy: shoal vs docker"
+echo
+DOCKER_CLI=${DOCKER28:-/usr/local/bin/docker}
+"$DOCKER_CLI" version >/dev/null 2>&1 || DOCKER_CLI=docker
+rounds=${BENCH_DEPLOY_ROUNDS:-3}
+sizes=${BENCH_SIZES:-1 10 50 200}
+gen_stack() { # n image -> compose file on stdout
+	echo 'version: "3.8"'
+	echo services:
+	for i in $(seq 1 "$1"); do
+		printf '  s%03d:\n    image: %s\n    environment: [INDEX=%s]\n    deploy:\n      replicas: 0\n      labels: {bench: "yes"}\n' "$i" "${3:-$2}" "$i"
+	done
+}
+now() { date +%s.%N; }
+timed() { local t0; t0=$(now); "$@" >/dev/null 2>&1 || echo "bench: failed: $*" >&2; echo "$(now) - $t0" | bc; }
+deploy() { # tool file stack
+	if [ "$1" = docker ]; then "$DOCKER_CLI" stack deploy --resolve-image never -c "$2" "$3"
+	else "$SHOAL" stack deploy --resolve-image never -c "$2" "$3"; fi
+}
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+proxy_log="$T/proxy.log"
+python3 "$TOP/tests/lab/race-proxy.py" "$T/proxy.sock" "${DOCKER_HOST#unix://}" "$proxy_log" 0 &
+ppid_=$!
+for _ in $(seq 1 50); do [ -S "$T/proxy.sock" ] && break; sleep 0.1; done
+counted() { # tool file stack -> "writes/reads"
+	: > "$proxy_log"
+	DOCKER_HOST="unix://$T/proxy.sock" deploy "$@" >/dev/null 2>&1
+	awk '$1 == "GET" || $1 == "HEAD" {r++} $1 != "GET" && $1 != "HEAD" {w++} END {printf "%d/%d", w, r}' "$proxy_log"
+}
+echo "| services | docker fresh | shoal fresh | shoal/docker | docker redeploy | shoal redeploy | shoal/docker | requests fresh w/r docker · shoal | redeploy w/r docker · shoal |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for n in $sizes; do
+	gen_stack "$n" "$LAB_IMAGE" > "s$n.yml"
+	gen_stack "$n" "$LAB_IMAGE" shoal-lab/other:2 > /dev/null
+	for tool in docker shoal; do
+		: > "fresh-$tool-$n"; : > "re-$tool-$n"
+		for r in $(seq 1 "$rounds"); do
+			timed deploy $tool "s$n.yml" "${tool:0:1}${n}r$r" >> "fresh-$tool-$n"
+			timed deploy $tool "s$n.yml" "${tool:0:1}${n}r$r" >> "re-$tool-$n"
+		done
+		cf[$tool]=$(counted $tool "s$n.yml" "${tool:0:1}${n}c")
+		cr[$tool]=$(counted $tool "s$n.yml" "${tool:0:1}${n}c")
+	done
+	df=$(median < "fresh-docker-$n"); sf=$(median < "fresh-shoal-$n")
+	dr=$(median < "re-docker-$n"); sr=$(median < "re-shoal-$n")
+	printf '| %s | %.3f s | %.3f s | %s | %.3f s | %.3f s | %s | %s · %s | %s · %s |\n' "$n" "$df" "$sf" "$(ratio "$sf" "$df")" \
+		"$dr" "$sr" "$(ratio "$sr" "$dr")" "${cf[docker]}" "${cf[shoal]}" "${cr[docker]}" "${cr[shoal]}"
+	# clean up this size's stacks before the next (bounded engine load)
+	for s in $(docker stack ls --format '{{.Name}}'); do docker stack rm "$s" >/dev/null 2>&1; done
+	for _ in $(seq 1 300); do [ -z "$(docker service ls -q)" ] && break; sleep 0.2; done
+done
+# one service's image changed in a 50-service stack
+gen_stack 50 "$LAB_IMAGE" > c1.yml
+{ gen_stack 50 "$LAB_IMAGE" | sed '0,/image: .*/s//image: shoal-lab\/busybox:latest/'; } > c2.yml
+for tool in docker shoal; do
+	: > "chg-$tool"
+	for r in $(seq 1 "$rounds"); do
+		deploy $tool c1.yml "${tool:0:1}chg$r" >/dev/null 2>&1
+		timed deploy $tool c2.yml "${tool:0:1}chg$r" >> "chg-$tool"
+	done
+	deploy $tool c1.yml "${tool:0:1}chgc" >/dev/null 2>&1
+	cc[$tool]=$(counted $tool c2.yml "${tool:0:1}chgc")
+done
+dc=$(median < chg-docker); sc=$(median < chg-shoal)
+echo
+echo "| one image changed in 50 services | docker | shoal | shoal/docker |"
+echo "|---|---|---|---|"
+printf '| wall time (median of %s) | %.3f s | %.3f s | %s |\n' "$rounds" "$dc" "$sc" "$(ratio "$sc" "$dc")"
+printf '| requests writes/reads | %s | %s | |\n' "${cc[docker]}" "${cc[shoal]}"
+kill $ppid_ 2>/dev/null
+echo
+echo "docker CLI: $("$DOCKER_CLI" version -f '{{.Client.Version}}' 2>/dev/null); time is the command's wall time, direct to the engine's socket; requests counted by tests/lab/race-proxy.py (no races) in front of it."
