@@ -545,16 +545,10 @@ static void keep_followed(struct plan *p, const struct strv *moved)
 		int keep = 0;
 		for (size_t k = 0; o->kind == K_SERVICE && o->op == OP_UPDATE && k < moved->n; k++)
 			keep |= !strcmp(moved->v[k], o->name);
-		if (keep) {
+		if (keep)
 			p->ops[w++] = *o;
-			continue;
-		}
-		free(o->stack);
-		free(o->name);
-		free(o->id);
-		free(o->prev_update);
-		json_decref(o->spec);
-		json_decref(o->changes);
+		else
+			plan_op_free(o);
 	}
 	p->n = w;
 }

@@ -691,16 +691,20 @@ void plan_sort(struct plan *p)
 		qsort(p->ops, p->n, sizeof *p->ops, cmp_op);
 }
 
+void plan_op_free(struct op *o)
+{
+	free(o->stack);
+	free(o->name);
+	free(o->id);
+	free(o->prev_update);
+	json_decref(o->spec);
+	json_decref(o->changes);
+}
+
 void plan_free(struct plan *p)
 {
-	for (size_t i = 0; i < p->n; i++) {
-		free(p->ops[i].stack);
-		free(p->ops[i].name);
-		free(p->ops[i].id);
-		free(p->ops[i].prev_update);
-		json_decref(p->ops[i].spec);
-		json_decref(p->ops[i].changes);
-	}
+	for (size_t i = 0; i < p->n; i++)
+		plan_op_free(&p->ops[i]);
 	free(p->ops);
 	strv_free(&p->pending_prune);
 	memset(p, 0, sizeof *p);

@@ -74,6 +74,8 @@ int plan_stack(struct plan *p, const struct desired *ds, const char *stack, cons
 /* Sort operations into apply order. */
 void plan_sort(struct plan *p);
 void plan_free(struct plan *p);
+/* Free what one operation holds (not the op itself). */
+void plan_op_free(struct op *o);
 
 /* Render: text (color when color != 0) or JSON. */
 void plan_print_text(const struct plan *p, int color);
