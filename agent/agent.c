@@ -409,10 +409,12 @@ static int converge(struct agent *ag, struct docker *dk, const struct plan *p, c
 					free(m);
 				ret = -1;
 			} else if ((state && strcmp(state, "completed")) || (!state && !job && run < want)) {
-				/* a task the node could not start (an image it cannot
-				 * pull, say) fails now, not at the timeout */
-				char *terr = task_failure(dk, json_string_value(json_object_get(svc, "ID")));
-				if (terr && !state) {
+				/* a new service's task the node could not start (an image
+				 * it cannot pull, say) fails now, not at the timeout; an
+				 * update's failures show in its UpdateStatus instead, so
+				 * no task list is read for those */
+				char *terr = state ? NULL : task_failure(dk, json_string_value(json_object_get(svc, "ID")));
+				if (terr) {
 					char *m = xasprintf("service %s: %s", names.v[i], terr);
 					if (!*why)
 						*why = m;
@@ -687,28 +689,57 @@ static void reconcile(struct agent *ag, struct docker *dk, const char *commit, i
 #define LABEL_LEASE_HOLDER "io.shoal.lease.holder"
 #define LABEL_LEASE_EXPIRES "io.shoal.lease.expires"
 
+/* Read the lease object: one list request; *cur is NULL when there is
+ * none yet (it points into *list, which the caller frees). */
+static int lease_read(struct agent *ag, struct docker *dk, json_t **list, json_t **cur, char **err)
+{
+	char *f = docker_filters("name", ag->lease_name), *path = xasprintf("/configs?filters=%s", f);
+	*cur = NULL;
+	int rc = docker_call(dk, "GET", path, NULL, list, err);
+	free(path);
+	free(f);
+	size_t i;
+	json_t *x;
+	if (rc == DOCKER_OK)
+		json_array_foreach(*list, i, x)
+			if (!strcmp(json_string_value(json_object_get(json_object_get(x, "Spec"), "Name")) ?: "",
+				    ag->lease_name))
+				*cur = x;
+	return rc;
+}
+
+/* Rewrite the lease's holder (if holder) and expiry under the version read:
+ * DOCKER_ECONFLICT when another agent wrote it in between. */
+static int lease_write(struct docker *dk, json_t *cur, const char *holder, const char *expires, char **err)
+{
+	json_t *ns = json_deep_copy(json_object_get(cur, "Spec"));
+	json_t *nl = json_object_get(ns, "Labels");
+	if (holder)
+		json_object_set_new(nl, LABEL_LEASE_HOLDER, json_string(holder));
+	json_object_set_new(nl, LABEL_LEASE_EXPIRES, json_string(expires));
+	char *path = xasprintf("/configs/%s/update?version=%lld", json_string_value(json_object_get(cur, "ID")),
+			       (long long)json_integer_value(json_object_get(json_object_get(cur, "Version"), "Index")));
+	int rc = docker_call(dk, "POST", path, ns, NULL, err);
+	free(path);
+	json_decref(ns);
+	return rc;
+}
+
 static int lease_take(struct agent *ag, struct docker *dk)
 {
 	/* a leader renews only past half its hold: a write every ttl/2, not
 	 * every poll */
 	if (ag->leader == 1 && now_wall() < ag->lease_until - (double)ag->lease_ttl_ns / 2e9)
 		return 1;
-	char *err = NULL, *f = docker_filters("name", ag->lease_name), *path = xasprintf("/configs?filters=%s", f);
+	char *err = NULL;
 	json_t *list = NULL, *cur = NULL;
 	int held = 0;
 	long long now = (long long)now_wall();
 	char exp[32];
 	snprintf(exp, sizeof exp, "%lld", now + ag->lease_ttl_ns / 1000000000);
-	int rc = docker_call(dk, "GET", path, NULL, &list, &err);
-	free(path);
-	free(f);
+	int rc = lease_read(ag, dk, &list, &cur, &err);
 	if (rc)
 		goto out;
-	size_t i;
-	json_t *x;
-	json_array_foreach(list, i, x)
-		if (!strcmp(json_string_value(json_object_get(json_object_get(x, "Spec"), "Name")) ?: "", ag->lease_name))
-			cur = x;
 	if (!cur) {
 		json_t *spec = json_pack("{s:s, s:{s:s, s:s, s:s}, s:s}", "Name", ag->lease_name, "Labels",
 					 LABEL_LEASE_HOLDER, ag->holder, LABEL_LEASE_EXPIRES, exp, LABEL_MANAGED, "lease",
@@ -727,15 +758,7 @@ static int lease_take(struct agent *ag, struct docker *dk)
 	pthread_mutex_unlock(&ag->mu);
 	if (holder && strcmp(holder, ag->holder) && expires > now)
 		goto out; /* someone else holds it */
-	json_t *ns = json_deep_copy(spec);
-	json_t *nl = json_object_get(ns, "Labels");
-	json_object_set_new(nl, LABEL_LEASE_HOLDER, json_string(ag->holder));
-	json_object_set_new(nl, LABEL_LEASE_EXPIRES, json_string(exp));
-	path = xasprintf("/configs/%s/update?version=%lld", json_string_value(json_object_get(cur, "ID")),
-			 (long long)json_integer_value(json_object_get(json_object_get(cur, "Version"), "Index")));
-	rc = docker_call(dk, "POST", path, ns, NULL, &err);
-	free(path);
-	json_decref(ns);
+	rc = lease_write(dk, cur, ag->holder, exp, &err);
 	held = rc == DOCKER_OK; /* a stale version: another agent won the race */
 out:
 	if (err && held == 0 && rc != DOCKER_ECONFLICT && rc != DOCKER_OK)
@@ -762,30 +785,15 @@ static void lease_release(struct agent *ag, struct docker *dk)
 {
 	if (ag->leader != 1)
 		return;
-	char *err = NULL, *f = docker_filters("name", ag->lease_name), *path = xasprintf("/configs?filters=%s", f);
-	json_t *list = NULL, *x;
-	size_t i;
-	if (docker_call(dk, "GET", path, NULL, &list, &err) == DOCKER_OK)
-		json_array_foreach(list, i, x) {
-			json_t *spec = json_object_get(x, "Spec"), *labels = json_object_get(spec, "Labels");
-			const char *holder = json_string_value(json_object_get(labels, LABEL_LEASE_HOLDER));
-			if (strcmp(json_string_value(json_object_get(spec, "Name")) ?: "", ag->lease_name) || !holder ||
-			    strcmp(holder, ag->holder))
-				continue;
-			json_t *ns = json_deep_copy(spec);
-			json_object_set_new(json_object_get(ns, "Labels"), LABEL_LEASE_EXPIRES, json_string("0"));
-			char *up = xasprintf("/configs/%s/update?version=%lld", json_string_value(json_object_get(x, "ID")),
-					     (long long)json_integer_value(json_object_get(json_object_get(x, "Version"), "Index")));
-			free(err);
-			err = NULL;
-			if (docker_call(dk, "POST", up, ns, NULL, &err) == DOCKER_OK)
-				logmsg("info", "lease %s released", ag->lease_name);
-			free(up);
-			json_decref(ns);
-		}
+	char *err = NULL;
+	json_t *list = NULL, *cur = NULL;
+	if (lease_read(ag, dk, &list, &cur, &err) == DOCKER_OK && cur) {
+		const char *holder =
+			json_string_value(json_object_get(json_object_get(json_object_get(cur, "Spec"), "Labels"), LABEL_LEASE_HOLDER));
+		if (holder && !strcmp(holder, ag->holder) && lease_write(dk, cur, NULL, "0", &err) == DOCKER_OK)
+			logmsg("info", "lease %s released", ag->lease_name);
+	}
 	free(err);
-	free(path);
-	free(f);
 	json_decref(list);
 	ag->leader = 0;
 }
