@@ -52,6 +52,17 @@ static json_t *decode(const char *h)
 	return json_loadb((const char *)buf, len, 0, NULL);
 }
 
+/* The header for image carries field == want. */
+static void header_has(const json_t *auths, const char *image, const char *field, const char *want)
+{
+	char *h = regauth_header(auths, image);
+	assert_non_null(h);
+	json_t *j = decode(h);
+	assert_string_equal(json_string_value(json_object_get(j, field)), want);
+	json_decref(j);
+	free(h);
+}
+
 static void test_header(void **state)
 {
 	(void)state;
@@ -69,24 +80,12 @@ static void test_header(void **state)
 	assert_non_null(a);
 	assert_null(err);
 	assert_null(json_object_get(a, "empty.example.com"));
-	char *h = regauth_header(a, "127.0.0.1:5000/kitten:1");
-	json_t *j = decode(h);
-	assert_string_equal(json_string_value(json_object_get(j, "username")), "lab");
-	assert_string_equal(json_string_value(json_object_get(j, "password")), "pa:ss");
-	assert_string_equal(json_string_value(json_object_get(j, "serveraddress")), "127.0.0.1:5000");
-	json_decref(j);
-	free(h);
-	h = regauth_header(a, "nginx:1.25");
-	j = decode(h);
-	assert_string_equal(json_string_value(json_object_get(j, "username")), "u");
-	assert_string_equal(json_string_value(json_object_get(j, "serveraddress")), "docker.io");
-	json_decref(j);
-	free(h);
-	h = regauth_header(a, "reg.example.com/app");
-	j = decode(h);
-	assert_string_equal(json_string_value(json_object_get(j, "identitytoken")), "tok");
-	json_decref(j);
-	free(h);
+	header_has(a, "127.0.0.1:5000/kitten:1", "username", "lab");
+	header_has(a, "127.0.0.1:5000/kitten:1", "password", "pa:ss");
+	header_has(a, "127.0.0.1:5000/kitten:1", "serveraddress", "127.0.0.1:5000");
+	header_has(a, "nginx:1.25", "username", "u");
+	header_has(a, "nginx:1.25", "serveraddress", "docker.io");
+	header_has(a, "reg.example.com/app", "identitytoken", "tok");
 	assert_null(regauth_header(a, "other.example.com/app"));
 	json_decref(a);
 }
