@@ -11,7 +11,7 @@ COPY Makefile ./
 COPY agent agent
 COPY reconcile reconcile
 COPY secrets secrets
-RUN make -j2 shoal && strip shoal
+RUN make -j2 shoal shoal-agentd && strip shoal shoal-agentd
 
 # Runtime: the shared libraries shoal links, CA certificates, nothing else.
 FROM debian:bookworm-slim
@@ -20,7 +20,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
 	&& rm -rf /var/lib/apt/lists/* \
 	&& useradd --system --uid 10001 --user-group --home-dir /var/lib/shoal --shell /usr/sbin/nologin shoal \
 	&& mkdir -p /var/lib/shoal && chown shoal:shoal /var/lib/shoal
-COPY --from=build /src/shoal /usr/local/bin/shoal
+COPY --from=build /src/shoal /src/shoal-agentd /usr/local/bin/
 # The agent starts as root only to read its secrets and learn the Docker
 # socket's group, then runs as "shoal" (agent --user shoal; see README).
 VOLUME /var/lib/shoal

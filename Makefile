@@ -11,13 +11,19 @@ LDLIBS += $(shell pkg-config --libs $(PKGS)) -lm -lpthread
 LIB_OBJS = reconcile/util.o reconcile/ynode.o reconcile/interp.o reconcile/compose.o \
 	   reconcile/convert.o reconcile/docker.o reconcile/plan.o reconcile/apply.o \
 	   reconcile/repo.o reconcile/source.o reconcile/review.o reconcile/regauth.o secrets/seal.o
-AGENT_OBJS = agent/main.o agent/gitverify.o agent/agent.o agent/knownhosts.o
+AGENT_OBJS = agent/main.o agent/gitverify.o agent/agent.o agent/common.o agent/knownhosts.o
+# The agent's long-lived process: HTTP, timers, state; no Git, TLS or YAML.
+AGENTD_OBJS = agent/agentd.o agent/common.o agent/knownhosts.o reconcile/util.o reconcile/regauth.o secrets/seal.o
+AGENTD_PKGS = jansson libsodium libmicrohttpd
 UNIT_TESTS = tests/unit/test_interp tests/unit/test_compose tests/unit/test_diff tests/unit/test_seal tests/unit/test_knownhosts tests/unit/test_regauth
 
-all: shoal
+all: shoal shoal-agentd
 
-shoal: $(AGENT_OBJS) $(LIB_OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+shoal: $(AGENT_OBJS) $(LIB_OBJS) | shoal-agentd
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(AGENT_OBJS) $(LIB_OBJS) $(LDLIBS)
+
+shoal-agentd: $(AGENTD_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(shell pkg-config --libs $(AGENTD_PKGS)) -lm -lpthread
 
 %.o: %.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
@@ -55,7 +61,7 @@ bench: shoal
 	tests/bench/run
 
 clean:
-	rm -f shoal agent/*.o agent/*.d reconcile/*.o reconcile/*.d secrets/*.o secrets/*.d tests/unit/*.o tests/unit/*.d $(UNIT_TESTS)
+	rm -f shoal shoal-agentd agent/*.o agent/*.d reconcile/*.o reconcile/*.d secrets/*.o secrets/*.d tests/unit/*.o tests/unit/*.d $(UNIT_TESTS)
 
 .PHONY: all unit test lab-test asan valgrind demo bench clean
 .SECONDARY:

@@ -41,6 +41,8 @@ extern const struct seal_key *g_keyp;	/* loaded key, or NULL */
 extern unsigned char g_redact[32];	/* keys sealed-value fingerprints */
 
 int cli_load_key(void);
+/* Use k (the agent reads its own), NULL: none. */
+void cli_use_key(const struct seal_key *k);
 /* Connect and check this is a swarm manager (messages on stderr). */
 int cli_open_engine(struct docker **dk);
 /* With a->require_signed: 0 when rev is signed by an allowed signer, else
@@ -52,6 +54,7 @@ int cli_set_registry_auth(struct docker *dk, const char *file);
 int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, struct repo *r, int *invalid);
 
 int cmd_agent(int argc, char **argv);
+int cmd_agent_cycle(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_health(int argc, char **argv);
 

@@ -47,10 +47,19 @@ int cli_load_key(void)
 		free(err);
 		return -1;
 	}
-	static const unsigned char ctx[] = "shoal-redact-v1";
-	crypto_generichash(g_redact, sizeof g_redact, g_key.sk, sizeof g_key.sk, ctx, sizeof ctx - 1);
-	g_keyp = &g_key;
+	cli_use_key(&g_key);
 	return 0;
+}
+
+void cli_use_key(const struct seal_key *k)
+{
+	g_keyp = k;
+	if (!k) {
+		sodium_memzero(g_redact, sizeof g_redact);
+		return;
+	}
+	static const unsigned char ctx[] = "shoal-redact-v1";
+	crypto_generichash(g_redact, sizeof g_redact, k->sk, sizeof k->sk, ctx, sizeof ctx - 1);
 }
 
 int cli_open_engine(struct docker **dk)
@@ -1077,6 +1086,7 @@ static const struct cmd cmds[] = {
 	{"validate", cmd_validate, "check a repository without an engine"},
 	{"stack", cmd_stack, "deploy, rm, ls: a drop-in for docker stack"},
 	{"agent", cmd_agent, "watch a Git repository and keep the swarm converged"},
+	{"agent-cycle", cmd_agent_cycle, "(run by shoal-agentd: one cycle of the agent)"},
 	{"status", cmd_status, "what the agent has seen and applied, as a table"},
 	{"health", cmd_health, "exit 0 when the agent answers /healthz (for HEALTHCHECK)"},
 	{"verify", cmd_verify, "check a commit's SSH signature against an allowed_signers file"},
@@ -1118,6 +1128,7 @@ int main(int argc, char **argv)
 	while (i < argc && argv[i][0] == '-') {
 		if ((!strcmp(argv[i], "-H") || !strcmp(argv[i], "--host")) && i + 1 < argc) {
 			opt_host = argv[i + 1];
+			setenv("DOCKER_HOST", opt_host, 1); /* the agent's processes too */
 			i += 2;
 		} else if (!strcmp(argv[i], "--version")) {
 			return cmd_version(0, NULL);

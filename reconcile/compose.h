@@ -46,8 +46,6 @@ int compose_read_rel(const struct compose_opts *o, const char *path, const struc
 
 /* Scalar conversions used by the loader and the converter. */
 int compose_parse_bool(const char *s, int *out);
-int compose_parse_int(const char *s, long long *out);
-int compose_parse_duration(const char *s, long long *ns);
 int compose_parse_bytes(const char *s, long long *out);
 
 #endif

@@ -1,6 +1,8 @@
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,4 +306,65 @@ void sha256_hex(const void *data, size_t len, char out[65])
 	unsigned char h[crypto_hash_sha256_BYTES];
 	crypto_hash_sha256(h, data, len);
 	sodium_bin2hex(out, 65, h, sizeof h);
+}
+
+/* Integers and durations: compose values, and the agent's options. */
+int compose_parse_int(const char *s, long long *out)
+{
+	char *end;
+	if (!*s)
+		return -1;
+	errno = 0;
+	long long v = strtoll(s, &end, 0);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Go's time.ParseDuration. */
+int compose_parse_duration(const char *s, long long *ns)
+{
+	static const struct {
+		const char *u;
+		double mul;
+	} units[] = {{"ns", 1}, {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
+		     {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+	const char *p = s;
+	int neg = 0;
+	if (*p == '-' || *p == '+')
+		neg = *p++ == '-';
+	if (strcmp(p, "0") == 0) {
+		*ns = 0;
+		return 0;
+	}
+	if (!*p)
+		return -1;
+	double total = 0;
+	while (*p) {
+		char *end;
+		if (!isdigit((unsigned char)*p) && *p != '.')
+			return -1;
+		errno = 0;
+		double v = strtod(p, &end);
+		if (end == p || errno)
+			return -1;
+		p = end;
+		size_t best = 0, bestlen = 0;
+		for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+			size_t l = strlen(units[i].u);
+			if (strncmp(p, units[i].u, l) == 0 && l > bestlen) {
+				best = i;
+				bestlen = l;
+			}
+		}
+		if (!bestlen)
+			return -1;
+		total += v * units[best].mul;
+		p += bestlen;
+	}
+	if (total > 9.2e18)
+		return -1;
+	*ns = (long long)llround(neg ? -total : total);
+	return 0;
 }

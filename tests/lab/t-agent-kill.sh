@@ -23,6 +23,7 @@ gen() { # round: a stack of $n services (no tasks, so no image needed), two netw
 }
 mkdir -p src && ( cd src && git init -q -b main && git config user.email ci@example.invalid && git config user.name ci )
 start_agent() { "$SHOAL" agent --repo "$GIT_URL" --interval 1s --lease-ttl 3s --cache "$T/cache.git" >> agent.log 2>&1 & apid=$!; }
+alive() { [ -e /proc/$1/stat ] && [ "$(sed 's/.*) //' /proc/$1/stat | cut -c1)" != Z ]; }
 round_count() { # services already at round $1
 	docker service ls --filter label=com.docker.stack.namespace=many --format '{{.Image}}' | grep -c ":$1\$"
 }
@@ -37,11 +38,17 @@ for r in $(seq 1 "$trials"); do
 	killed=
 	for _ in $(seq 1 600); do
 		c=$(round_count $r)
-		if [ "$c" -ge "$at" ]; then kill -9 $apid; killed=$c; break; fi
+		if [ "$c" -ge "$at" ]; then cyc=$(pgrep -P $apid | head -1); kill -9 $apid; killed=$c; break; fi
 		sleep 0.02
 	done
 	wait $apid 2>/dev/null
 	[ -n "$killed" ] || fail "round $r: the apply never started"
+	# the killed agent's cycle process dies with it at once (no orphan
+	# writing on; gone or a zombie within a second)
+	if [ -n "$cyc" ]; then
+		for _ in $(seq 1 20); do alive "$cyc" || break; sleep 0.05; done
+		alive "$cyc" && fail "round $r: the cycle process $cyc outlived the killed agent"
+	fi
 	echo "round $r: killed with $(round_count $r)/$n services written"
 	start_agent
 	for _ in $(seq 1 300); do [ "$(round_count $r)" = $n ] && break; sleep 0.1; done

@@ -1,0 +1,545 @@
+/*
+ * common.c - the agent's options, config file, logging, secrets and state
+ * codec: linked into both the supervisor (agentd.c) and the cycle
+ * (agent.c).  See agent.h.
+ */
+#include <errno.h>
+#include <dirent.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "../reconcile/regauth.h"
+#include "../reconcile/util.h"
+#include "agent.h"
+#include "knownhosts.h"
+
+volatile sig_atomic_t stop_flag;
+volatile pid_t cycle_pid;
+int wake_fd = -1;
+const double agent_buckets[8] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+	if (cycle_pid > 0) /* the cycle in progress finishes its request and stops */
+		kill(cycle_pid, SIGTERM);
+	if (wake_fd >= 0) {
+		int e = errno;
+		ssize_t r = write(wake_fd, "s", 1);
+		(void)r;
+		errno = e;
+	}
+}
+
+double now_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double now_wall(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *log_fmt = "human";
+
+void logmsg(const char *level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *m = xvasprintf(fmt, ap);
+	va_end(ap);
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char ts[32];
+	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!strcmp(log_fmt, "json")) {
+		json_t *j = json_pack("{s:s, s:s, s:s}", "time", ts, "level", level, "msg", m);
+		char *s = json_dumps(j, JSON_COMPACT);
+		fprintf(stderr, "%s\n", s);
+		free(s);
+		json_decref(j);
+	} else {
+		fprintf(stderr, "%s %s %s\n", ts, level, m);
+	}
+	free(m);
+}
+
+void set_error(struct agent *ag, const char *msg)
+{
+	pthread_mutex_lock(&ag->mu);
+	free(ag->last_error);
+	ag->last_error = msg ? xstrdup(msg) : NULL;
+	pthread_mutex_unlock(&ag->mu);
+}
+
+static char *read_secret_file(const char *path, const char *what)
+{
+	char *data;
+	size_t len;
+	if (!path)
+		return NULL;
+	if (read_file(path, 65536, &data, &len) < 0) {
+		logmsg("error", "cannot read %s file %s: %s", what, path, strerror(errno));
+		return NULL;
+	}
+	while (len && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+		data[--len] = 0;
+	return data;
+}
+
+/* ---------------- options ---------------- */
+
+static int parse_dur(const char *s, long long *out)
+{
+	return compose_parse_duration(s, out) < 0 || *out <= 0 ? -1 : 0;
+}
+
+static const struct option agent_opts[] = {
+	{"repo", required_argument, 0, 'r'},	       {"branch", required_argument, 0, 'b'},
+	{"path", required_argument, 0, 'p'},	       {"interval", required_argument, 0, 'i'},
+	{"listen", required_argument, 0, 'l'},	       {"cache", required_argument, 0, 'c'},
+	{"key", required_argument, 0, 'k'},	       {"token-file", required_argument, 0, 't'},
+	{"username", required_argument, 0, 'u'},       {"ssh-key", required_argument, 0, 's'},
+	{"webhook-secret-file", required_argument, 0, 'w'}, {"require-signed", no_argument, 0, 'S'},
+	{"allowed-signers", required_argument, 0, 'A'}, {"drift", required_argument, 0, 'd'},
+	{"drift-interval", required_argument, 0, 'D'}, {"once", no_argument, 0, 'o'},
+	{"log-format", required_argument, 0, 'L'},     {"config", required_argument, 0, 'C'},
+	{"lease-ttl", required_argument, 0, 'T'},      {"notify-url", required_argument, 0, 'N'},
+	{"converge-timeout", required_argument, 0, 'W'}, {"known-hosts", required_argument, 0, 'K'},
+	{"ca-file", required_argument, 0, 'a'},	       {"user", required_argument, 0, 'U'},
+	{"resolve-image", required_argument, 0, 'R'},  {"registry-auth", required_argument, 0, 'G'},
+	{"follow-interval", required_argument, 0, 'F'}, {"follow-max", required_argument, 0, 'M'},
+	{0, 0, 0, 0},
+};
+static int set_opt(struct agent *ag, int c, const char *v)
+{
+	switch (c) {
+	case 'r': ag->url = v; break;
+	case 'b': ag->branch = v; break;
+	case 'p': ag->path = v; break;
+	case 'i': return parse_dur(v, &ag->interval_ns);
+	case 'l': ag->listen = v; break;
+	case 'c': ag->cache = v; break;
+	case 'k': ag->key_file = v; break;
+	case 't': ag->token_file = v; break;
+	case 'u': ag->username = v; break;
+	case 's': ag->ssh_key = v; break;
+	case 'K': ag->known_hosts = v; break;
+	case 'a': ag->ca_file = v; break;
+	case 'U': ag->run_as = v; break;
+	case 'R':
+		if (strcmp(v, "always") && strcmp(v, "changed") && strcmp(v, "never"))
+			return -1;
+		ag->ra.resolve = v;
+		break;
+	case 'G': ag->registry_auth = v; break;
+	case 'F': return parse_dur(v, &ag->follow_ns);
+	case 'M': {
+		long long m;
+		if (compose_parse_int(v, &m) < 0 || m < 0 || m > 1000)
+			return -1;
+		ag->follow_max = (int)m;
+		break;
+	}
+	case 'w': ag->webhook_secret_file = v; break;
+	case 'S': ag->ra.require_signed = 1; break;
+	case 'A': ag->ra.allowed_signers = v; break;
+	case 'd':
+		if (strcmp(v, "revert") && strcmp(v, "warn"))
+			return -1;
+		ag->drift_warn = !strcmp(v, "warn");
+		break;
+	case 'D': return parse_dur(v, &ag->drift_ns);
+	case 'o': ag->once = 1; break;
+	case 'T': return parse_dur(v, &ag->lease_ttl_ns);
+	case 'N': ag->notify_url = v; break;
+	case 'W': return parse_dur(v, &ag->converge_ns);
+	case 'L':
+		if (strcmp(v, "human") && strcmp(v, "json"))
+			return -1;
+		ag->log_format = v;
+		break;
+	default: return -1;
+	}
+	return 0;
+}
+
+static const struct option *opt_named(const char *name)
+{
+	for (const struct option *o = agent_opts; o->name; o++)
+		if (!strcmp(o->name, name))
+			return o;
+	return NULL;
+}
+
+/* Set one option and record it for the cycle process (which is given the
+ * resolved options, not the config file: it may be unreadable by then). */
+static int record_opt(struct agent *ag, const struct option *o, const char *v)
+{
+	json_t *pair = json_pack("[ss]", o->name, v);
+	json_array_append_new(ag->opts, pair); /* the option points into it */
+	return set_opt(ag, o->val, json_string_value(json_array_get(pair, 1)));
+}
+
+/* The config file: "name = value" lines with the long option names
+ * ("require-signed = true").  Command-line options override it. */
+static int load_config(struct agent *ag, const char *path)
+{
+	char *data;
+	if (read_file(path, 1 << 20, &data, NULL) < 0) {
+		fprintf(stderr, "shoal: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	int lineno = 0, ret = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		lineno++;
+		while (*line == ' ' || *line == '\t')
+			line++;
+		if (!*line || *line == '#')
+			continue;
+		char *eq = strchr(line, '=');
+		char *k = eq ? xstrndup(line, (size_t)(eq - line)) : xstrdup(line);
+		size_t kl = strlen(k);
+		while (kl && (k[kl - 1] == ' ' || k[kl - 1] == '\t'))
+			k[--kl] = 0;
+		const char *v = eq ? eq + 1 : "";
+		while (*v == ' ' || *v == '\t')
+			v++;
+		const struct option *o = opt_named(k);
+		char *val = xstrdup(v);
+		size_t vl = strlen(val);
+		while (vl && (val[vl - 1] == ' ' || val[vl - 1] == '\r'))
+			val[--vl] = 0;
+		if (!o || o->val == 'C' || (o->has_arg == no_argument && strcmp(val, "true")) ||
+		    record_opt(ag, o, val) < 0) {
+			fprintf(stderr, "shoal: %s:%d: bad setting %s\n", path, lineno, k);
+			ret = -1;
+		}
+		free(val);
+		free(k);
+	}
+	free(data);
+	return ret;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: shoal agent --repo URL [--branch main] [--path P] [--interval 60s] [--listen ADDR]\n"
+			"       [--cache DIR] [--key FILE] [--token-file F [--username U] | --ssh-key F --known-hosts F]\n"
+			"       [--ca-file PEM] [--user NAME] [--resolve-image changed|always|never]\n"
+			"       [--registry-auth CONFIG.JSON] [--follow-interval 5m] [--follow-max 3]\n"
+			"       [--webhook-secret-file F] [--require-signed --allowed-signers F]\n"
+			"       [--drift revert|warn] [--drift-interval 5m] [--once] [--log-format human|json]\n"
+			"       [--lease-ttl DURATION] [--converge-timeout 5m] [--notify-url URL] [--config FILE]\n");
+	return EXIT_USAGE;
+}
+
+static void defaults(struct agent *ag)
+{
+	memset(ag, 0, sizeof *ag);
+	ag->branch = "main";
+	ag->interval_ns = 60LL * 1000000000;
+	ag->drift_ns = 300LL * 1000000000;
+	ag->cache = "/var/lib/shoal/repo.git";
+	ag->log_format = "human";
+	ag->leader = -1; /* unknown until the first try: then logged either way */
+	ag->converge_ns = 300LL * 1000000000;
+	ag->ra.prune = 1;
+	ag->ra.resolve = "changed"; /* a poll asks the registry nothing for an unchanged tag */
+	ag->ra.follow = &ag->fo;
+	ag->follow_ns = 300LL * 1000000000;
+	ag->follow_max = 3;
+	ag->opts = json_array();
+	ag->wake[0] = ag->wake[1] = -1;
+	pthread_mutex_init(&ag->mu, NULL);
+}
+
+/* What follows from the options. */
+static int derive(struct agent *ag)
+{
+	if (!ag->url || (ag->ra.require_signed && !ag->ra.allowed_signers))
+		return usage();
+	log_fmt = ag->log_format;
+	ag->ra.path = ag->path;
+	if (!ag->key_file && getenv("SHOAL_KEY_FILE") && *getenv("SHOAL_KEY_FILE"))
+		ag->key_file = getenv("SHOAL_KEY_FILE");
+	if (!ag->lease_ttl_ns) /* three missed polls, at least 30 s */
+		ag->lease_ttl_ns = 3 * ag->interval_ns > 30000000000LL ? 3 * ag->interval_ns : 30000000000LL;
+	char host[64] = "", hx[65];
+	gethostname(host, sizeof host - 1);
+	snprintf(ag->holder, sizeof ag->holder, "%s/%d/%08x", host, (int)getpid(), randombytes_random());
+	char *scope = xasprintf("%s\n%s\n%s", ag->url, ag->branch, ag->path ? ag->path : "");
+	sha256_hex(scope, strlen(scope), hx);
+	free(scope);
+	snprintf(ag->lease_name, sizeof ag->lease_name, "shoal-lease-%.16s", hx);
+	switch (knownhosts_url(ag->url, &ag->ssh_host, &ag->ssh_port)) {
+	case -1: logmsg("error", "cannot read the host and port of %s", ag->url); return EXIT_USAGE;
+	case 1:
+		if (!ag->known_hosts) {
+			logmsg("error", "%s is an SSH remote: --known-hosts FILE is required (ssh-keyscan %s prints its keys)",
+			       ag->url, ag->ssh_host);
+			return EXIT_USAGE;
+		}
+		break;
+	}
+	return 0;
+}
+
+int agent_options(struct agent *ag, int argc, char **argv)
+{
+	defaults(ag);
+	/* the config file first, so the command line wins */
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--config") && i + 1 < argc && load_config(ag, argv[i + 1]) < 0)
+			return EXIT_USAGE;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", agent_opts, NULL)) != -1) {
+		const struct option *o = agent_opts;
+		while (o->name && o->val != c)
+			o++;
+		if (c == 'C')
+			continue;
+		if (!o->name || record_opt(ag, o, optarg ? optarg : "true") < 0)
+			return usage();
+	}
+	if (optind != argc)
+		return usage();
+	return derive(ag);
+}
+
+int agent_options_json(struct agent *ag, json_t *opts)
+{
+	defaults(ag);
+	json_decref(ag->opts);
+	ag->opts = json_incref(opts); /* the options point into it */
+	size_t i;
+	json_t *p;
+	json_array_foreach(opts, i, p) {
+		const struct option *o = opt_named(json_string_value(json_array_get(p, 0)) ?: "");
+		const char *v = json_string_value(json_array_get(p, 1));
+		if (!o || !v || set_opt(ag, o->val, v) < 0)
+			return EXIT_USAGE;
+	}
+	return derive(ag);
+}
+
+int agent_secrets(struct agent *ag)
+{
+	char *err = NULL;
+	if (ag->key_file) {
+		ag->key = sodium_malloc(sizeof *ag->key);
+		if (!ag->key || seal_load_key(ag->key_file, ag->key, &err) < 0) {
+			logmsg("error", "%s", err ? err : "out of memory");
+			free(err);
+			return -1;
+		}
+	}
+	if (ag->token_file && !(ag->token = read_secret_file(ag->token_file, "token")))
+		return -1;
+	if (ag->ca_file && access(ag->ca_file, R_OK) < 0) {
+		logmsg("error", "cannot read CA file %s: %s", ag->ca_file, strerror(errno));
+		return -1;
+	}
+	if (ag->webhook_secret_file && !(ag->webhook_secret = read_secret_file(ag->webhook_secret_file, "webhook secret")))
+		return -1;
+	if (ag->registry_auth && !(ag->auths = regauth_load(ag->registry_auth, &err))) {
+		logmsg("error", "%s", err);
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------- privileges ---------------- */
+
+static int chown_tree(const char *path, uid_t uid, gid_t gid)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (lchown(path, uid, gid) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode))
+		return 0;
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	int ret = 0;
+	struct dirent *e;
+	while (!ret && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char *sub = xasprintf("%s/%s", path, e->d_name);
+		ret = chown_tree(sub, uid, gid);
+		free(sub);
+	}
+	closedir(d);
+	return ret;
+}
+
+/*
+ * --user NAME: started as root (the image does, to learn the socket's
+ * group), read the secret files, then run as NAME with the Docker
+ * socket's group as the only supplementary group.  A socket owned by group
+ * root cannot be shared that way: the agent says so and stays root.
+ */
+static int drop(struct agent *ag)
+{
+	if (!ag->run_as || geteuid() != 0)
+		return 0;
+	struct passwd *pw = getpwnam(ag->run_as);
+	if (!pw) {
+		logmsg("error", "--user %s: no such user", ag->run_as);
+		return -1;
+	}
+	const char *host = getenv("DOCKER_HOST");
+	const char *sock = !host || !*host ? "/var/run/docker.sock" : !strncmp(host, "unix://", 7) ? host + 7 : NULL;
+	gid_t groups[1];
+	size_t ngroups = 0;
+	struct stat st;
+	if (sock) {
+		if (stat(sock, &st) < 0) {
+			logmsg("error", "--user: cannot stat the docker socket %s: %s", sock, strerror(errno));
+			return -1;
+		}
+		if (st.st_gid == 0 || !(st.st_mode & S_IRWXG)) {
+			logmsg("warning", "the docker socket %s is not shared with a group: staying root", sock);
+			return 0;
+		}
+		groups[ngroups++] = st.st_gid;
+	}
+	/* the cache (and its parent, where it is created) becomes the user's */
+	char *parent = xstrdup(ag->cache), *slash = strrchr(parent, '/');
+	if (slash && slash != parent) {
+		*slash = 0;
+		if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+			logmsg("warning", "cannot create %s: %s", parent, strerror(errno));
+		if (chown(parent, pw->pw_uid, pw->pw_gid) < 0)
+			logmsg("warning", "cannot chown %s: %s", parent, strerror(errno));
+	}
+	free(parent);
+	if (chown_tree(ag->cache, pw->pw_uid, pw->pw_gid) < 0)
+		logmsg("warning", "cannot chown %s: %s", ag->cache, strerror(errno));
+	if (setgroups(ngroups, groups) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		logmsg("error", "cannot become %s: %s", ag->run_as, strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0) { /* must be impossible now */
+		logmsg("error", "privileges were not dropped");
+		return -1;
+	}
+	logmsg("info", "running as %s (uid %d, docker socket group %d)", ag->run_as, (int)pw->pw_uid,
+	       ngroups ? (int)groups[0] : -1);
+	return 0;
+}
+
+int agent_drop_privileges(struct agent *ag)
+{
+	if (drop(ag) < 0)
+		return -1;
+	/* read at each fetch (by libssh2), so as the user we run as */
+	if (ag->ssh_host) {
+		const char *bad = access(ag->known_hosts, R_OK) < 0 ? ag->known_hosts
+				  : ag->ssh_key && access(ag->ssh_key, R_OK) < 0 ? ag->ssh_key : NULL;
+		if (bad) {
+			logmsg("error", "cannot read %s: %s", bad, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void agent_free(struct agent *ag)
+{
+	if (ag->token)
+		sodium_memzero(ag->token, strlen(ag->token));
+	if (ag->webhook_secret)
+		sodium_memzero(ag->webhook_secret, strlen(ag->webhook_secret));
+	sodium_free(ag->key);
+	free(ag->token);
+	free(ag->ssh_host);
+	free(ag->webhook_secret);
+	free(ag->last_error);
+	json_decref(ag->stacks);
+	json_decref(ag->stack_state);
+	json_decref(ag->auths);
+	json_decref(ag->opts);
+	strv_free(&ag->fo.moved);
+	if (ag->wake[0] >= 0) {
+		close(ag->wake[0]);
+		close(ag->wake[1]);
+	}
+	wake_fd = -1;
+	pthread_mutex_destroy(&ag->mu);
+}
+
+/* ---------------- state ---------------- */
+
+json_t *agent_state_out(struct agent *ag)
+{
+	json_t *h = json_array();
+	for (size_t i = 0; i < ARRAY_SIZE(ag->hist); i++)
+		json_array_append_new(h, json_integer((json_int_t)ag->hist[i]));
+	return json_pack("{s:s, s:s, s:s, s:s?, s:b, s:I, s:I, s:I, s:I, s:I, s:f, s:o, s:f, s:O?, s:O?, s:i, s:f, s:s, "
+			 "s:i, s:s}",
+			 "seen", ag->commit_seen, "applied", ag->commit_applied, "failed", ag->commit_failed, "error",
+			 ag->last_error, "ready", ag->ready, "reconciles", (json_int_t)ag->reconciles, "errors",
+			 (json_int_t)ag->errors, "writes", (json_int_t)ag->writes, "drift", (json_int_t)ag->drift_corrections,
+			 "follow", (json_int_t)ag->follow_updates, "last_success", ag->last_success, "hist", h, "hist_sum",
+			 ag->hist_sum, "stacks", ag->stacks, "stack_state", ag->stack_state, "leader", ag->leader,
+			 "lease_until", ag->lease_until, "holder_seen", ag->lease_holder_seen, "notified",
+			 ag->notified_failure, "holder", ag->holder);
+}
+
+void agent_state_in(struct agent *ag, json_t *j)
+{
+	pthread_mutex_lock(&ag->mu);
+#define CP(field, key) snprintf(field, sizeof field, "%s", json_string_value(json_object_get(j, key)) ?: "")
+	CP(ag->commit_seen, "seen");
+	CP(ag->commit_applied, "applied");
+	CP(ag->commit_failed, "failed");
+	CP(ag->lease_holder_seen, "holder_seen");
+	if (json_string_value(json_object_get(j, "holder"))) /* the supervisor's, for every cycle */
+		CP(ag->holder, "holder");
+#undef CP
+	free(ag->last_error);
+	const char *e = json_string_value(json_object_get(j, "error"));
+	ag->last_error = e ? xstrdup(e) : NULL;
+	ag->ready = json_is_true(json_object_get(j, "ready"));
+	ag->reconciles = (unsigned long)json_integer_value(json_object_get(j, "reconciles"));
+	ag->errors = (unsigned long)json_integer_value(json_object_get(j, "errors"));
+	ag->writes = (unsigned long)json_integer_value(json_object_get(j, "writes"));
+	ag->drift_corrections = (unsigned long)json_integer_value(json_object_get(j, "drift"));
+	ag->follow_updates = (unsigned long)json_integer_value(json_object_get(j, "follow"));
+	ag->last_success = json_real_value(json_object_get(j, "last_success"));
+	ag->hist_sum = json_real_value(json_object_get(j, "hist_sum"));
+	for (size_t i = 0; i < ARRAY_SIZE(ag->hist); i++)
+		ag->hist[i] = (unsigned long)json_integer_value(json_array_get(json_object_get(j, "hist"), i));
+	json_decref(ag->stacks);
+	ag->stacks = json_incref(json_object_get(j, "stacks"));
+	json_decref(ag->stack_state);
+	ag->stack_state = json_incref(json_object_get(j, "stack_state"));
+	ag->leader = (int)json_integer_value(json_object_get(j, "leader"));
+	ag->lease_until = json_real_value(json_object_get(j, "lease_until"));
+	ag->notified_failure = (int)json_integer_value(json_object_get(j, "notified"));
+	pthread_mutex_unlock(&ag->mu);
+}
