@@ -12,6 +12,10 @@ make_repo() {
 	SHOAL_KEY_FILE=$(cd "$1" && pwd)/keys/demo.key
 	export SHOAL_KEY_FILE
 	sed -i "s|^TRAEFIK_IMAGE=.*|TRAEFIK_IMAGE=$LAB_IMAGE|; s|^MONGO_IMAGE=.*|MONGO_IMAGE=$LAB_IMAGE|; s|^KITTENAPI_IMAGE=.*|KITTENAPI_IMAGE=$LAB_IMAGE|" "$1/vars.env"
+	# the lab engine's socket stands in for /var/run/docker.sock, which
+	# exists only where a system engine runs: without it traefik's task is
+	# rejected and an agent waiting for convergence reports the failure
+	sed -i "s|- /var/run/docker.sock:|- $LAB_DIR/run/docker.sock:|" "$1/stacks/traefik/traefik.yml"
 }
 
 # "name version" for every service, network-independent and sorted.
