@@ -11,11 +11,12 @@ LDLIBS += $(shell pkg-config --libs $(PKGS)) -lm -lpthread
 LIB_OBJS = reconcile/util.o reconcile/ynode.o reconcile/interp.o reconcile/compose.o \
 	   reconcile/convert.o reconcile/docker.o reconcile/plan.o reconcile/apply.o \
 	   reconcile/repo.o reconcile/source.o reconcile/review.o reconcile/regauth.o secrets/seal.o
-AGENT_OBJS = agent/main.o agent/gitverify.o agent/agent.o agent/common.o agent/knownhosts.o
+AGENT_OBJS = agent/main.o agent/gitverify.o agent/agent.o agent/common.o agent/knownhosts.o \
+	     agent/inventory.o agent/bootstrap.o agent/bootswarm.o
 # The agent's long-lived process: HTTP, timers, state; no Git, TLS or YAML.
 AGENTD_OBJS = agent/agentd.o agent/common.o agent/knownhosts.o reconcile/util.o reconcile/regauth.o secrets/seal.o
 AGENTD_PKGS = jansson libsodium libmicrohttpd
-UNIT_TESTS = tests/unit/test_interp tests/unit/test_compose tests/unit/test_diff tests/unit/test_seal tests/unit/test_knownhosts tests/unit/test_regauth
+UNIT_TESTS = tests/unit/test_interp tests/unit/test_compose tests/unit/test_diff tests/unit/test_seal tests/unit/test_knownhosts tests/unit/test_regauth tests/unit/test_inventory
 
 all: shoal shoal-agentd
 
@@ -33,15 +34,16 @@ tests/unit/%: tests/unit/%.o $(LIB_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 tests/unit/test_knownhosts: agent/knownhosts.o
+tests/unit/test_inventory: agent/inventory.o
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do ./$$t; done
 
 # Everything: unit tests, then the real-engine lab tests.
-test: shoal unit
+test: all unit
 	tests/run-lab-tests
 
-lab-test: shoal
+lab-test: all
 	tests/run-lab-tests
 
 asan:
@@ -53,7 +55,7 @@ valgrind: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do \
 		valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite ./$$t; done
 
-demo: shoal
+demo: all
 	tests/demo
 
 # Measurements against a lab engine, as markdown (see BENCHMARKS.md).

@@ -25,6 +25,7 @@ struct repo_args {
 	const char *resolve;	     /* --resolve-image always|changed|never (NULL = never) */
 	const char *registry_auth;   /* --registry-auth: a docker config.json */
 	struct follow *follow;	     /* the agent: one-line warnings, follow ticks */
+	const char *only;	     /* --stack: plan/apply this stack alone (no prune of others) */
 };
 
 /* The agent's image resolution state: on a tick, how many moved tags may
@@ -45,6 +46,10 @@ int cli_load_key(void);
 void cli_use_key(const struct seal_key *k);
 /* Connect and check this is a swarm manager (messages on stderr). */
 int cli_open_engine(struct docker **dk);
+/* The engine cli_open_engine opens from now on (as -H does). */
+void cli_set_engine(const char *host);
+/* shoal apply, for the bootstrap's agent stack */
+int cmd_apply(int argc, char **argv);
 /* With a->require_signed: 0 when rev is signed by an allowed signer, else
  * -1 and, if why, the reason (caller frees). */
 int cli_check_signed(const struct repo_args *a, const char *rev, char **why);

@@ -23,6 +23,7 @@
 #include "../reconcile/source.h"
 #include "../secrets/seal.h"
 #include "cli.h"
+#include "bootstrap.h"
 #include "gitverify.h"
 
 #define SHOAL_VERSION "0.1.0"
@@ -60,6 +61,12 @@ void cli_use_key(const struct seal_key *k)
 	}
 	static const unsigned char ctx[] = "shoal-redact-v1";
 	crypto_generichash(g_redact, sizeof g_redact, k->sk, sizeof k->sk, ctx, sizeof ctx - 1);
+}
+
+void cli_set_engine(const char *host)
+{
+	opt_host = host;
+	setenv("DOCKER_HOST", host, 1);
 }
 
 int cli_open_engine(struct docker **dk)
@@ -512,8 +519,13 @@ int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, 
 	}
 	struct strv names = {0};
 	for (size_t i = 0; i < r->n; i++)
-		strv_push(&names, xstrdup(r->stacks[i].name));
-	if (prune)
+		if (!a->only || !strcmp(a->only, r->stacks[i].name))
+			strv_push(&names, xstrdup(r->stacks[i].name));
+	if (a->only && !names.n) {
+		fprintf(stderr, "shoal: no stack %s in %s\n", a->only, a->dir);
+		ret = -1;
+	}
+	if (prune && !a->only) /* --stack: that stack only, never the others */
 		swarm_managed_stacks(&st, &names);
 	strv_sort(&names);
 	for (size_t i = 0; i < names.n; i++) {
@@ -563,6 +575,7 @@ static int parse_repo_args(int argc, char **argv, struct repo_args *a, const cha
 					   {"allowed-signers", required_argument, 0, 'A'},
 					   {"resolve-image", required_argument, 0, 'I'},
 					   {"registry-auth", required_argument, 0, 'G'},
+					   {"stack", required_argument, 0, 's'},
 					   {0, 0, 0, 0}};
 	int c;
 	const char *repo = NULL;
@@ -587,6 +600,7 @@ static int parse_repo_args(int argc, char **argv, struct repo_args *a, const cha
 			a->resolve = optarg;
 			break;
 		case 'G': a->registry_auth = optarg; break;
+		case 's': a->only = optarg; break;
 		case 'f': {
 			char *want = xasprintf(",%s,", optarg), *have = xasprintf(",%s,", formats ? formats : "");
 			int ok = formats && strstr(have, want);
@@ -679,7 +693,7 @@ static int cmd_plan(int argc, char **argv)
 	return ret;
 }
 
-static int cmd_apply(int argc, char **argv)
+int cmd_apply(int argc, char **argv)
 {
 	struct repo_args a = {.prune = 1};
 	int pr = parse_repo_args(argc, argv, &a, NULL);
@@ -1086,6 +1100,7 @@ static const struct cmd cmds[] = {
 	{"validate", cmd_validate, "check a repository without an engine"},
 	{"stack", cmd_stack, "deploy, rm, ls: a drop-in for docker stack"},
 	{"agent", cmd_agent, "watch a Git repository and keep the swarm converged"},
+	{"bootstrap", cmd_bootstrap, "build the gateway, the floating IP and the swarm from cluster.yml"},
 	{"agent-cycle", cmd_agent_cycle, "(run by shoal-agentd: one cycle of the agent)"},
 	{"status", cmd_status, "what the agent has seen and applied, as a table"},
 	{"health", cmd_health, "exit 0 when the agent answers /healthz (for HEALTHCHECK)"},

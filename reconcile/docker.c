@@ -117,30 +117,34 @@ static int raw(struct docker *dk, const char *method, const char *url, const cha
 
 int docker_new(struct docker **out, const char *host, char **err)
 {
+	if (!host || !*host)
+		host = getenv("DOCKER_HOST");
+	if (!host || !*host)
+		host = "unix:///var/run/docker.sock";
+	const char *tls = getenv("DOCKER_TLS_VERIFY"), *cp = getenv("DOCKER_CERT_PATH"), *home = getenv("HOME");
+	char *cert_dir = NULL;
+	if (str_has_prefix(host, "tcp://") && tls && *tls && strcmp(tls, "0"))
+		cert_dir = cp && *cp ? xstrdup(cp) : xasprintf("%s/.docker", home ? home : "");
+	int rc = docker_open(out, host, cert_dir, err);
+	free(cert_dir);
+	return rc;
+}
+
+int docker_open(struct docker **out, const char *host, const char *cert_dir, char **err)
+{
 	static int inited;
 	if (!inited) {
 		curl_global_init(CURL_GLOBAL_DEFAULT);
 		inited = 1;
 	}
 	*out = NULL;
-	if (!host || !*host)
-		host = getenv("DOCKER_HOST");
-	if (!host || !*host)
-		host = "unix:///var/run/docker.sock";
 	struct docker *dk = xcalloc(1, sizeof *dk);
 	if (str_has_prefix(host, "unix://")) {
 		dk->unix_path = xstrdup(host + 7);
 		dk->base = xstrdup("http://localhost");
 	} else if (str_has_prefix(host, "tcp://")) {
-		const char *tls = getenv("DOCKER_TLS_VERIFY");
-		if (tls && *tls && strcmp(tls, "0")) {
-			const char *cp = getenv("DOCKER_CERT_PATH");
-			if (!cp || !*cp) {
-				const char *home = getenv("HOME");
-				dk->cert_dir = xasprintf("%s/.docker", home ? home : "");
-			} else {
-				dk->cert_dir = xstrdup(cp);
-			}
+		if (cert_dir) {
+			dk->cert_dir = xstrdup(cert_dir);
 			dk->base = xasprintf("https://%s", host + 6);
 		} else {
 			dk->base = xasprintf("http://%s", host + 6);

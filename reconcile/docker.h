@@ -27,6 +27,9 @@ struct docker_stats {
 
 /* host NULL: DOCKER_HOST or unix:///var/run/docker.sock. */
 int docker_new(struct docker **out, const char *host, char **err);
+/* host as given (unix:// or tcp://); cert_dir: TLS with its ca.pem,
+ * cert.pem and key.pem (tcp only), NULL: plain. */
+int docker_open(struct docker **out, const char *host, const char *cert_dir, char **err);
 void docker_free(struct docker *dk);
 
 /* The negotiated API version ("1.41"). */

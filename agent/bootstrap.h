@@ -1,0 +1,25 @@
+/*
+ * bootstrap.h - shoal bootstrap (bootstrap.c): the gateway and the
+ * floating IP from the inventory (inventory.h).
+ */
+#ifndef SHOAL_BOOTSTRAP_H
+#define SHOAL_BOOTSTRAP_H
+
+#include "inventory.h"
+
+int cmd_bootstrap(int argc, char **argv);
+
+struct bootstrap_opts {
+	const char *file, *root, *node;
+	int dry_run;
+};
+
+/* The options every bootstrap command takes; -1 on a usage error. */
+int bootstrap_parse(int argc, char **argv, struct bootstrap_opts *o, int want_node);
+/* Load o->file, printing its diagnostics; -1 when invalid. */
+int bootstrap_load(const struct bootstrap_opts *o, struct inventory *inv);
+
+/* shoal bootstrap swarm (bootswarm.c) */
+int bootstrap_swarm(int argc, char **argv);
+
+#endif
