@@ -116,7 +116,7 @@ static int load_vars(const struct source *src, const char *path, json_t *vars, s
 	const char *slash = strrchr(path, '/');
 	char *dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup("");
 	int present = 0;
-	source_list(src, dir, 0, &here);
+	source_list(src, dir, SOURCE_FILES, &here);
 	for (size_t i = 0; i < here.n; i++)
 		present |= !strcmp(here.v[i], slash ? slash + 1 : path);
 	strv_free(&here);
@@ -172,7 +172,7 @@ static struct desired *load_stack(const struct source *src, const char *name, js
 	}
 	load_vars(src, vpath, vars, d);
 	struct strv all = {0};
-	source_list(src, sdir, 0, &all);
+	source_list(src, sdir, SOURCE_FILES, &all);
 	for (size_t i = 0; i < all.n; i++)
 		if (is_compose_name(all.v[i]))
 			strv_push(&files, xstrdup(all.v[i]));
@@ -232,7 +232,7 @@ int repo_load(const struct source *src, const struct repo_opts *o, struct repo *
 {
 	memset(r, 0, sizeof *r);
 	struct strv names = {0};
-	if (source_list(src, "stacks", 1, &names) < 0) {
+	if (source_list(src, "stacks", SOURCE_DIRS, &names) < 0) {
 		diags_add(d, DIAG_ERROR, *source_prefix(src) ? source_prefix(src) : ".", 0, 0,
 			  "not a shoal repository: no stacks/ directory");
 		return -1;
@@ -245,6 +245,20 @@ int repo_load(const struct source *src, const struct repo_opts *o, struct repo *
 		r->stacks[r->n].ds = load_stack(src, names.v[i], vars, o, d);
 		r->n++;
 	}
+	/* a symbolic link in stacks/ is a stack that cannot be read: invalid,
+	 * so that it is neither applied nor taken as removed (and pruned) */
+	struct strv links = {0};
+	source_list(src, "stacks", SOURCE_LINKS, &links);
+	if (links.n)
+		r->stacks = xrealloc(r->stacks, (r->n + links.n) * sizeof *r->stacks);
+	for (size_t i = 0; i < links.n; i++) {
+		char *shown = xasprintf("%sstacks/%s", source_prefix(src), links.v[i]);
+		diags_add(d, DIAG_ERROR, shown, 0, 0, "a symbolic link: a stack must be a directory of the repository");
+		free(shown);
+		r->stacks[r->n].name = xstrdup(links.v[i]);
+		r->stacks[r->n++].ds = NULL;
+	}
+	strv_free(&links);
 	json_decref(vars);
 	strv_free(&names);
 	return 0;

@@ -158,7 +158,7 @@ static int cmpstrp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int source_list(const struct source *s, const char *dir, int want_dirs, struct strv *out)
+int source_list(const struct source *s, const char *dir, int want, struct strv *out)
 {
 	if (s->is_git) {
 		git_tree *t = NULL;
@@ -179,7 +179,9 @@ int source_list(const struct source *s, const char *dir, int want_dirs, struct s
 			git_filemode_t m = git_tree_entry_filemode(e);
 			if (name[0] == '.')
 				continue;
-			if (want_dirs ? m == GIT_FILEMODE_TREE : (m == GIT_FILEMODE_BLOB || m == GIT_FILEMODE_BLOB_EXECUTABLE))
+			if (want == SOURCE_DIRS	   ? m == GIT_FILEMODE_TREE :
+			    want == SOURCE_LINKS ? m == GIT_FILEMODE_LINK :
+						   (m == GIT_FILEMODE_BLOB || m == GIT_FILEMODE_BLOB_EXECUTABLE))
 				strv_push(out, xstrdup(name));
 		}
 		if (t != s->tree)
@@ -199,7 +201,8 @@ int source_list(const struct source *s, const char *dir, int want_dirs, struct s
 			struct stat st;
 			int ok = lstat(p, &st) == 0;
 			free(p);
-			if (ok && (want_dirs ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode)))
+			if (ok && (want == SOURCE_DIRS ? S_ISDIR(st.st_mode) :
+				   want == SOURCE_LINKS ? S_ISLNK(st.st_mode) : S_ISREG(st.st_mode)))
 				strv_push(out, xstrdup(e->d_name));
 		}
 		closedir(dh);
@@ -208,6 +211,12 @@ int source_list(const struct source *s, const char *dir, int want_dirs, struct s
 	if (out->n > 1)
 		qsort(out->v, out->n, sizeof *out->v, cmpstrp);
 	return 0;
+}
+
+static char *too_large(size_t cap)
+{
+	return cap >= (1u << 20) ? xasprintf("file too large (the limit is %zu MiB)", cap >> 20) :
+				   xasprintf("file too large (the limit is %zu KiB)", cap >> 10);
 }
 
 int source_read(const struct source *s, const char *path, size_t cap, char **data, size_t *len, char **err)
@@ -226,6 +235,18 @@ int source_read(const struct source *s, const char *path, size_t cap, char **dat
 			git_tree_entry_free(e);
 			return -1;
 		}
+		/* the size from the object's header: a huge blob is never inflated */
+		git_odb *odb = NULL;
+		size_t hsz = 0;
+		git_object_t ht;
+		int hok = git_repository_odb(&odb, s->repo) == 0 &&
+			  git_odb_read_header(&hsz, &ht, odb, git_tree_entry_id(e)) == 0;
+		git_odb_free(odb);
+		if (hok && hsz > cap) {
+			*err = too_large(cap);
+			git_tree_entry_free(e);
+			return -1;
+		}
 		if (git_blob_lookup(&b, s->repo, git_tree_entry_id(e)) < 0) {
 			git_err(err, path);
 			git_tree_entry_free(e);
@@ -234,7 +255,7 @@ int source_read(const struct source *s, const char *path, size_t cap, char **dat
 		git_tree_entry_free(e);
 		git_object_size_t sz = git_blob_rawsize(b);
 		if (sz > cap) {
-			*err = xstrdup("file too large");
+			*err = too_large(cap);
 			git_blob_free(b);
 			return -1;
 		}
@@ -260,7 +281,7 @@ int source_read(const struct source *s, const char *path, size_t cap, char **dat
 	}
 	int r = read_file(full, cap, data, len);
 	if (r < 0)
-		*err = xstrdup(errno == EFBIG ? "file too large" : strerror(errno));
+		*err = errno == EFBIG ? too_large(cap) : xstrdup(strerror(errno));
 	free(full);
 	return r;
 }

@@ -21,8 +21,10 @@ int source_dir_new(struct source **out, const char *root, char **err);
 int source_git_new(struct source **out, const char *repo_path, const char *rev, const char *sub, char **err);
 void source_free(struct source *s);
 
-/* Sorted names in dir ("" = root): directories, or regular files. */
-int source_list(const struct source *s, const char *dir, int want_dirs, struct strv *out);
+/* Sorted names in dir ("" = root): want SOURCE_FILES (regular files),
+ * SOURCE_DIRS or SOURCE_LINKS (symbolic links, never followed). */
+enum { SOURCE_FILES = 0, SOURCE_DIRS = 1, SOURCE_LINKS = 2 };
+int source_list(const struct source *s, const char *dir, int want, struct strv *out);
 /* Read a regular file; symlinks and anything else are refused.  -1 with
  * *err (caller frees). */
 int source_read(const struct source *s, const char *path, size_t cap, char **data, size_t *len, char **err);

@@ -379,12 +379,52 @@ static struct ynode *conv_node(struct conv *c, int idx, int depth)
 	}
 }
 
+/*
+ * libyaml's loader needs seconds for a document of deeply nested flow
+ * collections ("[[[[…"), long before conv_node sees the depth: a pass over
+ * the events first stops at the first collection too deep, reporting it
+ * where conv_node would.  Syntax errors are left to the loader.
+ */
+static int depth_ok(const char *file, const char *data, size_t len, struct diags *d)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	int depth = 0, ok = 1, done = 0;
+	if (!yaml_parser_initialize(&p))
+		abort();
+	yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
+	while (!done && yaml_parser_parse(&p, &ev)) {
+		switch (ev.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			/* the root collection is conv_node's depth 0 */
+			if (++depth > YNODE_MAX_DEPTH + 1) {
+				diags_add(d, DIAG_ERROR, file, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
+					  "document nested deeper than %d levels", YNODE_MAX_DEPTH);
+				ok = 0;
+				done = 1;
+			}
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT: depth--; break;
+		case YAML_DOCUMENT_END_EVENT:
+		case YAML_STREAM_END_EVENT: done = 1; break;
+		default: break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	return ok;
+}
+
 int ynode_parse(const char *file, const char *data, size_t len, struct ynode **out,
 		struct diags *d)
 {
 	yaml_parser_t p;
 	yaml_document_t doc;
 	*out = NULL;
+	if (!depth_ok(file, data, len, d))
+		return -1;
 	if (!yaml_parser_initialize(&p))
 		abort();
 	yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
