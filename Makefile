@@ -14,9 +14,9 @@ LIB_OBJS = reconcile/util.o reconcile/ynode.o reconcile/interp.o reconcile/compo
 AGENT_OBJS = agent/main.o agent/gitverify.o agent/agent.o agent/common.o agent/knownhosts.o \
 	     agent/inventory.o agent/bootstrap.o agent/bootswarm.o
 # The agent's long-lived process: HTTP, timers, state; no Git, TLS or YAML.
-AGENTD_OBJS = agent/agentd.o agent/common.o agent/knownhosts.o reconcile/util.o reconcile/regauth.o secrets/seal.o
+AGENTD_OBJS = agent/agentd.o agent/webhook.o agent/common.o agent/knownhosts.o reconcile/util.o reconcile/regauth.o secrets/seal.o
 AGENTD_PKGS = jansson libsodium libmicrohttpd
-UNIT_TESTS = tests/unit/test_interp tests/unit/test_compose tests/unit/test_diff tests/unit/test_seal tests/unit/test_knownhosts tests/unit/test_regauth tests/unit/test_inventory
+UNIT_TESTS = tests/unit/test_interp tests/unit/test_compose tests/unit/test_diff tests/unit/test_seal tests/unit/test_knownhosts tests/unit/test_regauth tests/unit/test_inventory tests/unit/test_webhook
 
 all: shoal shoal-agentd
 
@@ -34,13 +34,14 @@ tests/unit/%: tests/unit/%.o $(LIB_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 tests/unit/test_knownhosts: agent/knownhosts.o
+tests/unit/test_webhook: agent/webhook.o
 tests/unit/test_inventory: agent/inventory.o
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do ./$$t; done
 
-# Everything: unit tests, then the real-engine lab tests.
-test: all unit
+# Everything: unit tests, a short fuzzing run, then the real-engine lab tests.
+test: all unit fuzz-smoke
 	tests/run-lab-tests
 
 lab-test: all
@@ -48,7 +49,7 @@ lab-test: all
 
 asan:
 	$(MAKE) clean
-	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 		LDFLAGS="-fsanitize=address,undefined" unit shoal
 
 valgrind: $(UNIT_TESTS)
@@ -58,13 +59,42 @@ valgrind: $(UNIT_TESTS)
 demo: all
 	tests/demo
 
+# libFuzzer targets (clang, ASan + UBSan), built apart in tests/fuzz/build.
+# `make fuzz-run FUZZ_SECONDS=600` fuzzes each target that long from seeds
+# taken from tests/ (tests/fuzz/run); fuzz-smoke is the short run of make test.
+FUZZ_CC ?= clang
+FUZZ_TARGETS = tests/fuzz/build/fuzz_compose tests/fuzz/build/fuzz_seal \
+	       tests/fuzz/build/fuzz_webhook tests/fuzz/build/fuzz_engine
+FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined -std=gnu11 $(WARN) -D_GNU_SOURCE -DTOP='"$(CURDIR)"'
+FUZZ_SAN = address,undefined
+FUZZ_LIB = $(patsubst %.o,tests/fuzz/build/%.o,$(LIB_OBJS) agent/webhook.o)
+FUZZ_SECONDS ?= 60
+
+tests/fuzz/build/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -MMD -MP -c -o $@ $<
+
+tests/fuzz/build/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $^ $(LDLIBS)
+
+fuzz: $(FUZZ_TARGETS)
+
+fuzz-run: fuzz
+	tests/fuzz/run $(FUZZ_SECONDS)
+
+fuzz-smoke:
+	@if command -v $(FUZZ_CC) >/dev/null; then $(MAKE) --no-print-directory fuzz && tests/fuzz/run 20; \
+	else echo "SKIP fuzz-smoke: $(FUZZ_CC) missing: fuzzing NOT RUN"; fi
+
 # Measurements against a lab engine, as markdown (see BENCHMARKS.md).
 bench: shoal
 	tests/bench/run
 
 clean:
+	rm -rf tests/fuzz/build
 	rm -f shoal shoal-agentd agent/*.o agent/*.d reconcile/*.o reconcile/*.d secrets/*.o secrets/*.d tests/unit/*.o tests/unit/*.d $(UNIT_TESTS)
 
-.PHONY: all unit test lab-test asan valgrind demo bench clean
+.PHONY: all unit test lab-test asan valgrind demo bench clean fuzz fuzz-run fuzz-smoke
 .SECONDARY:
--include $(wildcard agent/*.d reconcile/*.d secrets/*.d tests/unit/*.d)
+-include $(wildcard agent/*.d reconcile/*.d secrets/*.d tests/unit/*.d tests/fuzz/build/*/*.d)

@@ -70,7 +70,7 @@ int compose_parse_bytes(const char *s, long long *out)
 		p++;
 	if (tolower((unsigned char)*p) == 'b')
 		p++;
-	if (*p)
+	if (*p || !(v * mul <= 9.2e18)) /* the cast of a larger double is undefined */
 		return -1;
 	*out = (long long)(v * mul);
 	return 0;
@@ -1432,7 +1432,7 @@ int compose_load(const struct compose_file *files, size_t n, const struct compos
 		 struct ynode **out, struct diags *d)
 {
 	struct ynode *merged = NULL;
-	const char *version = NULL;
+	char *version = NULL; /* a copy: the first file's tree may be freed or merged over */
 	int version_set = 0;
 	size_t errors_before = d->nerrors;
 	*out = NULL;
@@ -1455,7 +1455,7 @@ int compose_load(const struct compose_file *files, size_t n, const struct compos
 		}
 		const char *v = ynode_str(ynode_get(root, "version"));
 		if (!version_set) {
-			version = v;
+			version = xstrdup(v);
 			version_set = 1;
 		} else if (strcmp(version, v) != 0) {
 			const struct ynode *at = ynode_get(root, "version") ? ynode_get(root, "version") : root;
@@ -1466,6 +1466,8 @@ int compose_load(const struct compose_file *files, size_t n, const struct compos
 		strip_forbidden(root);
 		struct ictx ic = {o, d};
 		interpolate(&ic, root, "");
+		/* interpolation replaces scalars: the version's string too */
+		v = ynode_str(ynode_get(root, "version"));
 		struct vctx vc = {d, 13, v};
 		if (*v && schema_minor(v, &vc.minor) < 0) {
 			const struct ynode *at = ynode_get(root, "version");
@@ -1509,6 +1511,7 @@ int compose_load(const struct compose_file *files, size_t n, const struct compos
 	if (b.len)
 		diags_add(d, DIAG_WARN, NULL, 0, 0, "Ignoring deprecated options:\n\n%s", b.data);
 	buf_free(&b);
+	free(version);
 	if (d->nerrors > errors_before) {
 		ynode_free(merged);
 		return -1;

@@ -86,7 +86,8 @@ static int gint(struct cctx *c, const struct ynode *m, const char *k, long long 
 	if (compose_parse_int(n->s, out) < 0) {
 		char *end;
 		double d = strtod(n->s, &end);
-		if (*end || d != (double)(long long)d) {
+		/* outside long long, the cast itself is undefined: check first */
+		if (*end || !(d >= -9.2e18 && d <= 9.2e18) || d != (double)(long long)d) {
 			cerr(c, n, "%s: invalid integer %s", k, n->s);
 			return -1;
 		}

@@ -34,34 +34,65 @@ static int list(struct docker *dk, const char *what, const char *label, json_t *
 	}
 	int rc = docker_call(dk, "GET", path, NULL, out, err);
 	free(path);
-	if (rc == DOCKER_OK && !json_is_array(*out)) {
-		json_decref(*out);
-		*out = NULL;
-		*err = xasprintf("engine returned a malformed %s list", what);
-		return DOCKER_ERR;
-	}
 	return rc;
 }
 
-int swarm_fetch(struct docker *dk, struct swarm_state *st, char **err)
+/* Every element an object with a string ID (networks: Id) and, except
+ * networks, a Spec object: what the planner relies on. */
+static int well_formed(const json_t *a, const char *what, char **err)
+{
+	int net = !strcmp(what, "networks");
+	size_t i;
+	json_t *x;
+	if (!json_is_array(a))
+		goto bad;
+	json_array_foreach(a, i, x) {
+		const json_t *id = json_object_get(x, net ? "Id" : "ID");
+		if (!json_is_object(x) || !json_is_string(id) || !*json_string_value(id) ||
+		    (net ? !json_is_string(json_object_get(x, "Name")) : !json_is_object(json_object_get(x, "Spec"))))
+			goto bad;
+	}
+	return 0;
+bad:
+	*err = xasprintf("engine returned a malformed %s list", what);
+	return -1;
+}
+
+int swarm_state_init(struct swarm_state *st, json_t *services, json_t *secrets, json_t *configs, json_t *networks,
+		     char **err)
 {
 	memset(st, 0, sizeof *st);
-	if (list(dk, "services", LABEL_NAMESPACE, &st->services, err) ||
-	    list(dk, "secrets", LABEL_NAMESPACE, &st->secrets, err) ||
-	    list(dk, "configs", LABEL_NAMESPACE, &st->configs, err) || list(dk, "networks", NULL, &st->networks, err)) {
+	st->services = services;
+	st->secrets = secrets;
+	st->configs = configs;
+	st->networks = networks;
+	if (well_formed(services, "services", err) || well_formed(secrets, "secrets", err) ||
+	    well_formed(configs, "configs", err) || well_formed(networks, "networks", err)) {
 		swarm_state_free(st);
 		return -1;
 	}
 	st->net_names = json_object();
 	size_t i;
 	json_t *n;
-	json_array_foreach(st->networks, i, n) {
-		const char *id = json_string_value(json_object_get(n, "Id"));
-		const char *name = json_string_value(json_object_get(n, "Name"));
-		if (id && name)
-			json_object_set_new(st->net_names, id, json_string(name));
-	}
+	json_array_foreach(st->networks, i, n)
+		json_object_set_new(st->net_names, json_string_value(json_object_get(n, "Id")),
+				    json_string(json_string_value(json_object_get(n, "Name"))));
 	return 0;
+}
+
+int swarm_fetch(struct docker *dk, struct swarm_state *st, char **err)
+{
+	json_t *sv = NULL, *se = NULL, *co = NULL, *nw = NULL;
+	memset(st, 0, sizeof *st);
+	if (list(dk, "services", LABEL_NAMESPACE, &sv, err) || list(dk, "secrets", LABEL_NAMESPACE, &se, err) ||
+	    list(dk, "configs", LABEL_NAMESPACE, &co, err) || list(dk, "networks", NULL, &nw, err)) {
+		json_decref(sv);
+		json_decref(se);
+		json_decref(co);
+		json_decref(nw);
+		return -1;
+	}
+	return swarm_state_init(st, sv, se, co, nw, err);
 }
 
 void swarm_state_free(struct swarm_state *st)

@@ -52,6 +52,11 @@ struct swarm_state {
 };
 
 int swarm_fetch(struct docker *dk, struct swarm_state *st, char **err);
+/* A snapshot from the four lists (references taken, even on error): -1
+ * with *err when any is not what the engine sends (an array of objects
+ * with IDs and specs). */
+int swarm_state_init(struct swarm_state *st, json_t *services, json_t *secrets, json_t *configs, json_t *networks,
+		     char **err);
 void swarm_state_free(struct swarm_state *st);
 /* Stacks that have any object labelled LABEL_MANAGED, sorted, added to out
  * (no duplicates). */

@@ -254,7 +254,8 @@ static int parse(const char *text, size_t len, struct parsed *ps, char **err)
 		goto malformed;
 	if (line_field(&p, end, "ephemeral: ", &v, &vl) < 0 || unb64(v, vl, ps->eph, 32, &n) < 0 || n != 32)
 		goto malformed;
-	while (p < end && str_has_prefix(p, "recipient: ")) {
+	/* the text is len bytes, not a C string: compare within it */
+	while ((size_t)(end - p) >= strlen("recipient: ") && !memcmp(p, "recipient: ", strlen("recipient: "))) {
 		if (ps->nr == SEAL_MAX_RECIPIENTS || line_field(&p, end, "recipient: ", &v, &vl) < 0)
 			goto malformed;
 		const char *sp = memchr(v, ' ', vl);

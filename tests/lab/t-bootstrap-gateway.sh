@@ -25,7 +25,7 @@ gw_sh() { ns gw sh -c "mount --bind '$T/swlib' /var/lib/shorewall && $1"; }
 
 # --- a bad inventory: refused with its position, nothing written
 sed 's/range: 10.0.0.200-10.0.0.250/range: 10.0.0.5-10.0.0.250/' "$INV" > bad.yml
-line=$(grep -n '^  docker03:' bad.yml | cut -d: -f1)
+line=$(grep -n '{address: 10.0.0.5,' bad.yml | cut -d: -f1)
 expect_rc 1 gw_sh "'$SHOAL' bootstrap gateway -f '$T/bad.yml' --root '$R'" > bad.out 2>&1
 grep -q "bad.yml:$line:[0-9]*: .*10.0.0.5 is inside the DHCP range" bad.out || { cat bad.out; fail "bad inventory error has no position"; }
 [ -e "$R/etc/dnsmasq.d/shoal.conf" ] && fail "a bad inventory wrote files"

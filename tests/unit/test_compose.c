@@ -310,9 +310,65 @@ static void test_vars_parse(void **state)
 	json_decref(v);
 }
 
+/* Found by fuzz_compose: the first file's version string was kept as a
+ * pointer into its tree, freed when that file had errors, then compared
+ * with the second file's version (ASan: heap-use-after-free). */
+static void test_version_kept_after_a_bad_file(void **state)
+{
+	(void)state;
+	const char *texts[] = {"version: \"3.9\"\nservices:\n  a:\n    image: x\n    bogus: 1\n",
+			       "version: \"3.8\"\nservices:\n  b:\n    image: y\n"};
+	struct diags d = {0};
+	struct desired *ds = load(texts, 2, &d);
+	assert_null(ds);
+	int mismatch = 0;
+	for (size_t i = 0; i < d.n; i++)
+		mismatch |= strstr(d.v[i].msg, "version mismatched between two composefiles : 3.9 and 3.8") != NULL;
+	assert_true(mismatch);
+	diags_free(&d);
+}
+
+/* Found by fuzz_compose: interpolation replaced the version scalar while
+ * its old string was still used for the schema check (use after free). */
+static void test_interpolated_version(void **state)
+{
+	(void)state;
+	const char *texts[] = {"version: \"3.${TAG}\"\nservices:\n  a:\n    image: x\n"};
+	struct diags d = {0};
+	assert_null(load(texts, 1, &d));
+	int found = 0;
+	for (size_t i = 0; i < d.n; i++)
+		found |= !strcmp(d.v[i].msg, "unsupported Compose file version: 3.1.2");
+	assert_true(found);
+	diags_free(&d);
+}
+
+/* Found by fuzz_compose: numbers beyond long long were cast (undefined
+ * behaviour, caught by UBSan); now they are invalid. */
+static void test_huge_numbers(void **state)
+{
+	(void)state;
+	const char *texts[] = {"services:\n  a:\n    image: x\n    healthcheck: {test: [CMD, x], retries: 8.0e45}\n"};
+	struct diags d = {0};
+	assert_null(load(texts, 1, &d));
+	int found = 0;
+	for (size_t i = 0; i < d.n; i++)
+		found |= strstr(d.v[i].msg, "retries: invalid integer 8.0e45") != NULL;
+	assert_true(found);
+	diags_free(&d);
+	long long v = 0;
+	assert_int_equal(compose_parse_bytes("99999999999999999999999g", &v), -1);
+	assert_int_equal(compose_parse_bytes("1e400", &v), -1);
+	assert_int_equal(compose_parse_bytes("8g", &v), 0);
+	assert_int_equal(v, 8LL << 30);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_interpolated_version),
+		cmocka_unit_test(test_huge_numbers),
+		cmocka_unit_test(test_version_kept_after_a_bad_file),
 		cmocka_unit_test(test_basic_service),
 		cmocka_unit_test(test_bare_image_gets_latest),
 		cmocka_unit_test(test_errors_have_positions),

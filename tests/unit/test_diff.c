@@ -92,9 +92,45 @@ static void test_hash_is_stable(void **state)
 	json_decref(c);
 }
 
+/* Found by fuzz_engine: a service without an ID in the engine's list
+ * crashed the planner (xstrdup(NULL)).  A snapshot whose objects lack what
+ * the planner relies on is refused as a whole. */
+static void refused(const char *services, const char *networks)
+{
+	struct swarm_state st;
+	char *err = NULL;
+	json_t *sv = json_loads(services, 0, NULL), *nw = json_loads(networks, 0, NULL);
+	assert_non_null(sv);
+	assert_non_null(nw);
+	assert_int_equal(swarm_state_init(&st, sv, json_array(), json_array(), nw, &err), -1);
+	assert_non_null(strstr(err, "malformed"));
+	free(err);
+}
+
+static void test_malformed_snapshot(void **state)
+{
+	(void)state;
+	refused("[{\"Spec\": {\"Name\": \"st_web\"}}]", "[]");
+	refused("[{\"ID\": 7, \"Spec\": {}}]", "[]");
+	refused("[{\"ID\": \"\", \"Spec\": {}}]", "[]");
+	refused("[{\"ID\": \"a\"}]", "[]");
+	refused("[1]", "[]");
+	refused("{}", "[]");
+	refused("[]", "[{\"Name\": \"front\"}]");
+	refused("[]", "[{\"Id\": \"n1\"}]");
+	struct swarm_state st;
+	char *err = NULL;
+	assert_int_equal(swarm_state_init(&st, json_loads("[{\"ID\": \"a\", \"Spec\": {}}]", 0, NULL), json_array(),
+					  json_array(), json_loads("[{\"Id\": \"n1\", \"Name\": \"front\"}]", 0, NULL), &err),
+			 0);
+	assert_string_equal(json_string_value(json_object_get(st.net_names, "n1")), "front");
+	swarm_state_free(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_malformed_snapshot),
 		cmocka_unit_test(test_defaults_make_equal),
 		cmocka_unit_test(test_changes_are_reported),
 		cmocka_unit_test(test_unknown_live_fields_ignored_in_subset),

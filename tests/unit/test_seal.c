@@ -179,6 +179,34 @@ static void test_vector(void **state)
 	free(kt);
 }
 
+/* Found by fuzz_seal: a text ending in the middle of a "recipient: " line
+ * was read past its length (the parser took it for a C string).  Each
+ * such text, in a buffer of exactly its size, is refused (ASan and
+ * valgrind see any read beyond it). */
+static void test_truncated_not_terminated(void **state)
+{
+	(void)state;
+	char *t;
+	size_t tl;
+	assert_int_equal(read_file(TOP "/secrets/testvector/demo.sealed", 1 << 20, &t, &tl), 0);
+	const char *rec = strstr(t, "\nrecipient: ");
+	assert_non_null(rec);
+	const char *after = strchr(rec + 1, '\n');
+	assert_non_null(after);
+	size_t head = (size_t)(after + 1 - t);
+	for (size_t k = 1; k < strlen("recipient: "); k++) {
+		char *exact = xmalloc(head + k); /* no terminating NUL */
+		memcpy(exact, t, head);
+		memcpy(exact + head, "recipient: ", k);
+		char *err = NULL;
+		assert_int_equal(seal_check(exact, head + k, "demo/greeting", &err), -1);
+		assert_non_null(err);
+		free(err);
+		free(exact);
+	}
+	free(t);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -188,6 +216,7 @@ int main(void)
 		cmocka_unit_test(test_scope_is_bound),
 		cmocka_unit_test(test_every_byte_flipped_is_rejected),
 		cmocka_unit_test(test_key_file),
+		cmocka_unit_test(test_truncated_not_terminated),
 		cmocka_unit_test(test_vector),
 		cmocka_unit_test(test_vector_every_bit_flipped),
 	};
