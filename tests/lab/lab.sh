@@ -53,8 +53,12 @@ case "$1" in
 /*|"") ;;
 *) command -v "$1" >/dev/null 2>&1 && exec "$@" ;;
 esac
+# PID 1 ignores SIGTERM unless it handles it: without the trap every task
+# stop waits out the 10 s grace period
+trap 'exit 0' TERM INT
 busybox httpd -p 80 -h /www 2>/dev/null
-exec busybox httpd -f -p 8080 -h /www
+busybox httpd -f -p 8080 -h /www &
+wait
 SH
 	chmod 755 "$root/standin"
 	tar -C "$root" -c . | docker import --change 'ENTRYPOINT ["/standin"]' - "$LAB_IMAGE" >/dev/null
