@@ -16,6 +16,77 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/*
+ * Transient failures (apply_plan): the engine restarting (cannot connect,
+ * no answer in time), a 5xx, a connection lost mid-request.  The
+ * operation is retried with backoff -- 0.25 s doubling to 4 s, for up to
+ * RETRY_UNAVAIL_MS while the engine is unreachable, RETRY_5XX times for an
+ * answer in error -- and before it is repeated, whether the first attempt
+ * took effect after all is checked, so nothing is created twice.
+ */
+#define RETRY_UNAVAIL_MS 60000
+#define RETRY_5XX 4
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+struct retry {
+	long start, delay;
+	int n5xx;
+};
+
+/* After a failure rc: wait and return 1 to try again, or 0 to give up. */
+static int retry_after(struct retry *r, int rc, const char *what, const char *err)
+{
+	if (rc != DOCKER_EUNAVAIL && rc != DOCKER_ETRANSIENT)
+		return 0;
+	if (!r->start)
+		r->start = now_ms(), r->delay = 250;
+	if (rc == DOCKER_ETRANSIENT && ++r->n5xx > RETRY_5XX)
+		return 0;
+	if (rc == DOCKER_EUNAVAIL && now_ms() - r->start + r->delay > RETRY_UNAVAIL_MS)
+		return 0;
+	fprintf(stderr, "shoal: %s: %s; retrying in %.2g s\n", what, err ? err : "engine error", r->delay / 1000.0);
+	sleep_ms(r->delay);
+	r->delay = r->delay * 2 > 4000 ? 4000 : r->delay * 2;
+	return 1;
+}
+
+/* Does the object the create was for exist now (a first attempt that took
+ * effect though its answer was lost)?  1 yes, 0 no, -1 cannot tell. */
+static int created_meanwhile(struct docker *dk, const struct op *o)
+{
+	static const char *paths[] = {"networks", "secrets", "configs", "services"};
+	char *err = NULL, *path;
+	json_t *r = NULL;
+	int rc, found = 0;
+	if (o->kind == K_NETWORK) {
+		/* inspect by name would also match an ID prefix: list, compare names */
+		char *f = docker_filters("name", o->name);
+		path = xasprintf("/networks?filters=%s", f);
+		free(f);
+		rc = docker_call(dk, "GET", path, NULL, &r, &err);
+		size_t i;
+		json_t *x;
+		json_array_foreach(r, i, x)
+			found |= !strcmp(json_string_value(json_object_get(x, "Name")) ?: "", o->name);
+	} else {
+		path = xasprintf("/%s/%s", paths[o->kind], o->name);
+		rc = docker_call(dk, "GET", path, NULL, &r, &err);
+		found = rc == DOCKER_OK;
+		if (rc == DOCKER_ENOTFOUND)
+			rc = DOCKER_OK;
+	}
+	free(path);
+	free(err);
+	json_decref(r);
+	return rc == DOCKER_OK ? found : -1;
+}
+
 /* Name -> ID of every secret and config, read once per apply and again
  * after apply itself created one. */
 struct ids {
@@ -74,28 +145,53 @@ static int resolve_refs(struct docker *dk, struct ids *ids, json_t *spec, char *
 	return 0;
 }
 
+static const char *spec_hash(const json_t *spec)
+{
+	return json_string_value(json_object_get(json_object_get(spec, "Labels"), LABEL_HASH));
+}
+
 static int update_service(struct docker *dk, const struct op *o, json_t *spec, char **err)
 {
 	long long version = o->version;
-	for (int attempt = 0;; attempt++) {
+	struct retry rt = {0};
+	char *what = xasprintf("update service %s", o->name);
+	int rc, conflicts = 0;
+	for (;;) {
 		char *path = xasprintf("/services/%s/update?version=%lld", o->id, version);
-		int rc = docker_call(dk, "POST", path, spec, NULL, err);
+		rc = docker_call(dk, "POST", path, spec, NULL, err);
 		free(path);
-		if (rc != DOCKER_ECONFLICT || attempt >= CONFLICT_RETRIES)
-			return rc;
-		fprintf(stderr, "shoal: service %s: %s; retrying with a fresh version\n", o->name, *err);
+		if (rc == DOCKER_ECONFLICT && conflicts < CONFLICT_RETRIES) {
+			fprintf(stderr, "shoal: service %s: %s; retrying with a fresh version\n", o->name, *err);
+			sleep_ms(200L << conflicts++);
+		} else if (!retry_after(&rt, rc, what, *err)) {
+			break;
+		}
 		free(*err);
 		*err = NULL;
-		sleep_ms(200L << attempt);
+		/* a fresh version; and did the lost attempt land after all? */
 		json_t *cur = NULL;
 		path = xasprintf("/services/%s", o->id);
-		rc = docker_call(dk, "GET", path, NULL, &cur, err);
+		int gr;
+		while ((gr = docker_call(dk, "GET", path, NULL, &cur, err)) != DOCKER_OK && retry_after(&rt, gr, what, *err)) {
+			free(*err);
+			*err = NULL;
+		}
 		free(path);
-		if (rc)
-			return rc;
+		if (gr != DOCKER_OK) {
+			rc = gr;
+			break;
+		}
+		const char *want = spec_hash(spec), *have = spec_hash(json_object_get(cur, "Spec"));
+		int landed = conflicts == 0 && want && have && !strcmp(want, have);
 		version = json_integer_value(json_object_get(json_object_get(cur, "Version"), "Index"));
 		json_decref(cur);
+		if (landed) {
+			rc = DOCKER_OK;
+			break;
+		}
 	}
+	free(what);
+	return rc;
 }
 
 static int remove_obj(struct docker *dk, const struct op *o, char **err)
@@ -104,18 +200,59 @@ static int remove_obj(struct docker *dk, const struct op *o, char **err)
 	char *path = xasprintf("/%s/%s", paths[o->kind], o->id);
 	int rc = DOCKER_ERR;
 	/* a network or secret can still be in use by tasks that are stopping */
+	struct retry rt = {0};
+	char *what = xasprintf("remove %s", o->name);
 	for (int attempt = 0; attempt < 30; attempt++) {
 		rc = docker_call(dk, "DELETE", path, NULL, NULL, err);
-		if (rc == DOCKER_OK || rc == DOCKER_ENOTFOUND || o->kind == K_SERVICE)
+		if (rc == DOCKER_OK || rc == DOCKER_ENOTFOUND)
 			break;
-		if (!strstr(*err, "in use") && !strstr(*err, "active endpoints"))
+		/* a conflict on a delete is nothing a fresh read would settle: retry it */
+		if (retry_after(&rt, rc == DOCKER_ECONFLICT ? DOCKER_ETRANSIENT : rc, what, *err)) {
+			attempt--;
+		} else if (o->kind == K_SERVICE || (!strstr(*err, "in use") && !strstr(*err, "active endpoints"))) {
+			break;
+		} else {
+			sleep_ms(500);
+		}
+		free(*err);
+		*err = NULL;
+	}
+	free(what);
+	free(path);
+	return rc == DOCKER_ENOTFOUND ? DOCKER_OK : rc;
+}
+
+static int create(struct docker *dk, const struct op *o, json_t *body, struct ids *ids, char **err)
+{
+	static const char *paths[] = {"/networks/create", "/secrets/create", "/configs/create", "/services/create"};
+	struct retry rt = {0};
+	char *what = xasprintf("create %s", o->name);
+	int rc;
+	if (o->kind == K_NETWORK)
+		json_object_set_new(body, "CheckDuplicate", json_true());
+	for (;;) {
+		rc = o->kind == K_SERVICE ? resolve_refs(dk, ids, body, err) : DOCKER_OK;
+		if (rc == DOCKER_OK)
+			rc = docker_call(dk, "POST", paths[o->kind], body, NULL, err);
+		if (o->kind == K_SECRET || o->kind == K_CONFIG)
+			ids_forget(ids, o->kind == K_SECRET ? 0 : 1);
+		/* a conflict: the name is taken; by this object (a lost answer)
+		 * is settled below, by another it fails after the retries */
+		if (!retry_after(&rt, rc == DOCKER_ECONFLICT ? DOCKER_ETRANSIENT : rc, what, *err))
 			break;
 		free(*err);
 		*err = NULL;
-		sleep_ms(500);
+		/* the lost attempt may have created it: never a second one */
+		int there;
+		while ((there = created_meanwhile(dk, o)) < 0 && retry_after(&rt, DOCKER_EUNAVAIL, what, "cannot check"))
+			;
+		if (there > 0) {
+			rc = DOCKER_OK;
+			break;
+		}
 	}
-	free(path);
-	return rc == DOCKER_ENOTFOUND ? DOCKER_OK : rc;
+	free(what);
+	return rc;
 }
 
 int apply_plan(struct docker *dk, const struct plan *p, struct apply_result *res)
@@ -136,18 +273,7 @@ int apply_plan(struct docker *dk, const struct plan *p, struct apply_result *res
 		json_t *body = o->spec ? json_deep_copy(o->spec) : NULL;
 		switch (o->op) {
 		case OP_CREATE:
-			if (o->kind == K_NETWORK) {
-				json_object_set_new(body, "CheckDuplicate", json_true());
-				rc = docker_call(dk, "POST", "/networks/create", body, NULL, &err);
-			} else if (o->kind == K_SERVICE) {
-				rc = resolve_refs(dk, &ids, body, &err);
-				if (!rc)
-					rc = docker_call(dk, "POST", "/services/create", body, NULL, &err);
-			} else {
-				rc = docker_call(dk, "POST", o->kind == K_SECRET ? "/secrets/create" : "/configs/create", body,
-						 NULL, &err);
-				ids_forget(&ids, o->kind == K_SECRET ? 0 : 1);
-			}
+			rc = create(dk, o, body, &ids, &err);
 			break;
 		case OP_UPDATE:
 			rc = resolve_refs(dk, &ids, body, &err);

@@ -19,6 +19,7 @@ struct docker {
 	struct docker_stats stats;
 	json_t *auths;	   /* registry credentials, or NULL */
 	char *auth_header; /* "X-Registry-Auth: ..." for the request in flight */
+	long timeout;	   /* seconds per request */
 };
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
@@ -81,7 +82,7 @@ static int raw(struct docker *dk, const char *method, const char *url, const cha
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, dk->timeout);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
 	if (h) {
@@ -108,8 +109,11 @@ static int raw(struct docker *dk, const char *method, const char *url, const cha
 		else
 			*err = xasprintf("cannot reach the docker engine at %s: %s",
 					 dk->unix_path ? dk->unix_path : dk->base, curl_easy_strerror(rc));
-		return rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_COULDNT_RESOLVE_HOST ?
-			       DOCKER_EUNAVAIL : DOCKER_ERR;
+		if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_COULDNT_RESOLVE_HOST)
+			return DOCKER_EUNAVAIL;
+		if (rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR || rc == CURLE_PARTIAL_FILE)
+			return DOCKER_ETRANSIENT;
+		return DOCKER_ERR;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	return DOCKER_OK;
@@ -139,6 +143,8 @@ int docker_open(struct docker **out, const char *host, const char *cert_dir, cha
 	}
 	*out = NULL;
 	struct docker *dk = xcalloc(1, sizeof *dk);
+	const char *t = getenv("SHOAL_ENGINE_TIMEOUT");
+	dk->timeout = t && atol(t) > 0 ? atol(t) : 120;
 	if (str_has_prefix(host, "unix://")) {
 		dk->unix_path = xstrdup(host + 7);
 		dk->base = xstrdup("http://localhost");
@@ -297,6 +303,8 @@ int docker_call(struct docker *dk, const char *method, const char *path, const j
 		return DOCKER_ENOTFOUND;
 	if (status == 409 || (status == 500 && strstr(*err, "update out of sequence")))
 		return DOCKER_ECONFLICT;
+	if (status >= 500)
+		return DOCKER_ETRANSIENT;
 	return DOCKER_ERR;
 }
 

@@ -16,7 +16,9 @@ enum {
 	DOCKER_ERR = -1,
 	DOCKER_ENOTFOUND = -2,
 	DOCKER_ECONFLICT = -3, /* 409, or 500 "update out of sequence" */
-	DOCKER_EUNAVAIL = -4,  /* cannot connect */
+	DOCKER_EUNAVAIL = -4,  /* cannot connect, or no answer in time */
+	DOCKER_ETRANSIENT = -5, /* 5xx, or the connection lost mid-request: the
+				 * request may or may not have taken effect */
 };
 
 struct docker;
@@ -25,7 +27,8 @@ struct docker_stats {
 	unsigned long reads, writes;
 };
 
-/* host NULL: DOCKER_HOST or unix:///var/run/docker.sock. */
+/* host NULL: DOCKER_HOST or unix:///var/run/docker.sock.  Each request
+ * may take SHOAL_ENGINE_TIMEOUT seconds (default 120). */
 int docker_new(struct docker **out, const char *host, char **err);
 /* host as given (unix:// or tcp://); cert_dir: TLS with its ca.pem,
  * cert.pem and key.pem (tcp only), NULL: plain. */

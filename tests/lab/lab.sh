@@ -82,18 +82,9 @@ lab_make_certs() {
 	) >/dev/null 2>&1
 }
 
-lab_up() {
-	command -v dockerd >/dev/null || { lab_log "dockerd missing: apt-get install docker.io"; return 1; }
-	mkdir -p "$LAB_DIR"/{data,exec,run}
-	ip netns add "$LAB_NS" || return 1
-	ip -n "$LAB_NS" link set lo up
-	ip link add eth0 netns "$LAB_NS" type veth peer name eth1 netns "$LAB_NS" || return 1
-	ip -n "$LAB_NS" link set eth1 up
-	ip -n "$LAB_NS" addr add 192.168.250.2/24 dev eth0
-	ip -n "$LAB_NS" link set eth0 up
-	printf '{"deprecated-key-path":"%s/key.json"}\n' "$LAB_DIR" > "$LAB_DIR/daemon.json"
-	lab_make_certs || return 1
-	export DOCKER_HOST="unix://$LAB_DIR/run/docker.sock"
+# Start the lab's dockerd (again, after a stop: the swarm comes back from
+# its data root) and wait until it answers.
+lab_dockerd_start() {
 	# the engine gets its own /etc/docker (certs.d: registry CAs a test
 	# trusts) in a private mount namespace: the machine's stays untouched
 	mkdir -p "$LAB_DIR/etc-docker/certs.d" /etc/docker
@@ -107,12 +98,37 @@ lab_up() {
 		--tlskey "$LAB_DIR/tls/server-key.pem" \
 		--bridge=none --iptables=false --ip6tables=false \
 		--cgroup-parent "/$LAB_NS" --shutdown-timeout 3 \
-		> "$LAB_DIR/dockerd.log" 2>&1 &
+		>> "$LAB_DIR/dockerd.log" 2>&1 &
 	for _ in $(seq 1 150); do
-		docker version >/dev/null 2>&1 && break
+		docker version >/dev/null 2>&1 && return 0
 		sleep 0.2
 	done
-	docker version >/dev/null 2>&1 || { lab_log "dockerd did not start"; tail -20 "$LAB_DIR/dockerd.log" >&2; return 1; }
+	lab_log "dockerd did not start"; tail -20 "$LAB_DIR/dockerd.log" >&2
+	return 1
+}
+
+# Stop the lab's dockerd (SIGTERM, as systemctl restart does) and wait for
+# it to exit.
+lab_dockerd_stop() {
+	local pid; pid=$(cat "$LAB_DIR/dockerd.pid" 2>/dev/null) || return 1
+	kill "$pid" 2>/dev/null
+	for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	return 1
+}
+
+lab_up() {
+	command -v dockerd >/dev/null || { lab_log "dockerd missing: apt-get install docker.io"; return 1; }
+	mkdir -p "$LAB_DIR"/{data,exec,run}
+	ip netns add "$LAB_NS" || return 1
+	ip -n "$LAB_NS" link set lo up
+	ip link add eth0 netns "$LAB_NS" type veth peer name eth1 netns "$LAB_NS" || return 1
+	ip -n "$LAB_NS" link set eth1 up
+	ip -n "$LAB_NS" addr add 192.168.250.2/24 dev eth0
+	ip -n "$LAB_NS" link set eth0 up
+	printf '{"deprecated-key-path":"%s/key.json"}\n' "$LAB_DIR" > "$LAB_DIR/daemon.json"
+	lab_make_certs || return 1
+	export DOCKER_HOST="unix://$LAB_DIR/run/docker.sock"
+	lab_dockerd_start || return 1
 	docker swarm init --advertise-addr 192.168.250.2 --default-addr-pool 10.201.0.0/16 >/dev/null || return 1
 	lab_make_image || return 1
 	lab_log "engine $(docker version -f '{{.Server.Version}}') at $DOCKER_HOST"
