@@ -1,5 +1,6 @@
 #include "apply.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,7 +140,8 @@ static int resolve_refs(struct docker *dk, struct ids *ids, json_t *spec, char *
 				*err = xasprintf("%s not found: %s", k ? "config" : "secret", name ? name : "");
 				return -1;
 			}
-			json_object_set(r, kinds[k][2], id);
+			/* a copy: workers share the ids (apply_plan) */
+			json_object_set_new(r, kinds[k][2], json_string(json_string_value(id)));
 		}
 	}
 	return 0;
@@ -255,54 +257,173 @@ static int create(struct docker *dk, const struct op *o, json_t *body, struct id
 	return rc;
 }
 
-int apply_plan(struct docker *dk, const struct plan *p, struct apply_result *res)
+/* One operation, its body a private copy (wiped and freed here). */
+static int run_op(struct docker *dk, const struct op *o, json_t *body, struct ids *ids, char **err)
+{
+	int rc = DOCKER_OK;
+	switch (o->op) {
+	case OP_CREATE:
+		rc = create(dk, o, body, ids, err);
+		break;
+	case OP_UPDATE:
+		rc = resolve_refs(dk, ids, body, err);
+		if (!rc)
+			rc = update_service(dk, o, body, err);
+		break;
+	case OP_REMOVE:
+		rc = remove_obj(dk, o, err);
+		break;
+	}
+	if (body) {
+		/* secret specs carry data: wipe the copy */
+		json_t *d = json_object_get(body, "Data");
+		if (json_is_string(d))
+			memset((char *)json_string_value(d), 0, json_string_length(d));
+		json_decref(body);
+	}
+	return rc;
+}
+
+/*
+ * Service creates and updates do not depend on one another: a run of them
+ * goes to APPLY_WORKERS threads, each with its own engine connection, so
+ * the engine can commit several at once (docker stack deploy sends them
+ * one by one).  The bodies are copied and the secret and config IDs read
+ * before the threads start; results are reported in plan order.
+ */
+#define APPLY_WORKERS 4
+
+struct batch {
+	struct docker *dk;     /* the caller's: cloned per worker */
+	const struct op **ops; /* the run, less the skipped */
+	json_t **bodies;
+	struct ids *ids; /* loaded: read only */
+	int *rc;
+	char **err;
+	size_t n, next;
+	pthread_mutex_t mu;
+};
+
+static void *worker(void *arg)
+{
+	struct batch *b = arg;
+	struct docker *dk = docker_clone(b->dk);
+	for (;;) {
+		pthread_mutex_lock(&b->mu);
+		size_t i = b->next++;
+		pthread_mutex_unlock(&b->mu);
+		if (i >= b->n)
+			break;
+		b->rc[i] = run_op(dk, b->ops[i], b->bodies[i], b->ids, &b->err[i]);
+		b->bodies[i] = NULL;
+	}
+	pthread_mutex_lock(&b->mu);
+	docker_absorb(b->dk, dk); /* its request counts; frees it */
+	pthread_mutex_unlock(&b->mu);
+	return NULL;
+}
+
+static int parallel(const struct op *o)
+{
+	return o->kind == K_SERVICE && (o->op == OP_CREATE || o->op == OP_UPDATE);
+}
+
+static void report(const struct op *o, int rc, const char *err, struct apply_result *res, struct strv *failed_stacks)
 {
 	static const char *kinds[] = {"network", "secret", "config", "service"};
+	if (rc == DOCKER_OK) {
+		res->done++;
+		printf("%s %s %s\n", o->op == OP_CREATE ? "Created" : o->op == OP_UPDATE ? "Updated" : "Removed",
+		       kinds[o->kind], o->name);
+	} else {
+		res->failed++;
+		fprintf(stderr, "shoal: stack %s: %s %s %s: %s\n", o->stack,
+			o->op == OP_CREATE ? "create" : o->op == OP_UPDATE ? "update" : "remove", kinds[o->kind], o->name,
+			err ? err : "failed");
+		if (o->op != OP_REMOVE)
+			strv_push(failed_stacks, xstrdup(o->stack));
+	}
+}
+
+static int stack_failed(const struct strv *failed_stacks, const char *stack)
+{
+	for (size_t s = 0; s < failed_stacks->n; s++)
+		if (!strcmp(failed_stacks->v[s], stack))
+			return 1;
+	return 0;
+}
+
+/* ops[0..n), all parallel(): on the workers, reported in order. */
+static void run_batch(struct docker *dk, const struct op *ops, size_t n, struct ids *ids, struct apply_result *res,
+		      struct strv *failed_stacks)
+{
+	struct batch b = {.dk = dk, .ids = ids};
+	b.ops = xcalloc(n, sizeof *b.ops);
+	b.bodies = xcalloc(n, sizeof *b.bodies);
+	b.rc = xcalloc(n, sizeof *b.rc);
+	b.err = xcalloc(n, sizeof *b.err);
+	for (size_t k = 0; k < n; k++)
+		if (!stack_failed(failed_stacks, ops[k].stack)) {
+			b.ops[b.n] = &ops[k];
+			b.bodies[b.n++] = json_deep_copy(ops[k].spec);
+		}
+	/* the secret and config IDs the services refer to, read once here;
+	 * if that fails the run goes one by one (the workers share them) */
+	int loaded = 1;
+	for (int k = 0; k < 2; k++) {
+		char *err = NULL;
+		int used = 0;
+		for (size_t i = 0; i < b.n && !used; i++)
+			used = json_array_size(json_object_get(
+				       json_object_get(json_object_get(b.ops[i]->spec, "TaskTemplate"), "ContainerSpec"),
+				       k ? "Configs" : "Secrets")) > 0;
+		if (used && ids_load(dk, ids, k, &err) < 0) {
+			free(err); /* resolve_refs says it per service */
+			loaded = 0;
+		}
+	}
+	pthread_mutex_init(&b.mu, NULL);
+	fflush(stdout);
+	pthread_t th[APPLY_WORKERS];
+	size_t want = !loaded ? 0 : b.n < APPLY_WORKERS ? b.n : APPLY_WORKERS, started = 0;
+	for (size_t t = 0; t < want; t++)
+		if (pthread_create(&th[started], NULL, worker, &b) == 0)
+			started++;
+	if (!started)
+		worker(&b);
+	for (size_t t = 0; t < started; t++)
+		pthread_join(th[t], NULL);
+	pthread_mutex_destroy(&b.mu);
+	for (size_t k = 0; k < b.n; k++) {
+		report(b.ops[k], b.rc[k], b.err[k], res, failed_stacks);
+		free(b.err[k]);
+	}
+	free(b.ops);
+	free(b.bodies);
+	free(b.rc);
+	free(b.err);
+}
+
+int apply_plan(struct docker *dk, const struct plan *p, struct apply_result *res)
+{
 	struct strv failed_stacks = {0};
 	struct ids ids = {{NULL, NULL}};
 	memset(res, 0, sizeof *res);
-	for (size_t i = 0; i < p->n; i++) {
-		const struct op *o = &p->ops[i];
-		int skip = 0;
-		for (size_t s = 0; s < failed_stacks.n; s++)
-			skip |= !strcmp(failed_stacks.v[s], o->stack);
-		if (skip)
+	for (size_t i = 0; i < p->n;) {
+		size_t j = i;
+		while (j < p->n && parallel(&p->ops[j]))
+			j++;
+		if (j - i >= 2) {
+			run_batch(dk, &p->ops[i], j - i, &ids, res, &failed_stacks);
+			i = j;
+			continue;
+		}
+		const struct op *o = &p->ops[i++];
+		if (stack_failed(&failed_stacks, o->stack))
 			continue;
 		char *err = NULL;
-		int rc = DOCKER_OK;
-		json_t *body = o->spec ? json_deep_copy(o->spec) : NULL;
-		switch (o->op) {
-		case OP_CREATE:
-			rc = create(dk, o, body, &ids, &err);
-			break;
-		case OP_UPDATE:
-			rc = resolve_refs(dk, &ids, body, &err);
-			if (!rc)
-				rc = update_service(dk, o, body, &err);
-			break;
-		case OP_REMOVE:
-			rc = remove_obj(dk, o, &err);
-			break;
-		}
-		if (body) {
-			/* secret specs carry data: wipe the copy */
-			json_t *d = json_object_get(body, "Data");
-			if (json_is_string(d))
-				memset((char *)json_string_value(d), 0, json_string_length(d));
-			json_decref(body);
-		}
-		if (rc == DOCKER_OK) {
-			res->done++;
-			printf("%s %s %s\n", o->op == OP_CREATE ? "Created" : o->op == OP_UPDATE ? "Updated" : "Removed",
-			       kinds[o->kind], o->name);
-		} else {
-			res->failed++;
-			fprintf(stderr, "shoal: stack %s: %s %s %s: %s\n", o->stack,
-				o->op == OP_CREATE ? "create" : o->op == OP_UPDATE ? "update" : "remove", kinds[o->kind],
-				o->name, err ? err : "failed");
-			if (o->op != OP_REMOVE)
-				strv_push(&failed_stacks, xstrdup(o->stack));
-		}
+		int rc = run_op(dk, o, o->spec ? json_deep_copy(o->spec) : NULL, &ids, &err);
+		report(o, rc, err, res, &failed_stacks);
 		free(err);
 	}
 	fflush(stdout);

@@ -192,6 +192,28 @@ int docker_open(struct docker **out, const char *host, const char *cert_dir, cha
 	return DOCKER_OK;
 }
 
+struct docker *docker_clone(const struct docker *dk)
+{
+	struct docker *c = xcalloc(1, sizeof *c);
+	c->curl = curl_easy_init();
+	if (!c->curl)
+		abort();
+	c->base = xstrdup(dk->base);
+	c->unix_path = dk->unix_path ? xstrdup(dk->unix_path) : NULL;
+	c->cert_dir = dk->cert_dir ? xstrdup(dk->cert_dir) : NULL;
+	memcpy(c->version, dk->version, sizeof c->version);
+	c->timeout = dk->timeout;
+	c->auths = json_incref(dk->auths);
+	return c;
+}
+
+void docker_absorb(struct docker *dk, struct docker *clone)
+{
+	dk->stats.reads += clone->stats.reads;
+	dk->stats.writes += clone->stats.writes;
+	docker_free(clone);
+}
+
 void docker_free(struct docker *dk)
 {
 	if (!dk)

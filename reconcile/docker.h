@@ -34,6 +34,11 @@ int docker_new(struct docker **out, const char *host, char **err);
  * cert.pem and key.pem (tcp only), NULL: plain. */
 int docker_open(struct docker **out, const char *host, const char *cert_dir, char **err);
 void docker_free(struct docker *dk);
+/* Another connection to the same engine (same version, TLS, credentials),
+ * for another thread; docker_absorb adds its request counts to dk's and
+ * frees it. */
+struct docker *docker_clone(const struct docker *dk);
+void docker_absorb(struct docker *dk, struct docker *clone);
 
 /* The negotiated API version ("1.41"). */
 const char *docker_api_version(const struct docker *dk);

@@ -23,6 +23,13 @@ deploy() { # tool file stack
 	if [ "$1" = docker ]; then "$DOCKER_CLI" stack deploy --resolve-image never -c "$2" "$3"
 	else "$SHOAL" stack deploy --resolve-image never -c "$2" "$3"; fi
 }
+empty_swarm() { # every stack removed, services and their networks gone
+	for s in $(docker stack ls --format '{{.Name}}'); do docker stack rm "$s" >/dev/null 2>&1; done
+	for _ in $(seq 1 300); do
+		[ -z "$(docker service ls -q)" ] && [ -z "$(docker network ls -q -f label=com.docker.stack.namespace)" ] && break
+		sleep 0.2
+	done
+}
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
 proxy_log="$T/proxy.log"
@@ -39,22 +46,25 @@ echo "|---|---|---|---|---|---|---|---|---|"
 for n in $sizes; do
 	gen_stack "$n" "$LAB_IMAGE" > "s$n.yml"
 	gen_stack "$n" "$LAB_IMAGE" shoal-lab/other:2 > /dev/null
-	for tool in docker shoal; do
-		: > "fresh-$tool-$n"; : > "re-$tool-$n"
-		for r in $(seq 1 "$rounds"); do
+	# rounds alternate between the tools, each into an emptied swarm: the
+	# engine's cost per create grows with the services it already holds
+	: > "fresh-docker-$n"; : > "re-docker-$n"; : > "fresh-shoal-$n"; : > "re-shoal-$n"
+	for r in $(seq 1 "$rounds"); do
+		for tool in docker shoal; do
 			timed deploy $tool "s$n.yml" "${tool:0:1}${n}r$r" >> "fresh-$tool-$n"
 			timed deploy $tool "s$n.yml" "${tool:0:1}${n}r$r" >> "re-$tool-$n"
+			empty_swarm
 		done
+	done
+	for tool in docker shoal; do
 		cf[$tool]=$(counted $tool "s$n.yml" "${tool:0:1}${n}c")
 		cr[$tool]=$(counted $tool "s$n.yml" "${tool:0:1}${n}c")
+		empty_swarm
 	done
 	df=$(median < "fresh-docker-$n"); sf=$(median < "fresh-shoal-$n")
 	dr=$(median < "re-docker-$n"); sr=$(median < "re-shoal-$n")
 	printf '| %s | %.3f s | %.3f s | %s | %.3f s | %.3f s | %s | %s · %s | %s · %s |\n' "$n" "$df" "$sf" "$(ratio "$sf" "$df")" \
 		"$dr" "$sr" "$(ratio "$sr" "$dr")" "${cf[docker]}" "${cf[shoal]}" "${cr[docker]}" "${cr[shoal]}"
-	# clean up this size's stacks before the next (bounded engine load)
-	for s in $(docker stack ls --format '{{.Name}}'); do docker stack rm "$s" >/dev/null 2>&1; done
-	for _ in $(seq 1 300); do [ -z "$(docker service ls -q)" ] && break; sleep 0.2; done
 done
 # one service's image changed in a 50-service stack
 gen_stack 50 "$LAB_IMAGE" > c1.yml
