@@ -423,7 +423,12 @@ int ynode_parse(const char *file, const char *data, size_t len, struct ynode **o
 	yaml_parser_t p;
 	yaml_document_t doc;
 	*out = NULL;
-	if (!depth_ok(file, data, len, d))
+	/* nesting deeper than the limit needs more flow openers than that:
+	 * most files have fewer and skip the extra pass */
+	size_t openers = 0;
+	for (size_t i = 0; i < len && openers <= YNODE_MAX_DEPTH + 1; i++)
+		openers += data[i] == '[' || data[i] == '{';
+	if (openers > YNODE_MAX_DEPTH + 1 && !depth_ok(file, data, len, d))
 		return -1;
 	if (!yaml_parser_initialize(&p))
 		abort();
