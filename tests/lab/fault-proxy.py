@@ -17,14 +17,12 @@ per request in LOG ("fault KIND METHOD PATH" or "METHOD PATH STATUS"), for
 the test to count.
 Usage: fault-proxy.py LISTEN_SOCK ENGINE_SOCK LOG EVERY STALL [DELAY]
 """
-import http.client
-import os
 import socket
-import socketserver
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
+
+from engineproxy import Handler, serve
 
 LISTEN, ENGINE, LOG = sys.argv[1], sys.argv[2], sys.argv[3]
 EVERY, STALL = int(sys.argv[4]), float(sys.argv[5])
@@ -34,51 +32,16 @@ state = {"writes": 0, "faults": 0}
 lock = threading.Lock()
 
 
-class UnixConn(http.client.HTTPConnection):
-    def __init__(self):
-        super().__init__("localhost", timeout=120)
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(ENGINE)
-
-
-def upstream(method, path, body, headers):
-    c = UnixConn()
-    c.request(method, path, body=body, headers=headers)
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    return r.status, r.getheaders(), data
-
-
 def log(line):
     with lock, open(LOG, "a") as f:
         f.write(line + "\n")
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
-    def answer(self, status, headers, data):
-        try:
-            self.send_response(status)
-            for k, v in headers:
-                if k.lower() not in ("transfer-encoding", "content-length", "connection"):
-                    self.send_header(k, v)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except OSError:
-            # the client gave up on this request (its timeout)
-            self.close_connection = True
+class Faults(Handler):
+    ENGINE = ENGINE
 
     def handle_one(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n) if n else None
+        body = self.body()
         path = self.path.split("?")[0]
         kind = None
         if self.command in ("POST", "DELETE"):
@@ -96,9 +59,8 @@ class Handler(BaseHTTPRequestHandler):
             msg = b'{"message":"injected fault"}\n'
             self.answer(code, [("Content-Type", "application/json")], msg)
             return
-        hdrs = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
         try:
-            status, headers, data = upstream(self.command, self.path, body, hdrs)
+            status, headers, data = self.forward(body)
         except OSError:
             # the engine is away: so is its answer
             self.close_connection = True
@@ -118,17 +80,5 @@ class Handler(BaseHTTPRequestHandler):
         log(f"{self.command} {path} {status}")
         self.answer(status, headers, data)
 
-    do_GET = do_POST = do_DELETE = do_HEAD = handle_one
 
-
-class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-
-    def get_request(self):
-        req, _ = super().get_request()
-        return req, ("local", 0)
-
-
-if os.path.exists(LISTEN):
-    os.unlink(LISTEN)
-Server(LISTEN, Handler).serve_forever()
+serve(LISTEN, Faults)

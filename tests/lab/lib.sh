@@ -192,3 +192,16 @@ apt_relay_start() {
 	RELAY_PIDS="$RELAY_PIDS $!"
 	sleep 0.3
 }
+
+# The agent image shoal:lab, built from the Dockerfile in the lab engine on
+# the debootstrapped base, apt reaching Debian through the relay; 77 when
+# debootstrap or socat is missing.  A second build in a lab run is all cache.
+agent_image() {
+	debian_base || return $?
+	apt_relay_start || return $?
+	local relay=$RELAY_PIDS rc=0
+	DOCKER_BUILDKIT=0 docker build --network host --build-arg http_proxy=http://127.0.0.1:3142 \
+		-t shoal:lab "$TOP" > build.log 2>&1 || { tail -30 build.log; rc=1; }
+	kill $relay 2>/dev/null
+	return $rc
+}

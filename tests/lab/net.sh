@@ -39,16 +39,23 @@ net_bg() {
 	LAST_PID=$!
 }
 
-net_down() {
-	net_dockerd_down
-	[ -z "$NET_PIDS" ] || kill $NET_PIDS 2>/dev/null
-	for _ in $(seq 1 50); do
+# stop_pids SECONDS PID…: SIGTERM, wait up to SECONDS, then SIGKILL
+stop_pids() {
+	local secs=$1; shift
+	[ $# -gt 0 ] || return 0
+	kill "$@" 2>/dev/null
+	for _ in $(seq 1 $((secs * 10))); do
 		local alive=
-		for p in $NET_PIDS; do kill -0 "$p" 2>/dev/null && alive=1; done
+		for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
 		[ -z "$alive" ] && break
 		sleep 0.1
 	done
-	[ -z "$NET_PIDS" ] || kill -9 $NET_PIDS 2>/dev/null
+	kill -9 "$@" 2>/dev/null
+}
+
+net_down() {
+	net_dockerd_down
+	stop_pids 5 $NET_PIDS
 	NET_PIDS=
 	for n in $(ip netns list | awk '{print $1}' | grep "^$NET_P"); do ip netns del "$n"; done
 }
@@ -93,14 +100,7 @@ net_dockerd_wait() {
 
 net_dockerd_down() {
 	[ -n "${NET_DOCKERDS:-}" ] || return 0
-	kill $NET_DOCKERDS 2>/dev/null
-	for _ in $(seq 1 150); do
-		local alive=
-		for p in $NET_DOCKERDS; do kill -0 "$p" 2>/dev/null && alive=1; done
-		[ -z "$alive" ] && break
-		sleep 0.1
-	done
-	kill -9 $NET_DOCKERDS 2>/dev/null
+	stop_pids 15 $NET_DOCKERDS
 	# the nodes' containerd shims, found by their exec roots
 	for p in $(pgrep -f "containerd.*$NET_DIR/" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 	NET_DOCKERDS=

@@ -15,15 +15,9 @@
 for tool in dnsmasq shorewall keepalived lighttpd; do
 	command -v $tool >/dev/null || { echo "SKIP: $tool missing: bootstrap swarm NOT TESTED"; exit 77; }
 done
-debian_base; case $? in 0) ;; 77) echo "SKIP: debootstrap missing: bootstrap swarm NOT TESTED"; exit 77 ;; *) fail "no debian base" ;; esac
-apt_relay_start; case $? in 0) ;; 77) echo "SKIP: socat missing: bootstrap swarm NOT TESTED"; exit 77 ;; *) fail "no apt relay" ;; esac
-relay=$RELAY_PIDS hpid=
-trap 'kill $relay $hpid 2>/dev/null; net_down' EXIT
-# the agent image, built exactly as t-image builds it (the second build of
-# a lab run is all cache)
-DOCKER_BUILDKIT=0 docker build --network host --build-arg http_proxy=http://127.0.0.1:3142 \
-	-t shoal:lab "$TOP" > build.log 2>&1 || { tail -30 build.log; fail "docker build"; }
-kill $relay 2>/dev/null; relay=
+agent_image; case $? in 0) ;; 77) echo "SKIP: debootstrap or socat missing: bootstrap swarm NOT TESTED"; exit 77 ;; *) fail "no agent image" ;; esac
+hpid=
+trap 'kill $hpid 2>/dev/null; net_down' EXIT
 docker save -o standin.tar "$LAB_IMAGE" shoal-lab/busybox:latest && docker save -o shoal.tar shoal:lab || fail "docker save"
 
 net_up || fail "network namespaces"

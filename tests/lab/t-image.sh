@@ -6,13 +6,9 @@
 # health check, and updates its own stack from git: the old task hands over
 # and the new one converges, so the swarm is never left without an agent.
 . "$TOP/tests/lab/lib.sh"
-debian_base; case $? in 0) ;; 77) echo "SKIP: debootstrap missing: image NOT TESTED"; exit 77 ;; *) fail "no debian base" ;; esac
-apt_relay_start; case $? in 0) ;; 77) echo "SKIP: socat missing: image NOT TESTED"; exit 77 ;; *) fail "no apt relay" ;; esac
-relay=$RELAY_PIDS hpid=
-trap 'kill $relay $hpid 2>/dev/null' EXIT
-DOCKER_BUILDKIT=0 docker build --network host --build-arg http_proxy=http://127.0.0.1:3142 \
-	-t shoal:lab "$TOP" > build.log 2>&1 || { tail -30 build.log; fail "docker build"; }
-kill $relay 2>/dev/null; relay=
+agent_image; case $? in 0) ;; 77) echo "SKIP: debootstrap or socat missing: image NOT TESTED"; exit 77 ;; *) fail "no agent image" ;; esac
+hpid=
+trap 'kill $hpid 2>/dev/null' EXIT
 docker run --rm shoal:lab version | grep -q shoal || fail "the image does not run shoal"
 docker image inspect -f '{{json .Config.Healthcheck.Test}}' shoal:lab | grep -q health || fail "no HEALTHCHECK"
 size=$(docker image inspect -f '{{.Size}}' shoal:lab)
