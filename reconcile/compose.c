@@ -306,7 +306,7 @@ static void check_obj(struct vctx *v, const struct ynode *n, const struct field 
 			     key, f->minv, v->version);
 			continue;
 		}
-		char *p = *path ? xasprintf("%s.%s", path, key) : xstrdup(key);
+		char *p = path_join(path, key);
 		check(v, n->v[i], f->sh, f->sub, f->nullok, p);
 		free(p);
 	}
@@ -381,7 +381,7 @@ static void check(struct vctx *v, const struct ynode *n, enum shape sh, const st
 		}
 		for (size_t i = 0; i < n->n; i++)
 			if (!is_scalar(n->v[i])) {
-				p = xasprintf("%s.%zu", path, i);
+				p = path_join_index(path, i);
 				verr(v, n->v[i], p, "must be a string, got %s", ynode_kind_name(n->v[i]));
 				free(p);
 			}
@@ -390,7 +390,7 @@ static void check(struct vctx *v, const struct ynode *n, enum shape sh, const st
 		if (n->kind == Y_SEQ) {
 			for (size_t i = 0; i < n->n; i++)
 				if (!is_scalar(n->v[i])) {
-					p = xasprintf("%s.%zu", path, i);
+					p = path_join_index(path, i);
 					verr(v, n->v[i], p, "must be a string, got %s", ynode_kind_name(n->v[i]));
 					free(p);
 				}
@@ -407,7 +407,7 @@ static void check(struct vctx *v, const struct ynode *n, enum shape sh, const st
 			if (n->v[i]->kind == Y_NULL && sh == SH_LIST_OR_DICT)
 				continue;
 			if (!is_scalar(n->v[i])) {
-				p = xasprintf("%s.%s", path, ynode_str(n->k[i]));
+				p = path_join(path, ynode_str(n->k[i]));
 				verr(v, n->v[i], p, "must be a string, number or boolean, got %s",
 				     ynode_kind_name(n->v[i]));
 				free(p);
@@ -424,7 +424,7 @@ static void check(struct vctx *v, const struct ynode *n, enum shape sh, const st
 		}
 		for (size_t i = 0; i < n->n; i++) {
 			const char *key = ynode_str(n->k[i]);
-			p = *path ? xasprintf("%s.%s", path, key) : xstrdup(key);
+			p = path_join(path, key);
 			if (n->v[i]->kind == Y_NULL) {
 				if (!nullok)
 					verr(v, n->v[i], p, "must be a mapping, got null");
@@ -441,7 +441,7 @@ static void check(struct vctx *v, const struct ynode *n, enum shape sh, const st
 			return;
 		}
 		for (size_t i = 0; i < n->n; i++) {
-			p = xasprintf("%s.%zu", path, i);
+			p = path_join_index(path, i);
 			if (sh == SH_SCALAR_OR_OBJ_LIST && is_scalar(n->v[i]))
 				;
 			else
@@ -490,7 +490,7 @@ static void check(struct vctx *v, const struct ynode *n, enum shape sh, const st
 			return;
 		}
 		for (size_t i = 0; i < n->n; i++) {
-			p = xasprintf("%s.%s", path, ynode_str(n->k[i]));
+			p = path_join(path, ynode_str(n->k[i]));
 			if (is_scalar(n->v[i]))
 				check(v, n->v[i], SH_INT, NULL, 0, p);
 			else
@@ -532,8 +532,11 @@ static int environment_path(const char *path)
 	return p && str_has_prefix(p, ".environment.") && !strchr(p + 13, '.');
 }
 
-static void interpolate(struct ictx *c, struct ynode *n, const char *path)
+/* path: the node's dotted path, grown and cut back in place (formatting a
+ * new string per node was a fifth of a large plan's time) */
+static void interpolate_at(struct ictx *c, struct ynode *n, struct buf *pb)
 {
+	const char *path = pb->data;
 	if (n->kind == Y_SCALAR && n->stype == YS_STR && strchr(n->s, '$')) {
 		char *out, *err;
 		int used = 0;
@@ -556,15 +559,26 @@ static void interpolate(struct ictx *c, struct ynode *n, const char *path)
 		n->s = out;
 		return;
 	}
+	size_t len = pb->len;
 	for (size_t i = 0; i < n->n; i++) {
-		char *p;
+		if (len)
+			buf_addc(pb, '.');
 		if (n->kind == Y_MAP)
-			p = *path ? xasprintf("%s.%s", path, ynode_str(n->k[i])) : xstrdup(ynode_str(n->k[i]));
+			buf_adds(pb, ynode_str(n->k[i]));
 		else
-			p = xasprintf("%s.%zu", path, i);
-		interpolate(c, n->v[i], p);
-		free(p);
+			buf_addf(pb, "%zu", i);
+		interpolate_at(c, n->v[i], pb);
+		pb->len = len; /* back to this node's path */
+		pb->data[len] = 0;
 	}
+}
+
+static void interpolate(struct ictx *c, struct ynode *n)
+{
+	struct buf pb;
+	buf_init(&pb, 0);
+	interpolate_at(c, n, &pb);
+	buf_free(&pb);
 }
 
 /* ---------------- file access ---------------- */
@@ -1465,7 +1479,7 @@ int compose_load(const struct compose_file *files, size_t n, const struct compos
 		property_checks(root, d, &seen);
 		strip_forbidden(root);
 		struct ictx ic = {o, d};
-		interpolate(&ic, root, "");
+		interpolate(&ic, root);
 		/* interpolation replaces scalars: the version's string too */
 		v = ynode_str(ynode_get(root, "version"));
 		struct vctx vc = {d, 13, v};

@@ -342,7 +342,7 @@ static void diff(const char *path, const char *key, json_t *d, json_t *l, int sy
 		const char *k;
 		json_t *v;
 		json_object_foreach(d, k, v) {
-			char *p = *path ? xasprintf("%s.%s", path, k) : xstrdup(k);
+			char *p = path_join(path, k);
 			diff(p, k, v, json_object_get(l, k), sym, changes);
 			free(p);
 		}
@@ -350,7 +350,7 @@ static void diff(const char *path, const char *key, json_t *d, json_t *l, int sy
 			json_object_foreach(l, k, v) {
 				if (json_object_get(d, k))
 					continue;
-				char *p = *path ? xasprintf("%s.%s", path, k) : xstrdup(k);
+				char *p = path_join(path, k);
 				add_change(changes, p, v, NULL);
 				free(p);
 			}

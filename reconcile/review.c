@@ -139,6 +139,10 @@ static void compare_services(json_t *st, const json_t *a, const json_t *b)
 			json_array_append_new(svcs, entry(keys[i], x ? "remove" : "create"));
 			continue;
 		}
+		/* the same desired spec: nothing to normalise and compare (most
+		 * services of most reviews) */
+		if (json_equal(x, y))
+			continue;
 		json_t *nx = plan_normalize_desired(x), *ny = plan_normalize_desired(y);
 		json_t *ch = plan_diff_specs(ny, nx, 1);
 		json_decref(nx);

@@ -368,3 +368,21 @@ int compose_parse_duration(const char *s, long long *ns)
 	*ns = (long long)llround(neg ? -total : total);
 	return 0;
 }
+
+char *path_join(const char *path, const char *key)
+{
+	size_t a = strlen(path), b = strlen(key);
+	char *p = xmalloc(a + b + 2);
+	memcpy(p, path, a);
+	if (a)
+		p[a++] = '.';
+	memcpy(p + a, key, b + 1);
+	return p;
+}
+
+char *path_join_index(const char *path, size_t i)
+{
+	char num[24];
+	snprintf(num, sizeof num, "%zu", i);
+	return path_join(path, num);
+}

@@ -18,6 +18,10 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "path.key", or "key" when path is empty; path_join_index: "path.I".
+ * Made for every node a check or a diff walks, so without printf. */
+char *path_join(const char *path, const char *key);
+char *path_join_index(const char *path, size_t i);
 char *xvasprintf(const char *fmt, va_list ap);
 
 /*
