@@ -21,7 +21,15 @@ docker network inspect backend >/dev/null || fail "network still in use was remo
 grep -q 'remove network backend' plan.txt && fail "plan removes a network in use"
 rm -r repo/stacks/kittenapi
 "$SHOAL" apply repo > apply2.txt 2>&1 || { cat apply2.txt; fail "apply 2"; }
-# swarm removes a network asynchronously once its last task has detached
-for _ in $(seq 1 60); do docker network inspect backend >/dev/null 2>&1 || break; sleep 0.5; done
-docker network inspect backend >/dev/null 2>&1 && fail "unused network of a removed stack left"
+grep -qx 'Removed network backend' apply2.txt || { cat apply2.txt; fail "apply 2 did not remove backend"; }
+# swarm removes a network asynchronously once its last task has detached, and
+# a node's own copy can outlive the cluster's for a moment: gone means gone
+# for three looks in a row
+gone=0
+for _ in $(seq 1 90); do
+	if docker network ls --filter name=backend --format '{{.Name}}' | grep -qx backend; then gone=0; else gone=$((gone+1)); fi
+	[ $gone = 3 ] && break
+	sleep 0.5
+done
+[ $gone = 3 ] || { docker network inspect backend; fail "unused network of a removed stack left"; }
 true
