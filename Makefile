@@ -10,18 +10,25 @@ LDLIBS += $(shell pkg-config --libs $(PKGS)) -lm -lpthread
 
 LIB_OBJS = reconcile/util.o reconcile/ynode.o reconcile/interp.o reconcile/compose.o \
 	   reconcile/convert.o reconcile/docker.o reconcile/plan.o reconcile/apply.o \
-	   reconcile/repo.o reconcile/source.o reconcile/review.o reconcile/regauth.o secrets/seal.o
+	   reconcile/uhttp.o reconcile/repo.o reconcile/source.o reconcile/review.o reconcile/regauth.o secrets/seal.o
 AGENT_OBJS = agent/main.o agent/gitverify.o agent/agent.o agent/common.o agent/knownhosts.o \
 	     agent/inventory.o agent/bootstrap.o agent/bootswarm.o
 # The agent's long-lived process: HTTP, timers, state; no Git, TLS or YAML.
 AGENTD_OBJS = agent/agentd.o agent/webhook.o agent/common.o agent/knownhosts.o reconcile/util.o reconcile/regauth.o secrets/seal.o
 AGENTD_PKGS = jansson libsodium libmicrohttpd
-UNIT_TESTS = tests/unit/test_interp tests/unit/test_compose tests/unit/test_diff tests/unit/test_seal tests/unit/test_knownhosts tests/unit/test_regauth tests/unit/test_inventory tests/unit/test_webhook
+UNIT_TESTS = tests/unit/test_interp tests/unit/test_compose tests/unit/test_diff tests/unit/test_seal tests/unit/test_knownhosts tests/unit/test_regauth tests/unit/test_inventory tests/unit/test_webhook tests/unit/test_uhttp
 
 all: shoal shoal-agentd
 
-shoal: $(AGENT_OBJS) $(LIB_OBJS) | shoal-agentd
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(AGENT_OBJS) $(LIB_OBJS) $(LDLIBS)
+# shoal loads libgit2 and libcurl on first use (agent/lazylib.c): not
+# linked, so that a command that needs neither starts without ~35 libraries.
+SHOAL_LIBS = $(shell pkg-config --libs yaml-0.1 jansson libsodium) -ldl -lm -lpthread
+soname = $(shell objdump -p "$$(pkg-config --variable=libdir $(1))/$(2)" | sed -n 's/^ *SONAME *//p')
+agent/lazylib.o: CPPFLAGS += -DLIBGIT2_SONAME='"$(call soname,libgit2,libgit2.so)"' \
+	-DLIBCURL_SONAME='"$(call soname,libcurl,libcurl.so)"'
+
+shoal: $(AGENT_OBJS) agent/lazylib.o $(LIB_OBJS) | shoal-agentd
+	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $(AGENT_OBJS) agent/lazylib.o $(LIB_OBJS) $(SHOAL_LIBS)
 
 shoal-agentd: $(AGENTD_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(shell pkg-config --libs $(AGENTD_PKGS)) -lm -lpthread
@@ -64,7 +71,8 @@ demo: all
 # taken from tests/ (tests/fuzz/run); fuzz-smoke is the short run of make test.
 FUZZ_CC ?= clang
 FUZZ_TARGETS = tests/fuzz/build/fuzz_compose tests/fuzz/build/fuzz_seal \
-	       tests/fuzz/build/fuzz_webhook tests/fuzz/build/fuzz_engine
+	       tests/fuzz/build/fuzz_webhook tests/fuzz/build/fuzz_engine \
+	       tests/fuzz/build/fuzz_http
 FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined -std=gnu11 $(WARN) -D_GNU_SOURCE -DTOP='"$(CURDIR)"'
 FUZZ_SAN = address,undefined
 FUZZ_LIB = $(patsubst %.o,tests/fuzz/build/%.o,$(LIB_OBJS) agent/webhook.o)

@@ -1,5 +1,6 @@
 #include "docker.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,10 +9,12 @@
 #include <sodium.h>
 
 #include "regauth.h"
+#include "uhttp.h"
 #include "util.h"
 
 struct docker {
-	CURL *curl;
+	CURL *curl;	    /* tcp:// */
+	struct uhttp *uh;   /* unix:// */
 	char *base;	    /* "http://localhost" or "https://host:port" */
 	char *unix_path;    /* for unix:// */
 	char version[16];
@@ -28,6 +31,11 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 	if (buf_add(b, p, size * n) < 0)
 		return 0; /* aborts the transfer: body over the cap */
 	return size * n;
+}
+
+static void curl_init_once(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 struct hdr {
@@ -64,6 +72,27 @@ static int vercmp(const char *a, const char *b)
 static int raw(struct docker *dk, const char *method, const char *url, const char *body, struct buf *out,
 	       long *status, struct hdr *h, char **err)
 {
+	if (dk->uh) {
+		const char *hl[3] = {NULL};
+		int n = 0;
+		if (body)
+			hl[n++] = "Content-Type: application/json";
+		if (dk->auth_header)
+			hl[n++] = dk->auth_header;
+		int rc = uhttp_request(dk->uh, method, url + strlen(dk->base), hl, body, dk->timeout, status, out,
+				       h ? h->version : NULL, err);
+		if (rc == UHTTP_OK)
+			return DOCKER_OK;
+		if (rc == UHTTP_ETOOBIG) {
+			free(*err);
+			*err = xasprintf("engine response larger than %u bytes", DOCKER_MAX_BODY);
+			return DOCKER_ERR;
+		}
+		char *e = *err;
+		*err = xasprintf("cannot reach the docker engine at %s: %s", dk->unix_path, e);
+		free(e);
+		return rc == UHTTP_ELOST ? DOCKER_ETRANSIENT : DOCKER_EUNAVAIL;
+	}
 	CURL *c = dk->curl;
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -119,6 +148,20 @@ static int raw(struct docker *dk, const char *method, const char *url, const cha
 	return DOCKER_OK;
 }
 
+/* unix sockets: our own client; tcp (plain or TLS): libcurl */
+static void open_transport(struct docker *dk)
+{
+	if (dk->unix_path) {
+		dk->uh = uhttp_new(dk->unix_path);
+		return;
+	}
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, curl_init_once);
+	dk->curl = curl_easy_init();
+	if (!dk->curl)
+		abort();
+}
+
 int docker_new(struct docker **out, const char *host, char **err)
 {
 	if (!host || !*host)
@@ -136,11 +179,6 @@ int docker_new(struct docker **out, const char *host, char **err)
 
 int docker_open(struct docker **out, const char *host, const char *cert_dir, char **err)
 {
-	static int inited;
-	if (!inited) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		inited = 1;
-	}
 	*out = NULL;
 	struct docker *dk = xcalloc(1, sizeof *dk);
 	const char *t = getenv("SHOAL_ENGINE_TIMEOUT");
@@ -163,9 +201,7 @@ int docker_open(struct docker **out, const char *host, const char *cert_dir, cha
 		free(dk);
 		return DOCKER_ERR;
 	}
-	dk->curl = curl_easy_init();
-	if (!dk->curl)
-		abort();
+	open_transport(dk);
 	/* negotiate: min(our max, the engine's) */
 	struct buf b;
 	buf_init(&b, 4096);
@@ -195,11 +231,9 @@ int docker_open(struct docker **out, const char *host, const char *cert_dir, cha
 struct docker *docker_clone(const struct docker *dk)
 {
 	struct docker *c = xcalloc(1, sizeof *c);
-	c->curl = curl_easy_init();
-	if (!c->curl)
-		abort();
 	c->base = xstrdup(dk->base);
 	c->unix_path = dk->unix_path ? xstrdup(dk->unix_path) : NULL;
+	open_transport(c);
 	c->cert_dir = dk->cert_dir ? xstrdup(dk->cert_dir) : NULL;
 	memcpy(c->version, dk->version, sizeof c->version);
 	c->timeout = dk->timeout;
@@ -220,6 +254,7 @@ void docker_free(struct docker *dk)
 		return;
 	if (dk->curl)
 		curl_easy_cleanup(dk->curl);
+	uhttp_free(dk->uh);
 	free(dk->base);
 	free(dk->unix_path);
 	free(dk->cert_dir);
@@ -325,6 +360,9 @@ int docker_call(struct docker *dk, const char *method, const char *path, const j
 		return DOCKER_ENOTFOUND;
 	if (status == 409 || (status == 500 && strstr(*err, "update out of sequence")))
 		return DOCKER_ECONFLICT;
+	/* a worker, or no swarm: nothing a retry would change */
+	if (status == 503 && strstr(*err, "not a swarm manager"))
+		return DOCKER_ERR;
 	if (status >= 500)
 		return DOCKER_ETRANSIENT;
 	return DOCKER_ERR;
@@ -337,11 +375,20 @@ char *docker_filters(const char *key, const char *value)
 	json_object_set_new(f, key, a);
 	char *s = json_dumps(f, JSON_COMPACT);
 	json_decref(f);
-	CURL *c = curl_easy_init();
-	char *e = curl_easy_escape(c, s, 0);
-	char *r = xstrdup(e);
-	curl_free(e);
-	curl_easy_cleanup(c);
+	/* percent-encode all but RFC 3986's unreserved characters */
+	static const char hex[] = "0123456789ABCDEF";
+	char *r = xmalloc(strlen(s) * 3 + 1), *o = r;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		    *p == '.' || *p == '_' || *p == '~') {
+			*o++ = (char)*p;
+		} else {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		}
+	}
+	*o = 0;
 	free(s);
 	return r;
 }

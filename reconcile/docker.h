@@ -1,5 +1,5 @@
 /*
- * docker.h - a small Docker Engine API client over libcurl.
+ * docker.h - a small Docker Engine API client (unix: uhttp.c; tcp: libcurl).
  * unix:// and tcp:// (with DOCKER_TLS_VERIFY / DOCKER_CERT_PATH) hosts,
  * negotiated API version, timeouts, bounded response bodies.
  */

@@ -1,0 +1,321 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../../reconcile/uhttp.h"
+
+/* feed the whole answer in pieces of `step` bytes */
+static int parse(const char *in, size_t step, int head, struct buf *body, long *status, char *version)
+{
+	struct uhttp_parser p;
+	uhttp_parser_init(&p, body, head);
+	size_t len = strlen(in), off = 0;
+	int rc = 0;
+	while (off < len && rc == 0) {
+		size_t n = len - off < step ? len - off : step, used;
+		rc = uhttp_parser_feed(&p, in + off, n, &used);
+		off += used;
+	}
+	if (rc == 0)
+		rc = uhttp_parser_eof(&p);
+	*status = p.status;
+	if (version)
+		strcpy(version, p.api_version);
+	return rc;
+}
+
+static void test_parser_forms(void **state)
+{
+	(void)state;
+	static const size_t steps[] = {1, 2, 7, 4096};
+	for (size_t s = 0; s < sizeof steps / sizeof *steps; s++) {
+		struct buf b;
+		long st;
+		char v[16];
+		buf_init(&b, 0);
+		assert_int_equal(parse("HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 5\r\n\r\nhello", steps[s], 0,
+				       &b, &st, v),
+				 1);
+		assert_int_equal(st, 200);
+		assert_string_equal(v, "1.41");
+		assert_string_equal(b.data, "hello");
+		buf_reset(&b);
+		assert_int_equal(parse("HTTP/1.1 201 Created\r\ntransfer-encoding: Chunked\r\n\r\n"
+				       "4\r\n{\"a\"\r\n9;ext=1\r\n:[1,2,3]}\r\n0\r\nX-Trailer: y\r\n\r\n",
+				       steps[s], 0, &b, &st, v),
+				 1);
+		assert_int_equal(st, 201);
+		assert_string_equal(b.data, "{\"a\":[1,2,3]}");
+		buf_reset(&b);
+		/* no length: the body runs to the close */
+		assert_int_equal(parse("HTTP/1.0 500 Oops\nContent-Type: text/plain\n\nbroken", steps[s], 0, &b, &st, v), 1);
+		assert_int_equal(st, 500);
+		assert_string_equal(b.data, "broken");
+		buf_reset(&b);
+		/* 100 Continue, then the answer; 204 and HEAD have no body */
+		assert_int_equal(parse("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", steps[s], 0, &b, &st, v),
+				 1);
+		assert_int_equal(st, 204);
+		assert_int_equal(b.len, 0);
+		assert_int_equal(parse("HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", steps[s], 1, &b, &st, v), 1);
+		assert_int_equal(b.len, 0);
+		buf_free(&b);
+	}
+}
+
+static void test_parser_stops_at_end(void **state)
+{
+	(void)state;
+	/* a second answer after the first is not consumed */
+	const char *two = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n";
+	struct uhttp_parser p;
+	struct buf b;
+	size_t used;
+	buf_init(&b, 0);
+	uhttp_parser_init(&p, &b, 0);
+	assert_int_equal(uhttp_parser_feed(&p, two, strlen(two), &used), 1);
+	assert_int_equal(used, strlen("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+	assert_string_equal(b.data, "ok");
+	buf_free(&b);
+}
+
+static void test_parser_malformed(void **state)
+{
+	(void)state;
+	static const char *bad[] = {
+		"SMTP/1.1 200 OK\r\n\r\n",
+		"HTTP/1.1 2x0 OK\r\n\r\n",
+		"HTTP/1.1 099 Low\r\n\r\n",
+		"HTTP/2 200 OK\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 12a\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+		"HTTP/1.1 200 OK\r\n folded\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nnocolon\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n11111111111111111\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabX\r\n",
+		/* cut short: the peer closed before the end */
+		"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+		"HTTP/1.1 200 OK\r\n",
+		"",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		struct buf b;
+		long st;
+		buf_init(&b, 0);
+		int rc = parse(bad[i], 3, 0, &b, &st, NULL);
+		if (rc != UHTTP_ELOST)
+			fail_msg("accepted: %s", bad[i]);
+		buf_free(&b);
+	}
+	/* a header line longer than the parser holds */
+	char *huge = malloc(20000);
+	strcpy(huge, "HTTP/1.1 200 OK\r\nX: ");
+	memset(huge + strlen(huge), 'a', 19000);
+	strcpy(huge + 19020, "\r\n\r\n");
+	struct buf b;
+	long st;
+	buf_init(&b, 0);
+	assert_int_equal(parse(huge, 4096, 0, &b, &st, NULL), UHTTP_ELOST);
+	buf_free(&b);
+	free(huge);
+}
+
+static void test_parser_cap(void **state)
+{
+	(void)state;
+	struct buf b;
+	long st;
+	buf_init(&b, 4);
+	assert_int_equal(parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", 2, 0, &b, &st, NULL), UHTTP_ETOOBIG);
+	buf_reset(&b);
+	assert_int_equal(parse("HTTP/1.1 200 OK\r\n\r\nhello", 2, 0, &b, &st, NULL), UHTTP_ETOOBIG);
+	buf_free(&b);
+}
+
+/* ---- against a socket: a server thread that answers from a script ---- */
+
+struct server {
+	char path[108];
+	int lfd;
+	const char *const *answers; /* one per accepted connection, NULL ends */
+	int connections;
+	char request[4096];
+};
+
+static void *serve(void *arg)
+{
+	struct server *s = arg;
+	for (const char *const *a = s->answers; *a; a++) {
+		int fd = accept(s->lfd, NULL, NULL);
+		if (fd < 0)
+			break;
+		s->connections++;
+		/* answers separated by \f, each sent after one request */
+		const char *p = *a;
+		while (*p) {
+			ssize_t r = read(fd, s->request, sizeof s->request - 1);
+			if (r <= 0)
+				break;
+			s->request[r] = 0;
+			const char *e = strchr(p, '\f');
+			size_t n = e ? (size_t)(e - p) : strlen(p);
+			if (write(fd, p, n) != (ssize_t)n)
+				break;
+			p += n + (e != NULL);
+			if (!strncmp(p, "<close>", 7))
+				break;
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+static void start(struct server *s, pthread_t *t, const char *const *answers)
+{
+	memset(s, 0, sizeof *s);
+	snprintf(s->path, sizeof s->path, "/tmp/shoal-test-uhttp-%d.sock", (int)getpid());
+	unlink(s->path);
+	s->answers = answers;
+	s->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	strcpy(a.sun_path, s->path);
+	assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(listen(s->lfd, 4), 0);
+	pthread_create(t, NULL, serve, s);
+}
+
+static void stop(struct server *s, pthread_t t)
+{
+	shutdown(s->lfd, SHUT_RDWR);
+	close(s->lfd);
+	pthread_join(t, NULL);
+	unlink(s->path);
+}
+
+static void test_keepalive_and_close(void **state)
+{
+	(void)state;
+	static const char *const answers[] = {
+		/* two answers on one connection, then the server closes it */
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok\f"
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n\f<close>",
+		/* the third request needs a new connection */
+		"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+		NULL,
+	};
+	struct server s;
+	pthread_t t;
+	start(&s, &t, answers);
+	struct uhttp *u = uhttp_new(s.path);
+	struct buf b;
+	buf_init(&b, 1024);
+	long st;
+	char *err = NULL;
+	const char *hdr[] = {"Content-Type: application/json", NULL};
+	assert_int_equal(uhttp_request(u, "POST", "/v1.41/secrets/create", hdr, "{\"x\":1}", 5, &st, &b, NULL, &err),
+			 UHTTP_OK);
+	assert_int_equal(st, 200);
+	assert_string_equal(b.data, "ok");
+	assert_non_null(strstr(s.request, "POST /v1.41/secrets/create HTTP/1.1\r\n"));
+	assert_non_null(strstr(s.request, "Content-Length: 7\r\n"));
+	assert_non_null(strstr(s.request, "\r\n\r\n{\"x\":1}"));
+	buf_reset(&b);
+	assert_int_equal(uhttp_request(u, "GET", "/b", NULL, NULL, 5, &st, &b, NULL, &err), UHTTP_OK);
+	assert_string_equal(b.data, "abc");
+	buf_reset(&b);
+	usleep(50000); /* the server has closed its end by now */
+	assert_int_equal(uhttp_request(u, "GET", "/c", NULL, NULL, 5, &st, &b, NULL, &err), UHTTP_OK);
+	assert_int_equal(st, 404);
+	assert_int_equal(s.connections, 2);
+	uhttp_free(u);
+	buf_free(&b);
+	stop(&s, t);
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	/* nobody listening */
+	struct uhttp *u = uhttp_new("/nonexistent/shoal.sock");
+	struct buf b;
+	buf_init(&b, 16);
+	long st;
+	char *err = NULL;
+	assert_int_equal(uhttp_request(u, "GET", "/", NULL, NULL, 5, &st, &b, NULL, &err), UHTTP_ECONNECT);
+	assert_non_null(err);
+	free(err);
+	uhttp_free(u);
+
+	static const char *const answers[] = {
+		"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc\f<close>", /* cut short */
+		"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789abcdefghij", /* over the cap */
+		"\f<close>", /* nothing at all */
+		NULL,
+	};
+	struct server s;
+	pthread_t t;
+	start(&s, &t, answers);
+	u = uhttp_new(s.path);
+	assert_int_equal(uhttp_request(u, "POST", "/a", NULL, "{}", 5, &st, &b, NULL, &err), UHTTP_ELOST);
+	free(err);
+	buf_reset(&b);
+	assert_int_equal(uhttp_request(u, "GET", "/b", NULL, NULL, 5, &st, &b, NULL, &err), UHTTP_ETOOBIG);
+	free(err);
+	buf_reset(&b);
+	assert_int_equal(uhttp_request(u, "GET", "/c", NULL, NULL, 5, &st, &b, NULL, &err), UHTTP_ELOST);
+	assert_string_equal(err, "empty reply");
+	free(err);
+	uhttp_free(u);
+	buf_free(&b);
+	stop(&s, t);
+}
+
+static void test_timeout(void **state)
+{
+	(void)state;
+	/* a server that accepts and never answers */
+	struct server s;
+	memset(&s, 0, sizeof s);
+	snprintf(s.path, sizeof s.path, "/tmp/shoal-test-uhttp-t%d.sock", (int)getpid());
+	unlink(s.path);
+	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	strcpy(a.sun_path, s.path);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	struct uhttp *u = uhttp_new(s.path);
+	struct buf b;
+	buf_init(&b, 16);
+	long st;
+	char *err = NULL;
+	assert_int_equal(uhttp_request(u, "GET", "/", NULL, NULL, 1, &st, &b, NULL, &err), UHTTP_ETIMEOUT);
+	free(err);
+	uhttp_free(u);
+	buf_free(&b);
+	close(lfd);
+	unlink(s.path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parser_forms),	   cmocka_unit_test(test_parser_stops_at_end),
+		cmocka_unit_test(test_parser_malformed),   cmocka_unit_test(test_parser_cap),
+		cmocka_unit_test(test_keepalive_and_close), cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_timeout),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
