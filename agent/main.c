@@ -77,21 +77,9 @@ int cli_open_engine(struct docker **dk)
 		free(err);
 		return -1;
 	}
-	json_t *info = NULL;
-	if (docker_call(*dk, "GET", "/info", NULL, &info, &err) != DOCKER_OK) {
-		fprintf(stderr, "shoal: %s\n", err);
-		free(err);
-		docker_free(*dk);
-		return -1;
-	}
-	json_t *sw = json_object_get(info, "Swarm");
-	if (!json_is_true(json_object_get(sw, "ControlAvailable"))) {
-		fprintf(stderr, "shoal: this node is not a swarm manager. Stacks can only be deployed on a manager node: run \"docker swarm init\" or connect to a manager\n");
-		json_decref(info);
-		docker_free(*dk);
-		return -1;
-	}
-	json_decref(info);
+	/* no /info round trip to check for a manager: the engine answers the
+	 * first swarm read on a worker or outside a swarm with 503 "This node
+	 * is not a swarm manager …", before anything is written */
 	return 0;
 }
 

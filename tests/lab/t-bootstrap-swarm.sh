@@ -91,9 +91,22 @@ for l in "init      docker01 (advertise 10.0.0.3, address pool 10.1.0.0/16, subn
 	grep -qF "$l" dry.out || { cat dry.out; fail "dry run lacks: $l"; }
 done
 [ "$(on docker01 info -f '{{.Swarm.LocalNodeState}}')" = inactive ] || fail "--dry-run changed the swarm"
+# no swarm yet: refused at the first read, at once (no retries), nothing written
+printf 'services:\n  s:\n    image: %s\n' "$LAB_IMAGE" > one.yml
+not_manager() { # node what
+	local t0=$SECONDS
+	DOCKER_HOST="unix://$NET_DIR/$1/d.sock" "$SHOAL" stack deploy -c one.yml one > "nm-$1.out" 2>&1 &&
+		fail "stack deploy succeeded on $1 ($2)"
+	grep -q "not a swarm manager" "nm-$1.out" || { cat "nm-$1.out"; fail "no 'not a swarm manager' on $1 ($2)"; }
+	[ $((SECONDS - t0)) -le 5 ] || fail "the refusal on $1 ($2) took $((SECONDS - t0)) s"
+	[ -z "$(on "$1" network ls -q --filter name=one_default)" ] || fail "a network was created on $1 ($2)"
+}
+not_manager docker01 "no swarm"
 "$SHOAL" bootstrap swarm -f "$INV" > boot.out 2>&1 || { cat boot.out; fail "bootstrap swarm"; }
 cat boot.out
 grep -q SWMTKN dry.out boot.out && fail "a join token was printed"
+not_manager docker04 "a worker"
+on docker01 service inspect one_s >/dev/null 2>&1 && fail "a worker wrote a service"
 [ "$(on docker01 node ls --format '{{.Hostname}} {{.ManagerStatus}}' | sort | tr '\n' ' ')" = \
 	"docker01 Leader docker02 Reachable docker03 Reachable docker04  docker05  docker06  " ] ||
 	{ on docker01 node ls; fail "the swarm is not the inventory's"; }
