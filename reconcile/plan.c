@@ -11,6 +11,7 @@
  */
 #include "plan.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,19 +81,61 @@ int swarm_state_init(struct swarm_state *st, json_t *services, json_t *secrets, 
 	return 0;
 }
 
+struct list_job {
+	struct docker *dk;
+	const char *what, *label;
+	json_t *out;
+	char *err;
+	int rc;
+};
+
+static void *list_thread(void *arg)
+{
+	struct list_job *j = arg;
+	j->rc = list(j->dk, j->what, j->label, &j->out, &j->err);
+	return NULL;
+}
+
+/* The four lists at once, each on its own connection: the engine answers
+ * them in parallel, and the services list (the big one) is parsed while
+ * the others are on their way. */
 int swarm_fetch(struct docker *dk, struct swarm_state *st, char **err)
 {
-	json_t *sv = NULL, *se = NULL, *co = NULL, *nw = NULL;
+	struct list_job jobs[4] = {
+		{dk, "services", LABEL_NAMESPACE},
+		{NULL, "secrets", LABEL_NAMESPACE},
+		{NULL, "configs", LABEL_NAMESPACE},
+		{NULL, "networks", NULL},
+	};
+	pthread_t th[4];
+	int started[4] = {0};
+	for (int i = 1; i < 4; i++) {
+		jobs[i].dk = docker_clone(dk);
+		started[i] = pthread_create(&th[i], NULL, list_thread, &jobs[i]) == 0;
+		if (!started[i])
+			list_thread(&jobs[i]);
+	}
+	list_thread(&jobs[0]);
+	int rc = 0;
 	memset(st, 0, sizeof *st);
-	if (list(dk, "services", LABEL_NAMESPACE, &sv, err) || list(dk, "secrets", LABEL_NAMESPACE, &se, err) ||
-	    list(dk, "configs", LABEL_NAMESPACE, &co, err) || list(dk, "networks", NULL, &nw, err)) {
-		json_decref(sv);
-		json_decref(se);
-		json_decref(co);
-		json_decref(nw);
+	for (int i = 0; i < 4; i++) {
+		if (i && started[i])
+			pthread_join(th[i], NULL);
+		if (i)
+			docker_absorb(dk, jobs[i].dk);
+		if (jobs[i].rc && !rc) {
+			rc = -1;
+			*err = jobs[i].err;
+			jobs[i].err = NULL;
+		}
+		free(jobs[i].err);
+	}
+	if (rc) {
+		for (int i = 0; i < 4; i++)
+			json_decref(jobs[i].out);
 		return -1;
 	}
-	return swarm_state_init(st, sv, se, co, nw, err);
+	return swarm_state_init(st, jobs[0].out, jobs[1].out, jobs[2].out, jobs[3].out, err);
 }
 
 void swarm_state_free(struct swarm_state *st)
@@ -506,15 +549,23 @@ static void plan_service(struct plan *p, const struct desired *ds, const char *n
 	json_t *want = json_deep_copy(json_object_get(ds->services, name));
 	/* the hash covers the file, not image resolution: hash the image as
 	 * written (the stack image label) and no resolved platforms, so
-	 * --resolve-image always/changed/never agree on an unchanged file */
-	json_t *h = json_deep_copy(want);
-	json_t *htt = json_object_get(h, "TaskTemplate");
-	json_t *written = jpath(h, "Labels", LABEL_IMAGE);
+	 * --resolve-image always/changed/never agree on an unchanged file
+	 * (set aside in want for the hash, then put back: no copy) */
+	json_t *htt = json_object_get(want, "TaskTemplate");
+	json_t *hcs = jpath(htt, "ContainerSpec", NULL), *hpl = json_object_get(htt, "Placement");
+	json_t *written = jpath(want, "Labels", LABEL_IMAGE);
+	json_t *img = json_incref(json_object_get(hcs, "Image"));
+	json_t *platforms = json_incref(json_object_get(hpl, "Platforms"));
 	if (written)
-		json_object_set(jpath(htt, "ContainerSpec", NULL), "Image", written);
-	json_object_del(json_object_get(htt, "Placement"), "Platforms");
-	char *hash = plan_spec_hash(h);
-	json_decref(h);
+		json_object_set(hcs, "Image", written);
+	json_object_del(hpl, "Platforms");
+	char *hash = plan_spec_hash(want);
+	if (img)
+		json_object_set_new(hcs, "Image", img);
+	else
+		json_object_del(hcs, "Image");
+	if (platforms)
+		json_object_set_new(hpl, "Platforms", platforms);
 	json_object_set_new(json_object_get(want, "Labels"), LABEL_HASH, json_string(hash));
 	free(hash);
 	json_t *cur = find_by_name(lv->services, name, 1);
@@ -542,7 +593,7 @@ static void plan_service(struct plan *p, const struct desired *ds, const char *n
 		json_object_set(json_object_get(want, "TaskTemplate"), "ForceUpdate", fu);
 	/* a live image pinned by digest matches its tag when the label does:
 	 * keep the pinned image, as docker does with --resolve-image never */
-	json_t *lspec = json_deep_copy(live_spec);
+	const json_t *lspec = live_spec;
 	json_t *lcs = jpath(json_object_get(lspec, "TaskTemplate"), "ContainerSpec", NULL);
 	json_t *wcs = jpath(json_object_get(want, "TaskTemplate"), "ContainerSpec", NULL);
 	const char *limg = json_string_value(json_object_get(lcs, "Image"));
@@ -554,13 +605,11 @@ static void plan_service(struct plan *p, const struct desired *ds, const char *n
 	json_t *sub = plan_compare_specs(want, lspec, lv->net_names, 0);
 	if (json_array_size(sub) == 0) {
 		json_decref(sub);
-		json_decref(lspec);
 		json_decref(want);
 		return;
 	}
 	json_decref(sub);
 	json_t *all = plan_compare_specs(want, lspec, lv->net_names, 1);
-	json_decref(lspec);
 	json_t *sealed = json_deep_copy(json_object_get(ds->sealed_env, name));
 	const char *lse = label_of(cur, 1, LABEL_SEALED_ENV);
 	if (lse) {
