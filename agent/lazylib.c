@@ -165,6 +165,12 @@ int git_libgit2_opts(int option, ...)
 		r = f_(option, level, path);
 		break;
 	}
+	case GIT_OPT_SET_CACHE_OBJECT_LIMIT: {
+		git_object_t type = va_arg(ap, git_object_t);
+		size_t size = va_arg(ap, size_t);
+		r = f_(option, type, size);
+		break;
+	}
 	case GIT_OPT_SET_SSL_CERT_LOCATIONS: {
 		const char *file = va_arg(ap, const char *);
 		const char *dir = va_arg(ap, const char *);

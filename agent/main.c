@@ -614,9 +614,12 @@ static int parse_repo_args(int argc, char **argv, struct repo_args *a, const cha
 static int offline_plan(const struct repo_args *a)
 {
 	struct repo base = {0}, head = {0};
-	struct repo_opts ro = {.key = g_keyp, .check_only = !g_keyp};
+	struct repo_opts ro = {.key = g_keyp, .check_only = !g_keyp, .record_inputs = 1};
 	if (load_repo(a, a->base, &ro, &base) < 0)
 		return EXIT_FAIL;
+	/* the head's stacks made from the same files as the base's are not read
+	 * again: a pull request that changes one stack parses one stack twice */
+	ro.same_as = &base;
 	if (load_repo(a, a->head, &ro, &head) < 0) {
 		repo_free(&base);
 		return EXIT_FAIL;

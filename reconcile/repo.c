@@ -228,6 +228,30 @@ out:
 	return ds;
 }
 
+/* The same_as stack called name, when it was valid and each of its inputs
+ * has the same fingerprint in src. */
+static const struct repo_stack *same_inputs(const struct source *src, const struct repo *was, const char *name)
+{
+	if (!was || !source_commit(src))
+		return NULL;
+	const struct repo_stack *st = NULL;
+	for (size_t i = 0; i < was->n && !st; i++)
+		if (!strcmp(was->stacks[i].name, name))
+			st = &was->stacks[i];
+	if (!st || !st->ds || !st->inputs || !json_object_size(st->inputs))
+		return NULL;
+	const char *path;
+	json_t *fp;
+	json_object_foreach(st->inputs, path, fp) {
+		char *now = source_fingerprint(src, path);
+		int same = now && !strcmp(now, json_string_value(fp));
+		free(now);
+		if (!same)
+			return NULL;
+	}
+	return st;
+}
+
 int repo_load(const struct source *src, const struct repo_opts *o, struct repo *r, struct diags *d)
 {
 	memset(r, 0, sizeof *r);
@@ -241,9 +265,31 @@ int repo_load(const struct source *src, const struct repo_opts *o, struct repo *
 	load_vars(src, REPO_VARS_FILE, vars, d);
 	r->stacks = xcalloc(names.n ? names.n : 1, sizeof *r->stacks);
 	for (size_t i = 0; i < names.n; i++) {
-		r->stacks[r->n].name = xstrdup(names.v[i]);
-		r->stacks[r->n].ds = load_stack(src, names.v[i], vars, o, d);
-		r->n++;
+		struct repo_stack *st = &r->stacks[r->n++];
+		st->name = xstrdup(names.v[i]);
+		const struct repo_stack *was = same_inputs(src, o->same_as, names.v[i]);
+		if (was) {
+			st->ds = was->ds;
+			st->shared = 1;
+			st->inputs = json_incref(was->inputs);
+			continue;
+		}
+		if (o->record_inputs && source_commit(src)) {
+			/* its folder as a whole, the shared variables, and then
+			 * every file the stack reads (from anywhere in the tree) */
+			st->inputs = json_object();
+			char *sdir = xasprintf("stacks/%s", names.v[i]);
+			char *f = source_fingerprint(src, sdir);
+			json_object_set_new(st->inputs, sdir, json_string(f));
+			free(f);
+			f = source_fingerprint(src, REPO_VARS_FILE);
+			json_object_set_new(st->inputs, REPO_VARS_FILE, json_string(f));
+			free(f);
+			free(sdir);
+			source_record(src, st->inputs);
+		}
+		st->ds = load_stack(src, names.v[i], vars, o, d);
+		source_record(src, NULL);
 	}
 	/* a symbolic link in stacks/ is a stack that cannot be read: invalid,
 	 * so that it is neither applied nor taken as removed (and pruned) */
@@ -268,7 +314,9 @@ void repo_free(struct repo *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
 		free(r->stacks[i].name);
-		desired_free(r->stacks[i].ds);
+		if (!r->stacks[i].shared)
+			desired_free(r->stacks[i].ds);
+		json_decref(r->stacks[i].inputs);
 	}
 	free(r->stacks);
 	memset(r, 0, sizeof *r);

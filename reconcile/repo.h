@@ -17,6 +17,8 @@ struct source;
 struct repo_stack {
 	char *name;
 	struct desired *ds; /* NULL when the stack is invalid */
+	json_t *inputs;	    /* Git sources, record_inputs: path -> fingerprint */
+	int shared;	    /* ds belongs to the same_as repository */
 };
 
 struct repo {
@@ -27,6 +29,11 @@ struct repo {
 struct repo_opts {
 	const struct seal_key *key; /* opens sealed values; NULL = none */
 	int check_only;		    /* without a key: check sealed files' form and scope */
+	int record_inputs;	    /* note what each stack was made from (Git sources) */
+	/* A repository loaded before with record_inputs (a review's base): a
+	 * stack whose every input has the same fingerprint here is not read
+	 * again, it shares that repository's desired state (same pointer). */
+	const struct repo *same_as;
 };
 
 /* Load every stack; each invalid stack gets ds == NULL and its errors in d.

@@ -201,6 +201,8 @@ json_t *review_compare(const struct repo *base, const struct repo *head)
 			json_array_append_new(invalid, json_string(keys[i]));
 			continue;
 		}
+		if (a && a == b)
+			continue; /* made from the same inputs (repo_opts.same_as) */
 		json_t *st = json_object();
 		json_object_set_new(st, "name", json_string(keys[i]));
 		json_object_set_new(st, "action", json_string(!a ? "create" : !b ? "remove" : "update"));

@@ -15,6 +15,7 @@ struct source {
 	git_repository *repo;
 	git_tree *tree;
 	char commit[GIT_OID_HEXSZ + 1];
+	json_t **record; /* Git: where reads are recorded (source_record) */
 };
 
 char *source_join(const char *base, const char *rel)
@@ -77,10 +78,15 @@ int source_git_new(struct source **out, const char *repo_path, const char *rev, 
 	static int inited;
 	if (!inited) {
 		git_libgit2_init();
+		/* libgit2 caches no tree over 4 KiB, and every path lookup
+		 * starts at the root: with a thousand stacks the 40 KiB stacks/
+		 * tree was inflated and parsed again for each file read */
+		git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, (size_t)4 << 20);
 		inited = 1;
 	}
 	struct source *s = xcalloc(1, sizeof *s);
 	s->is_git = 1;
+	s->record = xcalloc(1, sizeof *s->record);
 	git_object *obj = NULL;
 	git_commit *commit = NULL;
 	git_tree *tree = NULL;
@@ -138,6 +144,7 @@ void source_free(struct source *s)
 		return;
 	git_tree_free(s->tree);
 	git_repository_free(s->repo);
+	free(s->record);
 	free(s->root);
 	free(s->prefix);
 	free(s);
@@ -213,6 +220,43 @@ int source_list(const struct source *s, const char *dir, int want, struct strv *
 	return 0;
 }
 
+/* "100644:<blob id>": mode and object of an entry; "" when absent */
+static char *entry_print(const git_tree_entry *e)
+{
+	char id[GIT_OID_HEXSZ + 1];
+	if (!e)
+		return xstrdup("");
+	git_oid_tostr(id, sizeof id, git_tree_entry_id(e));
+	return xasprintf("%06o:%s", (unsigned)git_tree_entry_filemode(e), id);
+}
+
+static void record(const struct source *s, const char *path, const git_tree_entry *e)
+{
+	if (!*s->record)
+		return;
+	char *p = entry_print(e);
+	json_object_set_new(*s->record, path, json_string(p));
+	free(p);
+}
+
+void source_record(const struct source *s, json_t *into)
+{
+	if (s->is_git)
+		*s->record = into;
+}
+
+char *source_fingerprint(const struct source *s, const char *path)
+{
+	if (!s->is_git)
+		return NULL;
+	git_tree_entry *e = NULL;
+	if (git_tree_entry_bypath(&e, s->tree, path) < 0)
+		e = NULL;
+	char *p = entry_print(e);
+	git_tree_entry_free(e);
+	return p;
+}
+
 static char *too_large(size_t cap)
 {
 	return cap >= (1u << 20) ? xasprintf("file too large (the limit is %zu MiB)", cap >> 20) :
@@ -226,9 +270,11 @@ int source_read(const struct source *s, const char *path, size_t cap, char **dat
 		git_tree_entry *e = NULL;
 		git_blob *b = NULL;
 		if (git_tree_entry_bypath(&e, s->tree, path) < 0) {
+			record(s, path, NULL);
 			*err = xstrdup("no such file in the commit");
 			return -1;
 		}
+		record(s, path, e);
 		git_filemode_t m = git_tree_entry_filemode(e);
 		if (m != GIT_FILEMODE_BLOB && m != GIT_FILEMODE_BLOB_EXECUTABLE) {
 			*err = xstrdup(m == GIT_FILEMODE_LINK ? "is a symbolic link: refused" : "not a regular file");

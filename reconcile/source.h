@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "util.h"
 
 struct source;
@@ -32,6 +34,17 @@ int source_read(const struct source *s, const char *path, size_t cap, char **dat
 const char *source_prefix(const struct source *s);
 /* The commit ID of a Git source, NULL for a directory. */
 const char *source_commit(const struct source *s);
+
+/*
+ * What a desired state was made from, for a review to tell a stack whose
+ * inputs did not change (Git sources only; no-ops for a directory).
+ * source_fingerprint: "MODE:OBJECT-ID" of path (a file or a directory) in
+ * the commit, "" when absent, NULL for a directory source.  While into is
+ * set, every source_read records its path and fingerprint there (absent
+ * files too: one that appears later is a change); NULL stops.
+ */
+char *source_fingerprint(const struct source *s, const char *path);
+void source_record(const struct source *s, json_t *into);
 
 /* Join base and rel, resolve "." and "..": NULL when rel is absolute or
  * leaves the root. */
