@@ -51,8 +51,13 @@ for r in $(seq 1 "$trials"); do
 	fi
 	echo "round $r: killed with $(round_count $r)/$n services written"
 	start_agent
-	for _ in $(seq 1 300); do [ "$(round_count $r)" = $n ] && break; sleep 0.1; done
-	sleep 3 # let it finish the commit (secret rotation removes the old one last)
+	# converged: every service at this round and the previous secret gone
+	# (rotation removes it last; the restarted agent first waits out the
+	# killed one's lease, --lease-ttl 3s)
+	for _ in $(seq 1 300); do
+		[ "$(round_count $r)" = $n ] && [ "$(docker secret ls -q --filter name=many_tok_ | wc -l)" = 1 ] && break
+		sleep 0.1
+	done
 	kill $apid; wait $apid 2>/dev/null
 	[ "$(round_count $r)" = $n ] || fail "round $r: $(round_count $r)/$n services converged after restart"
 	[ "$(docker service ls -q --filter label=com.docker.stack.namespace=many | wc -l)" = $n ] || fail "round $r: service count"
