@@ -422,18 +422,30 @@ int uhttp_request(struct uhttp *u, const char *method, const char *target, const
 	long long deadline = now_ms() + (timeout_s > 0 ? timeout_s : 120) * 1000LL;
 	int head = !strcmp(method, "HEAD");
 	int safe = head || !strcmp(method, "GET");
-	struct buf req;
-	buf_init(&req, 0);
-	buf_addf(&req, "%s %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: shoal\r\n", method, target);
+	/* the request in one allocation, sized first: it can carry secret data
+	 * (secret create, registry credentials), so no copy of it is left in
+	 * memory given back by a reallocation or a formatting temporary */
+	size_t blen = body ? strlen(body) : 0, n = strlen(method) + strlen(target) + blen + 128;
 	for (size_t i = 0; headers && headers[i]; i++)
-		buf_addf(&req, "%s\r\n", headers[i]);
+		n += strlen(headers[i]) + 2;
+	struct buf req = {.data = xmalloc(n), .alloc = n};
+	req.len = (size_t)snprintf(req.data, n, "%s %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: shoal\r\n", method,
+				   target);
+	for (size_t i = 0; headers && headers[i]; i++) {
+		size_t l = strlen(headers[i]);
+		memcpy(req.data + req.len, headers[i], l);
+		memcpy(req.data + req.len + l, "\r\n", 2);
+		req.len += l + 2;
+	}
 	if (body)
-		buf_addf(&req, "Content-Length: %zu\r\n", strlen(body));
+		req.len += (size_t)snprintf(req.data + req.len, n - req.len, "Content-Length: %zu\r\n", blen);
 	else if (!safe && strcmp(method, "DELETE"))
-		buf_adds(&req, "Content-Length: 0\r\n");
-	buf_adds(&req, "\r\n");
+		req.len += (size_t)snprintf(req.data + req.len, n - req.len, "Content-Length: 0\r\n");
+	memcpy(req.data + req.len, "\r\n", 2);
+	req.len += 2;
 	if (body)
-		buf_adds(&req, body);
+		memcpy(req.data + req.len, body, blen);
+	req.len += blen;
 	int rc = UHTTP_OK;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (u->fd >= 0 && !still_open(u->fd))
@@ -459,6 +471,6 @@ int uhttp_request(struct uhttp *u, const char *method, const char *target, const
 	}
 	/* requests can carry secret data (secret create, registry auth) */
 	explicit_bzero(req.data, req.len);
-	buf_free(&req);
+	free(req.data);
 	return rc;
 }
