@@ -1,14 +1,15 @@
 # shoal stack deploy vs docker stack deploy on the same engine: fresh
 # deploys of 1/10/50/200 services, unchanged redeploys, one image changed
-# in 50; wall time (median of rounds, direct to the engine) and requests by
-# kind (one more round through a logging proxy in front of the engine).
+# in 50; wall time (median of rounds, 3 redeploys per round, direct to the
+# engine, each started on an idle engine: settle) and requests by kind (one
+# more round through a logging proxy in front of the engine).
 # Services have replicas 0: the tools' work, not the engine's task starts.
 echo
 echo "## stack deploy: shoal vs docker"
 echo
 DOCKER_CLI=${DOCKER28:-/usr/local/bin/docker}
 "$DOCKER_CLI" version >/dev/null 2>&1 || DOCKER_CLI=docker
-rounds=${BENCH_DEPLOY_ROUNDS:-3}
+rounds=${BENCH_DEPLOY_ROUNDS:-5}
 sizes=${BENCH_SIZES:-1 10 50 200}
 gen_stack() { # n image -> compose file on stdout
 	echo 'version: "3.8"'
@@ -17,8 +18,14 @@ gen_stack() { # n image -> compose file on stdout
 		printf '  s%03d:\n    image: %s\n    environment: [INDEX=%s]\n    deploy:\n      replicas: 0\n      labels: {bench: "yes"}\n' "$i" "${3:-$2}" "$i"
 	done
 }
-now() { date +%s.%N; }
-timed() { local t0; t0=$(now); "$@" >/dev/null 2>&1 || echo "bench: failed: $*" >&2; echo "$(now) - $t0" | bc; }
+# the command's wall time alone: bash's clock, no process started to read it
+timed() {
+	local t0=$EPOCHREALTIME t1 rc
+	"$@" >/dev/null 2>&1
+	rc=$? t1=$EPOCHREALTIME
+	[ $rc = 0 ] || echo "bench: failed: $*" >&2
+	echo "$t1 - $t0" | bc
+}
 deploy() { # tool file stack
 	if [ "$1" = docker ]; then "$DOCKER_CLI" stack deploy --resolve-image never -c "$2" "$3"
 	else "$SHOAL" stack deploy --resolve-image never -c "$2" "$3"; fi
@@ -29,6 +36,7 @@ empty_swarm() { # every stack removed, services and their networks gone
 		[ -z "$(docker service ls -q)" ] && [ -z "$(docker network ls -q -f label=com.docker.stack.namespace)" ] && break
 		sleep 0.2
 	done
+	settle
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
@@ -52,7 +60,11 @@ for n in $sizes; do
 	for r in $(seq 1 "$rounds"); do
 		for tool in docker shoal; do
 			timed deploy $tool "s$n.yml" "${tool:0:1}${n}r$r" >> "fresh-$tool-$n"
-			timed deploy $tool "s$n.yml" "${tool:0:1}${n}r$r" >> "re-$tool-$n"
+			# redeploys repeat the same work: several per round, each a sample
+			for _ in 1 2 3; do
+				settle
+				timed deploy $tool "s$n.yml" "${tool:0:1}${n}r$r" >> "re-$tool-$n"
+			done
 			empty_swarm
 		done
 	done
@@ -73,6 +85,7 @@ for tool in docker shoal; do
 	: > "chg-$tool"
 	for r in $(seq 1 "$rounds"); do
 		deploy $tool c1.yml "${tool:0:1}chg$r" >/dev/null 2>&1
+		settle
 		timed deploy $tool c2.yml "${tool:0:1}chg$r" >> "chg-$tool"
 	done
 	deploy $tool c1.yml "${tool:0:1}chgc" >/dev/null 2>&1
@@ -86,4 +99,4 @@ printf '| wall time (median of %s) | %.3f s | %.3f s | %s |\n' "$rounds" "$dc" "
 printf '| requests writes/reads | %s | %s | |\n' "${cc[docker]}" "${cc[shoal]}"
 kill $ppid_ 2>/dev/null
 echo
-echo "docker CLI: $("$DOCKER_CLI" version -f '{{.Client.Version}}' 2>/dev/null); time is the command's wall time, direct to the engine's socket; requests counted by tests/lab/race-proxy.py (no races) in front of it."
+echo "docker CLI: $("$DOCKER_CLI" version -f '{{.Client.Version}}' 2>/dev/null); time is the command's wall time (bash's EPOCHREALTIME around it), direct to the engine's socket, each run started on an idle engine; medians of $rounds rounds (redeploys: 3 per round); requests counted by tests/lab/race-proxy.py (no races) in front of it."
