@@ -31,12 +31,15 @@
 
 struct lib {
 	const char *soname;
+	void (*load)(void); /* pthread_once routine: dlopen into handle */
 	void *handle;
 	pthread_once_t once;
 };
 
-static struct lib git_lib = {LIBGIT2_SONAME, NULL, PTHREAD_ONCE_INIT};
-static struct lib curl_lib = {LIBCURL_SONAME, NULL, PTHREAD_ONCE_INIT};
+static void load_git(void);
+static void load_curl(void);
+static struct lib git_lib = {LIBGIT2_SONAME, load_git, NULL, PTHREAD_ONCE_INIT};
+static struct lib curl_lib = {LIBCURL_SONAME, load_curl, NULL, PTHREAD_ONCE_INIT};
 
 static void load_git(void)
 {
@@ -49,9 +52,9 @@ static void load_curl(void)
 }
 
 /* the library's own definition of name; exits when it cannot be had */
-static void *sym(struct lib *l, void (*load)(void), const char *name)
+static void *sym(struct lib *l, const char *name)
 {
-	pthread_once(&l->once, load);
+	pthread_once(&l->once, l->load);
 	void *p = l->handle ? dlsym(l->handle, name) : NULL;
 	if (!p) {
 		fprintf(stderr, "shoal: cannot load %s from %s: %s\n", name, l->soname, dlerror());
@@ -61,38 +64,29 @@ static void *sym(struct lib *l, void (*load)(void), const char *name)
 }
 
 /* a forwarder: resolved once, then one indirect call */
-#define RESOLVE(lib, load, name)                                                                     \
+#define RESOLVE(lib, name)                                                                           \
 	static __typeof__(&name) real_;                                                              \
 	__typeof__(&name) f_ = __atomic_load_n(&real_, __ATOMIC_ACQUIRE);                            \
 	if (!f_) {                                                                                   \
-		f_ = (__typeof__(&name))sym(&lib, load, #name);                                      \
+		f_ = (__typeof__(&name))sym(&lib, #name);                                            \
 		__atomic_store_n(&real_, f_, __ATOMIC_RELEASE);                                      \
 	}
-
-#define GIT(ret, name, params, args)                                                                 \
+#define FWD(lib, ret, name, params, args)                                                            \
 	ret name params                                                                              \
 	{                                                                                            \
-		RESOLVE(git_lib, load_git, name)                                                     \
+		RESOLVE(lib, name)                                                                   \
 		return f_ args;                                                                      \
 	}
-#define GITV(name, params, args)                                                                     \
+#define FWD_VOID(lib, name, params, args)                                                            \
 	void name params                                                                             \
 	{                                                                                            \
-		RESOLVE(git_lib, load_git, name)                                                     \
+		RESOLVE(lib, name)                                                                   \
 		f_ args;                                                                             \
 	}
-#define CURLF(ret, name, params, args)                                                               \
-	ret name params                                                                              \
-	{                                                                                            \
-		RESOLVE(curl_lib, load_curl, name)                                                   \
-		return f_ args;                                                                      \
-	}
-#define CURLV(name, params, args)                                                                    \
-	void name params                                                                             \
-	{                                                                                            \
-		RESOLVE(curl_lib, load_curl, name)                                                   \
-		f_ args;                                                                             \
-	}
+#define GIT(...) FWD(git_lib, __VA_ARGS__)
+#define GITV(...) FWD_VOID(git_lib, __VA_ARGS__)
+#define CURLF(...) FWD(curl_lib, __VA_ARGS__)
+#define CURLV(...) FWD_VOID(curl_lib, __VA_ARGS__)
 
 /* ---- libgit2 ---- */
 GIT(int, git_libgit2_init, (void), ())
@@ -154,7 +148,7 @@ GIT(int, git_credential_ssh_key_new,
 /* variadic: the options shoal sets, each forwarded with its own types */
 int git_libgit2_opts(int option, ...)
 {
-	RESOLVE(git_lib, load_git, git_libgit2_opts)
+	RESOLVE(git_lib, git_libgit2_opts)
 	va_list ap;
 	va_start(ap, option);
 	int r;
@@ -198,7 +192,7 @@ CURLV(curl_slist_free_all, (struct curl_slist *l), (l))
 /* the option number says the argument's type (curl.h: CURLOPTTYPE_*) */
 CURLcode curl_easy_setopt(CURL *c, CURLoption option, ...)
 {
-	RESOLVE(curl_lib, load_curl, curl_easy_setopt)
+	RESOLVE(curl_lib, curl_easy_setopt)
 	va_list ap;
 	va_start(ap, option);
 	CURLcode r;
@@ -219,7 +213,7 @@ CURLcode curl_easy_setopt(CURL *c, CURLoption option, ...)
 /* every CURLINFO takes a pointer */
 CURLcode curl_easy_getinfo(CURL *c, CURLINFO info, ...)
 {
-	RESOLVE(curl_lib, load_curl, curl_easy_getinfo)
+	RESOLVE(curl_lib, curl_easy_getinfo)
 	va_list ap;
 	va_start(ap, info);
 	void *p = va_arg(ap, void *);
