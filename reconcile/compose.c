@@ -84,15 +84,22 @@ enum shape {
 	SH_INT,
 	SH_NUM,
 	SH_BOOL,
-	SH_NUMSTR,	/* number or string */
-	SH_STRLIST,	/* list of scalars */
-	SH_STR_OR_LIST, /* string or list of scalars */
-	SH_LIST_OR_DICT, /* list of "k=v" or map of scalars/null */
-	SH_DICT_STR,	/* map of scalars */
+	SH_UINT,	/* integer >= 0 (the CLI decodes it into an unsigned type) */
+	SH_UNUM,	/* number >= 0 */
+	SH_STRLIST,	/* list of distinct strings */
+	SH_STRSEQ,	/* list of strings */
+	SH_STR_OR_LIST, /* string or list of distinct strings */
+	SH_STR_OR_SEQ,	/* string or list of strings */
+	SH_EXPOSE,	/* list of distinct strings or numbers */
+	SH_LIST_OR_DICT, /* list of distinct "k=v" strings or map of string/number/null */
+	SH_DICT_STR,	/* map of string/number */
+	SH_DICT_STRN,	/* map of string/number/null */
+	SH_SIZESTR,	/* string: 512m, 1g, 1048576 */
 	SH_OBJ,		/* fixed keys: sub */
 	SH_DICT_OBJ,	/* any keys, values SH_OBJ sub (or null when nullok) */
 	SH_LIST_OBJ,	/* list of SH_OBJ sub */
 	SH_SCALAR_OR_OBJ_LIST, /* list of scalar or SH_OBJ sub */
+	SH_PORTS,	/* SH_SCALAR_OR_OBJ_LIST whose items are distinct */
 	SH_BOOL_OR_OBJ,
 	SH_SVC_NETWORKS,
 	SH_ULIMITS,
@@ -135,33 +142,33 @@ static const struct field f_config[] = {
 	F("labels", SH_LIST_OR_DICT), FV("template_driver", SH_STR, 8), END};
 
 static const struct field f_update[] = {
-	F("parallelism", SH_INT), F("delay", SH_DUR), F("failure_action", SH_STR), F("monitor", SH_DUR),
+	F("parallelism", SH_UINT), F("delay", SH_DUR), F("failure_action", SH_STR), F("monitor", SH_DUR),
 	F("max_failure_ratio", SH_NUM), FV("order", SH_STR, 4), END};
-static const struct field f_limits[] = {F("cpus", SH_NUMSTR), F("memory", SH_SIZE), FV("pids", SH_INT, 9), END};
+static const struct field f_limits[] = {F("cpus", SH_STR), F("memory", SH_SIZESTR), FV("pids", SH_INT, 9), END};
 static const struct field f_discrete[] = {F("kind", SH_STR), F("value", SH_NUM), END};
 static const struct field f_generic[] = {FS("discrete_resource_spec", SH_OBJ, f_discrete), END};
-static const struct field f_reserv[] = {F("cpus", SH_NUMSTR), F("memory", SH_SIZE),
+static const struct field f_reserv[] = {F("cpus", SH_STR), F("memory", SH_SIZESTR),
 					FSV("generic_resources", SH_LIST_OBJ, f_generic, 5), END};
 static const struct field f_resources[] = {FS("limits", SH_OBJ, f_limits), FS("reservations", SH_OBJ, f_reserv), END};
-static const struct field f_restart[] = {F("condition", SH_STR), F("delay", SH_DUR), F("max_attempts", SH_INT),
+static const struct field f_restart[] = {F("condition", SH_STR), F("delay", SH_DUR), F("max_attempts", SH_UINT),
 					 F("window", SH_DUR), END};
 static const struct field f_pref[] = {F("spread", SH_STR), END};
 static const struct field f_placement[] = {F("constraints", SH_CONSTRAINTS), FSV("preferences", SH_LIST_OBJ, f_pref, 3),
-					   FV("max_replicas_per_node", SH_INT, 8), END};
+					   FV("max_replicas_per_node", SH_UINT, 8), END};
 static const struct field f_deploy[] = {
-	F("mode", SH_STR), FV("endpoint_mode", SH_STR, 2), F("replicas", SH_INT), F("labels", SH_LIST_OR_DICT),
+	F("mode", SH_STR), FV("endpoint_mode", SH_STR, 2), F("replicas", SH_UINT), F("labels", SH_LIST_OR_DICT),
 	FSV("rollback_config", SH_OBJ, f_update, 7), FS("update_config", SH_OBJ, f_update),
 	FS("resources", SH_OBJ, f_resources), FS("restart_policy", SH_OBJ, f_restart),
 	FS("placement", SH_OBJ, f_placement), END};
 static const struct field f_cred[] = {FV("config", SH_STR, 8), F("file", SH_STR), F("registry", SH_STR), END};
 static const struct field f_health[] = {
-	F("disable", SH_BOOL), F("interval", SH_DUR), F("retries", SH_NUM), F("test", SH_STR_OR_LIST),
+	F("disable", SH_BOOL), F("interval", SH_DUR), F("retries", SH_UNUM), F("test", SH_STR_OR_SEQ),
 	F("timeout", SH_DUR), FV("start_period", SH_DUR, 4), FV("start_interval", SH_DUR, 12), END};
-static const struct field f_logging[] = {F("driver", SH_STR), F("options", SH_DICT_STR), END};
-static const struct field f_port[] = {FV("mode", SH_STR, 2), FV("target", SH_INT, 2), FV("published", SH_INT, 2),
+static const struct field f_logging[] = {F("driver", SH_STR), F("options", SH_DICT_STRN), END};
+static const struct field f_port[] = {FV("mode", SH_STR, 2), FV("target", SH_UINT, 2), FV("published", SH_UINT, 2),
 				      FV("protocol", SH_STR, 2), END};
 static const struct field f_fileref[] = {F("source", SH_STR), F("target", SH_STR), F("uid", SH_STR),
-					 F("gid", SH_STR), F("mode", SH_INT), END};
+					 F("gid", SH_STR), F("mode", SH_UINT), END};
 static const struct field f_bind[] = {F("propagation", SH_STR), END};
 static const struct field f_volopt[] = {F("nocopy", SH_BOOL), END};
 static const struct field f_tmpfsopt[] = {F("size", SH_INT), END};
@@ -175,16 +182,16 @@ static const struct field f_svcnet[] = {F("aliases", SH_STRLIST), F("ipv4_addres
 
 static const struct field f_service[] = {
 	F("build", SH_ANY), F("cap_add", SH_STRLIST), F("cap_drop", SH_STRLIST), F("cgroup_parent", SH_STR),
-	FV("cgroupns_mode", SH_STR, 9), F("command", SH_STR_OR_LIST), FSV("configs", SH_SCALAR_OR_OBJ_LIST, f_fileref, 3),
+	FV("cgroupns_mode", SH_STR, 9), F("command", SH_STR_OR_SEQ), FSV("configs", SH_SCALAR_OR_OBJ_LIST, f_fileref, 3),
 	F("container_name", SH_STR), FSV("credential_spec", SH_OBJ, f_cred, 3), F("depends_on", SH_STRLIST),
-	FS("deploy", SH_OBJ, f_deploy), F("devices", SH_STRLIST), F("dns", SH_STR_OR_LIST),
-	F("dns_search", SH_STR_OR_LIST), F("domainname", SH_STR), F("entrypoint", SH_STR_OR_LIST),
-	F("env_file", SH_STR_OR_LIST), F("environment", SH_LIST_OR_DICT), F("expose", SH_STRLIST),
+	{"deploy", SH_OBJ, f_deploy, 1, 0}, F("devices", SH_STRLIST), F("dns", SH_STR_OR_LIST),
+	F("dns_search", SH_STR_OR_LIST), F("domainname", SH_STR), F("entrypoint", SH_STR_OR_SEQ),
+	F("env_file", SH_STR_OR_LIST), F("environment", SH_LIST_OR_DICT), F("expose", SH_EXPOSE),
 	F("external_links", SH_STRLIST), F("extra_hosts", SH_LIST_OR_DICT), FS("healthcheck", SH_OBJ, f_health),
 	F("hostname", SH_STR), F("image", SH_STR), FV("init", SH_BOOL, 7), F("ipc", SH_STR), FV("isolation", SH_STR, 5),
 	F("labels", SH_LIST_OR_DICT), F("links", SH_STRLIST), FS("logging", SH_OBJ, f_logging),
 	F("mac_address", SH_STR), F("network_mode", SH_STR), FS("networks", SH_SVC_NETWORKS, f_svcnet),
-	FV("oom_score_adj", SH_INT, 13), F("pid", SH_STR), FS("ports", SH_SCALAR_OR_OBJ_LIST, f_port),
+	FV("oom_score_adj", SH_INT, 13), {"pid", SH_STR, NULL, 1, 0}, FS("ports", SH_PORTS, f_port),
 	F("privileged", SH_BOOL), F("read_only", SH_BOOL), F("restart", SH_STR),
 	FSV("secrets", SH_SCALAR_OR_OBJ_LIST, f_fileref, 1), F("security_opt", SH_STRLIST), F("shm_size", SH_SIZE),
 	F("stdin_open", SH_BOOL), F("stop_grace_period", SH_DUR), F("stop_signal", SH_STR),
@@ -331,6 +338,109 @@ static int scalar_is_num(const struct ynode *n)
 	return *end == 0;
 }
 
+/* A node as the schema's uniqueItems compares it: strings by text, numbers
+ * by value, mappings whatever their key order. */
+static void canon(struct buf *b, const struct ynode *n)
+{
+	switch (n->kind) {
+	case Y_NULL:
+		buf_adds(b, "~");
+		return;
+	case Y_SCALAR:
+		if (n->stype == YS_INT || n->stype == YS_FLOAT)
+			buf_addf(b, "n%.17g;", strtod(n->s, NULL));
+		else
+			buf_addf(b, "%c%zu:%s", n->stype == YS_BOOL ? 'b' : 's', strlen(n->s), n->s);
+		return;
+	case Y_SEQ:
+		buf_adds(b, "[");
+		for (size_t i = 0; i < n->n; i++)
+			canon(b, n->v[i]);
+		buf_adds(b, "]");
+		return;
+	case Y_MAP: {
+		struct strv kv = {0};
+		for (size_t i = 0; i < n->n; i++) {
+			struct buf e;
+			buf_init(&e, 32);
+			buf_addf(&e, "%zu:%s=", strlen(ynode_str(n->k[i])), ynode_str(n->k[i]));
+			canon(&e, n->v[i]);
+			strv_push(&kv, buf_detach(&e));
+		}
+		strv_sort(&kv);
+		buf_adds(b, "{");
+		for (size_t i = 0; i < kv.n; i++)
+			buf_adds(b, kv.v[i]);
+		buf_adds(b, "}");
+		strv_free(&kv);
+		return;
+	}
+	}
+}
+
+struct item_key {
+	char *key;
+	size_t idx;
+};
+
+static int cmp_item_key(const void *a, const void *b)
+{
+	const struct item_key *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* uniqueItems: each item equal to an earlier one is an error at its own
+ * position (sorted, not pairwise: a list may hold 100,000 items). */
+static void check_unique(struct vctx *v, const struct ynode *n, const char *path)
+{
+	if (n->kind != Y_SEQ || n->n < 2)
+		return;
+	struct item_key *ks = xcalloc(n->n, sizeof *ks);
+	for (size_t i = 0; i < n->n; i++) {
+		struct buf b;
+		buf_init(&b, 32);
+		canon(&b, n->v[i]);
+		ks[i].key = buf_detach(&b);
+		ks[i].idx = i;
+	}
+	qsort(ks, n->n, sizeof *ks, cmp_item_key);
+	for (size_t i = 1, first = 0; i < n->n; i++) {
+		if (strcmp(ks[i].key, ks[first].key) != 0) {
+			first = i;
+			continue;
+		}
+		char *p = path_join_index(path, ks[i].idx);
+		verr(v, n->v[ks[i].idx], p, "is the same as item %zu: items must be unique", ks[first].idx);
+		free(p);
+	}
+	for (size_t i = 0; i < n->n; i++)
+		free(ks[i].key);
+	free(ks);
+}
+
+/* The list's items must be scalars of the given kinds (strings, or strings
+ * and numbers). */
+static void check_items(struct vctx *v, const struct ynode *n, int numbers_too, const char *path)
+{
+	for (size_t i = 0; i < n->n; i++) {
+		const struct ynode *it = n->v[i];
+		if (is_scalar(it) && (it->stype == YS_STR || (numbers_too && (it->stype == YS_INT || it->stype == YS_FLOAT))))
+			continue;
+		char *p = path_join_index(path, i);
+		verr(v, it, p, "must be a string%s, got %s", numbers_too ? " or number" : "", ynode_kind_name(it));
+		free(p);
+	}
+}
+
+static int scalar_is_nonneg(const struct ynode *n)
+{
+	const char *s = n->s;
+	while (isspace((unsigned char)*s))
+		s++;
+	return *s != '-';
+}
+
 static void check(struct vctx *v, const struct ynode *n, enum shape sh, const struct field *sub, int nullok,
 		  const char *path)
 {
@@ -357,17 +467,21 @@ static void check(struct vctx *v, const struct ynode *n, enum shape sh, const st
 		if (!is_scalar(n) || !scalar_is_num(n))
 			verr(v, n, path, "must be a number, got %s", ynode_kind_name(n));
 		return;
+	case SH_UINT:
+	case SH_UNUM:
+		if (!is_scalar(n) || !(sh == SH_UINT ? scalar_is_int(n) : scalar_is_num(n)))
+			verr(v, n, path, "must be %s, got %s", sh == SH_UINT ? "an integer" : "a number", ynode_kind_name(n));
+		else if (!scalar_is_nonneg(n))
+			verr(v, n, path, "must not be negative, got %s", n->s);
+		return;
 	case SH_BOOL: {
 		int b;
 		if (!is_scalar(n) || (n->stype != YS_BOOL && (!n->interpolated || compose_parse_bool(n->s, &b) < 0)))
 			verr(v, n, path, "must be a boolean, got %s", ynode_kind_name(n));
 		return;
 	}
-	case SH_NUMSTR:
-		if (!is_scalar(n) || n->stype == YS_BOOL)
-			verr(v, n, path, "must be a string or number, got %s", ynode_kind_name(n));
-		return;
 	case SH_STR_OR_LIST:
+	case SH_STR_OR_SEQ:
 		if (is_scalar(n)) {
 			if (n->stype != YS_STR)
 				verr(v, n, path, "must be a string or a list of strings, got %s", ynode_kind_name(n));
@@ -375,43 +489,39 @@ static void check(struct vctx *v, const struct ynode *n, enum shape sh, const st
 		}
 		/* fallthrough */
 	case SH_STRLIST:
+	case SH_STRSEQ:
+	case SH_EXPOSE:
 		if (n->kind != Y_SEQ) {
 			verr(v, n, path, "must be a list, got %s", ynode_kind_name(n));
 			return;
 		}
-		for (size_t i = 0; i < n->n; i++)
-			if (!is_scalar(n->v[i])) {
-				p = path_join_index(path, i);
-				verr(v, n->v[i], p, "must be a string, got %s", ynode_kind_name(n->v[i]));
-				free(p);
-			}
+		check_items(v, n, sh == SH_EXPOSE, path);
+		if (sh != SH_STR_OR_SEQ && sh != SH_STRSEQ)
+			check_unique(v, n, path);
 		return;
 	case SH_LIST_OR_DICT:
 		if (n->kind == Y_SEQ) {
-			for (size_t i = 0; i < n->n; i++)
-				if (!is_scalar(n->v[i])) {
-					p = path_join_index(path, i);
-					verr(v, n->v[i], p, "must be a string, got %s", ynode_kind_name(n->v[i]));
-					free(p);
-				}
+			check_items(v, n, 0, path);
+			check_unique(v, n, path);
 			return;
 		}
 		/* fallthrough */
 	case SH_DICT_STR:
+	case SH_DICT_STRN:
 		if (n->kind != Y_MAP) {
 			verr(v, n, path, "must be a mapping%s, got %s", sh == SH_LIST_OR_DICT ? " or a list" : "",
 			     ynode_kind_name(n));
 			return;
 		}
 		for (size_t i = 0; i < n->n; i++) {
-			if (n->v[i]->kind == Y_NULL && sh == SH_LIST_OR_DICT)
+			const struct ynode *x = n->v[i];
+			int nul = sh != SH_DICT_STR;
+			if ((x->kind == Y_NULL && nul) || (is_scalar(x) && x->stype != YS_BOOL))
 				continue;
-			if (!is_scalar(n->v[i])) {
-				p = path_join(path, ynode_str(n->k[i]));
-				verr(v, n->v[i], p, "must be a string, number or boolean, got %s",
-				     ynode_kind_name(n->v[i]));
-				free(p);
-			}
+			p = path_join(path, ynode_str(n->k[i]));
+			verr(v, x, p, "must be a string%s, got %s", nul ? ", number or null" : " or number",
+			     ynode_kind_name(x));
+			free(p);
 		}
 		return;
 	case SH_OBJ:
@@ -436,18 +546,21 @@ static void check(struct vctx *v, const struct ynode *n, enum shape sh, const st
 		return;
 	case SH_LIST_OBJ:
 	case SH_SCALAR_OR_OBJ_LIST:
+	case SH_PORTS:
 		if (n->kind != Y_SEQ) {
 			verr(v, n, path, "must be a list, got %s", ynode_kind_name(n));
 			return;
 		}
 		for (size_t i = 0; i < n->n; i++) {
 			p = path_join_index(path, i);
-			if (sh == SH_SCALAR_OR_OBJ_LIST && is_scalar(n->v[i]))
+			if (sh != SH_LIST_OBJ && is_scalar(n->v[i]))
 				;
 			else
 				check_obj(v, n->v[i], sub, p);
 			free(p);
 		}
+		if (sh == SH_PORTS)
+			check_unique(v, n, path);
 		return;
 	case SH_BOOL_OR_OBJ:
 		if (n->kind == Y_MAP)
@@ -470,16 +583,19 @@ static void check(struct vctx *v, const struct ynode *n, enum shape sh, const st
 			verr(v, n, path, "invalid duration \"%s\" (like 10s, 1m30s, 500ms)", n->s);
 		return;
 	}
-	case SH_SIZE: {
+	case SH_SIZE:
+	case SH_SIZESTR: {
 		long long b;
-		if (!is_scalar(n) || n->stype == YS_BOOL || n->stype == YS_FLOAT)
+		if (sh == SH_SIZESTR && (!is_scalar(n) || n->stype != YS_STR))
+			verr(v, n, path, "must be a string, got %s", ynode_kind_name(n));
+		else if (!is_scalar(n) || n->stype == YS_BOOL || n->stype == YS_FLOAT)
 			verr(v, n, path, "must be a size, got %s", ynode_kind_name(n));
 		else if (n->stype == YS_STR && compose_parse_bytes(n->s, &b) < 0)
 			verr(v, n, path, "invalid size \"%s\" (like 512m, 1g, 1048576)", n->s);
 		return;
 	}
 	case SH_CONSTRAINTS:
-		check(v, n, SH_STRLIST, NULL, 0, path);
+		check(v, n, SH_STRSEQ, NULL, 0, path);
 		for (size_t i = 0; n->kind == Y_SEQ && i < n->n; i++)
 			if (is_scalar(n->v[i]))
 				check_constraint(v, n->v[i], path);

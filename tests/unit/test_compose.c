@@ -363,6 +363,65 @@ static void test_huge_numbers(void **state)
 	assert_int_equal(v, 8LL << 30);
 }
 
+/* What the CLI's schema refuses (docker stack config), shoal refuses before
+ * any write: booleans in string maps, non-strings in string lists,
+ * repeated list items, numbers where the schema says string, negative
+ * values the CLI decodes into unsigned fields.  And what it allows: null
+ * deploy, pid and logging option values. */
+static void test_schema_types_as_docker(void **state)
+{
+	(void)state;
+	const char *bad[] = {"services:\n"
+			     "  s:\n"
+			     "    image: x\n"
+			     "    environment: {A: true, B: 1.5, C: , D: x}\n"
+			     "    labels: [a=1, 5, a=1]\n"
+			     "    cap_add: [NET_ADMIN, NET_ADMIN]\n"
+			     "    ports: [{target: 80, published: 8080}, {published: 8080, target: 80}, \"9:9\"]\n"
+			     "    expose: [80, \"80\", 80]\n"
+			     "    command: [sleep, 5]\n"
+			     "    logging: {options: {a: false, b: }}\n"
+			     "    deploy:\n"
+			     "      replicas: -1\n"
+			     "      update_config: {parallelism: -2}\n"
+			     "      resources: {limits: {cpus: 0.5, memory: 1048576}}\n"
+			     "    healthcheck: {retries: -1}\n"};
+	struct diags d = {0};
+	assert_null(load(bad, 1, &d));
+	assert_true(has_diag(&d, 4, 22, "environment.A must be a string, number or null, got boolean"));
+	assert_true(has_diag(&d, 5, 19, "labels.1 must be a string, got integer"));
+	assert_true(has_diag(&d, 5, 22, "labels.2 is the same as item 0: items must be unique"));
+	assert_true(has_diag(&d, 6, 26, "cap_add.1 is the same as item 0"));
+	assert_true(has_diag(&d, 7, 44, "ports.1 is the same as item 0"));
+	assert_true(has_diag(&d, 8, 24, "expose.2 is the same as item 0"));
+	assert_true(has_diag(&d, 9, 22, "command.1 must be a string, got integer"));
+	assert_true(has_diag(&d, 10, 28, "logging.options.a must be a string, number or null, got boolean"));
+	assert_true(has_diag(&d, 12, 17, "deploy.replicas must not be negative"));
+	assert_true(has_diag(&d, 13, 36, "parallelism must not be negative"));
+	assert_true(has_diag(&d, 14, 34, "limits.cpus must be a string, got number"));
+	assert_true(has_diag(&d, 14, 47, "limits.memory must be a string, got integer"));
+	assert_true(has_diag(&d, 15, 28, "healthcheck.retries must not be negative"));
+	size_t errors = 0;
+	for (size_t i = 0; i < d.n; i++)
+		errors += d.v[i].level == DIAG_ERROR;
+	assert_int_equal(errors, 13); /* B: 1.5, C: null, "80" vs 80, "9:9", b: null are fine */
+	diags_free(&d);
+	const char *good[] = {"services:\n"
+			      "  s:\n"
+			      "    image: x\n"
+			      "    deploy:\n"
+			      "    logging: {driver: json-file, options: {max-size: }}\n"
+			      "    command: [echo, a, a]\n"
+			      "    environment: [A=1, A=2]\n"};
+	struct diags d2 = {0};
+	struct desired *ds = load(good, 1, &d2);
+	for (size_t i = 0; i < d2.n; i++)
+		fprintf(stderr, "  have %d:%d %s\n", d2.v[i].line, d2.v[i].col, d2.v[i].msg);
+	assert_non_null(ds);
+	desired_free(ds);
+	diags_free(&d2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -381,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_strings_cast_only_after_interpolation),
 		cmocka_unit_test(test_keys_gated_by_version),
 		cmocka_unit_test(test_vars_parse),
+		cmocka_unit_test(test_schema_types_as_docker),
 	};
 	return cmocka_run_group_tests_name("compose", tests, NULL, NULL);
 }
