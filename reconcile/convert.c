@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -106,6 +107,18 @@ static int gdur(struct cctx *c, const struct ynode *m, const char *k, long long 
 		return -1;
 	}
 	return 1;
+}
+
+/* gdur for durations the engine refuses when negative (swarmkit's
+ * controlapi checks them only after the stack's networks exist). */
+static int gdur_nonneg(struct cctx *c, const struct ynode *m, const char *k, long long *out)
+{
+	int rc = gdur(c, m, k, out);
+	if (rc > 0 && *out < 0) {
+		cerr(c, ynode_get(m, k), "%s cannot be negative", k);
+		return -1;
+	}
+	return rc;
 }
 
 static json_t *jstrmap(const struct ynode *m)
@@ -557,6 +570,11 @@ static json_t *convert_mounts(struct cctx *c, const struct ynode *svc)
 		} else {
 			cerr(c, v, "volume type must be volume, bind, tmpfs, npipe, or cluster");
 		}
+		for (size_t k = 0; k < json_array_size(arr); k++)
+			if (tgt && !strcmp(tgt, json_string_value(json_object_get(json_array_get(arr, k), "Target")))) {
+				cerr(c, v, "duplicate mount point: %s (volume %zu has it too)", tgt, k);
+				break;
+			}
 		json_array_append_new(arr, m);
 	}
 	return arr;
@@ -569,8 +587,8 @@ static json_t *convert_update(struct cctx *c, const struct ynode *u)
 	json_t *o = json_object();
 	long long par = 1, delay = 0, mon = 0;
 	gint(c, u, "parallelism", &par);
-	gdur(c, u, "delay", &delay);
-	gdur(c, u, "monitor", &mon);
+	gdur_nonneg(c, u, "delay", &delay);
+	gdur_nonneg(c, u, "monitor", &mon);
 	json_object_set_new(o, "Parallelism", json_integer(par));
 	if (delay)
 		json_object_set_new(o, "Delay", json_integer(delay));
@@ -582,7 +600,9 @@ static json_t *convert_update(struct cctx *c, const struct ynode *u)
 	const char *mfr = gstr(u, "max_failure_ratio");
 	if (mfr) {
 		double r = strtod(mfr, NULL);
-		if (r != 0)
+		if (!(r >= 0 && r <= 1))
+			cerr(c, ynode_get(u, "max_failure_ratio"), "max_failure_ratio must be between 0 and 1, got %s", mfr);
+		else if (r != 0)
 			json_object_set_new(o, "MaxFailureRatio", json_real(r));
 	}
 	const char *ord = gstr(u, "order");
@@ -600,11 +620,11 @@ static json_t *convert_restart(struct cctx *c, const struct ynode *svc, const st
 		const char *cond = gstr(rp, "condition");
 		if (cond && *cond)
 			json_object_set_new(o, "Condition", json_string(cond));
-		if (gdur(c, rp, "delay", &v) > 0)
+		if (gdur_nonneg(c, rp, "delay", &v) > 0)
 			json_object_set_new(o, "Delay", json_integer(v));
 		if (gint(c, rp, "max_attempts", &v) > 0)
 			json_object_set_new(o, "MaxAttempts", json_integer(v));
-		if (gdur(c, rp, "window", &v) > 0)
+		if (gdur_nonneg(c, rp, "window", &v) > 0)
 			json_object_set_new(o, "Window", json_integer(v));
 		return o;
 	}
@@ -667,13 +687,18 @@ static json_t *convert_resources(struct cctx *c, const struct ynode *dep)
 				cerr(c, cpus, "value is too precise");
 			else if (rc < 0)
 				cerr(c, cpus, "failed to parse %s as a rational number", cpus->s);
+			else if (nanos && nanos < 1000000)
+				cerr(c, cpus, "invalid cpu value %s: must be at least 0.001", cpus->s);
 			else if (nanos)
 				json_object_set_new(o, "NanoCPUs", json_integer(nanos));
 		}
 		const struct ynode *mem = ynode_get(p, "memory");
 		long long bytes;
-		if (mem && mem->kind == Y_SCALAR && size_of(c, mem, &bytes) == 0 && bytes)
+		if (mem && mem->kind == Y_SCALAR && size_of(c, mem, &bytes) == 0 && bytes) {
+			if (bytes < 4 << 20)
+				cerr(c, mem, "invalid memory value %s: must be at least 4MiB", mem->s);
 			json_object_set_new(o, "MemoryBytes", json_integer(bytes));
+		}
 		long long pids;
 		if (i == 0 && gint(c, p, "pids", &pids) > 0 && pids)
 			json_object_set_new(o, "Pids", json_integer(pids));
@@ -722,8 +747,11 @@ static json_t *convert_health(struct cctx *c, const struct ynode *hc)
 		    {"start_interval", "StartInterval"}};
 	for (size_t i = 0; i < ARRAY_SIZE(durs); i++) {
 		long long v;
-		if (gdur(c, hc, durs[i].k, &v) > 0 && v)
+		if (gdur(c, hc, durs[i].k, &v) > 0 && v) {
+			if (v < 1000000)
+				cerr(c, ynode_get(hc, durs[i].k), "%s cannot be less than 1ms", durs[i].k);
 			json_object_set_new(o, durs[i].j, json_integer(v));
+		}
 	}
 	long long r;
 	if (gint(c, hc, "retries", &r) > 0 && r)
@@ -797,6 +825,35 @@ static json_t *convert_svc_networks(struct cctx *c, const struct ynode *svc, con
 	}
 	ynode_free(dflt);
 	return arr;
+}
+
+static const char *or_default(const char *s, const char *def)
+{
+	return s && *s ? s : def;
+}
+
+/* The engine's rules for one service's ports, checked here so a stack
+ * never stops half applied on them: a published port once per protocol
+ * (whatever the mode), and no ingress port with endpoint_mode dnsrr. */
+static void check_ports(struct cctx *c, const struct ynode *l, int dnsrr)
+{
+	for (size_t i = 0; l && l->kind == Y_SEQ && i < l->n; i++) {
+		const struct ynode *p = l->v[i];
+		long long pub = 0, pub2;
+		const char *proto = or_default(gstr(p, "protocol"), "tcp");
+		if (gint(c, p, "published", &pub) <= 0 || !pub)
+			continue;
+		if (dnsrr && !strcmp(or_default(gstr(p, "mode"), "ingress"), "ingress")) {
+			cerr(c, p, "port %lld is published in ingress mode, which endpoint_mode dnsrr cannot serve (use mode: host)", pub);
+			continue;
+		}
+		for (size_t k = 0; k < i; k++)
+			if (gint(c, l->v[k], "published", &pub2) > 0 && pub2 == pub &&
+			    !strcasecmp(or_default(gstr(l->v[k], "protocol"), "tcp"), proto)) {
+				cerr(c, p, "port %lld/%s is published twice (ports item %zu has it too)", pub, proto, k);
+				break;
+			}
+	}
 }
 
 static json_t *convert_ports(struct cctx *c, const struct ynode *svc)
@@ -1155,7 +1212,12 @@ static void convert_service(struct cctx *c, struct desired *ds, const char *key,
 	json_object_set_new(spec, "Mode", convert_mode(c, dep, &replicas_set));
 	if (!replicas_set)
 		json_object_set_new(ds->replicas_unset, name, json_true());
-	set_if(spec, "UpdateConfig", convert_update(c, dep ? ynode_get(dep, "update_config") : NULL));
+	const struct ynode *uc = dep ? ynode_get(dep, "update_config") : NULL;
+	if (uc && uc->kind == Y_MAP &&
+	    (json_object_get(json_object_get(spec, "Mode"), "ReplicatedJob") ||
+	     json_object_get(json_object_get(spec, "Mode"), "GlobalJob")))
+		cerr(c, ynode_key(dep, "update_config"), "jobs may not have an update_config");
+	set_if(spec, "UpdateConfig", convert_update(c, uc));
 	set_if(spec, "RollbackConfig", convert_update(c, dep ? ynode_get(dep, "rollback_config") : NULL));
 	json_t *ep = json_object();
 	const char *em = dep ? gstr(dep, "endpoint_mode") : NULL;
@@ -1166,6 +1228,7 @@ static void convert_service(struct cctx *c, struct desired *ds, const char *key,
 		json_object_set_new(ep, "Mode", json_string(low));
 		free(low);
 	}
+	check_ports(c, ynode_get(svc, "ports"), em && !strcasecmp(em, "dnsrr"));
 	json_t *ports = convert_ports(c, svc);
 	if (json_array_size(ports))
 		json_object_set_new(ep, "Ports", ports);

@@ -422,6 +422,44 @@ static void test_schema_types_as_docker(void **state)
 	diags_free(&d2);
 }
 
+/* The engine's own refusals (swarmkit's controlapi), found before the first
+ * write: docker stack deploy meets them after creating the networks. */
+static void test_engine_rules_before_writes(void **state)
+{
+	(void)state;
+	const char *bad[] = {"services:\n"
+			     "  s:\n"
+			     "    image: x\n"
+			     "    ports: [\"80:80\", {target: 81, published: 80, mode: host}, \"80:80/udp\"]\n"
+			     "    volumes: [\"/a:/x\", {type: tmpfs, target: /x}]\n"
+			     "    healthcheck: {test: [CMD, x], interval: 500us, timeout: 0s}\n"
+			     "    deploy:\n"
+			     "      resources: {limits: {cpus: \"0.0001\", memory: 1m}}\n"
+			     "      update_config: {delay: -1s, max_failure_ratio: 1.5}\n"
+			     "      restart_policy: {window: -5s}\n"
+			     "  j:\n"
+			     "    image: x\n"
+			     "    ports: [\"90:90\"]\n"
+			     "    deploy: {mode: replicated-job, endpoint_mode: dnsrr, update_config: {parallelism: 2}}\n"};
+	struct diags d = {0};
+	assert_null(load(bad, 1, &d));
+	assert_true(has_diag(&d, 4, 22, "port 80/tcp is published twice (ports item 0 has it too)"));
+	assert_true(has_diag(&d, 5, 24, "duplicate mount point: /x"));
+	assert_true(has_diag(&d, 6, 45, "interval cannot be less than 1ms"));
+	assert_true(has_diag(&d, 8, 34, "invalid cpu value 0.0001: must be at least 0.001"));
+	assert_true(has_diag(&d, 8, 52, "invalid memory value 1m: must be at least 4MiB"));
+	assert_true(has_diag(&d, 9, 30, "delay cannot be negative"));
+	assert_true(has_diag(&d, 9, 54, "max_failure_ratio must be between 0 and 1"));
+	assert_true(has_diag(&d, 10, 32, "window cannot be negative"));
+	assert_true(has_diag(&d, 13, 13, "port 90 is published in ingress mode, which endpoint_mode dnsrr cannot serve"));
+	assert_true(has_diag(&d, 14, 58, "jobs may not have an update_config"));
+	size_t errors = 0;
+	for (size_t i = 0; i < d.n; i++)
+		errors += d.v[i].level == DIAG_ERROR;
+	assert_int_equal(errors, 10); /* 80/udp, timeout 0s are fine */
+	diags_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +479,7 @@ int main(void)
 		cmocka_unit_test(test_keys_gated_by_version),
 		cmocka_unit_test(test_vars_parse),
 		cmocka_unit_test(test_schema_types_as_docker),
+		cmocka_unit_test(test_engine_rules_before_writes),
 	};
 	return cmocka_run_group_tests_name("compose", tests, NULL, NULL);
 }
