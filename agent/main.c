@@ -91,6 +91,21 @@ int cli_open_engine(struct docker **dk)
  * their tag is resolved again and, when its digest moved, pinned anew (at
  * most fo->budget of them; the names go to fo->moved).
  */
+/* Port conflicts across the plan: said, and the stacks concerned left out.
+ * Returns how many stacks were left out. */
+static int report_port_conflicts(struct plan *p, const struct swarm_state *st)
+{
+	struct strv errs = {0}, bad = {0};
+	int n = plan_check_ports(p, st, &errs, &bad);
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "shoal: %s\n", errs.v[i]);
+	for (size_t i = 0; i < bad.n; i++)
+		fprintf(stderr, "shoal: stack %s is invalid: nothing of it will be applied\n", bad.v[i]);
+	strv_free(&errs);
+	strv_free(&bad);
+	return n;
+}
+
 static void resolve_images(struct docker *dk, struct desired *ds, const struct live *lv, const char *mode,
 			   struct follow *fo)
 {
@@ -278,6 +293,8 @@ static int cmd_stack_deploy(int argc, char **argv)
 	resolve_images(dk, ds, &lv, resolve, NULL);
 	struct plan_opts po = {.prune_services = prune, .redact_key = g_keyp ? g_redact : NULL};
 	if (plan_stack(&p, ds, stack, &lv, &po, &err) < 0)
+		goto out;
+	if (report_port_conflicts(&p, &st) > 0)
 		goto out;
 	plan_sort(&p);
 	struct apply_result res;
@@ -541,6 +558,7 @@ int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, 
 		live_free(&lv);
 	}
 	strv_free(&names);
+	*invalid += report_port_conflicts(p, &st);
 	swarm_state_free(&st);
 	json_decref(pending);
 	json_decref(keep);

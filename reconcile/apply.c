@@ -413,7 +413,7 @@ int apply_plan(struct docker *dk, const struct plan *p, struct apply_result *res
 	memset(res, 0, sizeof *res);
 	for (size_t i = 0; i < p->n;) {
 		size_t j = i;
-		while (j < p->n && parallel(&p->ops[j]))
+		while (j < p->n && parallel(&p->ops[j]) && p->ops[j].early == p->ops[i].early)
 			j++;
 		if (j - i >= 2) {
 			run_batch(dk, &p->ops[i], j - i, &ids, res, &failed_stacks);

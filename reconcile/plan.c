@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -102,7 +103,7 @@ static void *list_thread(void *arg)
 int swarm_fetch(struct docker *dk, struct swarm_state *st, char **err)
 {
 	struct list_job jobs[4] = {
-		{dk, "services", LABEL_NAMESPACE},
+		{dk, "services", NULL}, /* all: a port is taken by any service */
 		{NULL, "secrets", LABEL_NAMESPACE},
 		{NULL, "configs", LABEL_NAMESPACE},
 		{NULL, "networks", NULL},
@@ -746,11 +747,159 @@ int plan_stack(struct plan *p, const struct desired *ds, const char *stack, cons
 	return 0;
 }
 
+/* ---------------- published ports ---------------- */
+
+struct pport {
+	long long pub;
+	const char *proto; /* "tcp" when unset */
+	int ingress;
+};
+
+/* The published ports of a ServiceSpec (0 = the engine picks: no conflict). */
+static size_t spec_ports(const json_t *spec, struct pport **out)
+{
+	const json_t *ports = json_object_get(json_object_get(spec, "EndpointSpec"), "Ports");
+	size_t n = 0, i;
+	json_t *x;
+	*out = xcalloc(json_array_size(ports) + 1, sizeof **out);
+	json_array_foreach((json_t *)ports, i, x) {
+		long long pub = json_integer_value(json_object_get(x, "PublishedPort"));
+		const char *proto = json_string_value(json_object_get(x, "Protocol"));
+		const char *mode = json_string_value(json_object_get(x, "PublishMode"));
+		if (pub <= 0)
+			continue;
+		(*out)[n].pub = pub;
+		(*out)[n].proto = proto && *proto ? proto : "tcp";
+		(*out)[n].ingress = !mode || !*mode || !strcmp(mode, "ingress");
+		n++;
+	}
+	return n;
+}
+
+/* The engine refuses a port another service publishes when either side is
+ * in ingress mode (two host-mode services may share it: the scheduler
+ * keeps them on different nodes). */
+static const struct pport *port_clash(const struct pport *a, size_t na, const struct pport *b, size_t nb,
+				      const struct pport **with)
+{
+	for (size_t i = 0; i < na; i++)
+		for (size_t k = 0; k < nb; k++)
+			if (a[i].pub == b[k].pub && !strcasecmp(a[i].proto, b[k].proto) && (a[i].ingress || b[k].ingress)) {
+				*with = &b[k];
+				return &a[i];
+			}
+	return NULL;
+}
+
+/* A service of the swarm once the plan has run. */
+struct final_svc {
+	const char *name, *id;
+	struct op *op;		  /* creating or updating it, or NULL */
+	struct pport *live, *now; /* ports before and after the plan */
+	size_t nlive, nnow;
+};
+
+static int in_strv(const struct strv *s, const char *x)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i], x))
+			return 1;
+	return 0;
+}
+
+int plan_check_ports(struct plan *p, const struct swarm_state *st, struct strv *errs, struct strv *bad_stacks)
+{
+	size_t nlive = json_array_size(st->services), n = 0, i;
+	struct final_svc *f = xcalloc(nlive + p->n + 1, sizeof *f);
+	json_t *x;
+	json_array_foreach(st->services, i, x) {
+		const char *id = json_string_value(json_object_get(x, "ID"));
+		struct final_svc *s = &f[n++];
+		s->id = id;
+		s->name = json_string_value(json_object_get(json_object_get(x, "Spec"), "Name"));
+		s->nlive = spec_ports(json_object_get(x, "Spec"), &s->live);
+		s->now = s->live;
+		s->nnow = s->nlive;
+		for (size_t k = 0; k < p->n; k++) {
+			struct op *o = &p->ops[k];
+			if (o->kind != K_SERVICE || !o->id || !id || strcmp(o->id, id))
+				continue;
+			if (o->op == OP_REMOVE) {
+				s->op = o;
+				s->nnow = 0;
+			} else if (o->op == OP_UPDATE) {
+				s->op = o;
+				s->nnow = spec_ports(o->spec, &s->now);
+			}
+		}
+	}
+	for (size_t k = 0; k < p->n; k++) {
+		struct op *o = &p->ops[k];
+		if (o->kind != K_SERVICE || o->op != OP_CREATE)
+			continue;
+		struct final_svc *s = &f[n++];
+		s->name = o->name;
+		s->op = o;
+		s->nnow = spec_ports(o->spec, &s->now);
+	}
+	/* conflicts: a service this plan writes against every other one after it */
+	for (size_t a = 0; a < n; a++) {
+		if (!f[a].op || f[a].op->op == OP_REMOVE)
+			continue;
+		for (size_t b = 0; b < n; b++) {
+			const struct pport *with, *mine;
+			if (a == b || !(mine = port_clash(f[a].now, f[a].nnow, f[b].now, f[b].nnow, &with)))
+				continue;
+			if (f[b].op && f[b].op->op != OP_REMOVE && b < a)
+				continue; /* said once per pair of written services */
+			strv_push(errs, xasprintf("stack %s: service %s publishes port %lld/%s in %s mode, and service %s publishes it in %s mode: the engine refuses it",
+						  f[a].op->stack, f[a].name, mine->pub, mine->proto,
+						  mine->ingress ? "ingress" : "host", f[b].name, with->ingress ? "ingress" : "host"));
+			if (!in_strv(bad_stacks, f[a].op->stack))
+				strv_push(bad_stacks, xstrdup(f[a].op->stack));
+			if (f[b].op && f[b].op->op != OP_REMOVE && !in_strv(bad_stacks, f[b].op->stack))
+				strv_push(bad_stacks, xstrdup(f[b].op->stack));
+		}
+	}
+	/* a port moving from one service to another: the one giving it up first */
+	for (size_t a = 0; a < n; a++) {
+		if (!f[a].op || f[a].op->op == OP_CREATE || !f[a].nlive)
+			continue;
+		for (size_t b = 0; b < n && !f[a].op->early; b++) {
+			const struct pport *with;
+			if (a == b || !f[b].op || f[b].op->op == OP_REMOVE)
+				continue;
+			/* b publishes a port a held: a frees it unless a keeps it (then it is a conflict, above) */
+			if (port_clash(f[b].now, f[b].nnow, f[a].live, f[a].nlive, &with) &&
+			    !port_clash(f[b].now, f[b].nnow, f[a].now, f[a].nnow, &with))
+				f[a].op->early = 1;
+		}
+	}
+	for (size_t a = 0; a < n; a++) {
+		if (f[a].now != f[a].live)
+			free(f[a].now);
+		free(f[a].live);
+	}
+	free(f);
+	/* the bad stacks leave the plan whole */
+	size_t kept = 0;
+	for (size_t k = 0; k < p->n; k++) {
+		if (in_strv(bad_stacks, p->ops[k].stack))
+			plan_op_free(&p->ops[k]);
+		else
+			p->ops[kept++] = p->ops[k];
+	}
+	p->n = kept;
+	return (int)bad_stacks->n;
+}
+
 static int rank(const struct op *o)
 {
+	if (o->early)
+		return 3; /* after the secrets and configs an update may use */
 	if (o->op != OP_REMOVE)
-		return o->kind == K_NETWORK ? 0 : o->kind == K_SERVICE ? 2 : 1;
-	return o->kind == K_SERVICE ? 3 : o->kind == K_NETWORK ? 5 : 4;
+		return o->kind == K_NETWORK ? 0 : o->kind == K_SERVICE ? 4 : 2;
+	return o->kind == K_SERVICE ? 5 : o->kind == K_NETWORK ? 7 : 6;
 }
 
 static int cmp_op(const void *a, const void *b)

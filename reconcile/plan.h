@@ -23,6 +23,7 @@ struct op {
 	json_t *spec;	  /* create/update body */
 	json_t *changes;  /* array of {"path","old","new"} for updates */
 	char *prev_update; /* service update: live UpdateStatus.StartedAt before it */
+	int early;	   /* service update/remove that frees a port another op publishes */
 };
 
 struct plan {
@@ -76,6 +77,17 @@ void live_free(struct live *lv);
  * o->remove_all everything of it, else its managed objects when pruning). */
 int plan_stack(struct plan *p, const struct desired *ds, const char *stack, const struct live *lv,
 	       const struct plan_opts *o, char **err);
+/*
+ * Published ports across the whole plan, before any write (call after the
+ * last plan_stack, before plan_sort).  A port the engine would refuse
+ * because another service - live, or created by this plan - publishes it
+ * (either of them in ingress mode) makes that stack's operations leave the
+ * plan: one message per conflict is added to errs, each bad stack's name
+ * to bad_stacks.  A service update or removal that frees a port another
+ * operation publishes is marked early: it runs first (a renamed service
+ * keeps its port).  Returns the number of stacks taken out.
+ */
+int plan_check_ports(struct plan *p, const struct swarm_state *st, struct strv *errs, struct strv *bad_stacks);
 /* Sort operations into apply order. */
 void plan_sort(struct plan *p);
 void plan_free(struct plan *p);
