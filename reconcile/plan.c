@@ -824,13 +824,15 @@ int plan_check_ports(struct plan *p, const struct swarm_state *st, struct strv *
 			struct op *o = &p->ops[k];
 			if (o->kind != K_SERVICE || !o->id || !id || strcmp(o->id, id))
 				continue;
-			if (o->op == OP_REMOVE) {
-				s->op = o;
-				s->nnow = 0;
-			} else if (o->op == OP_UPDATE) {
-				s->op = o;
+			/* one op per live service; a snapshot naming one ID twice
+			 * gets the last (and frees the earlier ports) */
+			if (s->now != s->live)
+				free(s->now);
+			s->now = s->live;
+			s->nnow = 0;
+			s->op = o;
+			if (o->op == OP_UPDATE)
 				s->nnow = spec_ports(o->spec, &s->now);
-			}
 		}
 	}
 	for (size_t k = 0; k < p->n; k++) {

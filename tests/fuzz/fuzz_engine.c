@@ -91,6 +91,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(err);
 		live_free(&lv);
 	}
+	struct strv perr = {0}, pbad = {0};
+	plan_check_ports(&p, &st, &perr, &pbad);
+	strv_free(&perr);
+	strv_free(&pbad);
 	plan_sort(&p);
 	plan_print_text(&p, 0);
 	plan_print_json(&p);

@@ -127,6 +127,76 @@ static void test_malformed_snapshot(void **state)
 	swarm_state_free(&st);
 }
 
+/* ---- published ports across a plan ---- */
+
+static json_t *svc_with_port(const char *name, int port, const char *mode)
+{
+	return json_pack("{s:s, s:{s:[{s:s, s:i, s:i, s:s}]}}", "Name", name, "EndpointSpec", "Ports", "Protocol", "tcp",
+			 "TargetPort", 80, "PublishedPort", port, "PublishMode", mode);
+}
+
+static void add(struct plan *p, enum op_kind k, const char *stack, const char *name, const char *id, json_t *spec)
+{
+	p->ops = realloc(p->ops, (p->n + 1) * sizeof *p->ops);
+	struct op *o = &p->ops[p->n++];
+	memset(o, 0, sizeof *o);
+	o->op = k;
+	o->kind = K_SERVICE;
+	o->stack = strdup(stack);
+	o->name = strdup(name);
+	o->id = id ? strdup(id) : NULL;
+	o->spec = spec;
+}
+
+static int has(const struct strv *v, const char *frag)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (strstr(v->v[i], frag))
+			return 1;
+	return 0;
+}
+
+static void test_ports_across_the_plan(void **state)
+{
+	(void)state;
+	/* live: foreign (no stack) holds 80 in ingress, st_old holds 81,
+	 * h1 and h2 share 90 in host mode; the snapshot names ID d twice
+	 * (fuzz_engine found the leak that made) */
+	json_t *sv = json_pack("[{s:s, s:o}, {s:s, s:o}, {s:s, s:o}, {s:s, s:o}, {s:s, s:o}]", "ID", "f", "Spec",
+			       svc_with_port("foreign", 80, "ingress"), "ID", "o", "Spec",
+			       svc_with_port("st_old", 81, "ingress"), "ID", "h", "Spec", svc_with_port("h1", 90, "host"),
+			       "ID", "d", "Spec", svc_with_port("dup_a", 95, "host"), "ID", "d", "Spec",
+			       svc_with_port("dup_a", 95, "host"));
+	struct swarm_state st;
+	char *err = NULL;
+	assert_int_equal(swarm_state_init(&st, sv, json_array(), json_array(), json_array(), &err), 0);
+	struct plan p = {0};
+	add(&p, OP_CREATE, "bad", "bad_web", NULL, svc_with_port("bad_web", 80, "host"));
+	add(&p, OP_CREATE, "st", "st_new", NULL, svc_with_port("st_new", 81, "ingress"));
+	add(&p, OP_REMOVE, "st", "st_old", "o", NULL);
+	add(&p, OP_CREATE, "hosts", "h2", NULL, svc_with_port("h2", 90, "host"));
+	add(&p, OP_UPDATE, "dup", "dup_a", "d", svc_with_port("dup_a", 96, "host"));
+	add(&p, OP_UPDATE, "dup", "dup_a", "d", svc_with_port("dup_a", 97, "host"));
+	struct strv errs = {0}, bad = {0};
+	assert_int_equal(plan_check_ports(&p, &st, &errs, &bad), 1);
+	assert_int_equal(bad.n, 1);
+	assert_string_equal(bad.v[0], "bad");
+	assert_int_equal(errs.n, 1);
+	assert_true(has(&errs, "service bad_web publishes port 80/tcp in host mode, and service foreign publishes it in ingress mode"));
+	/* the bad stack left the plan; the port st_old frees goes first */
+	assert_int_equal(p.n, 5);
+	for (size_t i = 0; i < p.n; i++) {
+		assert_string_not_equal(p.ops[i].stack, "bad");
+		assert_int_equal(p.ops[i].early, p.ops[i].op == OP_REMOVE);
+	}
+	plan_sort(&p);
+	assert_string_equal(p.ops[0].name, "st_old");
+	strv_free(&errs);
+	strv_free(&bad);
+	plan_free(&p);
+	swarm_state_free(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -135,6 +205,7 @@ int main(void)
 		cmocka_unit_test(test_changes_are_reported),
 		cmocka_unit_test(test_unknown_live_fields_ignored_in_subset),
 		cmocka_unit_test(test_hash_is_stable),
+		cmocka_unit_test(test_ports_across_the_plan),
 	};
 	return cmocka_run_group_tests_name("diff", tests, NULL, NULL);
 }
