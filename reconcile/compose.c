@@ -324,6 +324,10 @@ static void check_obj(struct vctx *v, const struct ynode *n, const struct field 
 static int scalar_is_int(const struct ynode *n)
 {
 	long long x;
+	if (n->stype == YS_FLOAT) { /* the schema's "integer" takes 2.0 */
+		double d = strtod(n->s, NULL);
+		return isfinite(d) && d == floor(d);
+	}
 	return n->stype == YS_INT || (n->stype == YS_STR && n->interpolated && compose_parse_int(n->s, &x) == 0);
 }
 
@@ -771,14 +775,21 @@ static char *scalar_text(const struct ynode *n)
 	if (n->stype == YS_FLOAT) {
 		char *end;
 		double d = strtod(n->s, &end);
-		if (!*end) {
-			/* %v of float64: shortest repr, exponent for large values */
+		if (!*end && isfinite(d)) {
+			/* Go's %v of a float64: the shortest digits that read
+			 * back the same, in exponent form when the exponent is
+			 * below -4 or 6 and above (1234567.0 -> 1.234567e+06) */
 			char tmp[64];
-			for (int prec = 1; prec <= 17; prec++) {
-				snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+			int prec = 1;
+			for (; prec < 17; prec++) {
+				snprintf(tmp, sizeof tmp, "%.*e", prec - 1, d);
 				if (strtod(tmp, NULL) == d)
 					break;
 			}
+			snprintf(tmp, sizeof tmp, "%.*e", prec - 1, d);
+			int exp10 = atoi(strchr(tmp, 'e') + 1);
+			if (exp10 >= -4 && exp10 < 6)
+				snprintf(tmp, sizeof tmp, "%.*f", prec - 1 - exp10 > 0 ? prec - 1 - exp10 : 0, d);
 			return xstrdup(tmp);
 		}
 	}

@@ -1,6 +1,9 @@
 #include "ynode.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,79 +169,233 @@ struct conv {
 	int failed;
 };
 
-static int all_digits(const char *s)
+/* Go's strconv.ParseInt/ParseUint with base 0 (after yaml.v3 has removed
+ * every '_'): optional sign (ParseInt only), 0x/0o/0b or a leading 0 for
+ * octal.  Decimal text of the value into out; -1 when not an integer of
+ * 64 bits. */
+static int go_parse_int(const char *s, int sign_ok, int signed_, char *out, size_t outsz)
 {
+	int neg = 0;
+	if (sign_ok && (*s == '+' || *s == '-'))
+		neg = *s++ == '-';
+	unsigned base = 10;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		base = 16, s += 2;
+	else if (s[0] == '0' && (s[1] == 'o' || s[1] == 'O'))
+		base = 8, s += 2;
+	else if (s[0] == '0' && (s[1] == 'b' || s[1] == 'B'))
+		base = 2, s += 2;
+	else if (s[0] == '0' && s[1])
+		base = 8, s += 1;
 	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (!isdigit((unsigned char)*s) && *s != '_')
-			return 0;
-	return 1;
+		return -1;
+	unsigned long long v = 0;
+	for (; *s; s++) {
+		unsigned d;
+		if (isdigit((unsigned char)*s))
+			d = (unsigned)(*s - '0');
+		else if (isxdigit((unsigned char)*s))
+			d = (unsigned)(tolower((unsigned char)*s) - 'a' + 10);
+		else
+			return -1;
+		if (d >= base || v > (~0ULL - d) / base)
+			return -1;
+		v = v * base + d;
+	}
+	if (signed_ && (neg ? v > (1ULL << 63) : v > (1ULL << 63) - 1))
+		return -1;
+	if (neg && v)
+		snprintf(out, outsz, "-%llu", v);
+	else
+		snprintf(out, outsz, "%llu", v);
+	return 0;
 }
 
-/* Resolve a plain scalar by the YAML 1.2 core schema (what the docker CLI's
- * YAML library does when decoding into an untyped value). */
-static int resolve_plain(const char *s, enum yscalar *t)
+/* yaml.v3's yamlStyleFloat: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
+static int yaml_style_float(const char *s)
+{
+	if (*s == '-' || *s == '+')
+		s++;
+	if (*s == '.') {
+		if (!isdigit((unsigned char)*++s))
+			return 0;
+		while (isdigit((unsigned char)*s))
+			s++;
+	} else {
+		if (!isdigit((unsigned char)*s))
+			return 0;
+		while (isdigit((unsigned char)*s))
+			s++;
+		if (*s == '.')
+			for (s++; isdigit((unsigned char)*s);)
+				s++;
+	}
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '-' || *s == '+')
+			s++;
+		if (!isdigit((unsigned char)*s))
+			return 0;
+		while (isdigit((unsigned char)*s))
+			s++;
+	}
+	return *s == 0;
+}
+
+/* Go's strconv.ParseFloat for what yaml_style_float accepted (and the
+ * ".5" forms): out of range is an error, not infinity. */
+static int go_parse_float(const char *s)
+{
+	char *end;
+	errno = 0;
+	double d = strtod(s, &end);
+	return *end == 0 && end != s && !(errno == ERANGE && isinf(d)) && !isinf(d) ? 0 : -1;
+}
+
+static int num(const char *s, size_t n, int *out)
+{
+	int v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* Up to two digits (Go's layout elements "1", "2", "15", "4", "5"). */
+static const char *num12(const char *s, int *out)
+{
+	if (!isdigit((unsigned char)s[0]))
+		return NULL;
+	size_t n = isdigit((unsigned char)s[1]) ? 2 : 1;
+	num(s, n, out);
+	return s + n;
+}
+
+/* yaml.v3's timestamps (time.Parse with 2006-1-2T15:4:5.999999999Z07:00,
+ * its lower-case t form, 2006-1-2 15:4:5.999999999 and 2006-1-2), printed
+ * as Go's Time.String() does: the text the CLI puts in an environment
+ * variable or label for an unquoted date.  Zone offsets other than Z/UTC
+ * print as a fixed zone (the CLI's host taken to run on UTC). */
+static char *yaml_timestamp(const char *s)
+{
+	int y, mo, d, h = 0, mi = 0, se = 0, off = 0, utc = 1;
+	long nanos = 0;
+	if (num(s, 4, &y) < 0 || s[4] != '-')
+		return NULL;
+	const char *p = num12(s + 5, &mo);
+	if (!p || *p != '-' || !(p = num12(p + 1, &d)))
+		return NULL;
+	if (*p == 'T' || *p == 't' || *p == ' ') {
+		int zoned = *p != ' ';
+		if (!(p = num12(p + 1, &h)) || *p != ':' || !(p = num12(p + 1, &mi)) || *p != ':' ||
+		    !(p = num12(p + 1, &se)))
+			return NULL;
+		if (*p == '.' && isdigit((unsigned char)p[1])) {
+			int k = 0;
+			for (p++; isdigit((unsigned char)*p); p++, k++)
+				if (k < 9)
+					nanos = nanos * 10 + (*p - '0');
+			for (; k < 9; k++)
+				nanos *= 10;
+		}
+		if (zoned) {
+			if (*p == 'Z') {
+				p++;
+			} else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
+				   p[3] == ':' && isdigit((unsigned char)p[4]) && isdigit((unsigned char)p[5])) {
+				int oh, om;
+				num(p + 1, 2, &oh);
+				num(p + 4, 2, &om);
+				if (oh > 23 || om > 59) /* Go: "time zone offset out of range" */
+					return NULL;
+				off = (*p == '-' ? -1 : 1) * (oh * 60 + om);
+				utc = off == 0;
+				p += 6;
+			} else {
+				return NULL;
+			}
+		}
+	}
+	if (*p)
+		return NULL;
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) || h > 23 || mi > 59 || se > 59)
+		return NULL;
+	char frac[16] = "";
+	if (nanos) {
+		snprintf(frac, sizeof frac, ".%09ld", nanos);
+		for (size_t n = strlen(frac); frac[n - 1] == '0'; n--)
+			frac[n - 1] = 0;
+	}
+	char zone[32];
+	if (utc)
+		snprintf(zone, sizeof zone, "+0000 UTC");
+	else
+		snprintf(zone, sizeof zone, "%c%02d%02d %c%02d%02d", off < 0 ? '-' : '+', abs(off) / 60, abs(off) % 60,
+			 off < 0 ? '-' : '+', abs(off) / 60, abs(off) % 60);
+	return xasprintf("%04d-%02d-%02d %02d:%02d:%02d%s %s", y, mo, d, h, mi, se, frac, zone);
+}
+
+/*
+ * Resolve a plain scalar as yaml.v3 does (the docker CLI decodes compose
+ * files with it into untyped values): null, booleans, integers as Go reads
+ * them (underscores dropped; 0x, 0o, 0b, leading-0 octal; signed 64-bit,
+ * then unsigned), decimal floats that are not out of range, ".5" forms,
+ * timestamps; the rest are strings.  *canon gets the text the CLI prints
+ * for the value when it differs from the source (decimal integers, floats
+ * without underscores, a timestamp in Go's form), else NULL.  Returns 1
+ * for null.
+ */
+static int resolve_plain(const char *s, enum yscalar *t, char **canon)
 {
 	static const char *nulls[] = {"", "~", "null", "Null", "NULL"};
 	static const char *bools[] = {"true", "True", "TRUE", "false", "False", "FALSE"};
+	static const char *floats[] = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf",
+				       "-.Inf", "-.INF", ".nan", ".NaN", ".NAN"};
+	*canon = NULL;
+	*t = YS_STR;
 	for (size_t i = 0; i < ARRAY_SIZE(nulls); i++)
 		if (strcmp(s, nulls[i]) == 0)
-			return 1; /* null */
+			return 1;
 	for (size_t i = 0; i < ARRAY_SIZE(bools); i++)
 		if (strcmp(s, bools[i]) == 0) {
 			*t = YS_BOOL;
 			return 0;
 		}
-	const char *p = s;
-	if (*p == '-' || *p == '+')
-		p++;
-	if (all_digits(p) && !strchr(p, '_')) {
-		*t = YS_INT;
-		return 0;
-	}
-	if ((str_has_prefix(s, "0x") && s[2] && strspn(s + 2, "0123456789abcdefABCDEF") == strlen(s + 2)) ||
-	    (str_has_prefix(s, "0o") && s[2] && strspn(s + 2, "01234567") == strlen(s + 2))) {
-		*t = YS_INT;
-		return 0;
-	}
-	/* float: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
-	const char *q = p;
-	int digits = 0;
-	while (isdigit((unsigned char)*q)) {
-		q++;
-		digits++;
-	}
-	if (*q == '.') {
-		q++;
-		while (isdigit((unsigned char)*q)) {
-			q++;
-			digits++;
+	for (size_t i = 0; i < ARRAY_SIZE(floats); i++)
+		if (strcmp(s, floats[i]) == 0) {
+			*t = YS_FLOAT;
+			return 0;
 		}
-	}
-	if (digits && (*q == 'e' || *q == 'E')) {
-		q++;
-		if (*q == '-' || *q == '+')
-			q++;
-		if (!isdigit((unsigned char)*q))
-			digits = 0;
-		while (isdigit((unsigned char)*q))
-			q++;
-	}
-	if (digits && !*q && strchr(s, '.') != NULL) {
-		*t = YS_FLOAT;
+	if (*s == '.') {
+		if (go_parse_float(s) == 0 && isdigit((unsigned char)s[1]))
+			*t = YS_FLOAT;
 		return 0;
 	}
-	if (digits && !*q && (strchr(s, 'e') || strchr(s, 'E'))) {
-		*t = YS_FLOAT;
+	if (!isdigit((unsigned char)*s) && *s != '-' && *s != '+')
 		return 0;
-	}
-	if (!strcmp(p, ".inf") || !strcmp(p, ".Inf") || !strcmp(p, ".INF") || !strcmp(s, ".nan") ||
-	    !strcmp(s, ".NaN") || !strcmp(s, ".NAN")) {
+	if (isdigit((unsigned char)*s) && (*canon = yaml_timestamp(s)) != NULL)
+		return 0; /* a string for the schema, printed in Go's form */
+	char *plain = xstrdup(s), *w = plain;
+	for (const char *r = s; *r; r++)
+		if (*r != '_')
+			*w++ = *r;
+	*w = 0;
+	char dec[32];
+	if (go_parse_int(plain, 1, 1, dec, sizeof dec) == 0 || go_parse_int(plain, 0, 0, dec, sizeof dec) == 0) {
+		*t = YS_INT;
+		if (strcmp(dec, s))
+			*canon = xstrdup(dec);
+	} else if (yaml_style_float(plain) && go_parse_float(plain) == 0) {
 		*t = YS_FLOAT;
-		return 0;
+		if (strcmp(plain, s))
+			*canon = xstrdup(plain);
 	}
-	*t = YS_STR;
+	free(plain);
 	return 0;
 }
 
@@ -291,18 +448,21 @@ static struct ynode *conv_node(struct conv *c, int idx, int depth)
 		}
 		enum yscalar t = YS_STR;
 		int is_null = 0;
+		char *canon = NULL;
 		const char *tag = (const char *)yn->tag;
 		if (yn->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
 		    (!tag || strcmp(tag, "?") == 0 || strcmp(tag, YAML_DEFAULT_SCALAR_TAG) == 0 ||
 		     strncmp(tag, "tag:yaml.org,2002:", 18) != 0))
-			is_null = resolve_plain(s, &t);
+			is_null = resolve_plain(s, &t, &canon);
 		if (is_null) {
 			n = ynode_new(Y_NULL, c->file, line, col);
 		} else {
 			n = ynode_new(Y_SCALAR, c->file, line, col);
-			n->s = xstrndup(s, len);
+			n->s = canon ? canon : xstrndup(s, len);
+			canon = NULL;
 			n->stype = t;
 		}
+		free(canon);
 		return n;
 	}
 	case YAML_SEQUENCE_NODE:

@@ -44,6 +44,7 @@ run_case() { # name, files...
 run_case full full.yml
 run_case seeds seeds.yml
 run_case override override-base.yml override-extra.yml
+run_case scalars scalars.yml
 # files docker refuses are refused by shoal too, before any write
 for f in "$TOP"/tests/fixtures/reject/*.yml; do
 	b=$(basename "$f" .yml)

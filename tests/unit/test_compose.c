@@ -460,6 +460,30 @@ static void test_engine_rules_before_writes(void **state)
 	diags_free(&d);
 }
 
+/* Unquoted values as yaml.v3 types them and as docker then prints them
+ * (checked against docker CLI 28: tests/fixtures/compare/scalars.yml). */
+static void test_scalars_as_the_cli_prints_them(void **state)
+{
+	(void)state;
+	const char *texts[] = {"services:\n  s:\n    image: x\n    deploy: {replicas: 2.0}\n    environment:\n"
+			       "      A: 1234567.0\n      B: 123456.0\n      C: 0o17\n      D: 0777\n      E: -0x1F\n"
+			       "      F: 1_000\n      G: 08\n      H: 2001-12-14\n      I: 2001-12-14t21:59:43.10-05:00\n"
+			       "      J: 12345678901234567890\n      K: 123456789012345678901\n      L: 2001-02-29\n"
+			       "      M: 1e400\n"};
+	static const char *want[] = {"A=1.234567e+06", "B=123456", "C=15", "D=511", "E=-31", "F=1000", "G=8",
+				     "H=2001-12-14 00:00:00 +0000 UTC", "I=2001-12-14 21:59:43.1 -0500 -0500",
+				     "J=12345678901234567890", "K=1.2345678901234568e+20", "L=2001-02-29", "M=1e400"};
+	struct diags d = {0};
+	struct desired *ds = load(texts, 1, &d);
+	assert_non_null(ds);
+	json_t *env = json_object_get(json_object_get(json_object_get(svc(ds, "st_s"), "TaskTemplate"), "ContainerSpec"), "Env");
+	assert_int_equal(json_array_size(env), ARRAY_SIZE(want));
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+		assert_string_equal(json_string_value(json_array_get(env, i)), want[i]);
+	desired_free(ds);
+	diags_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -480,6 +504,7 @@ int main(void)
 		cmocka_unit_test(test_vars_parse),
 		cmocka_unit_test(test_schema_types_as_docker),
 		cmocka_unit_test(test_engine_rules_before_writes),
+		cmocka_unit_test(test_scalars_as_the_cli_prints_them),
 	};
 	return cmocka_run_group_tests_name("compose", tests, NULL, NULL);
 }
