@@ -308,14 +308,18 @@ void sha256_hex(const void *data, size_t len, char out[65])
 	sodium_bin2hex(out, 65, h, sizeof h);
 }
 
-/* Integers and durations: compose values, and the agent's options. */
+/* Integers and durations: compose values, and the agent's options.
+ * Integers as Go's strconv.Atoi reads them (the CLI's cast of substituted
+ * values, its port and restart parsers): an optional sign, then decimal
+ * digits only.  YAML's own integers reach here already in decimal. */
 int compose_parse_int(const char *s, long long *out)
 {
 	char *end;
-	if (!*s)
+	const char *d = s + (*s == '-' || *s == '+');
+	if (!isdigit((unsigned char)*d))
 		return -1;
 	errno = 0;
-	long long v = strtoll(s, &end, 0);
+	long long v = strtoll(s, &end, 10);
 	if (errno || *end)
 		return -1;
 	*out = v;

@@ -89,7 +89,7 @@ int str_has_suffix(const char *s, const char *suffix);
 /* Hex SHA-256 of data (64 chars + NUL into out). */
 void sha256_hex(const void *data, size_t len, char out[65]);
 
-/* strtoll of the whole string (base 0); Go's time.ParseDuration, in ns. */
+/* Go's strconv.Atoi (decimal, optional sign); Go's time.ParseDuration, in ns. */
 int compose_parse_int(const char *s, long long *out);
 int compose_parse_duration(const char *s, long long *ns);
 

@@ -484,6 +484,34 @@ static void test_scalars_as_the_cli_prints_them(void **state)
 	diags_free(&d);
 }
 
+/* Numbers in strings are decimal, as Go's strconv.Atoi reads them (the
+ * CLI's port parser, restart policy and cast of substituted values): 08080
+ * is 8080, not a bad octal, and "010" ten, not eight. */
+static void test_decimal_strings(void **state)
+{
+	(void)state;
+	const char *texts[] = {"services:\n  s:\n    image: x\n    ports: [\"08080:080\"]\n"
+			       "    deploy:\n      replicas: ${NOPE:-010}\n      restart_policy:\n        max_attempts: ${NOPE:-011}\n"};
+	struct diags d = {0};
+	struct desired *ds = load(texts, 1, &d);
+	for (size_t i = 0; i < d.n; i++)
+		fprintf(stderr, "  have %d:%d %s\n", d.v[i].line, d.v[i].col, d.v[i].msg);
+	assert_non_null(ds);
+	json_t *s = svc(ds, "st_s");
+	json_t *port = json_array_get(json_object_get(json_object_get(s, "EndpointSpec"), "Ports"), 0);
+	assert_int_equal(json_integer_value(json_object_get(port, "PublishedPort")), 8080);
+	assert_int_equal(json_integer_value(json_object_get(port, "TargetPort")), 80);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(s, "Mode"), "Replicated"), "Replicas")), 10);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(s, "TaskTemplate"), "RestartPolicy"), "MaxAttempts")), 11);
+	desired_free(ds);
+	diags_free(&d);
+	long long v;
+	assert_int_equal(compose_parse_int("0x10", &v), -1);
+	assert_int_equal(compose_parse_int(" 5", &v), -1);
+	assert_int_equal(compose_parse_int("-7", &v), 0);
+	assert_int_equal(v, -7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -505,6 +533,7 @@ int main(void)
 		cmocka_unit_test(test_schema_types_as_docker),
 		cmocka_unit_test(test_engine_rules_before_writes),
 		cmocka_unit_test(test_scalars_as_the_cli_prints_them),
+		cmocka_unit_test(test_decimal_strings),
 	};
 	return cmocka_run_group_tests_name("compose", tests, NULL, NULL);
 }
