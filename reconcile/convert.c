@@ -428,6 +428,21 @@ static json_t *convert_refs(struct cctx *c, const struct ynode *svc, const char 
 		json_array_append_new(arr, ref);
 	}
 	strv_free(&targets);
+	/* a credential spec held in a config: the engine wants the config as a
+	 * Runtime reference too (docker adds it after the files) */
+	const struct ynode *cred = ynode_get(svc, "credential_spec");
+	const char *ck = cred ? gstr(cred, "config") : NULL;
+	if (!is_secret && ck && *ck) {
+		const char *name = file_object_name(objs, ext, ck);
+		if (!name) {
+			cerr(c, ynode_get(cred, "config"), "undefined config \"%s\"", ck);
+		} else {
+			json_t *ref = json_object();
+			json_object_set_new(ref, "Runtime", json_object());
+			json_object_set_new(ref, "ConfigName", json_string(name));
+			json_array_append_new(arr, ref);
+		}
+	}
 	/* stable sort by name */
 	const char *nk = is_secret ? "SecretName" : "ConfigName";
 	size_t n = json_array_size(arr);
@@ -1083,7 +1098,9 @@ static void convert_service(struct cctx *c, struct desired *ds, const char *key,
 		for (int i = 0; i < 3; i++)
 			if ((s = gstr(cred, ck[i])) && *s) {
 				cnt++;
-				json_object_set_new(cj, cjk[i], json_string(s));
+				/* a config by the object's name; its ID at apply time */
+				const char *obj = i ? NULL : file_object_name(ds->configs, ds->ext_configs, s);
+				json_object_set_new(cj, cjk[i], json_string(obj ? obj : s));
 			}
 		if (cnt > 1)
 			cerr(c, cred, "invalid credential spec: cannot specify more than one of Config, File, Registry");

@@ -325,6 +325,15 @@ static json_t *normalize_live(const json_t *spec, const json_t *net_names)
 			json_object_set_new(n, "Target", json_string(nm));
 	}
 	json_t *cs = json_object_get(tt, "ContainerSpec");
+	/* a credential spec's config by name, as the desired spec has it */
+	json_t *cred = json_object_get(json_object_get(cs, "Privileges"), "CredentialSpec");
+	const char *cc = json_string_value(json_object_get(cred, "Config"));
+	json_array_foreach(json_object_get(cs, "Configs"), i, n)
+		if (cc && json_is_string(json_object_get(n, "ConfigName")) &&
+		    json_equal(json_object_get(n, "ConfigID"), json_object_get(cred, "Config"))) {
+			json_object_set(cred, "Config", json_object_get(n, "ConfigName"));
+			break;
+		}
 	json_array_foreach(json_object_get(cs, "Secrets"), i, n)
 		json_object_del(n, "SecretID");
 	json_array_foreach(json_object_get(cs, "Configs"), i, n)

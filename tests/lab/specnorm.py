@@ -11,6 +11,14 @@ import re
 import sys
 
 doc = json.load(sys.stdin)
+stack = sys.argv[1] if len(sys.argv) > 1 else None
+
+
+def unstack(name):
+    """The stack's own prefix as STACK_ (before sorting by name)."""
+    return "STACK_" + name[len(stack) + 1:] if stack and name.startswith(stack + "_") else name
+
+
 nets = {n["Id"]: n["Name"] for n in doc["networks"]}
 rot = re.compile(r"_[0-9a-f]{10}$")
 out = {}
@@ -21,10 +29,15 @@ for s in doc["services"]:
     for n in tt.get("Networks", []):
         n["Target"] = nets.get(n["Target"], n["Target"])
     cs = tt.get("ContainerSpec", {})
+    # a credential spec held in a config names it by ID: by name here
+    cred = (cs.get("Privileges") or {}).get("CredentialSpec") or {}
+    for r in cs.get("Configs", []):
+        if cred.get("Config") and r.get("ConfigID") == cred["Config"]:
+            cred["Config"] = unstack(rot.sub("", r["ConfigName"]))
     for kind, idk, namek in (("Secrets", "SecretID", "SecretName"), ("Configs", "ConfigID", "ConfigName")):
         for r in cs.get(kind, []):
             r.pop(idk, None)
-            r[namek] = rot.sub("", r[namek])
+            r[namek] = unstack(rot.sub("", r[namek]))
         # docker orders references to the same object through a Go map
         # (random): compare them as a set ordered by name, then target
         if kind in cs:

@@ -197,6 +197,37 @@ static void test_ports_across_the_plan(void **state)
 	swarm_state_free(&st);
 }
 
+/* A credential spec in a config: shoal sends the config's name, the engine
+ * keeps its ID (and a Runtime reference): the same spec, no update. */
+static void test_credential_spec_config_by_name(void **state)
+{
+	(void)state;
+	json_t *want = J("{\"Name\":\"s\",\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":\"x:1\","
+			 "\"Privileges\":{\"CredentialSpec\":{\"Config\":\"st_cred_0123456789\"}},"
+			 "\"Configs\":[{\"Runtime\":{},\"ConfigName\":\"st_cred_0123456789\"}]}}}");
+	json_t *live = J("{\"Name\":\"s\",\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":\"x:1\",\"Isolation\":\"default\","
+			 "\"Privileges\":{\"CredentialSpec\":{\"Config\":\"id42\",\"File\":\"\",\"Registry\":\"\"}},"
+			 "\"Configs\":[{\"Runtime\":{},\"ConfigID\":\"id42\",\"ConfigName\":\"st_cred_0123456789\"}]},"
+			 "\"Runtime\":\"container\"},\"EndpointSpec\":{\"Mode\":\"vip\"}}");
+	json_t *names = json_object();
+	json_t *c = plan_compare_specs(want, live, names, 1);
+	if (json_array_size(c)) {
+		char *s = json_dumps(c, 0);
+		fail_msg("unexpected changes: %s", s);
+	}
+	json_decref(c);
+	/* another config: a change */
+	json_object_set_new(json_object_get(json_object_get(json_object_get(json_object_get(want, "TaskTemplate"), "ContainerSpec"),
+							    "Privileges"), "CredentialSpec"),
+			    "Config", json_string("st_other_0123456789"));
+	c = plan_compare_specs(want, live, names, 1);
+	assert_true(json_array_size(c) > 0);
+	json_decref(c);
+	json_decref(names);
+	json_decref(want);
+	json_decref(live);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -206,6 +237,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_live_fields_ignored_in_subset),
 		cmocka_unit_test(test_hash_is_stable),
 		cmocka_unit_test(test_ports_across_the_plan),
+		cmocka_unit_test(test_credential_spec_config_by_name),
 	};
 	return cmocka_run_group_tests_name("diff", tests, NULL, NULL);
 }
