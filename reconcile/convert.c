@@ -461,6 +461,8 @@ static json_t *convert_refs(struct cctx *c, const struct ynode *svc, const char 
 
 /* ---- service ---- */
 
+static char *template_problem(const char *s);
+
 static json_t *convert_mounts(struct cctx *c, const struct ynode *svc)
 {
 	const struct ynode *l = ynode_get(svc, "volumes");
@@ -584,6 +586,13 @@ static json_t *convert_mounts(struct cctx *c, const struct ynode *svc)
 				json_object_set_new(m, "Source", json_string(src));
 		} else {
 			cerr(c, v, "volume type must be volume, bind, tmpfs, npipe, or cluster");
+		}
+		for (int k = 0; k < 2; k++) {
+			const char *path = k ? tgt : src;
+			char *why = path ? template_problem(path) : NULL;
+			if (why)
+				cerr(c, v, "mount %s: %s", k ? "target" : "source", why);
+			free(why);
 		}
 		for (size_t k = 0; k < json_array_size(arr); k++)
 			if (tgt && !strcmp(tgt, json_string_value(json_object_get(json_array_get(arr, k), "Target")))) {
@@ -985,6 +994,94 @@ static void caps(const struct ynode *add, const struct ynode *drop, json_t *cs)
 	strv_free(&d);
 }
 
+/*
+ * The engine expands Go templates ({{.Service.Name}}, {{.Node.Hostname}},
+ * {{.Task.Slot}}...) in a service's hostname, environment values and mount
+ * paths, and refuses the service when that fails: after docker has made
+ * the stack's networks.  What can be told without Go's template engine is
+ * checked here: an action left open, and plain field references (the
+ * usual typo) against the fields the engine offers; a string with any
+ * other action (pipes, functions, if/range) is left to the engine.
+ * Returns NULL or the problem (the caller's to free).
+ */
+static char *template_problem(const char *s)
+{
+	struct strv refs = {0};
+	char *why = NULL;
+	for (const char *p = strstr(s, "{{"); p && !why; p = strstr(p, "{{")) {
+		const char *e = strstr(p + 2, "}}");
+		if (!e) {
+			why = xstrdup("a template action {{ is not closed with }}");
+			break;
+		}
+		const char *a = p + 2, *z = e;
+		if (*a == '-' && (a[1] == ' ' || a[1] == '\t' || a[1] == '\n'))
+			a++;
+		if (z - a >= 2 && z[-1] == '-' && (z[-2] == ' ' || z[-2] == '\t' || z[-2] == '\n'))
+			z--;
+		while (a < z && isspace((unsigned char)*a))
+			a++;
+		while (z > a && isspace((unsigned char)z[-1]))
+			z--;
+		p = e + 2;
+		if (z - a >= 2 && a[0] == '/' && a[1] == '*')
+			continue; /* a comment */
+		int simple = z > a && *a == '.';
+		for (const char *q = a; q < z && simple; q++)
+			simple = isalnum((unsigned char)*q) || *q == '_' || (*q == '.' && q + 1 < z && q[1] != '.');
+		if (!simple) {
+			strv_free(&refs);
+			return NULL; /* beyond what is checked here */
+		}
+		strv_push(&refs, xstrndup(a, (size_t)(z - a)));
+	}
+	for (size_t i = 0; i < refs.n && !why; i++) {
+		static const char *fields[][4] = {{"Service", "ID", "Name", "Labels"},
+						  {"Node", "ID", "Hostname", "Platform"},
+						  {"Task", "ID", "Name", "Slot"}};
+		char *path = refs.v[i], *segs[5] = {0};
+		size_t ns = 0;
+		for (char *t = strtok(path + 1, "."); t && ns < 5; t = strtok(NULL, "."))
+			segs[ns++] = t;
+		if (!ns)
+			continue; /* {{.}} */
+		int top = -1;
+		for (int k = 0; k < 3; k++)
+			if (!strcmp(segs[0], fields[k][0]))
+				top = k;
+		if (top < 0) {
+			why = xasprintf("template field .%s does not exist (.Service, .Node and .Task do)", segs[0]);
+			break;
+		}
+		if (ns == 1)
+			continue;
+		int f = 0;
+		for (int k = 1; k < 4; k++)
+			if (!strcmp(segs[1], fields[top][k]))
+				f = k;
+		if (!f) {
+			why = xasprintf("template field .%s.%s does not exist (.%s.%s, .%s.%s and .%s.%s do)", segs[0], segs[1],
+					segs[0], fields[top][1], segs[0], fields[top][2], segs[0], fields[top][3]);
+		} else if (top == 0 && f == 3 && ns >= 3) {
+			/* the engine checks a new spec with a stand-in task whose
+			 * service has no labels: .Service.Labels.KEY always fails
+			 * there, index does not */
+			why = xasprintf("template .Service.Labels.%s: the engine refuses it (it checks templates against a service without labels); write {{index .Service.Labels \"%s\"}}",
+					segs[2], segs[2]);
+		} else if (top == 1 && f == 3) {
+			if (ns >= 3 && strcmp(segs[2], "Architecture") && strcmp(segs[2], "OS"))
+				why = xasprintf("template field .Node.Platform.%s does not exist (.Node.Platform.Architecture and .Node.Platform.OS do)",
+						segs[2]);
+			else if (ns > 3)
+				why = xasprintf("template .Node.Platform.%s.%s: a string has no fields", segs[2], segs[3]);
+		} else if (ns > 2) {
+			why = xasprintf("template .%s.%s.%s: a string has no fields", segs[0], segs[1], segs[2]);
+		}
+	}
+	strv_free(&refs);
+	return why;
+}
+
 static int valid_image_ref(const char *s)
 {
 	if (!*s || strlen(s) > 4096)
@@ -1041,8 +1138,13 @@ static void convert_service(struct cctx *c, struct desired *ds, const char *key,
 	if ((n = ynode_get(svc, "command")) && n->n)
 		json_object_set_new(cs, "Args", jstrlist(n));
 	const char *s;
-	if ((s = gstr(svc, "hostname")) && *s)
+	if ((s = gstr(svc, "hostname")) && *s) {
+		char *why = template_problem(s);
+		if (why)
+			cerr(c, ynode_get(svc, "hostname"), "hostname: %s", why);
+		free(why);
 		json_object_set_new(cs, "Hostname", json_string(s));
+	}
 	if ((n = ynode_get(svc, "environment")) && n->n) {
 		struct strv env = {0};
 		for (size_t i = 0; i < n->n; i++) {
@@ -1054,10 +1156,18 @@ static void convert_service(struct cctx *c, struct desired *ds, const char *key,
 				}
 				json_object_set_new(se, ynode_str(n->k[i]), json_true());
 			}
-			if (n->v[i]->kind == Y_NULL)
+			if (n->v[i]->kind == Y_NULL) {
 				strv_push(&env, xstrdup(ynode_str(n->k[i])));
-			else
-				strv_push(&env, xasprintf("%s=%s", ynode_str(n->k[i]), ynode_str(n->v[i])));
+				continue;
+			}
+			strv_push(&env, xasprintf("%s=%s", ynode_str(n->k[i]), ynode_str(n->v[i])));
+			char *why = template_problem(ynode_str(n->v[i]));
+			if (why && n->v[i]->sealed) /* never a word of a sealed value */
+				cerr(c, n->v[i], "environment %s: the engine reads {{ }} in a value as a template, and this sealed value is not a valid one",
+				     ynode_str(n->k[i]));
+			else if (why)
+				cerr(c, n->v[i], "environment %s: %s", ynode_str(n->k[i]), why);
+			free(why);
 		}
 		strv_sort(&env);
 		json_t *a = json_array();

@@ -512,6 +512,42 @@ static void test_decimal_strings(void **state)
 	assert_int_equal(v, -7);
 }
 
+/* Templates the engine expands in hostname, environment values and mount
+ * paths, and refuses after docker has made the networks: checked first. */
+static void test_templates_checked(void **state)
+{
+	(void)state;
+	const char *bad[] = {"services:\n"
+			     "  s:\n"
+			     "    image: x\n"
+			     "    hostname: \"{{.Task.Slot.X}}\"\n"
+			     "    environment:\n"
+			     "      A: \"{{.Service.Nme}}\"\n"
+			     "      B: \"{{.Service.Labels.team}}\"\n"
+			     "      C: \"open {{ .Node.ID\"\n"
+			     "    volumes: [\"/srv/{{.Tsk.Slot}}:/data\"]\n"
+			     "  ok:\n"
+			     "    image: x\n"
+			     "    hostname: \"{{.Node.Hostname}}-{{- .Task.Slot -}}\"\n"
+			     "    environment:\n"
+			     "      A: '{{index .Service.Labels \"team\"}}'\n"
+			     "      B: '{{join \"-\" .Service.Name .Node.Platform.OS}}{{.Nonsense}}'\n"
+			     "      C: '{{/* note */}}{{.}}{{.Service.Labels}} 100%'\n"
+			     "    volumes: [\"/srv/{{.Task.Slot}}:/data\"]\n"};
+	struct diags d = {0};
+	assert_null(load(bad, 1, &d));
+	assert_true(has_diag(&d, 4, 15, "hostname: template .Task.Slot.X: a string has no fields"));
+	assert_true(has_diag(&d, 6, 10, "environment A: template field .Service.Nme does not exist"));
+	assert_true(has_diag(&d, 7, 10, "write {{index .Service.Labels \"team\"}}"));
+	assert_true(has_diag(&d, 8, 10, "environment C: a template action {{ is not closed with }}"));
+	assert_true(has_diag(&d, 9, 15, "mount source: template field .Tsk does not exist"));
+	size_t errors = 0;
+	for (size_t i = 0; i < d.n; i++)
+		errors += d.v[i].level == DIAG_ERROR;
+	assert_int_equal(errors, 5); /* service ok: nothing */
+	diags_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -534,6 +570,7 @@ int main(void)
 		cmocka_unit_test(test_engine_rules_before_writes),
 		cmocka_unit_test(test_scalars_as_the_cli_prints_them),
 		cmocka_unit_test(test_decimal_strings),
+		cmocka_unit_test(test_templates_checked),
 	};
 	return cmocka_run_group_tests_name("compose", tests, NULL, NULL);
 }
