@@ -242,15 +242,23 @@ static int cmd_stack_deploy(int argc, char **argv)
 	char *err = NULL;
 	for (size_t i = 0; i < files.n; i++) {
 		size_t len;
-		if (read_file(files.v[i], COMPOSE_MAX_FILE, &datas[i], &len) < 0) {
-			fprintf(stderr, "shoal: %s: %m\n", files.v[i]);
+		/* -c - reads the file from stdin, as docker does (relative
+		 * paths then start from the current directory) */
+		int in = !strcmp(files.v[i], "-");
+		if (read_file(in ? "/dev/stdin" : files.v[i], COMPOSE_MAX_FILE, &datas[i], &len) < 0) {
+			fprintf(stderr, "shoal: %s: %m\n", in ? "stdin" : files.v[i]);
 			goto out;
 		}
-		cf[i].name = files.v[i];
+		cf[i].name = in ? "stdin" : files.v[i];
 		cf[i].data = datas[i];
 		cf[i].len = len;
 	}
-	char *abs = realpath(files.v[0], NULL);
+	char *abs = strcmp(files.v[0], "-") ? realpath(files.v[0], NULL) : NULL;
+	if (!strcmp(files.v[0], "-")) {
+		char *cwd = getcwd(NULL, 0);
+		abs = cwd ? xasprintf("%s/-", cwd) : NULL;
+		free(cwd);
+	}
 	char *wd = abs ? xstrdup(abs) : xstrdup(".");
 	char *slash = strrchr(wd, '/');
 	if (slash && slash != wd)

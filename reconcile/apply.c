@@ -244,7 +244,7 @@ static int create(struct docker *dk, const struct op *o, json_t *body, struct id
 	char *what = xasprintf("create %s", o->name);
 	int rc;
 	if (o->kind == K_NETWORK)
-		json_object_set_new(body, "CheckDuplicate", json_true());
+		json_object_set_new(body, "CheckDuplicate", json_boolean(!o->over_stale));
 	for (;;) {
 		rc = o->kind == K_SERVICE ? resolve_refs(dk, ids, body, err) : DOCKER_OK;
 		if (rc == DOCKER_OK)

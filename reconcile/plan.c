@@ -535,6 +535,24 @@ static struct op *add_op(struct plan *p, enum op_kind k, enum obj_kind kind, con
 	return o;
 }
 
+/*
+ * A swarm network the engine lists from its own node only: the cluster
+ * has removed it, but a task or load-balancer endpoint still holds the
+ * node's copy (seconds after a stack rm; for good when the engine leaks
+ * the endpoint).  The list then shows that copy, with the overlay's Peers,
+ * which networks listed from the cluster never carry.  Services cannot
+ * attach to it ("network not found", docker stack deploy fails there for
+ * good): the plan creates the network again, without the engine's check of
+ * the node's own names (the cluster still refuses a name it has), and a
+ * create that finds it in the cluster after all is settled as created
+ * (apply.c).
+ */
+static int local_copy_only(const json_t *net)
+{
+	const char *scope = json_string_value(json_object_get(net, "Scope"));
+	return scope && !strcmp(scope, "swarm") && json_array_size(json_object_get(net, "Peers")) > 0;
+}
+
 static json_t *find_by_name(const json_t *arr, const char *name, int spec_name)
 {
 	size_t i;
@@ -717,10 +735,12 @@ int plan_stack(struct plan *p, const struct desired *ds, const char *stack, cons
 		size_t n;
 		const char **keys = json_sorted_keys(ds->networks, &n);
 		for (size_t i = 0; i < n; i++) {
-			if (find_by_name(all_nets, keys[i], 0))
+			const json_t *ln = find_by_name(all_nets, keys[i], 0);
+			if (ln && !local_copy_only(ln))
 				continue;
 			struct op *op = add_op(p, OP_CREATE, K_NETWORK, stack, keys[i]);
 			op->spec = json_incref(json_object_get(ds->networks, keys[i]));
+			op->over_stale = ln != NULL;
 		}
 		free(keys);
 		plan_objects(p, stack, ds->secrets, lv->secrets, K_SECRET, o);
@@ -746,8 +766,8 @@ int plan_stack(struct plan *p, const struct desired *ds, const char *stack, cons
 	}
 	json_array_foreach(lv->networks, i, x) {
 		const char *name = json_string_value(json_object_get(x, "Name"));
-		if (!name || (ds && json_object_get(ds->networks, name)))
-			continue;
+		if (!name || (ds && json_object_get(ds->networks, name)) || local_copy_only(x))
+			continue; /* a node's stale copy: nothing the API can remove */
 		if (!(o->remove_all || (o->prune_all && managed(x, 0))) || json_object_get(o->keep_networks, name))
 			continue;
 		struct op *op = add_op(p, OP_REMOVE, K_NETWORK, stack, name);

@@ -24,6 +24,7 @@ struct op {
 	json_t *changes;  /* array of {"path","old","new"} for updates */
 	char *prev_update; /* service update: live UpdateStatus.StartedAt before it */
 	int early;	   /* service update/remove that frees a port another op publishes */
+	int over_stale;	   /* network create where the node lists a copy the cluster removed */
 };
 
 struct plan {

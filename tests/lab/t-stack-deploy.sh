@@ -23,6 +23,10 @@ before=$(all_versions)
 cat d2.txt
 grep -q 'up to date' d2.txt || fail "redeploy did something"
 [ "$before" = "$(all_versions)" ] || fail "versions changed on an unchanged redeploy (the job would re-run)"
+# -c - reads the file from stdin (paths from the current directory): the
+# same file that way is the same stack, nothing to do
+"$SHOAL" stack deploy --resolve-image never -c - st < a.yml > d2s.txt || { cat d2s.txt; fail "deploy from stdin"; }
+grep -q 'up to date' d2s.txt || { cat d2s.txt; fail "the file from stdin made changes"; }
 sed -i '/^  two:/,/^    deploy/d' a.yml
 "$SHOAL" stack deploy --resolve-image never -c a.yml st > d3.txt || fail "deploy without two"
 docker service inspect st_two >/dev/null 2>&1 || fail "service removed without --prune"
