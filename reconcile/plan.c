@@ -778,55 +778,62 @@ int plan_stack(struct plan *p, const struct desired *ds, const char *stack, cons
 
 /* ---------------- published ports ---------------- */
 
+/* A service of the swarm once the plan has run. */
+struct final_svc {
+	const char *name;
+	struct op *op; /* creating, updating or removing it, or NULL */
+};
+
+/* One published port of one service, before the plan (held) or after. */
 struct pport {
 	long long pub;
 	const char *proto; /* "tcp" when unset */
-	int ingress;
+	int ingress, held;
+	size_t svc;
+};
+
+struct ports {
+	struct pport *v;
+	size_t n, alloc;
 };
 
 /* The published ports of a ServiceSpec (0 = the engine picks: no conflict). */
-static size_t spec_ports(const json_t *spec, struct pport **out)
+static void add_ports(struct ports *ps, const json_t *spec, size_t svc, int held)
 {
-	const json_t *ports = json_object_get(json_object_get(spec, "EndpointSpec"), "Ports");
-	size_t n = 0, i;
+	size_t i;
 	json_t *x;
-	*out = xcalloc(json_array_size(ports) + 1, sizeof **out);
-	json_array_foreach((json_t *)ports, i, x) {
+	json_array_foreach(json_object_get(json_object_get(spec, "EndpointSpec"), "Ports"), i, x) {
 		long long pub = json_integer_value(json_object_get(x, "PublishedPort"));
 		const char *proto = json_string_value(json_object_get(x, "Protocol"));
 		const char *mode = json_string_value(json_object_get(x, "PublishMode"));
 		if (pub <= 0)
 			continue;
-		(*out)[n].pub = pub;
-		(*out)[n].proto = proto && *proto ? proto : "tcp";
-		(*out)[n].ingress = !mode || !*mode || !strcmp(mode, "ingress");
-		n++;
+		if (ps->n == ps->alloc) {
+			ps->alloc = ps->alloc ? ps->alloc * 2 : 64;
+			ps->v = xrealloc(ps->v, ps->alloc * sizeof *ps->v);
+		}
+		ps->v[ps->n++] = (struct pport){pub, proto && *proto ? proto : "tcp",
+						!mode || !*mode || !strcmp(mode, "ingress"), held, svc};
 	}
-	return n;
+}
+
+static int cmp_port(const struct pport *a, const struct pport *b)
+{
+	return a->pub != b->pub ? (a->pub > b->pub) - (a->pub < b->pub) : strcasecmp(a->proto, b->proto);
+}
+
+static int cmp_pport(const void *a, const void *b)
+{
+	return cmp_port(a, b);
 }
 
 /* The engine refuses a port another service publishes when either side is
  * in ingress mode (two host-mode services may share it: the scheduler
  * keeps them on different nodes). */
-static const struct pport *port_clash(const struct pport *a, size_t na, const struct pport *b, size_t nb,
-				      const struct pport **with)
+static int clash(const struct pport *a, const struct pport *b)
 {
-	for (size_t i = 0; i < na; i++)
-		for (size_t k = 0; k < nb; k++)
-			if (a[i].pub == b[k].pub && !strcasecmp(a[i].proto, b[k].proto) && (a[i].ingress || b[k].ingress)) {
-				*with = &b[k];
-				return &a[i];
-			}
-	return NULL;
+	return a->svc != b->svc && (a->ingress || b->ingress);
 }
-
-/* A service of the swarm once the plan has run. */
-struct final_svc {
-	const char *name, *id;
-	struct op *op;		  /* creating or updating it, or NULL */
-	struct pport *live, *now; /* ports before and after the plan */
-	size_t nlive, nnow;
-};
 
 static int in_strv(const struct strv *s, const char *x)
 {
@@ -836,81 +843,78 @@ static int in_strv(const struct strv *s, const char *x)
 	return 0;
 }
 
+static int written(const struct final_svc *f)
+{
+	return f->op && f->op->op != OP_REMOVE;
+}
+
+/* Every port of the swarm after the plan, sorted: only entries of one
+ * (port, protocol) are compared, so a swarm of thousands of services costs
+ * a sort, not every service against every other. */
 int plan_check_ports(struct plan *p, const struct swarm_state *st, struct strv *errs, struct strv *bad_stacks)
 {
 	size_t nlive = json_array_size(st->services), n = 0, i;
 	struct final_svc *f = xcalloc(nlive + p->n + 1, sizeof *f);
-	json_t *x;
+	struct ports ps = {0};
+	json_t *ops_by_id = json_object(), *x;
+	for (size_t k = 0; k < p->n; k++)
+		if (p->ops[k].kind == K_SERVICE && p->ops[k].id) /* a snapshot naming one ID twice: the last op */
+			json_object_set_new(ops_by_id, p->ops[k].id, json_integer((json_int_t)k));
 	json_array_foreach(st->services, i, x) {
-		const char *id = json_string_value(json_object_get(x, "ID"));
-		struct final_svc *s = &f[n++];
-		s->id = id;
-		s->name = json_string_value(json_object_get(json_object_get(x, "Spec"), "Name"));
-		s->nlive = spec_ports(json_object_get(x, "Spec"), &s->live);
-		s->now = s->live;
-		s->nnow = s->nlive;
-		for (size_t k = 0; k < p->n; k++) {
-			struct op *o = &p->ops[k];
-			if (o->kind != K_SERVICE || !o->id || !id || strcmp(o->id, id))
+		json_t *k = json_object_get(ops_by_id, json_string_value(json_object_get(x, "ID")) ?: "");
+		f[n].name = json_string_value(json_object_get(json_object_get(x, "Spec"), "Name"));
+		f[n].op = k ? &p->ops[json_integer_value(k)] : NULL;
+		if (f[n].op) /* what it holds now, to know what it frees */
+			add_ports(&ps, json_object_get(x, "Spec"), n, 1);
+		if (!f[n].op || f[n].op->op == OP_UPDATE)
+			add_ports(&ps, f[n].op ? f[n].op->spec : json_object_get(x, "Spec"), n, 0);
+		n++;
+	}
+	json_decref(ops_by_id);
+	for (size_t k = 0; k < p->n; k++)
+		if (p->ops[k].kind == K_SERVICE && p->ops[k].op == OP_CREATE) {
+			f[n].name = p->ops[k].name;
+			f[n].op = &p->ops[k];
+			add_ports(&ps, p->ops[k].spec, n++, 0);
+		}
+	if (ps.n > 1)
+		qsort(ps.v, ps.n, sizeof *ps.v, cmp_pport);
+	for (size_t g = 0, e; g < ps.n; g = e) {
+		for (e = g + 1; e < ps.n && !cmp_port(&ps.v[g], &ps.v[e]);)
+			e++;
+		for (size_t a = g; a < e; a++) {
+			const struct pport *x1 = &ps.v[a];
+			for (size_t b = a + 1; b < e && !x1->held; b++) {
+				/* conflicts after the plan that the plan writes */
+				const struct pport *x2 = &ps.v[b];
+				if (x2->held || !clash(x1, x2) || !(written(&f[x1->svc]) || written(&f[x2->svc])))
+					continue;
+				const struct pport *w = written(&f[x2->svc]) ? x2 : x1, *o = w == x1 ? x2 : x1;
+				strv_push(errs, xasprintf("stack %s: service %s publishes port %lld/%s in %s mode, and service %s publishes it in %s mode: the engine refuses it",
+							  f[w->svc].op->stack, f[w->svc].name, w->pub, w->proto,
+							  w->ingress ? "ingress" : "host", f[o->svc].name, o->ingress ? "ingress" : "host"));
+				for (int k = 0; k < 2; k++) {
+					const struct final_svc *fs = &f[(k ? x2 : x1)->svc];
+					if (written(fs) && !in_strv(bad_stacks, fs->op->stack))
+						strv_push(bad_stacks, xstrdup(fs->op->stack));
+				}
+			}
+			/* a port moving to another service: the one giving it up goes
+			 * first, unless it keeps a clashing one (a conflict, above) */
+			struct op *rel = f[x1->svc].op;
+			if (!x1->held || rel->early)
 				continue;
-			/* one op per live service; a snapshot naming one ID twice
-			 * gets the last (and frees the earlier ports) */
-			if (s->now != s->live)
-				free(s->now);
-			s->now = s->live;
-			s->nnow = 0;
-			s->op = o;
-			if (o->op == OP_UPDATE)
-				s->nnow = spec_ports(o->spec, &s->now);
+			int taken = 0, kept = 0;
+			for (size_t b = g; b < e; b++) {
+				const struct pport *x2 = &ps.v[b];
+				if (!x2->held && written(&f[x2->svc]) && clash(x1, x2))
+					taken = 1;
+				kept |= !x2->held && x2->svc == x1->svc;
+			}
+			rel->early = taken && !kept;
 		}
 	}
-	for (size_t k = 0; k < p->n; k++) {
-		struct op *o = &p->ops[k];
-		if (o->kind != K_SERVICE || o->op != OP_CREATE)
-			continue;
-		struct final_svc *s = &f[n++];
-		s->name = o->name;
-		s->op = o;
-		s->nnow = spec_ports(o->spec, &s->now);
-	}
-	/* conflicts: a service this plan writes against every other one after it */
-	for (size_t a = 0; a < n; a++) {
-		if (!f[a].op || f[a].op->op == OP_REMOVE)
-			continue;
-		for (size_t b = 0; b < n; b++) {
-			const struct pport *with, *mine;
-			if (a == b || !(mine = port_clash(f[a].now, f[a].nnow, f[b].now, f[b].nnow, &with)))
-				continue;
-			if (f[b].op && f[b].op->op != OP_REMOVE && b < a)
-				continue; /* said once per pair of written services */
-			strv_push(errs, xasprintf("stack %s: service %s publishes port %lld/%s in %s mode, and service %s publishes it in %s mode: the engine refuses it",
-						  f[a].op->stack, f[a].name, mine->pub, mine->proto,
-						  mine->ingress ? "ingress" : "host", f[b].name, with->ingress ? "ingress" : "host"));
-			if (!in_strv(bad_stacks, f[a].op->stack))
-				strv_push(bad_stacks, xstrdup(f[a].op->stack));
-			if (f[b].op && f[b].op->op != OP_REMOVE && !in_strv(bad_stacks, f[b].op->stack))
-				strv_push(bad_stacks, xstrdup(f[b].op->stack));
-		}
-	}
-	/* a port moving from one service to another: the one giving it up first */
-	for (size_t a = 0; a < n; a++) {
-		if (!f[a].op || f[a].op->op == OP_CREATE || !f[a].nlive)
-			continue;
-		for (size_t b = 0; b < n && !f[a].op->early; b++) {
-			const struct pport *with;
-			if (a == b || !f[b].op || f[b].op->op == OP_REMOVE)
-				continue;
-			/* b publishes a port a held: a frees it unless a keeps it (then it is a conflict, above) */
-			if (port_clash(f[b].now, f[b].nnow, f[a].live, f[a].nlive, &with) &&
-			    !port_clash(f[b].now, f[b].nnow, f[a].now, f[a].nnow, &with))
-				f[a].op->early = 1;
-		}
-	}
-	for (size_t a = 0; a < n; a++) {
-		if (f[a].now != f[a].live)
-			free(f[a].now);
-		free(f[a].live);
-	}
+	free(ps.v);
 	free(f);
 	/* the bad stacks leave the plan whole */
 	size_t kept = 0;
