@@ -824,7 +824,9 @@ static int cmp_port(const struct pport *a, const struct pport *b)
 
 static int cmp_pport(const void *a, const void *b)
 {
-	return cmp_port(a, b);
+	const struct pport *x = a, *y = b;
+	int c = cmp_port(x, y);
+	return c ? c : x->svc != y->svc ? (x->svc > y->svc) - (x->svc < y->svc) : x->held - y->held;
 }
 
 /* The engine refuses a port another service publishes when either side is
@@ -889,7 +891,8 @@ int plan_check_ports(struct plan *p, const struct swarm_state *st, struct strv *
 				const struct pport *x2 = &ps.v[b];
 				if (x2->held || !clash(x1, x2) || !(written(&f[x1->svc]) || written(&f[x2->svc])))
 					continue;
-				const struct pport *w = written(&f[x2->svc]) ? x2 : x1, *o = w == x1 ? x2 : x1;
+				/* named after the first written one (entries are in service order) */
+				const struct pport *w = written(&f[x1->svc]) ? x1 : x2, *o = w == x1 ? x2 : x1;
 				strv_push(errs, xasprintf("stack %s: service %s publishes port %lld/%s in %s mode, and service %s publishes it in %s mode: the engine refuses it",
 							  f[w->svc].op->stack, f[w->svc].name, w->pub, w->proto,
 							  w->ingress ? "ingress" : "host", f[o->svc].name, o->ingress ? "ingress" : "host"));
