@@ -83,14 +83,6 @@ int cli_open_engine(struct docker **dk)
 	return 0;
 }
 
-/*
- * --resolve-image: pin name:tag@digest through the engine's registry access
- * (with X-Registry-Auth when credentials are set).  "changed" asks the
- * registry only for a service whose image as written changed, except, on a
- * follow tick (fo->tick), the services labelled io.shoal.follow-tag=true:
- * their tag is resolved again and, when its digest moved, pinned anew (at
- * most fo->budget of them; the names go to fo->moved).
- */
 /* Port conflicts across the plan: said, and the stacks concerned left out.
  * Returns how many stacks were left out. */
 static int report_port_conflicts(struct plan *p, const struct swarm_state *st)
@@ -106,6 +98,14 @@ static int report_port_conflicts(struct plan *p, const struct swarm_state *st)
 	return n;
 }
 
+/*
+ * --resolve-image: pin name:tag@digest through the engine's registry access
+ * (with X-Registry-Auth when credentials are set).  "changed" asks the
+ * registry only for a service whose image as written changed, except, on a
+ * follow tick (fo->tick), the services labelled io.shoal.follow-tag=true:
+ * their tag is resolved again and, when its digest moved, pinned anew (at
+ * most fo->budget of them; the names go to fo->moved).
+ */
 static void resolve_images(struct docker *dk, struct desired *ds, const struct live *lv, const char *mode,
 			   struct follow *fo)
 {
@@ -253,17 +253,13 @@ static int cmd_stack_deploy(int argc, char **argv)
 		cf[i].data = datas[i];
 		cf[i].len = len;
 	}
-	char *abs = strcmp(files.v[0], "-") ? realpath(files.v[0], NULL) : NULL;
-	if (!strcmp(files.v[0], "-")) {
-		char *cwd = getcwd(NULL, 0);
-		abs = cwd ? xasprintf("%s/-", cwd) : NULL;
-		free(cwd);
-	}
-	char *wd = abs ? xstrdup(abs) : xstrdup(".");
-	char *slash = strrchr(wd, '/');
+	/* relative paths start from the first file's folder (stdin: here) */
+	char *wd = strcmp(files.v[0], "-") ? realpath(files.v[0], NULL) : NULL;
+	char *slash = wd ? strrchr(wd, '/') : NULL;
 	if (slash && slash != wd)
 		*slash = 0;
-	free(abs);
+	if (!wd)
+		wd = getcwd(NULL, 0) ?: xstrdup(".");
 	if (cli_load_key() < 0) {
 		free(wd);
 		goto out;

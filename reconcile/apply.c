@@ -144,19 +144,17 @@ static int resolve_refs(struct docker *dk, struct ids *ids, json_t *spec, char *
 			json_object_set_new(r, kinds[k][2], json_string(json_string_value(id)));
 		}
 	}
-	/* a credential spec in a config names it by ID, like the references */
+	/* a credential spec in a config names it by ID: its Runtime reference's,
+	 * resolved above (convert adds that reference) */
 	json_t *cred = json_object_get(json_object_get(cs, "Privileges"), "CredentialSpec");
 	const char *cc = json_string_value(json_object_get(cred, "Config"));
-	if (cc && *cc) {
-		json_t *id;
-		if (ids_load(dk, ids, 1, err) < 0)
-			return -1;
-		if (!(id = json_object_get(ids->by_kind[1], cc))) {
-			*err = xasprintf("invalid credential spec: config %s not found", cc);
-			return -1;
+	size_t i;
+	json_t *r;
+	json_array_foreach(cc && *cc ? json_object_get(cs, "Configs") : NULL, i, r)
+		if (!strcmp(json_string_value(json_object_get(r, "ConfigName")) ?: "", cc)) {
+			json_object_set(cred, "Config", json_object_get(r, "ConfigID"));
+			break;
 		}
-		json_object_set_new(cred, "Config", json_string(json_string_value(id)));
-	}
 	return 0;
 }
 

@@ -351,7 +351,14 @@ static void canon(struct buf *b, const struct ynode *n)
 		buf_adds(b, "~");
 		return;
 	case Y_SCALAR:
-		if (n->stype == YS_INT || n->stype == YS_FLOAT)
+		/* integers by their (decimal) text, exact at any size; a float
+		 * equal to an integer as that integer (JSON: 80.0 is 80) */
+		if (n->stype == YS_INT)
+			buf_addf(b, "n%s;", n->s);
+		else if (n->stype == YS_FLOAT && fabs(strtod(n->s, NULL)) < 0x1p53 &&
+			 strtod(n->s, NULL) == floor(strtod(n->s, NULL)))
+			buf_addf(b, "n%.0f;", strtod(n->s, NULL));
+		else if (n->stype == YS_FLOAT)
 			buf_addf(b, "n%.17g;", strtod(n->s, NULL));
 		else
 			buf_addf(b, "%c%zu:%s", n->stype == YS_BOOL ? 'b' : 's', strlen(n->s), n->s);

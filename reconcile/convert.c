@@ -1039,9 +1039,9 @@ static char *template_problem(const char *s)
 		static const char *fields[][4] = {{"Service", "ID", "Name", "Labels"},
 						  {"Node", "ID", "Hostname", "Platform"},
 						  {"Task", "ID", "Name", "Slot"}};
-		char *path = refs.v[i], *segs[5] = {0};
+		char *path = refs.v[i], *segs[5] = {0}, *save = NULL;
 		size_t ns = 0;
-		for (char *t = strtok(path + 1, "."); t && ns < 5; t = strtok(NULL, "."))
+		for (char *t = strtok_r(path + 1, ".", &save); t && ns < 5; t = strtok_r(NULL, ".", &save))
 			segs[ns++] = t;
 		if (!ns)
 			continue; /* {{.}} */

@@ -548,6 +548,23 @@ static void test_templates_checked(void **state)
 	diags_free(&d);
 }
 
+/* uniqueItems compares numbers as JSON does: 80 and 80.0 are one item,
+ * two 20-digit integers a unit apart are two (not one double). */
+static void test_unique_numbers_exact(void **state)
+{
+	(void)state;
+	const char *texts[] = {"services:\n  s:\n    image: x\n"
+			       "    expose: [12345678901234567890, 12345678901234567891, 80, 80.0]\n"};
+	struct diags d = {0};
+	assert_null(load(texts, 1, &d));
+	size_t errors = 0;
+	for (size_t i = 0; i < d.n; i++)
+		errors += d.v[i].level == DIAG_ERROR;
+	assert_int_equal(errors, 1);
+	assert_true(has_diag(&d, 4, 62, "expose.3 is the same as item 2"));
+	diags_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -571,6 +588,7 @@ int main(void)
 		cmocka_unit_test(test_scalars_as_the_cli_prints_them),
 		cmocka_unit_test(test_decimal_strings),
 		cmocka_unit_test(test_templates_checked),
+		cmocka_unit_test(test_unique_numbers_exact),
 	};
 	return cmocka_run_group_tests_name("compose", tests, NULL, NULL);
 }
