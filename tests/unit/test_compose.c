@@ -61,6 +61,14 @@ static int has_diag(const struct diags *d, int line, int col, const char *frag)
 	return 0;
 }
 
+static size_t n_errors(const struct diags *d)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < d->n; i++)
+		n += d->v[i].level == DIAG_ERROR;
+	return n;
+}
+
 static void test_basic_service(void **state)
 {
 	(void)state;
@@ -401,10 +409,7 @@ static void test_schema_types_as_docker(void **state)
 	assert_true(has_diag(&d, 14, 34, "limits.cpus must be a string, got number"));
 	assert_true(has_diag(&d, 14, 47, "limits.memory must be a string, got integer"));
 	assert_true(has_diag(&d, 15, 28, "healthcheck.retries must not be negative"));
-	size_t errors = 0;
-	for (size_t i = 0; i < d.n; i++)
-		errors += d.v[i].level == DIAG_ERROR;
-	assert_int_equal(errors, 13); /* B: 1.5, C: null, "80" vs 80, "9:9", b: null are fine */
+	assert_int_equal(n_errors(&d), 13); /* B: 1.5, C: null, "80" vs 80, "9:9", b: null are fine */
 	diags_free(&d);
 	const char *good[] = {"services:\n"
 			      "  s:\n"
@@ -453,10 +458,7 @@ static void test_engine_rules_before_writes(void **state)
 	assert_true(has_diag(&d, 10, 32, "window cannot be negative"));
 	assert_true(has_diag(&d, 13, 13, "port 90 is published in ingress mode, which endpoint_mode dnsrr cannot serve"));
 	assert_true(has_diag(&d, 14, 58, "jobs may not have an update_config"));
-	size_t errors = 0;
-	for (size_t i = 0; i < d.n; i++)
-		errors += d.v[i].level == DIAG_ERROR;
-	assert_int_equal(errors, 10); /* 80/udp, timeout 0s are fine */
+	assert_int_equal(n_errors(&d), 10); /* 80/udp, timeout 0s are fine */
 	diags_free(&d);
 }
 
@@ -541,10 +543,7 @@ static void test_templates_checked(void **state)
 	assert_true(has_diag(&d, 7, 10, "write {{index .Service.Labels \"team\"}}"));
 	assert_true(has_diag(&d, 8, 10, "environment C: a template action {{ is not closed with }}"));
 	assert_true(has_diag(&d, 9, 15, "mount source: template field .Tsk does not exist"));
-	size_t errors = 0;
-	for (size_t i = 0; i < d.n; i++)
-		errors += d.v[i].level == DIAG_ERROR;
-	assert_int_equal(errors, 5); /* service ok: nothing */
+	assert_int_equal(n_errors(&d), 5); /* service ok: nothing */
 	diags_free(&d);
 }
 
@@ -557,10 +556,7 @@ static void test_unique_numbers_exact(void **state)
 			       "    expose: [12345678901234567890, 12345678901234567891, 80, 80.0]\n"};
 	struct diags d = {0};
 	assert_null(load(texts, 1, &d));
-	size_t errors = 0;
-	for (size_t i = 0; i < d.n; i++)
-		errors += d.v[i].level == DIAG_ERROR;
-	assert_int_equal(errors, 1);
+	assert_int_equal(n_errors(&d), 1);
 	assert_true(has_diag(&d, 4, 62, "expose.3 is the same as item 2"));
 	diags_free(&d);
 }
