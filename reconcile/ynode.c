@@ -496,6 +496,13 @@ static struct ynode *conv_node(struct conv *c, int idx, int depth)
 					ynode_free(n);
 					return NULL;
 				}
+				/* a key is a C string from here on: not cut short silently */
+				if (strlen((const char *)kn->data.scalar.value) != kn->data.scalar.length) {
+					diags_add(c->d, DIAG_ERROR, c->file, kl, kc, "mapping key contains a NUL byte");
+					c->failed = 1;
+					ynode_free(n);
+					return NULL;
+				}
 				struct ynode *val = conv_node(c, p->value, depth + 1);
 				if (!val) {
 					ynode_free(n);
