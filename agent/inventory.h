@@ -2,8 +2,10 @@
  * inventory.h - cluster.yml, what shoal bootstrap builds: the gateway
  * (dnsmasq, shorewall), the floating IP (keepalived), the nodes and the
  * swarm.  The schema is documented in README.md ("Bootstrap") and shown
- * whole in repo-template/cluster.yml.  Loading validates everything and
- * names file:line:column; nothing is rendered from a bad inventory.
+ * whole in repo-template/cluster.yml.  Loading validates everything, each
+ * value against its grammar, and names file:line:column; nothing is
+ * rendered from a bad inventory.  The policy and rules lines are kept
+ * with their columns joined by one space.
  */
 #ifndef SHOAL_INVENTORY_H
 #define SHOAL_INVENTORY_H
@@ -63,8 +65,10 @@ struct inventory {
 	size_t nagent_configs, nagent_secrets;
 };
 
-/* Load and validate FILE; -1 with diagnostics (file:line:column) in d. */
+/* Load and validate FILE; -1 with diagnostics (file:line:column) in d.
+ * inventory_parse: the same from data (len bytes), named file. */
 int inventory_load(const char *file, struct inventory *inv, struct diags *d);
+int inventory_parse(const char *file, const char *data, size_t len, struct inventory *inv, struct diags *d);
 void inventory_free(struct inventory *inv);
 const struct inv_node *inventory_node(const struct inventory *inv, const char *name);
 
