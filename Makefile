@@ -12,7 +12,7 @@ LIB_OBJS = reconcile/util.o reconcile/ynode.o reconcile/interp.o reconcile/compo
 	   reconcile/convert.o reconcile/docker.o reconcile/plan.o reconcile/apply.o \
 	   reconcile/uhttp.o reconcile/repo.o reconcile/source.o reconcile/review.o reconcile/regauth.o secrets/seal.o
 AGENT_OBJS = agent/main.o agent/gitverify.o agent/agent.o agent/common.o agent/knownhosts.o \
-	     agent/inventory.o agent/render.o agent/netns.o agent/bootstrap.o agent/bootswarm.o
+	     agent/inventory.o agent/render.o agent/atomic.o agent/netns.o agent/bootstrap.o agent/bootswarm.o
 # The agent's long-lived process: HTTP, timers, state; no Git, TLS or YAML.
 AGENTD_OBJS = agent/agentd.o agent/webhook.o agent/common.o agent/knownhosts.o reconcile/util.o reconcile/regauth.o secrets/seal.o
 AGENTD_PKGS = jansson libsodium libmicrohttpd
@@ -43,7 +43,7 @@ tests/unit/%: tests/unit/%.o $(LIB_OBJS)
 tests/unit/test_knownhosts: agent/knownhosts.o
 tests/unit/test_webhook: agent/webhook.o
 tests/unit/test_inventory: agent/inventory.o
-tests/unit/test_bootfiles: agent/inventory.o agent/render.o
+tests/unit/test_bootfiles: agent/inventory.o agent/render.o agent/atomic.o
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do ./$$t; done

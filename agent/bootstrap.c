@@ -12,8 +12,8 @@
  * validate it with the real tools (dnsmasq --test, shorewall check,
  * keepalived -t, in a network namespace of their own whose links are the
  * inventory's interfaces: netns.h), print the plan (a diff per file), and
- * only then replace each changed file atomically and restart what
- * changed.  --root DIR writes under DIR
+ * only then replace each changed file atomically, keeping its owner and
+ * mode (atomic.h), and restart what changed.  --root DIR writes under DIR
  * and restarts nothing; --dry-run stops after the plan.  Nothing of the
  * inventory reaches a tool unless the whole inventory passed its grammar
  * (inventory.c).
@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "atomic.h"
 #include "bootstrap.h"
 #include "cli.h"
 #include "netns.h"
@@ -67,51 +68,6 @@ static int run(const char *const argv[], const char *what)
 }
 
 /* ---------------- plan, check, write ---------------- */
-
-static int mkdirs(const char *path, mode_t mode)
-{
-	char *p = xstrdup(path);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, mode) < 0 && errno != EEXIST) {
-			free(p);
-			return -1;
-		}
-		*s = '/';
-	}
-	free(p);
-	return 0;
-}
-
-/* Write path atomically: a temporary file beside it, fsync, rename. */
-static int write_atomic(const char *path, const char *text)
-{
-	if (mkdirs(path, 0755) < 0)
-		return -1;
-	char *tmp = xasprintf("%s.shoal-tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	size_t len = strlen(text), off = 0;
-	while (fd >= 0 && off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	int ok = fd >= 0 && off == len && fsync(fd) == 0;
-	if (fd >= 0 && close(fd) < 0)
-		ok = 0;
-	if (ok && rename(tmp, path) < 0)
-		ok = 0;
-	if (!ok)
-		unlink(tmp);
-	free(tmp);
-	return ok ? 0 : -1;
-}
-
 
 struct checks {
 	const char *kind, *stage, *node;
@@ -199,10 +155,10 @@ static int converge_files(const char *kind, const struct bootstrap_opts *o, cons
 		fprintf(stderr, "shoal: cannot make a scratch directory: %s\n", strerror(errno));
 		return EXIT_FAIL;
 	}
-	int ret = EXIT_FAIL, changed = 0;
+	int ret = EXIT_FAIL, changed = 0, unfit = 0;
 	for (size_t i = 0; i < f->n; i++) {
 		char *p = xasprintf("%s%s", stage, f->v[i].path);
-		int w = write_atomic(p, f->v[i].text);
+		int w = atomic_replace(p, f->v[i].text, strlen(f->v[i].text));
 		free(p);
 		if (w < 0) {
 			fprintf(stderr, "shoal: cannot stage %s: %s\n", f->v[i].path, strerror(errno));
@@ -222,6 +178,14 @@ static int converge_files(const char *kind, const struct bootstrap_opts *o, cons
 			char *p = xasprintf("%s%s", stage, f->v[i].path);
 			show_diff(o->root, f->v[i].path, p);
 			free(p);
+			/* refused before anything is written, --dry-run included */
+			p = xasprintf("%s%s", o->root ? o->root : "", f->v[i].path);
+			if (atomic_replaceable(p) < 0) {
+				fprintf(stderr, "shoal: %s: %s: not replaced\n", p,
+					errno == ELOOP ? "a symbolic link" : errno == EINVAL ? "not a regular file" : strerror(errno));
+				unfit = 1;
+			}
+			free(p);
 			changed++;
 			size_t k = 0;
 			while (k < nr && strcmp(restart[k], f->v[i].service ? f->v[i].service : ""))
@@ -235,6 +199,8 @@ static int converge_files(const char *kind, const struct bootstrap_opts *o, cons
 		printf("  restart   %s%s\n", restart[k], o->root ? " (not with --root)" : "");
 	if (!changed)
 		printf("  nothing to do\n");
+	if (unfit)
+		goto out;
 	if (o->dry_run || !changed) {
 		ret = EXIT_OK;
 		goto out;
@@ -246,7 +212,7 @@ static int converge_files(const char *kind, const struct bootstrap_opts *o, cons
 		if (same)
 			continue;
 		char *p = xasprintf("%s%s", o->root ? o->root : "", f->v[i].path);
-		int w = write_atomic(p, f->v[i].text);
+		int w = atomic_replace(p, f->v[i].text, strlen(f->v[i].text));
 		if (w < 0)
 			fprintf(stderr, "shoal: cannot write %s: %s\n", p, strerror(errno));
 		free(p);

@@ -1,6 +1,7 @@
 /*
- * The files of shoal bootstrap, rendered from the template inventory
- * (render.c).
+ * The files of shoal bootstrap: rendered from the template inventory
+ * (render.c), and replaced on disk keeping their owner and mode, through
+ * a temporary file created exclusively, never through a link (atomic.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,11 +18,27 @@
 
 #include <cmocka.h>
 
+#include "../../agent/atomic.h"
 #include "../../agent/inventory.h"
 #include "../../agent/render.h"
 #include "../../reconcile/util.h"
 
 #define TEMPLATE TOP "/repo-template/cluster.yml"
+
+/* atomic.c names its temporary files from getrandom(): this one, defined
+ * in the test program, comes first, so the test knows the names and can
+ * plant links there.  Values: fake_random[next++], then 0x77777777. */
+static uint32_t fake_random[4];
+static size_t fake_next, fake_n;
+
+ssize_t getrandom(void *buf, size_t len, unsigned int flags)
+{
+	(void)flags;
+	uint32_t v = fake_next < fake_n ? fake_random[fake_next++] : 0x77777777u;
+	memset(buf, 0, len);
+	memcpy(buf, &v, len < sizeof v ? len : sizeof v);
+	return (ssize_t)len;
+}
 
 static const struct rfile *file_of(const struct rfiles *f, const char *path)
 {
@@ -86,11 +103,146 @@ static void test_render_header(void **state)
 	free(data);
 }
 
+static char *scratch(void)
+{
+	char *dir = xstrdup("/tmp/test_bootfiles.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	return dir;
+}
+
+static void put(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static char *get(const char *path)
+{
+	char *s = NULL;
+	assert_int_equal(read_file(path, 1 << 20, &s, NULL), 0);
+	return s;
+}
+
+/* A replaced file keeps its mode (0640 stayed 0640) and owner; as root
+ * the owner is another user's. */
+static void test_atomic_keeps_owner_and_mode(void **state)
+{
+	(void)state;
+	char *dir = scratch(), *path = xasprintf("%s/hosts", dir);
+	put(path, "127.0.0.1\tlocalhost\n");
+	assert_int_equal(chmod(path, 0640), 0);
+	uid_t uid = geteuid() == 0 ? 1234 : geteuid();
+	gid_t gid = geteuid() == 0 ? 5678 : getegid();
+	assert_int_equal(chown(path, uid, gid), 0);
+	fake_n = fake_next = 0;
+	assert_int_equal(atomic_replace(path, "10.0.0.1\tgateway\n", 17), 0);
+	struct stat st;
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(st.st_uid, uid);
+	assert_int_equal(st.st_gid, gid);
+	char *s = get(path);
+	assert_string_equal(s, "10.0.0.1\tgateway\n");
+	free(s);
+	/* a new file: 0644 less the umask, parents made */
+	char *fresh = xasprintf("%s/a/b/new.conf", dir);
+	mode_t old = umask(022);
+	assert_int_equal(atomic_replace(fresh, "x\n", 2), 0);
+	umask(old);
+	assert_int_equal(stat(fresh, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	/* nothing else left in the directory */
+	char *cmd = xasprintf("test \"$(ls -A %s | LC_ALL=C sort | tr '\\n' ' ')\" = 'a hosts '", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	cmd = xasprintf("rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(fresh);
+	free(path);
+	free(dir);
+}
+
+/* Links planted where the temporary file goes are never followed: the
+ * name the code before used (PATH.shoal-tmp), and the very names
+ * atomic_replace draws (getrandom is this test's). */
+static void test_atomic_never_follows_links(void **state)
+{
+	(void)state;
+	char *dir = scratch(), *path = xasprintf("%s/hosts", dir), *victim = xasprintf("%s/victim", dir);
+	put(path, "old\n");
+	put(victim, "precious\n");
+	char *old_tmp = xasprintf("%s.shoal-tmp", path);
+	assert_int_equal(symlink(victim, old_tmp), 0);
+	char *planted = xasprintf("%s/.hosts.shoal-%08x", dir, 0x11111111u);
+	assert_int_equal(symlink(victim, planted), 0);
+	/* the first name drawn is taken by a link: another name is used */
+	fake_random[0] = 0x11111111u;
+	fake_random[1] = 0x22222222u;
+	fake_n = 2;
+	fake_next = 0;
+	assert_int_equal(atomic_replace(path, "new\n", 4), 0);
+	assert_int_equal(fake_next, 2);
+	char *s = get(victim);
+	assert_string_equal(s, "precious\n");
+	free(s);
+	s = get(path);
+	assert_string_equal(s, "new\n");
+	free(s);
+	struct stat st;
+	assert_int_equal(lstat(planted, &st), 0);
+	assert_true(S_ISLNK(st.st_mode)); /* not ours: left alone */
+	assert_int_equal(lstat(old_tmp, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	/* every name drawn is a planted link: refused, nothing written */
+	fake_random[0] = 0x11111111u;
+	fake_n = 1;
+	fake_next = 0;
+	char *planted2 = xasprintf("%s/.hosts.shoal-%08x", dir, 0x77777777u);
+	assert_int_equal(symlink(victim, planted2), 0);
+	assert_int_equal(atomic_replace(path, "newer\n", 6), -1);
+	assert_int_equal(errno, EEXIST);
+	s = get(victim);
+	assert_string_equal(s, "precious\n");
+	free(s);
+	s = get(path);
+	assert_string_equal(s, "new\n");
+	free(s);
+	/* the target itself a link: refused, not replaced, not followed */
+	char *link = xasprintf("%s/linked", dir);
+	assert_int_equal(symlink(victim, link), 0);
+	assert_int_equal(atomic_replaceable(link), -1);
+	assert_int_equal(errno, ELOOP);
+	fake_n = 0;
+	assert_int_equal(atomic_replace(link, "evil\n", 5), -1);
+	assert_int_equal(errno, ELOOP);
+	s = get(victim);
+	assert_string_equal(s, "precious\n");
+	free(s);
+	assert_int_equal(atomic_replaceable(dir), -1);
+	assert_int_equal(errno, EINVAL);
+	char *cmd = xasprintf("rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(link);
+	free(planted2);
+	free(planted);
+	free(old_tmp);
+	free(victim);
+	free(path);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_render_template),
 		cmocka_unit_test(test_render_header),
+		cmocka_unit_test(test_atomic_keeps_owner_and_mode),
+		cmocka_unit_test(test_atomic_never_follows_links),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
