@@ -73,10 +73,10 @@ demo: all
 FUZZ_CC ?= clang
 FUZZ_TARGETS = tests/fuzz/build/fuzz_compose tests/fuzz/build/fuzz_seal \
 	       tests/fuzz/build/fuzz_webhook tests/fuzz/build/fuzz_engine \
-	       tests/fuzz/build/fuzz_http
+	       tests/fuzz/build/fuzz_http tests/fuzz/build/fuzz_inventory
 FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined -std=gnu11 $(WARN) -D_GNU_SOURCE -DTOP='"$(CURDIR)"'
 FUZZ_SAN = address,undefined
-FUZZ_LIB = $(patsubst %.o,tests/fuzz/build/%.o,$(LIB_OBJS) agent/webhook.o)
+FUZZ_LIB = $(patsubst %.o,tests/fuzz/build/%.o,$(LIB_OBJS) agent/webhook.o agent/inventory.o agent/render.o)
 FUZZ_SECONDS ?= 60
 
 tests/fuzz/build/%.o: %.c

@@ -922,6 +922,7 @@ int inventory_parse(const char *file, const char *data, size_t len, struct inven
 	size_t before = d->nerrors;
 	if (!inv->root || inv->root->kind != Y_MAP) {
 		err(&c, inv->root, "the inventory must be a mapping (gateway, vip, nodes, swarm)");
+		strv_free(&c.shown);
 		return -1;
 	}
 	static const char *const keys[] = {"gateway", "vip", "nodes", "swarm", NULL};
