@@ -15,6 +15,7 @@
  *  networks/volumes/secrets/configs .NAME.external  {external: bool, name}
  */
 #include "compose.h"
+#include "envfile.h"
 #include "source.h"
 
 #include <sodium.h>
@@ -710,8 +711,8 @@ static void interpolate(struct ictx *c, struct ynode *n)
 
 /* ---------------- file access ---------------- */
 
-int compose_read_rel(const struct compose_opts *o, const char *path, const struct ynode *pos,
-		     struct diags *d, char **data, size_t *len)
+int compose_read_rel_shown(const struct compose_opts *o, const char *path, const struct ynode *pos,
+			   struct diags *d, char **data, size_t *len, char **shown)
 {
 	if (o->src) {
 		char *norm = source_join(o->workdir ? o->workdir : "", path);
@@ -725,6 +726,8 @@ int compose_read_rel(const struct compose_opts *o, const char *path, const struc
 		int r = source_read(o->src, norm, COMPOSE_MAX_FILE, data, len, &err);
 		if (r < 0)
 			diags_add(d, DIAG_ERROR, pos->file, pos->line, pos->col, "%s: %s", path, err);
+		else if (shown)
+			*shown = xasprintf("%s%s", source_prefix(o->src), norm);
 		free(err);
 		free(norm);
 		return r;
@@ -734,8 +737,18 @@ int compose_read_rel(const struct compose_opts *o, const char *path, const struc
 	if (r < 0)
 		diags_add(d, DIAG_ERROR, pos->file, pos->line, pos->col, "%s: %s", path,
 			  errno == EFBIG ? "file too large" : strerror(errno));
+	if (r == 0 && shown) {
+		*shown = full;
+		full = NULL;
+	}
 	free(full);
 	return r;
+}
+
+int compose_read_rel(const struct compose_opts *o, const char *path, const struct ynode *pos,
+		     struct diags *d, char **data, size_t *len)
+{
+	return compose_read_rel_shown(o, path, pos, d, data, len, NULL);
 }
 
 /* ---------------- normalisation ---------------- */
@@ -1144,56 +1157,33 @@ static struct ynode *short_volume(struct nctx *c, const struct ynode *n)
 	return m;
 }
 
-/* Environment files: KEY=VAL lines, '#' comments, left-trimmed; a bare KEY
- * is looked up among the variables (or dropped). */
+/* Environment files as docker reads them (envfile.h, ENVFILE_DOCKER); a
+ * bare KEY is looked up among the variables (or dropped).  Problems are
+ * reported at their place in the env file. */
+struct env_into {
+	struct nctx *c;
+	const struct ynode *pos;
+	struct ynode *env;
+};
+
+static void env_entry(void *ctx, const char *key, const char *value, int line)
+{
+	struct env_into *e = ctx;
+	(void)line;
+	if (!value && !(value = e->c->o->lookup(e->c->o->lookup_ctx, key)))
+		return;
+	ynode_set(e->env, key, str_node(value, e->pos), e->pos);
+}
+
 static void load_env_file(struct nctx *c, const struct ynode *pathnode, struct ynode *env)
 {
-	char *data;
+	char *data, *shown = NULL;
 	size_t len;
-	if (compose_read_rel(c->o, pathnode->s, pathnode, c->d, &data, &len) < 0)
+	if (compose_read_rel_shown(c->o, pathnode->s, pathnode, c->d, &data, &len, &shown) < 0)
 		return;
-	if (strlen(data) != len) {
-		nerr(c, pathnode, "%s: env file contains a NUL byte", pathnode->s);
-		free(data);
-		return;
-	}
-	int lineno = 0;
-	char *save = NULL;
-	for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		lineno++;
-		while (*line == ' ' || *line == '\t')
-			line++;
-		size_t l = strlen(line);
-		if (l && line[l - 1] == '\r')
-			line[--l] = 0;
-		if (!*line || *line == '#')
-			continue;
-		char *eq = strchr(line, '=');
-		char *key = eq ? xstrndup(line, (size_t)(eq - line)) : xstrdup(line);
-		if (strpbrk(key, " \t")) {
-			nerr(c, pathnode, "%s: variable '%s' contains whitespaces", pathnode->s, key);
-			free(key);
-			continue;
-		}
-		if (!*key) {
-			nerr(c, pathnode, "%s: no variable name on line '%s'", pathnode->s, line);
-			free(key);
-			continue;
-		}
-		struct ynode *val;
-		if (eq) {
-			val = str_node(eq + 1, pathnode);
-		} else {
-			const char *v = c->o->lookup(c->o->lookup_ctx, key);
-			if (!v) {
-				free(key);
-				continue;
-			}
-			val = str_node(v, pathnode);
-		}
-		ynode_set(env, key, val, pathnode);
-		free(key);
-	}
+	struct env_into e = {c, pathnode, env};
+	envfile_parse(shown, data, len, ENVFILE_DOCKER, env_entry, &e, c->d);
+	free(shown);
 	free(data);
 }
 

@@ -43,6 +43,10 @@ int compose_load(const struct compose_file *files, size_t n, const struct compos
  * and returns -1 on failure. */
 int compose_read_rel(const struct compose_opts *o, const char *path, const struct ynode *pos,
 		     struct diags *d, char **data, size_t *len);
+/* The same, and in *shown (caller frees) the path to show for the file
+ * read: the repository's path in a repository, else the one opened. */
+int compose_read_rel_shown(const struct compose_opts *o, const char *path, const struct ynode *pos,
+			   struct diags *d, char **data, size_t *len, char **shown);
 
 /* Scalar conversions used by the loader and the converter. */
 int compose_parse_bool(const char *s, int *out);

@@ -1,4 +1,5 @@
 #include "repo.h"
+#include "envfile.h"
 #include "source.h"
 
 #include <sodium.h>
@@ -74,37 +75,15 @@ void var_ctx_wipe(struct var_ctx *vc)
 	strv_free(&vc->opened);
 }
 
-int vars_parse(const char *file, const char *data, json_t *vars, struct diags *d)
+static void set_var(void *ctx, const char *key, const char *value, int line)
 {
-	int line = 0, bad = 0;
-	const char *p = data;
-	while (*p) {
-		line++;
-		size_t l = strcspn(p, "\n");
-		char *ln = xstrndup(p, l);
-		p += l + (p[l] == '\n');
-		char *s = ln;
-		while (*s == ' ' || *s == '\t')
-			s++;
-		size_t sl = strlen(s);
-		if (sl && s[sl - 1] == '\r')
-			s[--sl] = 0;
-		if (!*s || *s == '#') {
-			free(ln);
-			continue;
-		}
-		char *eq = strchr(s, '=');
-		if (!eq || eq == s) {
-			diags_add(d, DIAG_ERROR, file, line, 1, "expected KEY=VALUE");
-			bad = 1;
-			free(ln);
-			continue;
-		}
-		*eq = 0;
-		json_object_set_new(vars, s, json_string(eq + 1));
-		free(ln);
-	}
-	return bad ? -1 : 0;
+	(void)line;
+	json_object_set_new(ctx, key, json_string(value));
+}
+
+int vars_parse(const char *file, const char *data, size_t len, json_t *vars, struct diags *d)
+{
+	return envfile_parse(file, data, len, ENVFILE_VARS, set_var, vars, d);
 }
 
 /* path relative to the source; a missing file is fine. */
@@ -129,7 +108,7 @@ static int load_vars(const struct source *src, const char *path, json_t *vars, s
 		diags_add(d, DIAG_ERROR, shown, 0, 0, "%s", err);
 		free(err);
 	} else {
-		r = vars_parse(shown, data, vars, d);
+		r = vars_parse(shown, data, len, vars, d);
 		free(data);
 	}
 	free(shown);
@@ -262,7 +241,9 @@ int repo_load(const struct source *src, const struct repo_opts *o, struct repo *
 		return -1;
 	}
 	json_t *vars = json_object();
-	load_vars(src, REPO_VARS_FILE, vars, d);
+	/* every stack reads these: when the file is refused, none is loaded
+	 * (it would be with variables missing or empty) */
+	int vars_bad = load_vars(src, REPO_VARS_FILE, vars, d) < 0;
 	r->stacks = xcalloc(names.n ? names.n : 1, sizeof *r->stacks);
 	for (size_t i = 0; i < names.n; i++) {
 		struct repo_stack *st = &r->stacks[r->n++];
@@ -288,7 +269,14 @@ int repo_load(const struct source *src, const struct repo_opts *o, struct repo *
 			free(sdir);
 			source_record(src, st->inputs);
 		}
-		st->ds = load_stack(src, names.v[i], vars, o, d);
+		if (vars_bad) {
+			char *shown = xasprintf("%sstacks/%s", source_prefix(src), names.v[i]);
+			diags_add(d, DIAG_ERROR, shown, 0, 0, "not loaded: %s%s has errors", source_prefix(src),
+				  REPO_VARS_FILE);
+			free(shown);
+		} else {
+			st->ds = load_stack(src, names.v[i], vars, o, d);
+		}
 		source_record(src, NULL);
 	}
 	/* a symbolic link in stacks/ is a stack that cannot be read: invalid,

@@ -41,8 +41,9 @@ struct repo_opts {
 int repo_load(const struct source *src, const struct repo_opts *o, struct repo *r, struct diags *d);
 void repo_free(struct repo *r);
 
-/* KEY=VALUE lines into a JSON object (later keys win). */
-int vars_parse(const char *file, const char *data, json_t *vars, struct diags *d);
+/* vars.env: KEY=VALUE lines into a JSON object (later keys win); the
+ * rules are envfile.h's (ENVFILE_VARS).  -1 when any line was refused. */
+int vars_parse(const char *file, const char *data, size_t len, json_t *vars, struct diags *d);
 
 /*
  * What interpolation reads: variables (a JSON object of strings, or the

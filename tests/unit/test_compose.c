@@ -309,10 +309,10 @@ static void test_vars_parse(void **state)
 	(void)state;
 	json_t *v = json_object();
 	struct diags d = {0};
-	assert_int_equal(vars_parse("vars.env", "# c\nA=1\n  B=x=y\n\nC=\n", v, &d), 0);
+	assert_int_equal(vars_parse("vars.env", "# c\nA=1\n  B=x=y\n\nC=\n", 20, v, &d), 0);
 	assert_string_equal(json_string_value(json_object_get(v, "B")), "x=y");
 	assert_string_equal(json_string_value(json_object_get(v, "C")), "");
-	assert_int_equal(vars_parse("vars.env", "oops\n", v, &d), -1);
+	assert_int_equal(vars_parse("vars.env", "oops\n", 5, v, &d), -1);
 	assert_int_equal(d.v[0].line, 1);
 	diags_free(&d);
 	json_decref(v);

@@ -1,0 +1,300 @@
+/*
+ * Hostile repository input (issue 15, items 6 and 10): vars.env and
+ * env_file files with byte-order marks, invalid UTF-8, NUL bytes and CRLF;
+ * compose files with byte-order marks; undefined variables; image
+ * references and object names as the engine checks them, before any write.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../reconcile/compose.h"
+#include "../../reconcile/convert.h"
+#include "../../reconcile/repo.h"
+#include "../../reconcile/source.h"
+
+static char tmp[256];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(tmp, sizeof tmp, "/tmp/shoal-secrepo-XXXXXX");
+	return mkdtemp(tmp) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char *cmd = xasprintf("rm -rf '%s'", tmp);
+	int rc = system(cmd);
+	free(cmd);
+	return rc == 0 ? 0 : -1;
+}
+
+/* Write len bytes (strlen when len is -1) to tmp/rel, making its folders. */
+static void put(const char *rel, const char *data, long len)
+{
+	char *path = xasprintf("%s/%s", tmp, rel);
+	for (char *p = path + strlen(tmp) + 1; (p = strchr(p, '/')); p++) {
+		*p = 0;
+		mkdir(path, 0755);
+		*p = '/';
+	}
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	size_t n = len < 0 ? strlen(data) : (size_t)len;
+	assert_int_equal(fwrite(data, 1, n, f), n);
+	fclose(f);
+	free(path);
+}
+
+static void clean(void)
+{
+	teardown(NULL);
+	mkdir(tmp, 0700);
+}
+
+static int has(const struct diags *d, int level, const char *file_end, int line, int col, const char *frag)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct diag *g = &d->v[i];
+		if ((int)g->level == level && g->line == line && g->col == col && strstr(g->msg, frag) &&
+		    (!file_end || (g->file && str_has_suffix(g->file, file_end))))
+			return 1;
+	}
+	for (size_t i = 0; i < d->n; i++)
+		fprintf(stderr, "  have %s %s:%d:%d %s\n", d->v[i].level == DIAG_ERROR ? "error" : "warning",
+			d->v[i].file ? d->v[i].file : "-", d->v[i].line, d->v[i].col, d->v[i].msg);
+	return 0;
+}
+
+static size_t n_errors(const struct diags *d)
+{
+	return d->nerrors;
+}
+
+/* Load tmp as a repository; the named stack's desired state (or NULL). */
+static const struct desired *load_repo(struct repo *r, struct diags *d, const char *stack)
+{
+	struct source *src = NULL;
+	char *err = NULL;
+	assert_int_equal(source_dir_new(&src, tmp, &err), 0);
+	struct repo_opts ro = {0};
+	assert_int_equal(repo_load(src, &ro, r, d), 0);
+	source_free(src);
+	for (size_t i = 0; i < r->n; i++)
+		if (!strcmp(r->stacks[i].name, stack))
+			return r->stacks[i].ds;
+	return NULL;
+}
+
+static const char *image_of(const struct desired *ds, const char *svc)
+{
+	json_t *s = json_object_get(ds->services, svc);
+	return json_string_value(json_object_get(json_object_get(json_object_get(s, "TaskTemplate"), "ContainerSpec"), "Image"));
+}
+
+static const char *app_yml = "version: '3.8'\n"
+			     "services:\n"
+			     "  web:\n"
+			     "    image: \"local/busybox:${TAG}\"\n";
+
+/* vars.env: what used to drop or empty variables is refused, positioned */
+static void test_vars_env_hostile(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *data;
+		long len;
+		int line, col;
+		const char *frag;
+	} cases[] = {
+		{"\xef\xbb\xbfTAG=1\n", -1, 1, 1, "byte-order mark"},
+		{"A=1\nTAG=1\xff\n", -1, 2, 6, "invalid UTF-8"},
+		{"A=1\nTAG=\xc3\xa9\xe2\x82\n", -1, 2, 6, "invalid UTF-8"},
+		{"A=1\nTAG=\xed\xa0\x80\n", -1, 2, 5, "invalid UTF-8"}, /* a surrogate */
+		{"A=1\nTAG=\xc0\xaf\n", -1, 2, 5, "invalid UTF-8"},	/* overlong */
+		{"TAG=1\nB=x\0y\n", 12, 2, 4, "NUL"},
+		{"A=1\0\nTAG=1\n", 10, 1, 4, "NUL"},
+		{"TAG =1\n", -1, 1, 1, "contains whitespaces"},
+		{"T-G=1\n", -1, 1, 1, "not a variable name"},
+		{"=1\n", -1, 1, 1, "no variable name"},
+		{"TAG\n", -1, 1, 1, "expected KEY=VALUE"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		clean();
+		put("stacks/app/app.yml", app_yml, -1);
+		put("vars.env", cases[i].data, cases[i].len);
+		struct repo r;
+		struct diags d = {0};
+		const struct desired *ds = load_repo(&r, &d, "app");
+		if (ds)
+			fail_msg("case %zu: the stack loaded (image %s)", i, image_of(ds, "app_web"));
+		if (!has(&d, DIAG_ERROR, "vars.env", cases[i].line, cases[i].col, cases[i].frag))
+			fail_msg("case %zu: no error %s at %d:%d", i, cases[i].frag, cases[i].line, cases[i].col);
+		repo_free(&r);
+		diags_free(&d);
+	}
+	/* the same in a stack's own vars.env */
+	clean();
+	put("stacks/app/app.yml", app_yml, -1);
+	put("stacks/app/vars.env", "\xef\xbb\xbfTAG=1\n", -1);
+	struct repo r;
+	struct diags d = {0};
+	assert_null(load_repo(&r, &d, "app"));
+	assert_true(has(&d, DIAG_ERROR, "stacks/app/vars.env", 1, 1, "byte-order mark"));
+	repo_free(&r);
+	diags_free(&d);
+}
+
+/* CRLF line ends, comments and leading blanks are fine */
+static void test_vars_env_crlf(void **state)
+{
+	(void)state;
+	clean();
+	put("stacks/app/app.yml", app_yml, -1);
+	put("vars.env", "# c\r\n\r\n  TAG=1.2\r\nX=a\rb\r\n", -1);
+	struct repo r;
+	struct diags d = {0};
+	const struct desired *ds = load_repo(&r, &d, "app");
+	assert_non_null(ds);
+	assert_string_equal(image_of(ds, "app_web"), "local/busybox:1.2");
+	assert_int_equal(n_errors(&d), 0);
+	repo_free(&r);
+	diags_free(&d);
+}
+
+static const struct desired *stack_ds(const struct repo *r, const char *name)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (!strcmp(r->stacks[i].name, name))
+			return r->stacks[i].ds;
+	return NULL;
+}
+
+/* a top-level vars.env that is refused makes every stack invalid */
+static void test_vars_env_top_invalid_stops_all(void **state)
+{
+	(void)state;
+	clean();
+	put("stacks/app/app.yml", app_yml, -1);
+	put("stacks/other/other.yml", "services: {x: {image: busybox}}\n", -1);
+	put("vars.env", "TAG=1\nB=\xff\n", -1);
+	struct repo r;
+	struct diags d = {0};
+	load_repo(&r, &d, "app");
+	assert_int_equal(r.n, 2);
+	assert_null(stack_ds(&r, "app"));
+	assert_null(stack_ds(&r, "other"));
+	assert_true(has(&d, DIAG_ERROR, "vars.env", 2, 3, "invalid UTF-8"));
+	repo_free(&r);
+	diags_free(&d);
+}
+
+/* Load compose text from tmp/stack.yml (env files beside it) as stack st. */
+static struct desired *load_compose(const char *text, long len, struct diags *d)
+{
+	put("stack.yml", text, len);
+	char *path = xasprintf("%s/stack.yml", tmp), *data = NULL;
+	size_t n = 0;
+	assert_int_equal(read_file(path, COMPOSE_MAX_FILE, &data, &n), 0);
+	struct compose_file f = {path, data, n};
+	struct compose_opts co = {.lookup = NULL, .workdir = tmp};
+	struct var_ctx vc = {.vars = json_pack("{s:s}", "FROMVARS", "v")};
+	co.lookup = var_lookup;
+	co.lookup_ctx = &vc;
+	vc.co = &co;
+	struct ynode *m = NULL;
+	struct desired *ds = NULL;
+	if (compose_load(&f, 1, &co, &m, d) == 0) {
+		struct convert_opts cvo = {.copts = &co};
+		convert_stack("st", m, &cvo, &ds, d);
+	}
+	ynode_free(m);
+	json_decref(vc.vars);
+	free(data);
+	free(path);
+	return ds;
+}
+
+static const char *env_of(const struct desired *ds, size_t i)
+{
+	json_t *s = json_object_get(ds->services, "st_web");
+	json_t *env = json_object_get(json_object_get(json_object_get(s, "TaskTemplate"), "ContainerSpec"), "Env");
+	return json_string_value(json_array_get(env, i));
+}
+
+static size_t env_n(const struct desired *ds)
+{
+	json_t *s = json_object_get(ds->services, "st_web");
+	return json_array_size(json_object_get(json_object_get(json_object_get(s, "TaskTemplate"), "ContainerSpec"), "Env"));
+}
+
+static const char *env_yml = "version: '3.8'\n"
+			     "services:\n"
+			     "  web:\n"
+			     "    image: busybox\n"
+			     "    env_file: app.env\n";
+
+/* env_file as docker reads it (CLI 28 pkg/kvfile): a BOM at the start is
+ * dropped, CR before LF dropped, leading Unicode spaces trimmed, a bare
+ * KEY taken from the variables; invalid UTF-8 and whitespace in a name
+ * refused, here with the env file's own position */
+static void test_env_file_docker_rules(void **state)
+{
+	(void)state;
+	clean();
+	put("app.env", "\xef\xbb\xbf" "A=1\r\n\x0b" "B=2\n\xc2\xa0" "C=x\ry\nFROMVARS\nUNSET\n# c\n", -1);
+	struct diags d = {0};
+	struct desired *ds = load_compose(env_yml, -1, &d);
+	assert_non_null(ds);
+	assert_int_equal(env_n(ds), 4);
+	assert_string_equal(env_of(ds, 0), "A=1");
+	assert_string_equal(env_of(ds, 1), "B=2");
+	assert_string_equal(env_of(ds, 2), "C=x\ry");
+	assert_string_equal(env_of(ds, 3), "FROMVARS=v");
+	desired_free(ds);
+	diags_free(&d);
+
+	static const struct {
+		const char *data;
+		long len;
+		int line, col;
+		const char *frag;
+	} bad[] = {
+		{"A=1\nB=\xff\n", -1, 2, 3, "invalid UTF-8"},
+		{"A=1\nB=x\0y\n", 10, 2, 4, "NUL"},
+		{"A=1\n  A B=1\n", -1, 2, 3, "variable 'A B' contains whitespaces"},
+		{"A=1\n=x\n", -1, 2, 1, "no variable name on line '=x'"},
+		{"A=1\n\xef\xbb\xbf" "B=2\n", -1, 2, 1, "byte-order mark"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		clean();
+		put("app.env", bad[i].data, bad[i].len);
+		struct diags e = {0};
+		struct desired *x = load_compose(env_yml, -1, &e);
+		if (x)
+			fail_msg("case %zu: accepted", i);
+		if (!has(&e, DIAG_ERROR, "app.env", bad[i].line, bad[i].col, bad[i].frag))
+			fail_msg("case %zu: no error %s at app.env:%d:%d", i, bad[i].frag, bad[i].line, bad[i].col);
+		diags_free(&e);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vars_env_hostile),
+		cmocka_unit_test(test_vars_env_crlf),
+		cmocka_unit_test(test_vars_env_top_invalid_stops_all),
+		cmocka_unit_test(test_env_file_docker_rules),
+	};
+	return cmocka_run_group_tests_name("secrepo", tests, setup, teardown);
+}
