@@ -584,6 +584,48 @@ static int depth_ok(const char *file, const char *data, size_t len, struct diags
 	return ok;
 }
 
+/* 1-based line and column (in characters) of byte offset off. */
+static void position(const char *data, size_t len, size_t off, int *line, int *col)
+{
+	size_t i = len >= 3 && !memcmp(data, "\xef\xbb\xbf", 3) && off >= 3 ? 3 : 0; /* not a column */
+	*line = 1;
+	*col = 1;
+	for (; i < off && i < len; i++) {
+		if (data[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if (((unsigned char)data[i] & 0xc0) != 0x80) {
+			(*col)++;
+		}
+	}
+}
+
+/*
+ * A UTF-8 byte-order mark is what docker's YAML reader (yaml.v3) accepts
+ * at the very start of a file only; libyaml also skips one at the start of
+ * any line (two at the start, one ending the file), which docker refuses:
+ * refused here too, so that both take the same files.  UTF-16 files are
+ * left to libyaml (their mark is the encoding's, and both accept it).
+ */
+static int bom_ok(const char *file, const char *data, size_t len, struct diags *d)
+{
+	static const char bom[] = "\xef\xbb\xbf";
+	if (len >= 2 && ((data[0] == '\xff' && data[1] == '\xfe') || (data[0] == '\xfe' && data[1] == '\xff')))
+		return 1;
+	size_t start = len >= 3 && !memcmp(data, bom, 3) ? 3 : 0;
+	for (const char *p = data + start; (p = memmem(p, len - (size_t)(p - data), bom, 3)); p += 3) {
+		size_t off = (size_t)(p - data);
+		if (off != start && p[-1] != '\n' && p[-1] != '\r')
+			continue; /* inside a line: a character of a scalar */
+		int line, col;
+		position(data, len, off, &line, &col);
+		diags_add(d, DIAG_ERROR, file, line, col,
+			  "yaml: a byte-order mark (U+FEFF) is only allowed at the start of the file");
+		return 0;
+	}
+	return 1;
+}
+
 int ynode_parse(const char *file, const char *data, size_t len, struct ynode **out,
 		struct diags *d)
 {
@@ -597,11 +639,16 @@ int ynode_parse(const char *file, const char *data, size_t len, struct ynode **o
 		openers += data[i] == '[' || data[i] == '{';
 	if (openers > YNODE_MAX_DEPTH + 1 && !depth_ok(file, data, len, d))
 		return -1;
+	if (!bom_ok(file, data, len, d))
+		return -1;
 	if (!yaml_parser_initialize(&p))
 		abort();
 	yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
 	if (!yaml_parser_load(&p, &doc)) {
 		int line = (int)p.problem_mark.line + 1, col = (int)p.problem_mark.column + 1;
+		/* the reader (encoding, control characters) gives a byte offset */
+		if (p.error == YAML_READER_ERROR && len >= 2 && (unsigned char)data[0] < 0xfe)
+			position(data, len, p.problem_offset, &line, &col);
 		diags_add(d, DIAG_ERROR, file, line, col, "yaml: %s%s%s", p.problem ? p.problem : "syntax error",
 			  p.context ? " " : "", p.context ? p.context : "");
 		yaml_parser_delete(&p);

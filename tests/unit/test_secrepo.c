@@ -288,6 +288,41 @@ static void test_env_file_docker_rules(void **state)
 	}
 }
 
+/* compose files: one byte-order mark at the very start is what docker
+ * (yaml.v3) accepts; anywhere else it refuses the file, so does shoal,
+ * with a position; reader errors are positioned too */
+static void test_compose_bom_and_reader_errors(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *data;
+		long len;
+		int ok, line, col;
+		const char *frag;
+	} cases[] = {
+		{"\xef\xbb\xbfservices:\n  web:\n    image: busybox\n", -1, 1, 0, 0, NULL},
+		{"services:\n  web:\n    image: busybox\n    hostname: \"a\xef\xbb\xbf" "b\"\n", -1, 1, 0, 0, NULL},
+		{"\xef\xbb\xbf\xef\xbb\xbfservices:\n  web:\n    image: busybox\n", -1, 0, 1, 1, "byte-order mark"},
+		{"services:\n  web:\n    image: busybox\n\xef\xbb\xbf", -1, 0, 4, 1, "byte-order mark"},
+		{"services:\n\xef\xbb\xbf  web:\n    image: busybox\n", -1, 0, 2, 1, "byte-order mark"},
+		{"services:\n  web:\n    image: busybox\n    labels: [a=\xff]\n", -1, 0, 4, 16, "invalid"},
+		{"services:\n  web:\n    image: busybox\n    labels: [a=\0b]\n", 55, 0, 4, 16, "control characters"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		clean();
+		struct diags d = {0};
+		struct desired *ds = load_compose(cases[i].data, cases[i].len, &d);
+		if (cases[i].ok && !ds)
+			fail_msg("case %zu refused", i);
+		if (!cases[i].ok && ds)
+			fail_msg("case %zu accepted", i);
+		if (!cases[i].ok && !has(&d, DIAG_ERROR, "stack.yml", cases[i].line, cases[i].col, cases[i].frag))
+			fail_msg("case %zu: no error %s at %d:%d", i, cases[i].frag, cases[i].line, cases[i].col);
+		desired_free(ds);
+		diags_free(&d);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_vars_env_crlf),
 		cmocka_unit_test(test_vars_env_top_invalid_stops_all),
 		cmocka_unit_test(test_env_file_docker_rules),
+		cmocka_unit_test(test_compose_bom_and_reader_errors),
 	};
 	return cmocka_run_group_tests_name("secrepo", tests, setup, teardown);
 }
