@@ -675,12 +675,20 @@ static void interpolate_at(struct ictx *c, struct ynode *n, struct buf *pb)
 				  "%s: ${sealed:...} may only be used in environment values", path);
 			return;
 		}
-		if (interp_string_ex(n->s, c->o->lookup, env ? c->o->sealed : NULL, c->o->lookup_ctx, &out, &err,
-				     &used) < 0) {
+		struct strv unset = {0};
+		struct interp_opts io = {c->o->lookup, env ? c->o->sealed : NULL, c->o->lookup_ctx, &used, &unset};
+		if (interp_expand(n->s, &io, &out, &err) < 0) {
 			diags_add(c->d, DIAG_ERROR, n->file, n->line, n->col, "%s: %s", path, err);
 			free(err);
+			strv_free(&unset);
 			return;
 		}
+		/* docker compose's warning; docker stack deploy (CLI 28) says
+		 * nothing, and an empty value is rarely what was meant */
+		for (size_t i = 0; i < unset.n; i++)
+			diags_add(c->d, DIAG_WARN, n->file, n->line, n->col,
+				  "The \"%s\" variable is not set. Defaulting to a blank string.", unset.v[i]);
+		strv_free(&unset);
 		n->interpolated = strcmp(n->s, out) != 0;
 		n->sealed = used;
 		free(n->s);

@@ -20,14 +20,16 @@ static int name_char(int c)
 
 /* Append the value of name with modifier mod ("", "-d", ":-d", "?e", ":?e"). */
 static int subst(struct buf *b, const char *nm, size_t nmlen, const char *mod, size_t modlen,
-		 interp_lookup_fn lookup, void *ctx, char **err)
+		 const struct interp_opts *o, char **err)
 {
 	char *name = xstrndup(nm, nmlen);
-	const char *v = lookup(ctx, name);
+	const char *v = o->lookup(o->ctx, name);
 	int ret = 0;
 	if (modlen == 0) {
 		if (v)
 			buf_adds(b, v);
+		else if (o->unset)
+			strv_push(o->unset, xstrdup(name));
 		free(name);
 		return 0;
 	}
@@ -60,6 +62,15 @@ int interp_string(const char *in, interp_lookup_fn lookup, void *ctx, char **out
 int interp_string_ex(const char *in, interp_lookup_fn lookup, interp_sealed_fn sealed, void *ctx, char **out,
 		     char **err, int *used)
 {
+	struct interp_opts o = {lookup, sealed, ctx, used, NULL};
+	return interp_expand(in, &o, out, err);
+}
+
+int interp_expand(const char *in, const struct interp_opts *o, char **out, char **err)
+{
+	interp_sealed_fn sealed = o->sealed;
+	void *ctx = o->ctx;
+	int *used = o->used;
 	struct buf b;
 	buf_init(&b, 0);
 	*out = NULL;
@@ -88,7 +99,7 @@ int interp_string_ex(const char *in, interp_lookup_fn lookup, interp_sealed_fn s
 			const char *e = p;
 			if (*p == '-' || *p == '?' || (*p == ':' && (p[1] == '-' || p[1] == '?')))
 				p += strcspn(p, "}");
-			if (subst(&b, s, (size_t)(e - s), e, (size_t)(p - e), lookup, ctx, err) < 0)
+			if (subst(&b, s, (size_t)(e - s), e, (size_t)(p - e), o, err) < 0)
 				goto fail;
 			continue;
 		}
@@ -123,7 +134,7 @@ int interp_string_ex(const char *in, interp_lookup_fn lookup, interp_sealed_fn s
 			if (restlen && !((*e == '-' || *e == '?') ||
 					 (*e == ':' && (e[1] == '-' || e[1] == '?'))))
 				goto invalid;
-			if (subst(&b, s, (size_t)(e - s), e, restlen, lookup, ctx, err) < 0)
+			if (subst(&b, s, (size_t)(e - s), e, restlen, o, err) < 0)
 				goto fail;
 			p = close + 1;
 			continue;

@@ -22,4 +22,19 @@ typedef const char *(*interp_sealed_fn)(void *ctx, const char *path, char **err)
 int interp_string_ex(const char *in, interp_lookup_fn lookup, interp_sealed_fn sealed, void *ctx, char **out,
 		     char **err, int *used);
 
+/*
+ * The same with every option: unset, when not NULL, gets the name of each
+ * variable referenced without a default or error form ($VAR, ${VAR}) that
+ * is not set: docker compose warns of them, and the value is blank.
+ */
+struct strv;
+struct interp_opts {
+	interp_lookup_fn lookup;
+	interp_sealed_fn sealed;
+	void *ctx;
+	int *used;
+	struct strv *unset;
+};
+int interp_expand(const char *in, const struct interp_opts *o, char **out, char **err);
+
 #endif

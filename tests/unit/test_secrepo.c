@@ -323,6 +323,30 @@ static void test_compose_bom_and_reader_errors(void **state)
 	}
 }
 
+/* ${VAR} unset: a warning at its place (docker compose's words), the value
+ * blank; with a default or an error form, or set though empty, nothing */
+static void test_undefined_variable_warns(void **state)
+{
+	(void)state;
+	clean();
+	struct diags d = {0};
+	struct desired *ds = load_compose("services:\n"
+					  "  web:\n"
+					  "    image: \"busybox:${NOPE}\"\n"
+					  "    hostname: \"${NOPE2:-x}$NOPE3${FROMVARS}\"\n"
+					  "    labels: [\"a=${NOPE4-y}\"]\n",
+					  -1, &d);
+	assert_non_null(ds);
+	assert_true(has(&d, DIAG_WARN, "stack.yml", 3, 12, "The \"NOPE\" variable is not set. Defaulting to a blank string."));
+	assert_true(has(&d, DIAG_WARN, "stack.yml", 4, 15, "The \"NOPE3\" variable is not set. Defaulting to a blank string."));
+	size_t warns = 0;
+	for (size_t i = 0; i < d.n; i++)
+		warns += d.v[i].level == DIAG_WARN;
+	assert_int_equal(warns, 2);
+	desired_free(ds);
+	diags_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +355,7 @@ int main(void)
 		cmocka_unit_test(test_vars_env_top_invalid_stops_all),
 		cmocka_unit_test(test_env_file_docker_rules),
 		cmocka_unit_test(test_compose_bom_and_reader_errors),
+		cmocka_unit_test(test_undefined_variable_warns),
 	};
 	return cmocka_run_group_tests_name("secrepo", tests, setup, teardown);
 }
