@@ -1082,23 +1082,186 @@ static char *template_problem(const char *s)
 	return why;
 }
 
-static int valid_image_ref(const char *s)
+/* ---- image references ---- */
+
+static int lower_alnum(int c)
 {
-	if (!*s || strlen(s) > 4096)
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static int ascii_alnum(int c)
+{
+	return lower_alnum(c) || (c >= 'A' && c <= 'Z');
+}
+
+/* [a-z0-9]+ ((\.|_|__|-+) [a-z0-9]+)* */
+static int path_component(const char *p, const char *e)
+{
+	if (p == e || !lower_alnum(*p))
 		return 0;
-	for (const char *p = s; *p; p++)
-		if (isspace((unsigned char)*p))
+	while (p < e) {
+		while (p < e && lower_alnum(*p))
+			p++;
+		if (p == e)
+			return 1;
+		if (*p == '.')
+			p++;
+		else if (*p == '_')
+			p += p + 1 < e && p[1] == '_' ? 2 : 1;
+		else if (*p == '-')
+			while (p < e && *p == '-')
+				p++;
+		else
 			return 0;
-	/* the repository part must be lowercase */
-	const char *slash = strrchr(s, '/');
-	const char *name = slash ? slash + 1 : s;
-	for (const char *p = s; p < name; p++)
-		if (isupper((unsigned char)*p) && !strchr(s, '.') && !strchr(s, ':'))
+		if (p == e || !lower_alnum(*p))
 			return 0;
-	for (const char *p = name; *p && *p != ':' && *p != '@'; p++)
-		if (isupper((unsigned char)*p))
-			return 0;
+	}
 	return 1;
+}
+
+/* path components separated by '/' */
+static int remote_name(const char *p, const char *e)
+{
+	for (;;) {
+		const char *sl = memchr(p, '/', (size_t)(e - p));
+		if (!path_component(p, sl ? sl : e))
+			return 0;
+		if (!sl)
+			return 1;
+		p = sl + 1;
+	}
+}
+
+/* host names ([a-zA-Z0-9] or [a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9], dot
+ * separated) and an optional :port (no IPv6 literal: engine 20.10's
+ * grammar has none) */
+static int domain_part(const char *p, const char *e)
+{
+	const char *colon = memchr(p, ':', (size_t)(e - p));
+	if (colon) {
+		if (colon + 1 == e)
+			return 0;
+		for (const char *q = colon + 1; q < e; q++)
+			if (*q < '0' || *q > '9')
+				return 0;
+		e = colon;
+	}
+	for (;;) {
+		const char *dot = memchr(p, '.', (size_t)(e - p));
+		const char *ce = dot ? dot : e;
+		if (ce == p || !ascii_alnum(*p) || !ascii_alnum(ce[-1]))
+			return 0;
+		for (const char *q = p; q < ce; q++)
+			if (!ascii_alnum(*q) && *q != '-')
+				return 0;
+		if (!dot)
+			return 1;
+		p = dot + 1;
+	}
+}
+
+/* [domain/]remote */
+static int image_name(const char *p, const char *e)
+{
+	if (remote_name(p, e))
+		return 1;
+	const char *sl = memchr(p, '/', (size_t)(e - p));
+	return sl && domain_part(p, sl) && remote_name(sl + 1, e);
+}
+
+static int is_word(int c)
+{
+	return ascii_alnum(c) || c == '_';
+}
+
+/* algorithm ":" hex, then go-digest's check of the algorithms it knows */
+static const char *digest_problem(const char *dg)
+{
+	const char *colon = strchr(dg, ':'), *p = dg;
+	if (!colon)
+		return "invalid reference format";
+	for (int first = 1; p < colon; first = 0) { /* [A-Za-z][A-Za-z0-9]* joined by [-_+.] */
+		if (!first) {
+			if (!strchr("-_+.", *p))
+				return "invalid reference format";
+			p++;
+		}
+		if (p == colon || !isalpha((unsigned char)*p))
+			return "invalid reference format";
+		while (p < colon && isalnum((unsigned char)*p))
+			p++;
+	}
+	size_t hl = strlen(colon + 1);
+	if (hl < 32 || strspn(colon + 1, "0123456789abcdefABCDEF") != hl)
+		return "invalid reference format";
+	static const struct {
+		const char *alg;
+		size_t len;
+	} algs[] = {{"sha256", 64}, {"sha384", 96}, {"sha512", 128}};
+	for (size_t i = 0; i < ARRAY_SIZE(algs); i++) {
+		if ((size_t)(colon - dg) != strlen(algs[i].alg) || strncmp(dg, algs[i].alg, (size_t)(colon - dg)))
+			continue;
+		if (hl != algs[i].len)
+			return "invalid checksum digest length";
+		return strspn(colon + 1, "0123456789abcdef") == hl ? NULL : "invalid checksum digest format";
+	}
+	return "unsupported digest algorithm";
+}
+
+/*
+ * An image reference as the engine checks it at service create (swarmkit:
+ * distribution's ParseNormalizedNamed, engine 20.10's version): NULL, or
+ * why not, in the reference package's words.  The grammar:
+ *   [domain[:port]/]component[/component...][:tag][@algorithm:hex]
+ * component [a-z0-9]+ joined by ".", "_", "__" or dashes; tag
+ * [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}; a name of at most 255 characters
+ * once docker.io/library/ is added; not 64 hex digits alone.
+ */
+const char *convert_image_problem(const char *ref)
+{
+	size_t n = strlen(ref);
+	if (!n)
+		return "no image specified";
+	if (n == 64 && strspn(ref, "0123456789abcdef") == 64)
+		return "invalid repository name, cannot specify 64-byte hexadecimal strings";
+	/* docker.io is added unless the first component names a registry */
+	const char *sl = strchr(ref, '/');
+	int has_domain = sl && (memchr(ref, '.', (size_t)(sl - ref)) || memchr(ref, ':', (size_t)(sl - ref)) ||
+				((size_t)(sl - ref) == 9 && !strncmp(ref, "localhost", 9)));
+	const char *rem = has_domain ? sl + 1 : ref;
+	size_t rl = strcspn(rem, ":");
+	for (size_t i = 0; i < rl; i++)
+		if (rem[i] >= 'A' && rem[i] <= 'Z')
+			return "invalid reference format: repository name must be lowercase";
+	const char *at = strchr(ref, '@');
+	const char *end = at ? at : ref + n;
+	const char *lastsl = NULL, *tag = NULL;
+	for (const char *p = ref; p < end; p++)
+		if (*p == '/')
+			lastsl = p;
+	for (const char *p = lastsl ? lastsl : ref; p < end; p++)
+		if (*p == ':')
+			tag = p;
+	const char *name_end = tag ? tag : end;
+	if (tag) {
+		const char *t = tag + 1;
+		if (t == end || end - t > 128 || !is_word(*t))
+			return "invalid reference format";
+		for (const char *p = t; p < end; p++)
+			if (!is_word(*p) && *p != '.' && *p != '-')
+				return "invalid reference format";
+	}
+	if (at) {
+		const char *why = digest_problem(at + 1);
+		if (why)
+			return why;
+	}
+	if (!image_name(ref, name_end))
+		return "invalid reference format";
+	size_t full = (size_t)(name_end - ref) + (has_domain ? 0 : sl ? 10 : 18); /* docker.io/[library/] */
+	if (full > 255)
+		return "repository name must not be more than 255 characters";
+	return NULL;
 }
 
 static void convert_service(struct cctx *c, struct desired *ds, const char *key, const struct ynode *svc,
@@ -1108,12 +1271,12 @@ static void convert_service(struct cctx *c, struct desired *ds, const char *key,
 	char *name = scope(c, key);
 	const struct ynode *dep = ynode_get(svc, "deploy");
 	const char *image = gstr(svc, "image");
+	const char *bad_ref;
 	if (!image || !*image) {
 		cerr(c, svc, "invalid image reference for service %s: no image specified", key);
 		image = "";
-	} else if (!valid_image_ref(image)) {
-		cerr(c, ynode_get(svc, "image"), "invalid image reference for service %s: invalid reference format: repository name must be lowercase",
-		     key);
+	} else if ((bad_ref = convert_image_problem(image))) {
+		cerr(c, ynode_get(svc, "image"), "invalid image reference for service %s: %s", key, bad_ref);
 	}
 	json_t *spec = json_object();
 	json_object_set_new(spec, "Name", json_string(name));

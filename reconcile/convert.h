@@ -57,6 +57,10 @@ void desired_free(struct desired *ds);
  * 10 hex digits of the content hash, at most 64 characters. */
 char *convert_rotated_name(const char *base, const char *data_b64, const json_t *templating);
 
+/* Why the engine would refuse an image reference at service create, or
+ * NULL when it takes it. */
+const char *convert_image_problem(const char *ref);
+
 /* Sorted keys of a JSON object (caller frees the array, not the strings). */
 const char **json_sorted_keys(const json_t *obj, size_t *n);
 

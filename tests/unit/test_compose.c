@@ -109,13 +109,13 @@ static void test_basic_service(void **state)
 static void test_bare_image_gets_latest(void **state)
 {
 	(void)state;
-	const char *t[] = {"services:\n  a:\n    image: busybox\n  b:\n    image: reg:5000/x\n  c:\n    image: x@sha256:abc\n"};
+	const char *t[] = {"services:\n  a:\n    image: busybox\n  b:\n    image: reg:5000/x\n  c:\n    image: x@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"};
 	struct diags d = {0};
 	struct desired *ds = load(t, 1, &d);
 	assert_non_null(ds);
 	assert_string_equal(cs_str(svc(ds, "st_a"), "Image"), "busybox:latest");
 	assert_string_equal(cs_str(svc(ds, "st_b"), "Image"), "reg:5000/x:latest");
-	assert_string_equal(cs_str(svc(ds, "st_c"), "Image"), "x@sha256:abc");
+	assert_string_equal(cs_str(svc(ds, "st_c"), "Image"), "x@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(svc(ds, "st_a"), "Labels"), LABEL_IMAGE)), "busybox");
 	desired_free(ds);
 	diags_free(&d);

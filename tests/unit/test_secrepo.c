@@ -332,7 +332,7 @@ static void test_undefined_variable_warns(void **state)
 	struct diags d = {0};
 	struct desired *ds = load_compose("services:\n"
 					  "  web:\n"
-					  "    image: \"busybox:${NOPE}\"\n"
+					  "    image: \"busybox${NOPE}\"\n"
 					  "    hostname: \"${NOPE2:-x}$NOPE3${FROMVARS}\"\n"
 					  "    labels: [\"a=${NOPE4-y}\"]\n",
 					  -1, &d);
@@ -347,6 +347,43 @@ static void test_undefined_variable_warns(void **state)
 	diags_free(&d);
 }
 
+/* The image reference grammar: tests/fixtures/image-refs.txt, whose
+ * verdicts t-sec-repo.sh checks against the engine. */
+static void test_image_references(void **state)
+{
+	(void)state;
+	char *data = NULL;
+	size_t len = 0;
+	assert_int_equal(read_file(TOP "/tests/fixtures/image-refs.txt", 1 << 20, &data, &len), 0);
+	int n = 0;
+	char *save = NULL;
+	for (char *ln = strtok_r(data, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
+		if (*ln == '#' || !*ln)
+			continue;
+		char *sp = strchr(ln, ' ');
+		assert_non_null(sp);
+		*sp = 0;
+		int want_ok = !strcmp(ln, "ok");
+		char *ref = sp + 1;
+		char *text = xasprintf("services:\n  web:\n    image: '%s'\n", ref);
+		clean();
+		struct diags d = {0};
+		struct desired *ds = load_compose(text, -1, &d);
+		if (want_ok && !ds)
+			fail_msg("%s: refused, the engine accepts it", ref);
+		if (!want_ok && ds)
+			fail_msg("%s: accepted, the engine refuses it", ref);
+		if (!want_ok && !has(&d, DIAG_ERROR, "stack.yml", 3, 12, "invalid image reference for service web"))
+			fail_msg("%s: no positioned error", ref);
+		desired_free(ds);
+		diags_free(&d);
+		free(text);
+		n++;
+	}
+	assert_true(n > 40);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -356,6 +393,7 @@ int main(void)
 		cmocka_unit_test(test_env_file_docker_rules),
 		cmocka_unit_test(test_compose_bom_and_reader_errors),
 		cmocka_unit_test(test_undefined_variable_warns),
+		cmocka_unit_test(test_image_references),
 	};
 	return cmocka_run_group_tests_name("secrepo", tests, setup, teardown);
 }
