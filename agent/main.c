@@ -230,6 +230,12 @@ static int cmd_stack_deploy(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	const char *stack = argv[optind];
+	const char *bad = convert_stack_name_problem(stack);
+	if (bad) {
+		fprintf(stderr, "shoal: invalid stack name \"%s\": %s\n", stack, bad);
+		strv_free(&files);
+		return EXIT_FAIL;
+	}
 	struct diags d = {0};
 	struct compose_file *cf = xcalloc(files.n, sizeof *cf);
 	char **datas = xcalloc(files.n, sizeof *datas);

@@ -546,6 +546,12 @@ static void check(struct vctx *v, const struct ynode *n, enum shape sh, const st
 		}
 		for (size_t i = 0; i < n->n; i++) {
 			const char *key = ynode_str(n->k[i]);
+			/* the schema's ^[a-zA-Z0-9._-]+$ for service names */
+			if (!strcmp(path, "services") &&
+			    (!*key || strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(key))) {
+				verr(v, n->k[i], path, "additional property %s is not allowed", key);
+				continue;
+			}
 			p = path_join(path, key);
 			if (n->v[i]->kind == Y_NULL) {
 				if (!nullok)

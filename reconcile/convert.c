@@ -4,6 +4,8 @@
  */
 #include "convert.h"
 
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,50 @@ static void cerr(struct cctx *c, const struct ynode *at, const char *fmt, ...)
 static char *scope(struct cctx *c, const char *name)
 {
 	return xasprintf("%s_%s", c->stack, name);
+}
+
+/* ---- names, as the engine checks them (swarmkit's controlapi) ---- */
+
+static int name_chars(const char *s, const char *extra)
+{
+	size_t n = strlen(s);
+	if (!n || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
+		return 0;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr(extra, *p)))
+			return 0;
+	return 1;
+}
+
+/* services and networks: ^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$, 63 at most */
+static const char *dns_name_problem(const char *s)
+{
+	if (!name_chars(s, "-_"))
+		return "the engine wants a DNS name component (letters, digits, '-' and '_', starting and ending with a letter or digit)";
+	if (strlen(s) > 63)
+		return "the engine takes names of 63 characters or fewer";
+	return NULL;
+}
+
+/* secrets and configs: ^[a-zA-Z0-9]+(?:[a-zA-Z0-9-_.]*[a-zA-Z0-9])?$, 64 at most */
+static const char *object_name_problem(const char *s)
+{
+	if (!name_chars(s, "-_.") || strlen(s) > 64)
+		return "the engine takes only 64 [a-zA-Z0-9-_.] characters, starting and ending with [a-zA-Z0-9]";
+	return NULL;
+}
+
+const char *convert_stack_name_problem(const char *s)
+{
+	/* docker's CLI refuses only a name of blanks and quotes; the engine
+	 * refuses the names made from it (STACK_service, STACK_network) */
+	if (strspn(s, " \t\n\v\f\r\"'") == strlen(s))
+		return "a stack needs a name";
+	if (!name_chars(s, "-_"))
+		return "a stack name must be a DNS name component (letters, digits, '-' and '_', starting and ending with a letter or digit): the engine refuses the names made from it (STACK_service, STACK_network)";
+	if (strlen(s) > 61)
+		return "a stack name must be 61 characters or fewer: the engine refuses names of more than 63 (STACK_service)";
+	return NULL;
 }
 
 const char **json_sorted_keys(const json_t *obj, size_t *n)
@@ -199,6 +245,20 @@ static int size_of(struct cctx *c, const struct ynode *n, long long *out)
 
 /* ---- networks ---- */
 
+/* Go's net.ParseCIDR: an IPv4 or IPv6 address, '/', a prefix length */
+static int cidr_ok(const char *s)
+{
+	const char *sl = strchr(s, '/');
+	if (!sl || !sl[1] || strlen(sl + 1) > 3 || strspn(sl + 1, "0123456789") != strlen(sl + 1))
+		return 0;
+	char *addr = xstrndup(s, (size_t)(sl - s));
+	unsigned char buf[16];
+	int v4 = inet_pton(AF_INET, addr, buf) == 1, v6 = !v4 && inet_pton(AF_INET6, addr, buf) == 1;
+	free(addr);
+	long bits = strtol(sl + 1, NULL, 10);
+	return (v4 && bits <= 32) || (v6 && bits <= 128);
+}
+
 static void convert_networks(struct cctx *c, struct desired *ds, const struct strv *used)
 {
 	const struct ynode *nets = ynode_get(c->root, "networks");
@@ -212,6 +272,18 @@ static void convert_networks(struct cctx *c, struct desired *ds, const struct st
 			continue;
 		}
 		char *full = name ? xstrdup(name) : scope(c, key);
+		const char *bad = dns_name_problem(full);
+		if (bad) {
+			const struct ynode *at = name ? ynode_get(nw, "name") : ynode_key(nets, key);
+			cerr(c, at, "network %s: %s", full, bad);
+		}
+		const struct ynode *ipm = nw ? ynode_get(nw, "ipam") : NULL;
+		const struct ynode *ipcfg = ipm && ipm->kind == Y_MAP ? ynode_get(ipm, "config") : NULL;
+		for (size_t k = 0; ipcfg && k < ipcfg->n; k++) {
+			const struct ynode *sn = ynode_get(ipcfg->v[k], "subnet");
+			if (sn && !cidr_ok(ynode_str(sn)))
+				cerr(c, sn, "network %s: invalid subnet %s", full, ynode_str(sn));
+		}
 		json_t *b = json_object();
 		json_object_set_new(b, "Name", json_string(full));
 		json_object_set_new(b, "Labels", labels_with_ns(c, nw ? ynode_get(nw, "labels") : NULL));
@@ -259,6 +331,14 @@ char *convert_rotated_name(const char *base, const char *data_b64, const json_t 
 	if (bl > 64 - 11)
 		bl = 64 - 11;
 	return xasprintf("%.*s_%.10s", (int)bl, base, hex);
+}
+
+static size_t b64_decoded_len(const char *b)
+{
+	size_t n = strlen(b);
+	if (n < 4)
+		return 0;
+	return n / 4 * 3 - (b[n - 1] == '=') - (b[n - 2] == '=');
 }
 
 static char *to_base64(const unsigned char *p, size_t len)
@@ -317,6 +397,7 @@ static void convert_file_objects(struct cctx *c, const char *section, json_t *ou
 		const char *driver = is_secret ? gstr(obj, "driver") : NULL;
 		const struct ynode *file = ynode_get(obj, "file");
 		char *hash_input = NULL; /* sealed files: named after the sealed text */
+		int sized = 0;		 /* b64 holds the object's data */
 		json_t *spec = json_object();
 		json_t *labels = labels_with_ns(c, ynode_get(obj, "labels"));
 		char *b64 = NULL;
@@ -338,10 +419,13 @@ static void convert_file_objects(struct cctx *c, const char *section, json_t *ou
 			if (!file) {
 				cerr(c, obj, "%s %s: file is required", is_secret ? "secret" : "config", key);
 			} else if (compose_read_rel(c->o->copts, ynode_str(file), file, c->d, &data, &len) == 0) {
-				if (seal_is_sealed(data, len))
+				if (seal_is_sealed(data, len)) {
 					b64 = open_sealed(c, file, key, data, len, &hash_input);
-				else
+					sized = b64 && c->o->key; /* not a form check's stand-in */
+				} else {
 					b64 = to_base64((unsigned char *)data, len);
+					sized = 1;
+				}
 				sodium_memzero(data, len);
 				free(data);
 			}
@@ -356,6 +440,14 @@ static void convert_file_objects(struct cctx *c, const char *section, json_t *ou
 		}
 		char *final = convert_rotated_name(base, hash_input ? hash_input : b64, templ);
 		free(hash_input);
+		const char *bad = object_name_problem(final);
+		if (bad)
+			cerr(c, name ? ynode_get(obj, "name") : sec->k[i], "%s %s: %s", is_secret ? "secret" : "config", final, bad);
+		/* the engine's limits on the data (none for a driver's secret) */
+		size_t max = is_secret ? 500 * 1024 : 1000 * 1024, dl = b64_decoded_len(b64);
+		if (sized && (dl < 1 || dl >= max))
+			cerr(c, file, "%s %s: %s data must be larger than 0 and less than %zu bytes (it has %zu)",
+			     is_secret ? "secret" : "config", key, is_secret ? "secret" : "config", max, dl);
 		json_object_set_new(labels, LABEL_LOGICAL, json_string(base));
 		json_object_set_new(spec, "Name", json_string(final));
 		json_object_set_new(spec, "Labels", labels);
@@ -1269,6 +1361,9 @@ static void convert_service(struct cctx *c, struct desired *ds, const char *key,
 {
 	c->svc = key;
 	char *name = scope(c, key);
+	const char *bad_name = dns_name_problem(name);
+	if (bad_name)
+		cerr(c, ynode_key(ynode_get(c->root, "services"), key), "name %s: %s", name, bad_name);
 	const struct ynode *dep = ynode_get(svc, "deploy");
 	const char *image = gstr(svc, "image");
 	const char *bad_ref;
@@ -1560,6 +1655,9 @@ int convert_stack(const char *stack, const struct ynode *model, const struct con
 	ds->replicas_unset = json_object();
 	ds->sealed_env = json_object();
 	*out = NULL;
+	const char *bad = convert_stack_name_problem(stack);
+	if (bad)
+		cerr(&c, NULL, "invalid stack name \"%s\": %s", stack, bad);
 
 	convert_file_objects(&c, "secrets", ds->secrets, ds->ext_secrets);
 	convert_file_objects(&c, "configs", ds->configs, ds->ext_configs);

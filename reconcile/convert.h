@@ -57,6 +57,10 @@ void desired_free(struct desired *ds);
  * 10 hex digits of the content hash, at most 64 characters. */
 char *convert_rotated_name(const char *base, const char *data_b64, const json_t *templating);
 
+/* Why a stack name cannot be used (docker's CLI refuses a blank one, the
+ * engine the names made from the rest), or NULL. */
+const char *convert_stack_name_problem(const char *stack);
+
 /* Why the engine would refuse an image reference at service create, or
  * NULL when it takes it. */
 const char *convert_image_problem(const char *ref);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 const char *var_lookup(void *ctx, const char *name)
@@ -120,17 +121,6 @@ static int is_compose_name(const char *n)
 	return str_has_suffix(n, ".yml") || str_has_suffix(n, ".yaml");
 }
 
-static int valid_stack_name(const char *s)
-{
-	if (!*s || strlen(s) > 40)
-		return 0;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
-		      (*p >= 'A' && *p <= 'Z')))
-			return 0;
-	return 1;
-}
-
 static struct desired *load_stack(const struct source *src, const char *name, json_t *base_vars,
 				  const struct repo_opts *ro, struct diags *d)
 {
@@ -145,8 +135,9 @@ static struct desired *load_stack(const struct source *src, const char *name, js
 	char **names = NULL;
 	struct ynode *model = NULL;
 	size_t before = d->nerrors;
-	if (!valid_stack_name(name)) {
-		diags_add(d, DIAG_ERROR, shown_dir, 0, 0, "invalid stack name \"%s\" (letters, digits, - and _)", name);
+	const char *bad = convert_stack_name_problem(name);
+	if (bad) {
+		diags_add(d, DIAG_ERROR, shown_dir, 0, 0, "invalid stack name \"%s\": %s", name, bad);
 		goto out;
 	}
 	load_vars(src, vpath, vars, d);
@@ -248,6 +239,20 @@ int repo_load(const struct source *src, const struct repo_opts *o, struct repo *
 	for (size_t i = 0; i < names.n; i++) {
 		struct repo_stack *st = &r->stacks[r->n++];
 		st->name = xstrdup(names.v[i]);
+		/* the engine's names are case-insensitive: Foo_web and foo_web
+		 * are one service, which neither stack would own */
+		const char *twin = NULL;
+		for (size_t k = 0; k < names.n && !twin; k++)
+			if (k != i && !strcasecmp(names.v[k], names.v[i]))
+				twin = names.v[k];
+		if (twin) {
+			char *shown = xasprintf("%sstacks/%s", source_prefix(src), names.v[i]);
+			diags_add(d, DIAG_ERROR, shown, 0, 0,
+				  "stacks %s and %s differ only by case: the engine's names are case-insensitive, their objects would be the same; rename one",
+				  names.v[i], twin);
+			free(shown);
+			continue;
+		}
 		const struct repo_stack *was = same_inputs(src, o->same_as, names.v[i]);
 		if (was) {
 			st->ds = was->ds;

@@ -384,6 +384,142 @@ static void test_image_references(void **state)
 	free(data);
 }
 
+/* stack names as the engine takes them: its service and network names
+ * (STACK_NAME) must be DNS name components; names differing only by case
+ * are one name to the engine */
+static void test_stack_names(void **state)
+{
+	(void)state;
+	static const char *bad[] = {"-x", "_x", "x.y", "x-", "x_", "caf\xc3\xa9"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		clean();
+		char *p = xasprintf("stacks/%s/a.yml", bad[i]);
+		put(p, "services: {web: {image: busybox}}\n", -1);
+		free(p);
+		put("stacks/ok-1_a/a.yml", "services: {web: {image: busybox}}\n", -1);
+		struct repo r;
+		struct diags d = {0};
+		load_repo(&r, &d, "x");
+		if (stack_ds(&r, bad[i]))
+			fail_msg("stack %s accepted", bad[i]);
+		assert_non_null(stack_ds(&r, "ok-1_a"));
+		assert_int_equal(n_errors(&d), 1);
+		assert_non_null(strstr(d.v[0].msg, "invalid stack name"));
+		repo_free(&r);
+		diags_free(&d);
+	}
+	clean();
+	put("stacks/Foo/a.yml", "services: {web: {image: busybox}}\n", -1);
+	put("stacks/foo/a.yml", "services: {web: {image: busybox}}\n", -1);
+	put("stacks/bar/a.yml", "services: {web: {image: busybox}}\n", -1);
+	struct repo r;
+	struct diags d = {0};
+	load_repo(&r, &d, "x");
+	assert_int_equal(r.n, 3);
+	assert_null(stack_ds(&r, "Foo"));
+	assert_null(stack_ds(&r, "foo"));
+	assert_non_null(stack_ds(&r, "bar"));
+	assert_int_equal(n_errors(&d), 2);
+	assert_non_null(strstr(d.v[0].msg, "differ only by case"));
+	repo_free(&r);
+	diags_free(&d);
+}
+
+/* the same rules for `stack deploy STACK` (docker's CLI only refuses an
+ * empty name; the engine refuses the rest after the networks exist) */
+static void test_stack_deploy_name(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *stack;
+		int ok;
+	} cases[] = {{"ok", 1}, {"a-b_c9", 1}, {"-x", 0}, {"_x", 0}, {"x.y", 0}, {"", 0}, {" ", 0}, {"x-", 0}};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *t = "services: {web: {image: busybox}}\n";
+		struct compose_file f = {"f.yml", t, strlen(t)};
+		struct compose_opts co = {.workdir = "/nonexistent"};
+		struct var_ctx vc = {.vars = json_object()};
+		co.lookup = var_lookup;
+		co.lookup_ctx = &vc;
+		struct ynode *m = NULL;
+		struct desired *ds = NULL;
+		struct diags d = {0};
+		assert_int_equal(compose_load(&f, 1, &co, &m, &d), 0);
+		struct convert_opts cvo = {.copts = &co};
+		convert_stack(cases[i].stack, m, &cvo, &ds, &d);
+		if (cases[i].ok != (ds != NULL))
+			fail_msg("stack \"%s\": %s", cases[i].stack, ds ? "accepted" : "refused");
+		if (!ds)
+			assert_true(has(&d, DIAG_ERROR, NULL, 0, 0, "invalid stack name"));
+		desired_free(ds);
+		ynode_free(m);
+		json_decref(vc.vars);
+		diags_free(&d);
+	}
+}
+
+/* names after the stack prefix, as the engine checks them: services and
+ * networks DNS name components of at most 63 characters, secrets and
+ * configs [a-zA-Z0-9-_.] of at most 64 starting and ending alphanumeric;
+ * secret and config data 1 byte to under 500 KiB / 1000 KiB; a subnet a
+ * CIDR; service keys as the compose schema allows them */
+static void test_object_names(void **state)
+{
+	(void)state;
+	char *long_svc = xasprintf("services:\n  %0*d:\n    image: busybox\n", 61, 0);
+	char *ok_svc = xasprintf("services:\n  %0*d:\n    image: busybox\n", 60, 0);
+	char *long_net = xasprintf("services:\n  web:\n    image: busybox\n    networks: [n]\n"
+				   "networks:\n  n:\n    name: n%0*d\n", 63, 0);
+	static const char *big_secret = "big";
+	static const struct {
+		const char *text;
+		int ok, line, col;
+		const char *frag;
+	} fixed[] = {
+		{"services:\n  a.b:\n    image: busybox\n", 0, 2, 3, "st_a.b"},
+		{"services:\n  a-:\n    image: busybox\n", 0, 2, 3, "st_a-"},
+		{"services:\n  a_b-c:\n    image: busybox\n", 1, 0, 0, NULL},
+		{"services:\n  'a b':\n    image: busybox\n", 0, 2, 3, "a b"},
+		{"services:\n  web:\n    image: busybox\n    networks: [n]\nnetworks:\n  n:\n    name: 'bad name'\n", 0, 7, 11, "bad name"},
+		{"services:\n  web:\n    image: busybox\n    networks: [n.x]\nnetworks:\n  n.x: {}\n", 0, 6, 3, "st_n.x"},
+		{"services:\n  web:\n    image: busybox\n    networks: [n]\nnetworks:\n  n:\n    ipam: {config: [{subnet: 10.0.0.0/33}]}\n", 0, 7, 30, "invalid subnet"},
+		{"services:\n  web:\n    image: busybox\n    networks: [n]\nnetworks:\n  n:\n    ipam: {config: [{subnet: 10.9.0.0/16}]}\n", 1, 0, 0, NULL},
+		{"services:\n  web:\n    image: busybox\n    secrets: [s]\nsecrets:\n  s:\n    name: -s\n    file: ./one.txt\n", 0, 7, 11, "-s"},
+		{"services:\n  web:\n    image: busybox\n    secrets: [s]\nsecrets:\n  s:\n    file: ./empty.txt\n", 0, 7, 11, "secret data must be larger than 0"},
+		{"services:\n  web:\n    image: busybox\n    configs: [c]\nconfigs:\n  c:\n    file: ./empty.txt\n", 0, 7, 11, "config data must be larger than 0"},
+		{"services:\n  web:\n    image: busybox\n    secrets: [s]\nsecrets:\n  s:\n    file: ./big.txt\n", 0, 7, 11, "less than 512000 bytes"},
+		{"services:\n  web:\n    image: busybox\n    configs: [c]\nconfigs:\n  c:\n    file: ./big.txt\n", 1, 0, 0, NULL},
+	};
+	(void)big_secret;
+	for (size_t i = 0; i < ARRAY_SIZE(fixed) + 3; i++) {
+		const char *text = i < ARRAY_SIZE(fixed) ? fixed[i].text : i == ARRAY_SIZE(fixed) ? long_svc :
+								       i == ARRAY_SIZE(fixed) + 1 ? ok_svc : long_net;
+		int ok = i < ARRAY_SIZE(fixed) ? fixed[i].ok : i == ARRAY_SIZE(fixed) + 1;
+		clean();
+		put("one.txt", "1", -1);
+		put("empty.txt", "", 0);
+		char *big = xcalloc(1, 512000 + 1);
+		memset(big, 'x', 512000);
+		put("big.txt", big, 512000);
+		free(big);
+		struct diags d = {0};
+		struct desired *ds = load_compose(text, -1, &d);
+		if (ok != (ds != NULL))
+			fail_msg("case %zu: %s", i, ds ? "accepted" : "refused");
+		if (i < ARRAY_SIZE(fixed) && !ok && !has(&d, DIAG_ERROR, "stack.yml", fixed[i].line, fixed[i].col, fixed[i].frag))
+			fail_msg("case %zu: no error %s at %d:%d", i, fixed[i].frag, fixed[i].line, fixed[i].col);
+		if (i == ARRAY_SIZE(fixed) && !has(&d, DIAG_ERROR, "stack.yml", 2, 3, "63 characters"))
+			fail_msg("long service name: no error");
+		if (i == ARRAY_SIZE(fixed) + 2 && !has(&d, DIAG_ERROR, "stack.yml", 7, 11, "63 characters"))
+			fail_msg("long network name: no error");
+		desired_free(ds);
+		diags_free(&d);
+	}
+	free(long_svc);
+	free(ok_svc);
+	free(long_net);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -394,6 +530,9 @@ int main(void)
 		cmocka_unit_test(test_compose_bom_and_reader_errors),
 		cmocka_unit_test(test_undefined_variable_warns),
 		cmocka_unit_test(test_image_references),
+		cmocka_unit_test(test_stack_names),
+		cmocka_unit_test(test_stack_deploy_name),
+		cmocka_unit_test(test_object_names),
 	};
 	return cmocka_run_group_tests_name("secrepo", tests, setup, teardown);
 }
