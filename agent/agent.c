@@ -364,9 +364,11 @@ static void stack_states(struct agent *ag, struct docker *dk, const struct repo 
 		free(needle);
 		if (!r->stacks[i].ds)
 			error = "invalid at this commit: not applied (shoal validate --rev shows why)";
+		else if (r->stacks[i].error) /* refused by the planner: nothing written */
+			error = r->stacks[i].error;
 		else if (failed_here)
 			error = why ? why : "some operations failed (see the agent's log)";
-		if (r->stacks[i].ds && !failed_here)
+		if (r->stacks[i].ds && !r->stacks[i].error && !failed_here)
 			json_object_set_new(st, "commit_applied", json_string(commit));
 		else
 			json_object_set_new(st, "commit_applied", prev_commit ? json_string(prev_commit) : json_null());

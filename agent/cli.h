@@ -26,6 +26,8 @@ struct repo_args {
 	const char *registry_auth;   /* --registry-auth: a docker config.json */
 	struct follow *follow;	     /* the agent: one-line warnings, follow ticks */
 	const char *only;	     /* --stack: plan/apply this stack alone (no prune of others) */
+	struct strv adopt;	     /* --adopt STACK: take over these stacks deployed by other means */
+	int adopt_all;		     /* --adopt-all: every such stack */
 };
 
 /* The agent's image resolution state: on a tick, how many moved tags may

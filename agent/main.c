@@ -83,16 +83,41 @@ int cli_open_engine(struct docker **dk)
 	return 0;
 }
 
-/* Port conflicts across the plan: said, and the stacks concerned left out.
- * Returns how many stacks were left out. */
-static int report_port_conflicts(struct plan *p, const struct swarm_state *st)
+/* Does msg name stack (as a whole word)? */
+static int mentions(const char *msg, const char *stack)
+{
+	size_t l = strlen(stack);
+	for (const char *p = strstr(msg, stack); p; p = strstr(p + 1, stack)) {
+		int before = p == msg || p[-1] == ' ', after = p[l] == ' ' || p[l] == ':' || p[l] == ',';
+		if (before && after)
+			return 1;
+	}
+	return 0;
+}
+
+/* What the engine would refuse across the plan - names taken, ports
+ * taken - said, and the stacks concerned left out (in a repository, each
+ * gets the messages that name it as its error).  Returns how many. */
+static int report_conflicts(struct plan *p, const struct swarm_state *st, struct repo *r)
 {
 	struct strv errs = {0}, bad = {0};
-	int n = plan_check_ports(p, st, &errs, &bad);
+	int n = plan_check_names(p, st, &errs, &bad);
+	n += plan_check_ports(p, st, &errs, &bad);
 	for (size_t i = 0; i < errs.n; i++)
 		fprintf(stderr, "shoal: %s\n", errs.v[i]);
-	for (size_t i = 0; i < bad.n; i++)
+	for (size_t i = 0; i < bad.n; i++) {
 		fprintf(stderr, "shoal: stack %s is invalid: nothing of it will be applied\n", bad.v[i]);
+		for (size_t k = 0; r && k < r->n; k++) {
+			if (strcmp(r->stacks[k].name, bad.v[i]) || r->stacks[k].error)
+				continue;
+			struct buf b;
+			buf_init(&b, 0);
+			for (size_t e = 0; e < errs.n; e++)
+				if (mentions(errs.v[e], bad.v[i]))
+					buf_addf(&b, "%s%s", b.len ? "; " : "", errs.v[e]);
+			r->stacks[k].error = buf_detach(&b);
+		}
+	}
 	strv_free(&errs);
 	strv_free(&bad);
 	return n;
@@ -304,7 +329,7 @@ static int cmd_stack_deploy(int argc, char **argv)
 	struct plan_opts po = {.prune_services = prune, .redact_key = g_keyp ? g_redact : NULL};
 	if (plan_stack(&p, ds, stack, &lv, &po, &err) < 0)
 		goto out;
-	if (report_port_conflicts(&p, &st) > 0)
+	if (report_conflicts(&p, &st, NULL) > 0)
 		goto out;
 	plan_sort(&p);
 	struct apply_result res;
@@ -519,8 +544,9 @@ int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, 
 		json_object_foreach(r->stacks[i].ds->ext_networks, k, v)
 			json_object_set_new(keep, k, json_true());
 	}
+	/* what shoal did not write is never removed, whatever the stack */
 	struct plan_opts po = {.prune_all = prune, .pending_networks = pending, .keep_networks = keep,
-			       .redact_key = g_keyp ? g_redact : NULL};
+			       .redact_key = g_keyp ? g_redact : NULL, .managed_only = 1};
 	/* a commit ID (the agent, apply --rev SHA) labels what is written */
 	if (a->rev && strlen(a->rev) == 40 && strspn(a->rev, "0123456789abcdef") == 40)
 		po.commit = a->rev;
@@ -546,7 +572,7 @@ int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, 
 	for (size_t i = 0; i < names.n; i++) {
 		if (i && !strcmp(names.v[i], names.v[i - 1]))
 			continue;
-		const struct repo_stack *rs = NULL;
+		struct repo_stack *rs = NULL;
 		for (size_t k = 0; k < r->n; k++)
 			if (!strcmp(r->stacks[k].name, names.v[i]))
 				rs = &r->stacks[k];
@@ -557,18 +583,49 @@ int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, 
 		}
 		struct live lv;
 		live_select(&st, names.v[i], &lv);
+		/* a stack the repository names but something else deployed:
+		 * taken over only when asked (never pruned: nothing managed) */
+		json_t *what = NULL;
+		if (rs && plan_foreign(&lv, &what)) {
+			int adopt = a->adopt_all;
+			for (size_t k = 0; k < a->adopt.n; k++)
+				adopt |= !strcmp(a->adopt.v[k], rs->name);
+			plan_add_conflict(p, rs->name, what, adopt);
+			char *t = plan_conflict_text(json_array_get(p->conflicts, json_array_size(p->conflicts) - 1));
+			fprintf(stderr, "shoal: %s\n", t);
+			if (!adopt) {
+				rs->error = t;
+				(*invalid)++;
+				live_free(&lv);
+				continue;
+			}
+			free(t);
+		}
 		if (rs)
 			resolve_images(dk, rs->ds, &lv, a->resolve, a->follow);
 		if (plan_stack(p, rs ? rs->ds : NULL, names.v[i], &lv, &po, &err) < 0) {
 			fprintf(stderr, "shoal: stack %s: %s\n", names.v[i], err);
-			free(err);
+			if (rs)
+				rs->error = err;
+			else
+				free(err);
 			err = NULL;
 			(*invalid)++;
 		}
 		live_free(&lv);
 	}
+	for (size_t k = 0; k < a->adopt.n; k++) {
+		int found = 0;
+		size_t ci;
+		json_t *c;
+		json_array_foreach(p->conflicts, ci, c)
+			found |= !strcmp(json_string_value(json_object_get(c, "stack")), a->adopt.v[k]);
+		if (!found)
+			fprintf(stderr, "shoal: --adopt %s: no stack %s deployed by other means here: nothing to adopt\n",
+				a->adopt.v[k], a->adopt.v[k]);
+	}
 	strv_free(&names);
-	*invalid += report_port_conflicts(p, &st);
+	*invalid += report_conflicts(p, &st, r);
 	swarm_state_free(&st);
 	json_decref(pending);
 	json_decref(keep);
@@ -592,6 +649,8 @@ static int parse_repo_args(int argc, char **argv, struct repo_args *a, const cha
 					   {"resolve-image", required_argument, 0, 'I'},
 					   {"registry-auth", required_argument, 0, 'G'},
 					   {"stack", required_argument, 0, 's'},
+					   {"adopt", required_argument, 0, 'a'},
+					   {"adopt-all", no_argument, 0, 'N'},
 					   {0, 0, 0, 0}};
 	int c;
 	const char *repo = NULL;
@@ -617,6 +676,8 @@ static int parse_repo_args(int argc, char **argv, struct repo_args *a, const cha
 			break;
 		case 'G': a->registry_auth = optarg; break;
 		case 's': a->only = optarg; break;
+		case 'a': strv_push(&a->adopt, xstrdup(optarg)); break;
+		case 'N': a->adopt_all = 1; break;
 		case 'f': {
 			char *want = xasprintf(",%s,", optarg), *have = xasprintf(",%s,", formats ? formats : "");
 			int ok = formats && strstr(have, want);
@@ -677,7 +738,7 @@ static int cmd_plan(int argc, char **argv)
 		pr = -1;
 	if (pr < 0) {
 		if (pr == -1)
-			fprintf(stderr, "usage: shoal plan [DIR] [--rev REV] [--format text|json] [--no-prune] [--key FILE]\n"
+			fprintf(stderr, "usage: shoal plan [DIR] [--rev REV] [--format text|json] [--no-prune] [--key FILE] [--adopt STACK | --adopt-all]\n"
 					"       shoal plan --base REV --head REV [--repo PATH] [--path P] [--format text|json|markdown]\n");
 		return pr == -1 ? EXIT_USAGE : EXIT_FAIL;
 	}
@@ -709,6 +770,7 @@ static int cmd_plan(int argc, char **argv)
 		repo_free(&r);
 	plan_free(&p);
 	docker_free(dk);
+	strv_free(&a.adopt);
 	return ret;
 }
 
@@ -720,7 +782,7 @@ int cmd_apply(int argc, char **argv)
 		pr = -1;
 	if (pr < 0) {
 		if (pr == -1)
-			fprintf(stderr, "usage: shoal apply [DIR] [--rev REV] [--path P] [--prune | --no-prune] [--key FILE]\n");
+			fprintf(stderr, "usage: shoal apply [DIR] [--rev REV] [--path P] [--prune | --no-prune] [--key FILE] [--adopt STACK | --adopt-all]\n");
 		return pr == -1 ? EXIT_USAGE : EXIT_FAIL;
 	}
 	struct docker *dk;
@@ -743,6 +805,7 @@ int cmd_apply(int argc, char **argv)
 	}
 	plan_free(&p);
 	docker_free(dk);
+	strv_free(&a.adopt);
 	return ret;
 }
 

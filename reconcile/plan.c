@@ -12,6 +12,7 @@
 #include "plan.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@
 #include "util.h"
 
 #include <sodium.h>
+
+static const char *kind_name(enum obj_kind k);
 
 /* ---------------- live state ---------------- */
 
@@ -104,8 +107,8 @@ int swarm_fetch(struct docker *dk, struct swarm_state *st, char **err)
 {
 	struct list_job jobs[4] = {
 		{dk, "services", NULL}, /* all: a port is taken by any service */
-		{NULL, "secrets", LABEL_NAMESPACE},
-		{NULL, "configs", LABEL_NAMESPACE},
+		{NULL, "secrets", NULL}, /* all: external ones must exist, names are taken */
+		{NULL, "configs", NULL},
 		{NULL, "networks", NULL},
 	};
 	pthread_t th[4];
@@ -176,6 +179,8 @@ void live_select(const struct swarm_state *st, const char *stack, struct live *l
 	lv->networks = of_stack(st->networks, stack, 0);
 	lv->all_networks = st->networks;
 	lv->net_names = st->net_names;
+	lv->all_secrets = st->secrets;
+	lv->all_configs = st->configs;
 }
 
 void live_free(struct live *lv)
@@ -695,11 +700,107 @@ static void plan_objects(struct plan *p, const char *stack, const json_t *want, 
 			if (logical && wl && !strcmp(logical, wl))
 				superseded = 1;
 		}
-		if (!(o->remove_all || (ours && (superseded || (o->prune_all && managed(x, 1))))))
+		/* a rotated one goes; in repo mode only what shoal wrote */
+		int rm = superseded ? !o->managed_only || managed(x, 1) : o->prune_all && managed(x, 1);
+		if (!(o->remove_all || (ours && rm)))
 			continue;
 		struct op *op = add_op(p, OP_REMOVE, kind, stack, name);
 		op->id = xstrdup(json_string_value(json_object_get(x, "ID")));
 	}
+}
+
+static const char *mode_kind(const json_t *spec)
+{
+	static const char *kinds[] = {"Replicated", "Global", "ReplicatedJob", "GlobalJob"};
+	const json_t *m = json_object_get(spec, "Mode");
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+		if (json_object_get(m, kinds[i]))
+			return kinds[i];
+	return "Replicated";
+}
+
+static void problem(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void problem(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *m = xvasprintf(fmt, ap);
+	va_end(ap);
+	buf_addf(b, "%s%s", b->len ? "; " : "", m);
+	free(m);
+}
+
+/*
+ * What the engine would refuse at a service create or update, known from
+ * the snapshot, before anything of the stack is written (docker has made
+ * the stack's networks, secrets and configs by then): external networks
+ * missing or not swarm-scoped, the ingress network attached explicitly,
+ * secrets and configs that neither exist nor are created here, a
+ * service's mode changed.  -1 with every problem in *err.
+ */
+static int precheck(const struct desired *ds, const struct live *lv, const struct plan_opts *o, char **err)
+{
+	const json_t *all_nets = lv->all_networks;
+	struct buf b;
+	buf_init(&b, 0);
+	const char *k;
+	json_t *v;
+	json_object_foreach(ds->ext_networks, k, v) {
+		if (!strcmp(k, "host") || !strcmp(k, "bridge") || !strcmp(k, "none") || str_has_prefix(k, "container:"))
+			continue;
+		json_t *n = find_by_name(all_nets, k, 0);
+		if (!n && json_object_get(o->pending_networks, k))
+			continue; /* created earlier in this plan (networks go first) */
+		if (!n) {
+			problem(&b, "network \"%s\" is declared as external, but could not be found. You need to create a swarm-scoped network before the stack is deployed",
+				k);
+			continue;
+		}
+		const char *scope = json_string_value(json_object_get(n, "Scope"));
+		if (scope && strcmp(scope, "swarm"))
+			problem(&b, "network \"%s\" is declared as external, but it is not in the right scope: \"%s\" instead of \"swarm\"",
+				k, scope);
+	}
+	size_t n;
+	const char **keys = json_sorted_keys(ds->services, &n);
+	for (size_t i = 0; i < n; i++) {
+		const json_t *spec = json_object_get(ds->services, keys[i]);
+		const json_t *tt = json_object_get(spec, "TaskTemplate");
+		size_t j;
+		json_t *x;
+		json_array_foreach(json_object_get(tt, "Networks"), j, x) {
+			const char *t = json_string_value(json_object_get(x, "Target"));
+			const json_t *ln = t ? find_by_name(all_nets, t, 0) : NULL;
+			if (ln && json_is_true(json_object_get(ln, "Ingress")))
+				problem(&b, "service %s: network %s is the swarm's ingress network: the engine refuses a service attached to it explicitly",
+					keys[i], t);
+		}
+		static const struct {
+			const char *list, *field, *what;
+			int kind;
+		} refs[] = {{"Secrets", "SecretName", "secret", 0}, {"Configs", "ConfigName", "config", 1}};
+		for (int r = 0; r < 2; r++) {
+			const json_t *mine = r ? ds->configs : ds->secrets, *all = r ? lv->all_configs : lv->all_secrets;
+			json_array_foreach(json_object_get(json_object_get(tt, "ContainerSpec"), refs[r].list), j, x) {
+				const char *nm = json_string_value(json_object_get(x, refs[r].field));
+				if (nm && !json_object_get(mine, nm) && !find_by_name(all, nm, 1))
+					problem(&b, "service %s: %s not found: %s (declared external: create it first)", keys[i],
+						refs[r].what, nm);
+			}
+		}
+		const json_t *cur = find_by_name(lv->services, keys[i], 1);
+		const char *was = cur ? mode_kind(json_object_get(cur, "Spec")) : NULL, *now = mode_kind(spec);
+		if (was && strcmp(was, now))
+			problem(&b, "service %s: the engine cannot change a service's mode (%s to %s): remove the service first",
+				keys[i], was, now);
+	}
+	free(keys);
+	if (!b.len) {
+		buf_free(&b);
+		return 0;
+	}
+	*err = buf_detach(&b);
+	return -1;
 }
 
 int plan_stack(struct plan *p, const struct desired *ds, const char *stack, const struct live *lv,
@@ -711,27 +812,8 @@ int plan_stack(struct plan *p, const struct desired *ds, const char *stack, cons
 	const json_t *all_nets = lv->all_networks;
 	*err = NULL;
 	if (ds) {
-		/* external networks must exist with swarm scope */
-		const char *k;
-		json_t *v;
-		json_object_foreach(ds->ext_networks, k, v) {
-			if (!strcmp(k, "host") || !strcmp(k, "bridge") || !strcmp(k, "none") || str_has_prefix(k, "container:"))
-				continue;
-			json_t *n = find_by_name(all_nets, k, 0);
-			if (!n && json_object_get(o->pending_networks, k))
-				continue; /* created earlier in this plan (networks go first) */
-			if (!n) {
-				*err = xasprintf("network \"%s\" is declared as external, but could not be found. You need to create a swarm-scoped network before the stack is deployed",
-						 k);
-				return -1;
-			}
-			const char *scope = json_string_value(json_object_get(n, "Scope"));
-			if (scope && strcmp(scope, "swarm")) {
-				*err = xasprintf("network \"%s\" is declared as external, but it is not in the right scope: \"%s\" instead of \"swarm\"",
-						 k, scope);
-				return -1;
-			}
-		}
+		if (precheck(ds, lv, o, err) < 0)
+			return -1;
 		size_t n;
 		const char **keys = json_sorted_keys(ds->networks, &n);
 		for (size_t i = 0; i < n; i++) {
@@ -850,6 +932,19 @@ static int written(const struct final_svc *f)
 	return f->op && f->op->op != OP_REMOVE;
 }
 
+/* The operations of the stacks in bad leave the plan. */
+static void drop_stacks(struct plan *p, const struct strv *bad)
+{
+	size_t kept = 0;
+	for (size_t k = 0; k < p->n; k++) {
+		if (in_strv(bad, p->ops[k].stack))
+			plan_op_free(&p->ops[k]);
+		else
+			p->ops[kept++] = p->ops[k];
+	}
+	p->n = kept;
+}
+
 /* Every port of the swarm after the plan, sorted: only entries of one
  * (port, protocol) are compared, so a swarm of thousands of services costs
  * a sort, not every service against every other. */
@@ -919,16 +1014,138 @@ int plan_check_ports(struct plan *p, const struct swarm_state *st, struct strv *
 	}
 	free(ps.v);
 	free(f);
-	/* the bad stacks leave the plan whole */
-	size_t kept = 0;
-	for (size_t k = 0; k < p->n; k++) {
-		if (in_strv(bad_stacks, p->ops[k].stack))
-			plan_op_free(&p->ops[k]);
-		else
-			p->ops[kept++] = p->ops[k];
-	}
-	p->n = kept;
+	drop_stacks(p, bad_stacks);
 	return (int)bad_stacks->n;
+}
+
+/* ---------------- names ---------------- */
+
+static void bad_stack(struct strv *bad, const char *stack)
+{
+	if (!in_strv(bad, stack))
+		strv_push(bad, xstrdup(stack));
+}
+
+int plan_check_names(struct plan *p, const struct swarm_state *st, struct strv *errs, struct strv *bad_stacks)
+{
+	size_t before = bad_stacks->n;
+	const json_t *lives[] = {st->networks, st->secrets, st->configs, st->services};
+	for (size_t k = 0; k < p->n; k++) {
+		const struct op *o = &p->ops[k];
+		if (o->op != OP_CREATE)
+			continue;
+		size_t i;
+		json_t *x;
+		json_array_foreach((json_t *)lives[o->kind], i, x) {
+			int net = o->kind == K_NETWORK;
+			const char *ln = net ? json_string_value(json_object_get(x, "Name")) :
+					       json_string_value(jpath(x, "Spec", "Name"));
+			if (!ln || strcasecmp(ln, o->name))
+				continue;
+			/* the plan creates a network only where none is, or the
+			 * node's stale copy; the rest only outside their stack */
+			if (net && !strcmp(ln, o->name))
+				continue;
+			const char *ns = json_string_value(json_object_get(obj_labels(x, !net), LABEL_NAMESPACE));
+			char *where = ns ? xasprintf("in stack %s", ns) : xstrdup("outside any stack");
+			strv_push(errs, xasprintf("stack %s: %s %s cannot be created: %s %s exists %s%s", o->stack,
+						  kind_name(o->kind), o->name, kind_name(o->kind), ln, where,
+						  strcmp(ln, o->name) ? " (the engine's names are case-insensitive)" : ""));
+			free(where);
+			bad_stack(bad_stacks, o->stack);
+		}
+		for (size_t j = k + 1; j < p->n; j++) {
+			const struct op *o2 = &p->ops[j];
+			if (o2->op != OP_CREATE || o2->kind != o->kind || strcasecmp(o2->name, o->name))
+				continue;
+			if (!strcmp(o->stack, o2->stack))
+				strv_push(errs, xasprintf("stack %s: %ss %s and %s are one name to the engine (its names are case-insensitive)",
+							  o->stack, kind_name(o->kind), o->name, o2->name));
+			else
+				strv_push(errs, xasprintf("stacks %s and %s both create %s %s%s%s: declare it in one stack and as external in the others",
+							  o->stack, o2->stack, kind_name(o->kind), o->name, strcmp(o->name, o2->name) ? " / " : "",
+							  strcmp(o->name, o2->name) ? o2->name : ""));
+			bad_stack(bad_stacks, o->stack);
+			bad_stack(bad_stacks, o2->stack);
+		}
+	}
+	drop_stacks(p, bad_stacks);
+	return (int)(bad_stacks->n - before);
+}
+
+/* ---------------- stacks deployed by other means ---------------- */
+
+size_t plan_foreign(const struct live *lv, json_t **what)
+{
+	static const char *kinds[] = {"services", "networks", "secrets", "configs"};
+	const json_t *arrs[] = {lv->services, lv->networks, lv->secrets, lv->configs};
+	json_t *w = json_object();
+	size_t n = 0;
+	int mine = 0;
+	for (int k = 0; k < 4; k++) {
+		size_t i;
+		json_t *x;
+		json_array_foreach((json_t *)arrs[k], i, x) {
+			int net = k == 1;
+			if (net && local_copy_only(x))
+				continue;
+			if (managed(x, !net)) {
+				mine = 1;
+				continue;
+			}
+			const char *nm = net ? json_string_value(json_object_get(x, "Name")) :
+					       json_string_value(jpath(x, "Spec", "Name"));
+			json_t *l = json_object_get(w, kinds[k]);
+			if (!l)
+				json_object_set_new(w, kinds[k], l = json_array());
+			json_array_append_new(l, json_string(nm ? nm : "?"));
+			n++;
+		}
+	}
+	if (mine || !n) {
+		json_decref(w);
+		*what = NULL;
+		return 0;
+	}
+	*what = w;
+	return n;
+}
+
+void plan_add_conflict(struct plan *p, const char *stack, json_t *what, int adopted)
+{
+	if (!p->conflicts)
+		p->conflicts = json_array();
+	json_array_append_new(p->conflicts, json_pack("{s:s, s:o, s:b}", "stack", stack, "objects", what, "adopted", adopted));
+}
+
+size_t plan_conflicts_open(const struct plan *p)
+{
+	size_t n = 0, i;
+	json_t *c;
+	json_array_foreach(p->conflicts, i, c)
+		n += !json_is_true(json_object_get(c, "adopted"));
+	return n;
+}
+
+char *plan_conflict_text(const json_t *c)
+{
+	const char *stack = json_string_value(json_object_get(c, "stack"));
+	const json_t *objs = json_object_get(c, "objects");
+	static const char *kinds[][2] = {{"services", "service"}, {"networks", "network"}, {"secrets", "secret"}, {"configs", "config"}};
+	struct buf b;
+	buf_init(&b, 0);
+	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
+		size_t n = json_array_size(json_object_get(objs, kinds[k][0]));
+		if (n)
+			buf_addf(&b, "%s%zu %s%s", b.len ? ", " : "", n, kinds[k][1], n == 1 ? "" : "s");
+	}
+	char *t = json_is_true(json_object_get(c, "adopted")) ?
+			  xasprintf("stack %s was deployed by other means (%s without %s): adopting it (--adopt); what shoal did not create is never removed",
+				    stack, b.data, LABEL_MANAGED) :
+			  xasprintf("stack %s was deployed by other means (%s without %s): not applied; to let this repository manage it, adopt it once with --adopt %s",
+				    stack, b.data, LABEL_MANAGED, stack);
+	buf_free(&b);
+	return t;
 }
 
 static int rank(const struct op *o)
@@ -974,6 +1191,7 @@ void plan_free(struct plan *p)
 		plan_op_free(&p->ops[i]);
 	free(p->ops);
 	strv_free(&p->pending_prune);
+	json_decref(p->conflicts);
 	memset(p, 0, sizeof *p);
 }
 
@@ -1008,16 +1226,24 @@ void plan_print_text(const struct plan *p, int color)
 	size_t nc = 0, nu = 0, nr = 0;
 	/* group by stack, in name order */
 	struct strv stacks = {0};
-	for (size_t i = 0; i < p->n; i++) {
-		int seen = 0;
-		for (size_t s = 0; s < stacks.n; s++)
-			seen |= !strcmp(stacks.v[s], p->ops[i].stack);
-		if (!seen)
+	size_t ci;
+	json_t *cf;
+	json_array_foreach(p->conflicts, ci, cf)
+		if (!in_strv(&stacks, json_string_value(json_object_get(cf, "stack"))))
+			strv_push(&stacks, xstrdup(json_string_value(json_object_get(cf, "stack"))));
+	for (size_t i = 0; i < p->n; i++)
+		if (!in_strv(&stacks, p->ops[i].stack))
 			strv_push(&stacks, xstrdup(p->ops[i].stack));
-	}
 	strv_sort(&stacks);
 	for (size_t s = 0; s < stacks.n; s++) {
 		printf("stack %s\n", stacks.v[s]);
+		json_array_foreach(p->conflicts, ci, cf) {
+			if (strcmp(json_string_value(json_object_get(cf, "stack")), stacks.v[s]))
+				continue;
+			char *t = plan_conflict_text(cf);
+			printf("  %s! %s%s\n", r, t, z);
+			free(t);
+		}
 		for (size_t i = 0; i < p->n; i++) {
 			const struct op *o = &p->ops[i];
 			if (strcmp(o->stack, stacks.v[s]))
@@ -1039,10 +1265,14 @@ void plan_print_text(const struct plan *p, int color)
 		}
 	}
 	strv_free(&stacks);
-	if (p->n == 0)
+	size_t open = plan_conflicts_open(p);
+	if (p->n == 0 && !open)
 		printf("No changes: the swarm matches the desired state.\n");
 	else
 		printf("Plan: %zu to create, %zu to update, %zu to remove.\n", nc, nu, nr);
+	if (open)
+		printf("%zu stack%s deployed by other means, not applied (--adopt STACK or --adopt-all).\n", open,
+		       open == 1 ? "" : "s");
 }
 
 void plan_print_json(const struct plan *p)
@@ -1059,8 +1289,19 @@ void plan_print_json(const struct plan *p)
 			json_object_set(j, "changes", o->changes);
 		json_array_append_new(ops, j);
 	}
-	json_object_set_new(root, "in_sync", json_boolean(p->n == 0));
+	json_object_set_new(root, "in_sync", json_boolean(p->n == 0 && !plan_conflicts_open(p)));
 	json_object_set_new(root, "operations", ops);
+	json_t *conf = json_array();
+	size_t i;
+	json_t *c;
+	json_array_foreach(p->conflicts, i, c) {
+		json_t *e = json_deep_copy(c);
+		char *t = plan_conflict_text(c);
+		json_object_set_new(e, "message", json_string(t));
+		free(t);
+		json_array_append_new(conf, e);
+	}
+	json_object_set_new(root, "conflicts", conf);
 	char *s = json_dumps(root, JSON_INDENT(2));
 	printf("%s\n", s);
 	free(s);

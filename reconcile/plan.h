@@ -31,6 +31,9 @@ struct plan {
 	struct op *ops;
 	size_t n, alloc;
 	struct strv pending_prune; /* described, not executed (--no-prune) */
+	/* stacks deployed by other means (plan_foreign), in the order added:
+	 * [{"stack", "objects": {"services": [names], ...}, "adopted"}] */
+	json_t *conflicts;
 };
 
 struct plan_opts {
@@ -41,12 +44,13 @@ struct plan_opts {
 	int remove_all;			/* stack rm: every object of the namespace */
 	const unsigned char *redact_key; /* 32 bytes keying sealed-value fingerprints, or NULL */
 	const char *commit;		 /* labels the services this plan writes (LABEL_COMMIT), or NULL */
+	int managed_only;		 /* repo mode: nothing without LABEL_MANAGED is removed, ever */
 };
 
 /*
- * A snapshot of the swarm's stack objects, read once (four list requests
- * whatever the number of stacks): services, secrets and configs carrying a
- * stack namespace label, and every network.
+ * A snapshot of the swarm's objects, read once (four list requests
+ * whatever the number of stacks): every service, secret, config and
+ * network (those outside any stack too: their names are taken).
  */
 struct swarm_state {
 	json_t *services, *secrets, *configs, *networks;
@@ -69,6 +73,7 @@ struct live {
 	json_t *services, *networks, *secrets, *configs; /* this stack's */
 	const json_t *all_networks;			   /* borrowed */
 	const json_t *net_names;			   /* borrowed */
+	const json_t *all_secrets, *all_configs;	   /* borrowed */
 };
 
 void live_select(const struct swarm_state *st, const char *stack, struct live *lv);
@@ -89,6 +94,32 @@ int plan_stack(struct plan *p, const struct desired *ds, const char *stack, cons
  * keeps its port).  Returns the number of stacks taken out.
  */
 int plan_check_ports(struct plan *p, const struct swarm_state *st, struct strv *errs, struct strv *bad_stacks);
+/*
+ * Names the engine would refuse at create, across the whole plan (call
+ * after the last plan_stack): its names are unique and case-insensitive,
+ * so a service, network, secret or config this plan creates must not
+ * match another object - live, outside the stack or in another, or
+ * created by another operation - but by the same name written the same
+ * way (an existing network is taken as it is).  The stacks concerned
+ * leave the plan whole, as plan_check_ports does.  Returns how many.
+ */
+int plan_check_names(struct plan *p, const struct swarm_state *st, struct strv *errs, struct strv *bad_stacks);
+
+/*
+ * A stack deployed by other means (docker stack deploy, shoal stack
+ * deploy): its namespace holds objects and none of them carries
+ * LABEL_MANAGED (a node's stale network copy does not count).  Returns
+ * how many objects, and their names by kind in *what ({"services":
+ * [...], "networks": [...], ...}, caller's), or 0 and *what NULL.
+ */
+size_t plan_foreign(const struct live *lv, json_t **what);
+/* Note such a stack in the plan (what is taken); adopted: planned anyway. */
+void plan_add_conflict(struct plan *p, const char *stack, json_t *what, int adopted);
+/* Stacks in conflict and not adopted. */
+size_t plan_conflicts_open(const struct plan *p);
+/* One line saying what the conflict of entry c is (caller frees). */
+char *plan_conflict_text(const json_t *c);
+
 /* Sort operations into apply order. */
 void plan_sort(struct plan *p);
 void plan_free(struct plan *p);

@@ -307,6 +307,7 @@ void repo_free(struct repo *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
 		free(r->stacks[i].name);
+		free(r->stacks[i].error);
 		if (!r->stacks[i].shared)
 			desired_free(r->stacks[i].ds);
 		json_decref(r->stacks[i].inputs);

@@ -19,6 +19,7 @@ struct repo_stack {
 	struct desired *ds; /* NULL when the stack is invalid */
 	json_t *inputs;	    /* Git sources, record_inputs: path -> fingerprint */
 	int shared;	    /* ds belongs to the same_as repository */
+	char *error;	    /* valid, but not applied: why (the planner's; NULL) */
 };
 
 struct repo {

@@ -17,6 +17,7 @@
 
 #include "../../reconcile/compose.h"
 #include "../../reconcile/convert.h"
+#include "../../reconcile/plan.h"
 #include "../../reconcile/repo.h"
 #include "../../reconcile/source.h"
 
@@ -520,6 +521,210 @@ static void test_object_names(void **state)
 	free(long_net);
 }
 
+/* a desired state from compose text (files beside it in tmp) */
+static struct desired *desired_from(const char *stack, const char *text, int repo_mode)
+{
+	clean();
+	put("s.txt", "new", -1);
+	struct diags d = {0};
+	struct compose_file f = {"f.yml", text, strlen(text)};
+	struct compose_opts co = {.workdir = tmp};
+	struct var_ctx vc = {.vars = json_object()};
+	co.lookup = var_lookup;
+	co.lookup_ctx = &vc;
+	struct ynode *m = NULL;
+	struct desired *ds = NULL;
+	if (compose_load(&f, 1, &co, &m, &d) == 0) {
+		struct convert_opts cvo = {.copts = &co, .repo_mode = repo_mode};
+		convert_stack(stack, m, &cvo, &ds, &d);
+	}
+	if (!ds)
+		for (size_t i = 0; i < d.n; i++)
+			fprintf(stderr, "  %s\n", d.v[i].msg);
+	ynode_free(m);
+	json_decref(vc.vars);
+	diags_free(&d);
+	assert_non_null(ds);
+	return ds;
+}
+
+static void snapshot(struct swarm_state *st, const char *services, const char *secrets, const char *networks)
+{
+	char *err = NULL;
+	json_error_t je;
+	json_t *sv = json_loads(services, 0, &je), *se = json_loads(secrets, 0, &je), *nw = json_loads(networks, 0, &je);
+	assert_non_null(sv);
+	assert_non_null(se);
+	assert_non_null(nw);
+	assert_int_equal(swarm_state_init(st, sv, se, json_array(), nw, &err), 0);
+}
+
+static int has_op(const struct plan *p, enum op_kind k, const char *name)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->ops[i].op == k && !strcmp(p->ops[i].name, name))
+			return 1;
+	return 0;
+}
+
+/* a stack whose objects all lack io.shoal.managed was deployed by other
+ * means; one managed object makes it shoal's; a node's stale network copy
+ * does not count */
+static void test_foreign_stack(void **state)
+{
+	(void)state;
+	struct swarm_state st;
+	snapshot(&st,
+		 "[{\"ID\":\"1\",\"Spec\":{\"Name\":\"legacy_web\",\"Labels\":{\"com.docker.stack.namespace\":\"legacy\"}}},"
+		 " {\"ID\":\"2\",\"Spec\":{\"Name\":\"mine_web\",\"Labels\":{\"com.docker.stack.namespace\":\"mine\",\"io.shoal.managed\":\"true\"}}},"
+		 " {\"ID\":\"3\",\"Spec\":{\"Name\":\"mine_extra\",\"Labels\":{\"com.docker.stack.namespace\":\"mine\"}}}]",
+		 "[{\"ID\":\"4\",\"Spec\":{\"Name\":\"legacy_tok\",\"Labels\":{\"com.docker.stack.namespace\":\"legacy\"}}}]",
+		 "[{\"Id\":\"5\",\"Name\":\"legacy_default\",\"Scope\":\"swarm\",\"Labels\":{\"com.docker.stack.namespace\":\"legacy\"}},"
+		 " {\"Id\":\"6\",\"Name\":\"gone_default\",\"Scope\":\"swarm\",\"Peers\":[{}],\"Labels\":{\"com.docker.stack.namespace\":\"gone\"}}]");
+	struct live lv;
+	json_t *what = NULL;
+	live_select(&st, "legacy", &lv);
+	assert_int_equal(plan_foreign(&lv, &what), 3);
+	char *s = json_dumps(what, JSON_SORT_KEYS | JSON_COMPACT);
+	assert_string_equal(s, "{\"networks\":[\"legacy_default\"],\"secrets\":[\"legacy_tok\"],\"services\":[\"legacy_web\"]}");
+	free(s);
+	struct plan p = {0};
+	plan_add_conflict(&p, "legacy", what, 0);
+	assert_int_equal(plan_conflicts_open(&p), 1);
+	char *t = plan_conflict_text(json_array_get(p.conflicts, 0));
+	assert_non_null(strstr(t, "stack legacy was deployed by other means (1 service, 1 network, 1 secret without io.shoal.managed): not applied"));
+	assert_non_null(strstr(t, "--adopt legacy"));
+	free(t);
+	plan_free(&p);
+	live_free(&lv);
+	live_select(&st, "mine", &lv);
+	assert_int_equal(plan_foreign(&lv, &what), 0);
+	assert_null(what);
+	live_free(&lv);
+	live_select(&st, "gone", &lv);
+	assert_int_equal(plan_foreign(&lv, &what), 0);
+	live_free(&lv);
+	swarm_state_free(&st);
+}
+
+/* repo mode removes only what carries io.shoal.managed: a rotated-away
+ * secret that shoal stack deploy wrote stays, so does a service someone
+ * else put in the stack's namespace; stack deploy rotates as before */
+static void test_unmanaged_never_removed(void **state)
+{
+	(void)state;
+	struct desired *ds = desired_from("app", "services:\n  web:\n    image: busybox\n    secrets: [s]\n"
+						 "secrets:\n  s:\n    file: ./s.txt\n", 1);
+	struct swarm_state st;
+	snapshot(&st,
+		 "[{\"ID\":\"1\",\"Spec\":{\"Name\":\"app_extra\",\"Labels\":{\"com.docker.stack.namespace\":\"app\"}}},"
+		 " {\"ID\":\"2\",\"Spec\":{\"Name\":\"app_gone\",\"Labels\":{\"com.docker.stack.namespace\":\"app\",\"io.shoal.managed\":\"true\"}}}]",
+		 "[{\"ID\":\"3\",\"Spec\":{\"Name\":\"app_s_0000000000\",\"Labels\":{\"com.docker.stack.namespace\":\"app\",\"io.shoal.object\":\"app_s\"}}},"
+		 " {\"ID\":\"4\",\"Spec\":{\"Name\":\"app_s_1111111111\",\"Labels\":{\"com.docker.stack.namespace\":\"app\",\"io.shoal.object\":\"app_s\",\"io.shoal.managed\":\"true\"}}}]",
+		 "[]");
+	struct live lv;
+	live_select(&st, "app", &lv);
+	struct plan p = {0};
+	char *err = NULL;
+	struct plan_opts po = {.prune_all = 1, .managed_only = 1};
+	assert_int_equal(plan_stack(&p, ds, "app", &lv, &po, &err), 0);
+	assert_true(has_op(&p, OP_REMOVE, "app_s_1111111111"));
+	assert_true(has_op(&p, OP_REMOVE, "app_gone"));
+	assert_false(has_op(&p, OP_REMOVE, "app_s_0000000000"));
+	assert_false(has_op(&p, OP_REMOVE, "app_extra"));
+	plan_free(&p);
+	struct plan_opts deploy = {0};
+	assert_int_equal(plan_stack(&p, ds, "app", &lv, &deploy, &err), 0);
+	assert_true(has_op(&p, OP_REMOVE, "app_s_0000000000"));
+	plan_free(&p);
+	live_free(&lv);
+	swarm_state_free(&st);
+	desired_free(ds);
+}
+
+/* the engine's names are unique and case-insensitive: a create that
+ * meets another object of the name (live or planned) takes its stack out */
+static void test_name_conflicts(void **state)
+{
+	(void)state;
+	struct swarm_state st;
+	snapshot(&st,
+		 "[{\"ID\":\"1\",\"Spec\":{\"Name\":\"Foo_web\",\"Labels\":{\"com.docker.stack.namespace\":\"Foo\"}}},"
+		 " {\"ID\":\"2\",\"Spec\":{\"Name\":\"lone_web\"}}]",
+		 "[]", "[{\"Id\":\"3\",\"Name\":\"Net_default\",\"Scope\":\"swarm\"}]");
+	static const char *svc = "services:\n  web:\n    image: busybox\n";
+	static const char *shared = "services:\n  web:\n    image: busybox\n    networks: [n]\nnetworks:\n  n:\n    name: shared\n";
+	const char *stacks[] = {"foo", "lone", "net", "a", "b", "ok"};
+	const char *texts[] = {svc, svc, svc, shared, shared, svc};
+	struct desired *ds[6];
+	struct plan p = {0};
+	struct plan_opts po = {.managed_only = 1};
+	for (int i = 0; i < 6; i++) {
+		ds[i] = desired_from(stacks[i], texts[i], 1);
+		struct live lv;
+		live_select(&st, stacks[i], &lv);
+		char *err = NULL;
+		assert_int_equal(plan_stack(&p, ds[i], stacks[i], &lv, &po, &err), 0);
+		live_free(&lv);
+	}
+	struct strv errs = {0}, bad = {0};
+	assert_int_equal(plan_check_names(&p, &st, &errs, &bad), 5);
+	strv_sort(&bad);
+	const char *want_bad[] = {"a", "b", "foo", "lone", "net"};
+	for (int i = 0; i < 5; i++)
+		assert_string_equal(bad.v[i], want_bad[i]);
+	struct buf all;
+	buf_init(&all, 0);
+	for (size_t i = 0; i < errs.n; i++)
+		buf_addf(&all, "%s\n", errs.v[i]);
+	assert_non_null(strstr(all.data, "stack foo: service foo_web cannot be created: service Foo_web exists in stack Foo (the engine's names are case-insensitive)"));
+	assert_non_null(strstr(all.data, "stack lone: service lone_web cannot be created: service lone_web exists outside any stack"));
+	assert_non_null(strstr(all.data, "stack net: network net_default cannot be created: network Net_default exists outside any stack (the engine's names are case-insensitive)"));
+	assert_non_null(strstr(all.data, "stacks a and b both create network shared"));
+	for (size_t i = 0; i < p.n; i++)
+		assert_string_equal(p.ops[i].stack, "ok");
+	assert_true(has_op(&p, OP_CREATE, "ok_web"));
+	buf_free(&all);
+	strv_free(&errs);
+	strv_free(&bad);
+	plan_free(&p);
+	for (int i = 0; i < 6; i++)
+		desired_free(ds[i]);
+	swarm_state_free(&st);
+}
+
+/* what the engine refuses at service create or update, known before any
+ * write: external secrets missing, the ingress network, a mode change */
+static void test_stack_prechecks(void **state)
+{
+	(void)state;
+	struct swarm_state st;
+	snapshot(&st,
+		 "[{\"ID\":\"1\",\"Spec\":{\"Name\":\"st_web\",\"Mode\":{\"Global\":{}},\"Labels\":{\"com.docker.stack.namespace\":\"st\",\"io.shoal.managed\":\"true\"}}}]",
+		 "[{\"ID\":\"2\",\"Spec\":{\"Name\":\"have\"}}]",
+		 "[{\"Id\":\"3\",\"Name\":\"ingress\",\"Scope\":\"swarm\",\"Ingress\":true}]");
+	struct desired *ds = desired_from("st", "services:\n  web:\n    image: busybox\n    secrets: [have, missing]\n"
+						"    networks: [ing]\n"
+						"secrets:\n  have: {external: true}\n  missing: {external: true}\n"
+						"networks:\n  ing: {external: true, name: ingress}\n", 1);
+	struct live lv;
+	live_select(&st, "st", &lv);
+	struct plan p = {0};
+	struct plan_opts po = {.managed_only = 1};
+	char *err = NULL;
+	assert_int_equal(plan_stack(&p, ds, "st", &lv, &po, &err), -1);
+	assert_int_equal(p.n, 0);
+	assert_non_null(strstr(err, "service st_web: network ingress is the swarm's ingress network"));
+	assert_non_null(strstr(err, "service st_web: secret not found: missing"));
+	assert_null(strstr(err, "not found: have"));
+	assert_non_null(strstr(err, "service st_web: the engine cannot change a service's mode (Global to Replicated)"));
+	free(err);
+	live_free(&lv);
+	plan_free(&p);
+	desired_free(ds);
+	swarm_state_free(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -533,6 +738,10 @@ int main(void)
 		cmocka_unit_test(test_stack_names),
 		cmocka_unit_test(test_stack_deploy_name),
 		cmocka_unit_test(test_object_names),
+		cmocka_unit_test(test_foreign_stack),
+		cmocka_unit_test(test_unmanaged_never_removed),
+		cmocka_unit_test(test_name_conflicts),
+		cmocka_unit_test(test_stack_prechecks),
 	};
 	return cmocka_run_group_tests_name("secrepo", tests, setup, teardown);
 }
