@@ -1026,49 +1026,111 @@ static void bad_stack(struct strv *bad, const char *stack)
 		strv_push(bad, xstrdup(stack));
 }
 
+/* An object's name, live or created by the plan, for plan_check_names. */
+struct named {
+	enum obj_kind kind;
+	char *lower; /* the name as the engine indexes it */
+	const char *name, *ns;
+	const struct op *op; /* creating it, or NULL: live */
+};
+
+static int cmp_named(const void *a, const void *b)
+{
+	const struct named *x = a, *y = b;
+	return x->kind != y->kind ? (int)x->kind - (int)y->kind : strcmp(x->lower, y->lower);
+}
+
+/* the same name, then: live first, creates in plan order */
+static int cmp_named_sort(const void *a, const void *b)
+{
+	const struct named *x = a, *y = b;
+	int c = cmp_named(a, b);
+	if (c)
+		return c;
+	if (!x->op != !y->op)
+		return x->op ? 1 : -1;
+	if (x->op)
+		return x->op < y->op ? -1 : x->op > y->op;
+	return strcmp(x->name, y->name);
+}
+
+static void add_named(struct named **v, size_t *n, size_t *alloc, enum obj_kind kind, const char *name,
+		      const char *ns, const struct op *op)
+{
+	if (*n == *alloc) {
+		*alloc = *alloc ? *alloc * 2 : 64;
+		*v = xrealloc(*v, *alloc * sizeof **v);
+	}
+	char *l = xstrdup(name);
+	for (char *c = l; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	(*v)[(*n)++] = (struct named){kind, l, name, ns, op};
+}
+
+/* Every name of one kind, live and created, sorted lowercased: only
+ * entries of one name are compared (a sort, not every pair). */
 int plan_check_names(struct plan *p, const struct swarm_state *st, struct strv *errs, struct strv *bad_stacks)
 {
-	size_t before = bad_stacks->n;
+	size_t before = bad_stacks->n, n = 0, alloc = 0, i;
+	struct named *v = NULL;
 	const json_t *lives[] = {st->networks, st->secrets, st->configs, st->services};
-	for (size_t k = 0; k < p->n; k++) {
-		const struct op *o = &p->ops[k];
-		if (o->op != OP_CREATE)
-			continue;
-		size_t i;
+	int creates = 0;
+	for (size_t k = 0; k < p->n; k++)
+		creates |= p->ops[k].op == OP_CREATE;
+	for (int kind = 0; creates && kind < 4; kind++) {
 		json_t *x;
-		json_array_foreach((json_t *)lives[o->kind], i, x) {
-			int net = o->kind == K_NETWORK;
+		json_array_foreach((json_t *)lives[kind], i, x) {
+			int net = kind == K_NETWORK;
 			const char *ln = net ? json_string_value(json_object_get(x, "Name")) :
 					       json_string_value(jpath(x, "Spec", "Name"));
-			if (!ln || strcasecmp(ln, o->name))
-				continue;
-			/* the plan creates a network only where none is, or the
-			 * node's stale copy; the rest only outside their stack */
-			if (net && !strcmp(ln, o->name))
-				continue;
-			const char *ns = json_string_value(json_object_get(obj_labels(x, !net), LABEL_NAMESPACE));
-			char *where = ns ? xasprintf("in stack %s", ns) : xstrdup("outside any stack");
-			strv_push(errs, xasprintf("stack %s: %s %s cannot be created: %s %s exists %s%s", o->stack,
-						  kind_name(o->kind), o->name, kind_name(o->kind), ln, where,
-						  strcmp(ln, o->name) ? " (the engine's names are case-insensitive)" : ""));
-			free(where);
-			bad_stack(bad_stacks, o->stack);
-		}
-		for (size_t j = k + 1; j < p->n; j++) {
-			const struct op *o2 = &p->ops[j];
-			if (o2->op != OP_CREATE || o2->kind != o->kind || strcasecmp(o2->name, o->name))
-				continue;
-			if (!strcmp(o->stack, o2->stack))
-				strv_push(errs, xasprintf("stack %s: %ss %s and %s are one name to the engine (its names are case-insensitive)",
-							  o->stack, kind_name(o->kind), o->name, o2->name));
-			else
-				strv_push(errs, xasprintf("stacks %s and %s both create %s %s%s%s: declare it in one stack and as external in the others",
-							  o->stack, o2->stack, kind_name(o->kind), o->name, strcmp(o->name, o2->name) ? " / " : "",
-							  strcmp(o->name, o2->name) ? o2->name : ""));
-			bad_stack(bad_stacks, o->stack);
-			bad_stack(bad_stacks, o2->stack);
+			if (ln)
+				add_named(&v, &n, &alloc, (enum obj_kind)kind, ln,
+					  json_string_value(json_object_get(obj_labels(x, !net), LABEL_NAMESPACE)), NULL);
 		}
 	}
+	for (size_t k = 0; k < p->n; k++)
+		if (p->ops[k].op == OP_CREATE)
+			add_named(&v, &n, &alloc, p->ops[k].kind, p->ops[k].name, p->ops[k].stack, &p->ops[k]);
+	if (n > 1)
+		qsort(v, n, sizeof *v, cmp_named_sort);
+	for (size_t g = 0, e; g < n; g = e) {
+		for (e = g + 1; e < n && !cmp_named(&v[g], &v[e]);)
+			e++;
+		for (size_t a = g; a < e; a++) {
+			const struct op *o = v[a].op;
+			if (!o)
+				continue;
+			for (size_t b = g; b < e; b++) {
+				if (b == a || (v[b].op && b < a))
+					continue; /* a pair of creates once */
+				const char *ln = v[b].name, *kw = kind_name(o->kind);
+				if (!v[b].op) {
+					/* the plan creates a network only where none is (or
+					 * the node's stale copy); the rest outside their stack */
+					if (o->kind == K_NETWORK && !strcmp(ln, o->name))
+						continue;
+					char *where = v[b].ns ? xasprintf("in stack %s", v[b].ns) : xstrdup("outside any stack");
+					strv_push(errs, xasprintf("stack %s: %s %s cannot be created: %s %s exists %s%s", o->stack, kw,
+								  o->name, kw, ln, where,
+								  strcmp(ln, o->name) ? " (the engine's names are case-insensitive)" : ""));
+					free(where);
+				} else if (!strcmp(o->stack, v[b].op->stack)) {
+					strv_push(errs, xasprintf("stack %s: %ss %s and %s are one name to the engine (its names are case-insensitive)",
+								  o->stack, kw, o->name, ln));
+				} else {
+					strv_push(errs, xasprintf("stacks %s and %s both create %s %s%s%s: declare it in one stack and as external in the others",
+								  o->stack, v[b].op->stack, kw, o->name, strcmp(o->name, ln) ? " / " : "",
+								  strcmp(o->name, ln) ? ln : ""));
+					bad_stack(bad_stacks, v[b].op->stack);
+				}
+				bad_stack(bad_stacks, o->stack);
+			}
+		}
+	}
+	for (size_t k = 0; k < n; k++)
+		free(v[k].lower);
+	free(v);
 	drop_stacks(p, bad_stacks);
 	return (int)(bad_stacks->n - before);
 }

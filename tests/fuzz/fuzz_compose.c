@@ -1,7 +1,9 @@
 /*
  * The compose loader with interpolation, normalisation, merging and the
  * conversion to swarm objects.  Input: one compose file, or two separated
- * by a line "---8<---" (merged as -c a -c b); also interp_string alone.
+ * by a line "---8<---" (merged as -c a -c b); also interp_string alone,
+ * the env file parser in both its forms (env_file, vars.env) and the
+ * image reference grammar on the same bytes.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 
 #include "../../reconcile/compose.h"
 #include "../../reconcile/convert.h"
+#include "../../reconcile/envfile.h"
 #include "../../reconcile/interp.h"
 #include "../../reconcile/util.h"
 #include "../../reconcile/ynode.h"
@@ -27,6 +30,12 @@ static const char *lookup(void *ctx, const char *name)
 	return NULL;
 }
 
+static void env_entry(void *ctx, const char *key, const char *value, int line)
+{
+	size_t *n = ctx;
+	*n += strlen(key) + (value ? strlen(value) : 0) + (size_t)line;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = xstrndup((const char *)data, size);
@@ -34,6 +43,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	interp_string(text, lookup, NULL, &out, &err);
 	free(out);
 	free(err);
+	for (int fl = ENVFILE_DOCKER; fl <= ENVFILE_VARS; fl++) {
+		struct diags e = {0};
+		size_t seen = 0;
+		envfile_parse("f.env", (const char *)data, size, fl, env_entry, &seen, &e);
+		diags_free(&e);
+	}
+	convert_image_problem(text);
 
 	static const char cut[] = "\n---8<---\n";
 	struct compose_file f[2] = {{.name = "a.yml", .data = text, .len = strlen(text)}};

@@ -86,12 +86,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t k = 0; k < stacks.n; k++) {
 		struct live lv;
 		live_select(&st, stacks.v[k], &lv);
+		json_t *fw = NULL;
+		if (plan_foreign(&lv, &fw))
+			plan_add_conflict(&p, stacks.v[k], fw, k % 2);
 		err = NULL;
 		plan_stack(&p, strcmp(stacks.v[k], "st") ? NULL : ds, stacks.v[k], &lv, &po, &err);
 		free(err);
 		live_free(&lv);
 	}
 	struct strv perr = {0}, pbad = {0};
+	plan_check_names(&p, &st, &perr, &pbad);
 	plan_check_ports(&p, &st, &perr, &pbad);
 	strv_free(&perr);
 	strv_free(&pbad);
