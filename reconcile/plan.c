@@ -814,6 +814,7 @@ int plan_stack(struct plan *p, const struct desired *ds, const char *stack, cons
 	if (ds) {
 		if (precheck(ds, lv, o, err) < 0)
 			return -1;
+		size_t start = p->n;
 		size_t n;
 		const char **keys = json_sorted_keys(ds->networks, &n);
 		for (size_t i = 0; i < n; i++) {
@@ -827,10 +828,34 @@ int plan_stack(struct plan *p, const struct desired *ds, const char *stack, cons
 		free(keys);
 		plan_objects(p, stack, ds->secrets, lv->secrets, K_SECRET, o);
 		plan_objects(p, stack, ds->configs, lv->configs, K_CONFIG, o);
+		size_t first = p->n;
 		keys = json_sorted_keys(ds->services, &n);
 		for (size_t i = 0; i < n; i++)
 			plan_service(p, ds, keys[i], lv, o);
 		free(keys);
+		/* a service written with a port in ingress mode needs the
+		 * swarm's ingress network (an operator may have removed it) */
+		int have_ingress = 0;
+		size_t i;
+		json_t *x;
+		json_array_foreach((json_t *)all_nets, i, x)
+			have_ingress |= json_is_true(json_object_get(x, "Ingress"));
+		for (size_t k = first; k < p->n && !have_ingress && !*err; k++) {
+			json_array_foreach(json_object_get(json_object_get(p->ops[k].spec, "EndpointSpec"), "Ports"), i, x) {
+				const char *m = json_string_value(json_object_get(x, "PublishMode"));
+				if (!m || !*m || !strcmp(m, "ingress")) {
+					*err = xasprintf("service %s publishes a port in ingress mode, but the swarm has no ingress network (the engine refuses it): create one, or publish in host mode",
+							 p->ops[k].name);
+					break;
+				}
+			}
+		}
+		if (*err) { /* the stack leaves the plan whole */
+			for (size_t k = start; k < p->n; k++)
+				plan_op_free(&p->ops[k]);
+			p->n = start;
+			return -1;
+		}
 	} else {
 		plan_objects(p, stack, empty, lv->secrets, K_SECRET, o);
 		plan_objects(p, stack, empty, lv->configs, K_CONFIG, o);

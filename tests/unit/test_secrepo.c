@@ -723,6 +723,26 @@ static void test_stack_prechecks(void **state)
 	plan_free(&p);
 	desired_free(ds);
 	swarm_state_free(&st);
+	/* a port in ingress mode where the swarm has no ingress network (an
+	 * operator removed it): the engine refuses the service, after the
+	 * stack's network; the stack leaves the plan whole */
+	snapshot(&st, "[]", "[]", "[]");
+	ds = desired_from("st", "services:\n  web:\n    image: busybox\n    ports: ['80:80']\n", 1);
+	live_select(&st, "st", &lv);
+	assert_int_equal(plan_stack(&p, ds, "st", &lv, &po, &err), -1);
+	assert_int_equal(p.n, 0);
+	assert_non_null(strstr(err, "service st_web publishes a port in ingress mode, but the swarm has no ingress network"));
+	free(err);
+	live_free(&lv);
+	swarm_state_free(&st);
+	snapshot(&st, "[]", "[]", "[{\"Id\":\"3\",\"Name\":\"ingress\",\"Scope\":\"swarm\",\"Ingress\":true}]");
+	live_select(&st, "st", &lv);
+	assert_int_equal(plan_stack(&p, ds, "st", &lv, &po, &err), 0);
+	assert_true(has_op(&p, OP_CREATE, "st_default"));
+	live_free(&lv);
+	plan_free(&p);
+	desired_free(ds);
+	swarm_state_free(&st);
 }
 
 int main(void)
