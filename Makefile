@@ -48,8 +48,12 @@ tests/unit/test_bootfiles: agent/inventory.o agent/render.o agent/atomic.o
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do ./$$t; done
 
-# Everything: unit tests, a short fuzzing run, then the real-engine lab tests.
-test: all unit fuzz-smoke
+# Everything: the Debian packages it needs (tests/deps), unit tests, a short
+# fuzzing run, then the real-engine lab tests.  SKIP=name,... skips lab
+# scenarios (t-NAME.sh) or fuzz by name; nothing else is ever skipped.
+test:
+	tests/deps test
+	$(MAKE) --no-print-directory all unit fuzz-smoke
 	tests/run-lab-tests
 
 lab-test: all
@@ -64,7 +68,9 @@ valgrind: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do \
 		valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite ./$$t; done
 
-demo: all
+demo:
+	tests/deps demo
+	$(MAKE) --no-print-directory all
 	tests/demo
 
 # libFuzzer targets (clang, ASan + UBSan), built apart in tests/fuzz/build.
@@ -93,8 +99,9 @@ fuzz-run: fuzz
 	tests/fuzz/run $(FUZZ_SECONDS)
 
 fuzz-smoke:
-	@if command -v $(FUZZ_CC) >/dev/null; then $(MAKE) --no-print-directory fuzz && tests/fuzz/run 20; \
-	else echo "SKIP fuzz-smoke: $(FUZZ_CC) missing: fuzzing NOT RUN"; fi
+	@case " $$(echo "$$SKIP" | tr , ' ') " in *" fuzz "*) echo "SKIP fuzz-smoke (SKIP=$$SKIP): fuzzing NOT RUN"; exit 0 ;; esac; \
+	command -v $(FUZZ_CC) >/dev/null || { echo "fuzz-smoke: $(FUZZ_CC) missing (tests/deps test installs it; SKIP=fuzz skips)"; exit 1; }; \
+	$(MAKE) --no-print-directory fuzz && tests/fuzz/run 20
 
 # Measurements against a lab engine, as markdown (see BENCHMARKS.md).
 bench: shoal
