@@ -14,6 +14,16 @@ LAB_IMAGE=shoal-lab/standin:1
 
 lab_log() { printf 'lab: %s\n' "$*" >&2; }
 
+# lab_require COMMAND…: true when every one is there; else name the
+# missing ones and what installs them
+lab_require() {
+	local c miss=
+	for c in "$@"; do command -v "$c" >/dev/null || miss="$miss $c"; done
+	[ -z "$miss" ] && return 0
+	lab_log "missing:$miss (tests/deps test installs what the lab needs; make demo and make test run it)"
+	return 1
+}
+
 lab_down() {
 	set +e
 	if [ -f "$LAB_DIR/dockerd.pid" ]; then
@@ -117,7 +127,11 @@ lab_dockerd_stop() {
 }
 
 lab_up() {
-	command -v dockerd >/dev/null || { lab_log "dockerd missing: apt-get install docker.io"; return 1; }
+	lab_require dockerd docker ip nsenter unshare openssl pgrep || return 1
+	# the stand-in images are made of /bin/busybox: it must be static
+	if [ ! -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then
+		lab_log "no static /bin/busybox (busybox-static; tests/deps installs it)"; return 1
+	fi
 	mkdir -p "$LAB_DIR"/{data,exec,run}
 	ip netns add "$LAB_NS" || return 1
 	ip -n "$LAB_NS" link set lo up

@@ -2,6 +2,22 @@
 
 fail() { echo "FAIL: $*"; exit 1; }
 
+# need COMMAND…: a scenario that cannot run without them exits 77 at once,
+# naming what is missing (run-lab-tests fails it unless SKIP names it)
+need() { lab_require "$@" || exit 77; }
+
+# The docker CLI >= 25 that runs docker stack deploy for comparisons:
+# $DOCKER28, else docker CLI 28 at /usr/local/bin/docker, else Debian 13's
+# docker-cli that tests/deps test unpacks.  Sets DOCKER28; 77 when none.
+compare_cli() {
+	local c
+	for c in ${DOCKER28:-/usr/local/bin/docker ${SHOAL_LAB_CACHE:-/var/tmp/shoal-lab-cache}/docker-cli/usr/bin/docker}; do
+		"$c" --version 2>/dev/null | grep -q '^Docker version \(2[5-9]\|[3-9][0-9]\)\.' && { DOCKER28=$c; return 0; }
+	done
+	lab_log "no docker CLI >= 25 at ${DOCKER28:-/usr/local/bin/docker or the lab cache} (tests/deps test provides one)"
+	return 77
+}
+
 # A copy of repo-template whose images are the lab's stand-ins.
 make_repo() {
 	cp -r "$TOP/repo-template" "$1"

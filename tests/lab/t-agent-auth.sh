@@ -3,12 +3,13 @@
 # A wrong password, an unknown CA, an unknown or changed host key all fail
 # before anything is written; the password never reaches a log.
 . "$TOP/tests/lab/lib.sh"
+need lighttpd ssh-keygen
 pw=pa55-w0rd-$RANDOM$RANDOM
 GIT_TLS=1 GIT_AUTH="deploy:$pw" git_server_start
-case $? in 0) ;; 77) echo "SKIP: lighttpd missing: HTTPS auth NOT TESTED"; exit 77 ;; *) cat "$T/httpd.err"; fail "git server did not start" ;; esac
+case $? in 0) ;; 77) echo "lighttpd missing: HTTPS auth NOT TESTED"; exit 77 ;; *) cat "$T/httpd.err"; fail "git server did not start" ;; esac
 hpid=$HTTPD_PID
 ssh_server_start
-case $? in 0) ;; 77) kill $hpid; echo "SKIP: sshd missing: SSH NOT TESTED"; exit 77 ;; *) cat "$T/sshd.log"; kill $hpid; fail "sshd did not start" ;; esac
+case $? in 0) ;; 77) kill $hpid; echo "sshd missing: SSH NOT TESTED"; exit 77 ;; *) cat "$T/sshd.log"; kill $hpid; fail "sshd did not start" ;; esac
 spid=$SSHD_PID
 trap 'kill $hpid $spid 2>/dev/null' EXIT
 label_node_for_template

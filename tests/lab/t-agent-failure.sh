@@ -2,7 +2,8 @@
 # pauses) is marked failed, notified once (Slack-style JSON), not re-applied
 # in a loop; the next commit is applied normally and a recovery is notified.
 . "$TOP/tests/lab/lib.sh"
-git_server_start; case $? in 0) ;; 77) echo "SKIP: lighttpd missing: agent failures NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
+need lighttpd
+git_server_start; case $? in 0) ;; 77) echo "lighttpd missing: agent failures NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
 label_node_for_template
 src_init
 port=$GIT_PORT; aport=$((port + 1)); nport=$((port + 2)); hpid=$HTTPD_PID

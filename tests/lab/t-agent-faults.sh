@@ -3,7 +3,8 @@
 # an apply (the agent stops within seconds, hands the lease over, and a
 # restarted agent converges the rest).
 . "$TOP/tests/lab/lib.sh"
-git_server_start; case $? in 0) ;; 77) echo "SKIP: lighttpd missing: NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
+need lighttpd bc
+git_server_start; case $? in 0) ;; 77) echo "lighttpd missing: NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
 hpid=$HTTPD_PID apid=
 trap 'kill $hpid $apid 2>/dev/null' EXIT
 label_node_for_template

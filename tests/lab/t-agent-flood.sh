@@ -3,7 +3,8 @@
 # its memory stays bounded, bad signatures are all refused, and the burst
 # coalesces: one reconcile for the one new commit.
 . "$TOP/tests/lab/lib.sh"
-git_server_start; case $? in 0) ;; 77) echo "SKIP: lighttpd missing: NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
+need lighttpd
+git_server_start; case $? in 0) ;; 77) echo "lighttpd missing: NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
 hpid=$HTTPD_PID
 label_node_for_template
 src_init

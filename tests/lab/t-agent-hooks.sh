@@ -4,7 +4,8 @@
 # poll at 60 s.  And --drift warn: a hand-made change is reported, counted
 # nowhere as a correction, and left as it is.
 . "$TOP/tests/lab/lib.sh"
-git_server_start; case $? in 0) ;; 77) echo "SKIP: lighttpd missing: NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
+need lighttpd
+git_server_start; case $? in 0) ;; 77) echo "lighttpd missing: NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
 hpid=$HTTPD_PID
 label_node_for_template
 # quick rolling updates: this is about webhooks, not the template

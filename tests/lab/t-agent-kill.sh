@@ -4,7 +4,8 @@
 # object exactly once (no duplicated networks, secrets or services, nothing
 # left of the previous commit).
 . "$TOP/tests/lab/lib.sh"
-git_server_start; case $? in 0) ;; 77) echo "SKIP: lighttpd missing: NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
+need lighttpd
+git_server_start; case $? in 0) ;; 77) echo "lighttpd missing: NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
 hpid=$HTTPD_PID apid=
 trap 'kill $hpid $apid 2>/dev/null' EXIT
 n=100

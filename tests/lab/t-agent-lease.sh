@@ -3,7 +3,8 @@
 # (SIGKILL, no goodbye) the other takes over after the lease expires; an
 # agent stopped cleanly (SIGTERM) hands the lease over at once, not after its TTL.
 . "$TOP/tests/lab/lib.sh"
-git_server_start; case $? in 0) ;; 77) echo "SKIP: lighttpd missing: lease NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
+need lighttpd
+git_server_start; case $? in 0) ;; 77) echo "lighttpd missing: lease NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
 label_node_for_template
 src_init
 port=$GIT_PORT; pa=$((port + 1)); pb=$((port + 2)); hpid=$HTTPD_PID

@@ -2,7 +2,8 @@
 # clusters/prod; a commit that changes only clusters/staging is seen and
 # makes zero writes; a commit to clusters/prod is applied.
 . "$TOP/tests/lab/lib.sh"
-git_server_start; case $? in 0) ;; 77) echo "SKIP: lighttpd missing: NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
+need lighttpd
+git_server_start; case $? in 0) ;; 77) echo "lighttpd missing: NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
 hpid=$HTTPD_PID apid=
 trap 'kill $hpid $apid 2>/dev/null' EXIT
 label_node_for_template

@@ -2,10 +2,10 @@
 # pushed after it is not, status and logs say why, and the last good commit
 # stays deployed until a signed commit comes.
 . "$TOP/tests/lab/lib.sh"
-command -v ssh-keygen >/dev/null || { echo "SKIP: lighttpd or ssh-keygen missing: signed agent NOT TESTED"; exit 77; }
+need lighttpd ssh-keygen
 ssh-keygen -q -t ed25519 -N '' -C ci -f ci.key
 echo "ci@example.invalid $(cut -d' ' -f1,2 ci.key.pub)" > allowed
-git_server_start; case $? in 0) ;; 77) echo "SKIP: lighttpd missing: signed agent NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
+git_server_start; case $? in 0) ;; 77) echo "lighttpd missing: signed agent NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
 label_node_for_template
 SIGN=1 src_init gpg.format=ssh user.signingkey=../ci.key
 port=$GIT_PORT; aport=$((port + 1)); hpid=$HTTPD_PID

@@ -4,7 +4,8 @@
 # signature is refused), rolls back on git revert, reverts hand-made drift,
 # serves /healthz /readyz /status /metrics, and stops cleanly on SIGTERM.
 . "$TOP/tests/lab/lib.sh"
-git_server_start; case $? in 0) ;; 77) echo "SKIP: lighttpd missing: agent NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
+need lighttpd
+git_server_start; case $? in 0) ;; 77) echo "lighttpd missing: agent NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
 label_node_for_template
 src_init
 port=$GIT_PORT; aport=$((port + 1)); hpid=$HTTPD_PID

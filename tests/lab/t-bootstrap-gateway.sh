@@ -8,9 +8,7 @@
 # position and writes nothing.
 . "$TOP/tests/lab/lib.sh"
 . "$TOP/tests/lab/net.sh"
-for tool in dnsmasq shorewall keepalived; do
-	command -v $tool >/dev/null || { echo "SKIP: $tool missing: bootstrap gateway NOT TESTED"; exit 77; }
-done
+need dnsmasq shorewall keepalived iptables
 trap net_down EXIT
 net_up || fail "network namespaces"
 INV=$TOP/repo-template/cluster.yml

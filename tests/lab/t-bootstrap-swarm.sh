@@ -12,10 +12,8 @@
 # one joined.
 . "$TOP/tests/lab/lib.sh"
 . "$TOP/tests/lab/net.sh"
-for tool in dnsmasq shorewall keepalived lighttpd; do
-	command -v $tool >/dev/null || { echo "SKIP: $tool missing: bootstrap swarm NOT TESTED"; exit 77; }
-done
-agent_image; case $? in 0) ;; 77) echo "SKIP: debootstrap or socat missing: bootstrap swarm NOT TESTED"; exit 77 ;; *) fail "no agent image" ;; esac
+need dnsmasq shorewall keepalived iptables lighttpd debootstrap socat
+agent_image; case $? in 0) ;; 77) echo "debootstrap or socat missing: bootstrap swarm NOT TESTED"; exit 77 ;; *) fail "no agent image" ;; esac
 hpid=
 trap 'kill $hpid 2>/dev/null; net_down' EXIT
 docker save -o standin.tar "$LAB_IMAGE" shoal-lab/busybox:latest && docker save -o shoal.tar shoal:lab || fail "docker save"

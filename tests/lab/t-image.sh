@@ -6,7 +6,8 @@
 # health check, and updates its own stack from git: the old task hands over
 # and the new one converges, so the swarm is never left without an agent.
 . "$TOP/tests/lab/lib.sh"
-agent_image; case $? in 0) ;; 77) echo "SKIP: debootstrap or socat missing: image NOT TESTED"; exit 77 ;; *) fail "no agent image" ;; esac
+need debootstrap socat
+agent_image; case $? in 0) ;; 77) echo "debootstrap or socat missing: image NOT TESTED"; exit 77 ;; *) fail "no agent image" ;; esac
 hpid=
 trap 'kill $hpid 2>/dev/null' EXIT
 docker run --rm shoal:lab version | grep -q shoal || fail "the image does not run shoal"

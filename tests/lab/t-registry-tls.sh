@@ -3,7 +3,7 @@
 # is in its certs.d (the lab engine's own /etc/docker); then shoal stack
 # deploy --registry-auth pins the image by digest and the node pulls it.
 . "$TOP/tests/lab/lib.sh"
-command -v docker-registry >/dev/null || { echo "SKIP: docker-registry not installed: TLS registry NOT TESTED"; exit 77; }
+need docker-registry
 reg=192.168.250.2:5443
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=lab-registry-ca -keyout ca.key -out ca.pem 2>/dev/null &&
 openssl req -newkey rsa:2048 -nodes -subj /CN=192.168.250.2 -keyout srv.key -out srv.csr 2>/dev/null &&

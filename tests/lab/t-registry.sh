@@ -6,7 +6,7 @@
 # labelled io.shoal.follow-tag=true follows its tag when the digest moves,
 # its unlabelled twin does not.  The password never reaches a log.
 . "$TOP/tests/lab/lib.sh"
-command -v docker-registry >/dev/null || { echo "SKIP: docker-registry not installed: registries NOT TESTED"; exit 77; }
+need docker-registry
 pw=reg-pa55-$RANDOM$RANDOM
 python3 -W ignore -c "import crypt,sys; print('lab:' + crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))" "$pw" > htpasswd ||
 	fail "bcrypt"

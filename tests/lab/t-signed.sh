@@ -3,7 +3,7 @@
 # signer's and a tampered commit; apply --require-signed applies only the
 # signed commit and leaves the last good state when the next is not signed.
 . "$TOP/tests/lab/lib.sh"
-command -v ssh-keygen >/dev/null || { echo "SKIP: ssh-keygen missing: signed commits NOT TESTED"; exit 77; }
+need ssh-keygen
 ssh-keygen -q -t ed25519 -N '' -C ci -f ci.key
 ssh-keygen -q -t ed25519 -N '' -f stranger.key
 echo "ci@example.invalid $(cut -d' ' -f1,2 ci.key.pub)" > allowed
