@@ -7,8 +7,8 @@
 echo
 echo "## stack deploy: shoal vs docker"
 echo
-DOCKER_CLI=${DOCKER28:-/usr/local/bin/docker}
-"$DOCKER_CLI" version >/dev/null 2>&1 || DOCKER_CLI=docker
+compare_cli || fail "no docker CLI to compare with"
+DOCKER_CLI=$DOCKER28
 rounds=${BENCH_DEPLOY_ROUNDS:-5}
 sizes=${BENCH_SIZES:-1 10 50 200}
 gen_stack() { # n image -> compose file on stdout

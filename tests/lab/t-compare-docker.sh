@@ -1,10 +1,10 @@
 # shoal stack deploy stores the same service specs as docker stack deploy
-# (docker CLI 28 against the lab engine), field by field.
-DOCKER28=${DOCKER28:-/usr/local/bin/docker}
-if ! "$DOCKER28" version --format '{{.Client.Version}}' 2>/dev/null | grep -q '^2[5-9]\.'; then
-	echo "SKIP: docker CLI >= 25 not found at $DOCKER28: comparison with docker stack deploy NOT RUN" >&2
-	exit 77
-fi
+# (docker CLI 28, or Debian 13's CLI 26 where 28 is absent: compare_cli),
+# field by field.
+. "$TOP/tests/lab/lib.sh"
+compare_cli || exit 77
+cli_version=$("$DOCKER28" --version | sed 's/^Docker version \([^,]*\).*/\1/')
+echo "docker CLI $cli_version ($DOCKER28)"
 fx=$TOP/tests/fixtures/compare
 capture() { # stack -> normalised json on stdout
 	local ids; ids=$(docker service ls -q --filter label=com.docker.stack.namespace="$1")
@@ -45,6 +45,29 @@ run_case full full.yml
 run_case seeds seeds.yml
 run_case override override-base.yml override-extra.yml
 run_case scalars scalars.yml
+# timestamps: with CLI 28 or later, compared like the others; an older CLI
+# stores them as written, so shoal is held to what CLI 28.2.2 stored
+stored() { # json -> "Env …" / "Labels …" lines of service typed
+	python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["STACK_typed"]["TaskTemplate"]["ContainerSpec"]
+for e in sorted(c.get("Env", [])): print("Env", e)
+for k, v in sorted(c.get("Labels", {}).items()): print("Labels", k + "=" + v)' "$1"
+}
+case $cli_version in
+2[5-7].*)
+	( cd "$fx" && "$SHOAL" stack deploy --resolve-image never -c timestamps.yml sts ) > "$T/shoal.out" 2>&1 ||
+		{ echo "shoal stack deploy failed:"; cat "$T/shoal.out"; rc=1; }
+	capture sts > "$T/shoal-timestamps.json"
+	"$SHOAL" stack rm sts >/dev/null
+	if diff -u "$fx/timestamps.cli28" <(stored "$T/shoal-timestamps.json"); then
+		echo "case timestamps: docker CLI $cli_version stores YAML timestamps as written; shoal stores what CLI 28.2.2 did (timestamps.cli28)"
+	else
+		echo "case timestamps: shoal differs from docker CLI 28.2.2 (timestamps.cli28)"; rc=1
+	fi ;;
+*)
+	run_case timestamps timestamps.yml
+	diff -u "$fx/timestamps.cli28" <(stored "$T/docker-timestamps.json") ||
+		{ echo "case timestamps: docker CLI $cli_version no longer stores what timestamps.cli28 says"; rc=1; } ;;
+esac
 # files docker refuses are refused by shoal too, before any write
 for f in "$TOP"/tests/fixtures/reject/*.yml; do
 	b=$(basename "$f" .yml)

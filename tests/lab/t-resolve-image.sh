@@ -3,8 +3,8 @@
 # exactly as docker CLI 28 does; changed asks the registry nothing when the
 # tag did not change; an unreachable registry warns and deploys the tag.
 . "$TOP/tests/lab/lib.sh"
-command -v docker-registry >/dev/null || { echo "SKIP: docker-registry not installed: --resolve-image NOT TESTED"; exit 77; }
-DOCKER28=${DOCKER28:-/usr/local/bin/docker}
+need docker-registry
+compare_cli || exit 77
 cat > reg.yml <<YML
 version: 0.1
 storage: {filesystem: {rootdirectory: $T/registry}}
@@ -23,11 +23,9 @@ printf 'version: "3.8"\nservices:\n  s:\n    image: 127.0.0.1:5000/app:1\n' > a.
 img=$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' rs_s)
 [ "$img" = "127.0.0.1:5000/app:1@$digest" ] || fail "not pinned: $img (digest $digest)"
 plat=$(docker service inspect -f '{{json .Spec.TaskTemplate.Placement.Platforms}}' rs_s)
-if "$DOCKER28" version >/dev/null 2>&1; then
-	"$DOCKER28" stack deploy -c a.yml rd >/dev/null 2>&1 || fail "docker deploy"
-	[ "$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' rd_s)" = "$img" ] || fail "docker pins differently"
-	[ "$(docker service inspect -f '{{json .Spec.TaskTemplate.Placement.Platforms}}' rd_s)" = "$plat" ] || fail "platforms differ: $plat"
-fi
+"$DOCKER28" stack deploy -c a.yml rd >/dev/null 2>&1 || fail "docker deploy"
+[ "$(docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' rd_s)" = "$img" ] || fail "docker pins differently"
+[ "$(docker service inspect -f '{{json .Spec.TaskTemplate.Placement.Platforms}}' rd_s)" = "$plat" ] || fail "platforms differ: $plat"
 # unchanged tag, mode changed: no registry request, no write
 before_req=$(grep -c 'GET /v2/' registry.log)
 before=$(svc_versions)
