@@ -33,10 +33,11 @@ lab_down() {
 		kill -9 "$pid" 2>/dev/null
 	fi
 	# shims of the lab's own containerd (identified by our exec root)
-	for p in $(pgrep -f "containerd-shim.*$LAB_DIR" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-	for p in $(pgrep -f "containerd.*$LAB_DIR" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	# ("$LAB_DIR/": not another lab's /tmp/shoal-lab-PID with more digits)
+	for p in $(pgrep -f "containerd-shim.*$LAB_DIR/" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	for p in $(pgrep -f "containerd.*$LAB_DIR/" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 	sleep 0.2
-	grep " $LAB_DIR" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m"; done
+	grep " $LAB_DIR[/ ]" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m"; done
 	ip netns del "$LAB_NS" 2>/dev/null
 	find /sys/fs/cgroup -depth -type d -name "$LAB_NS" -exec rmdir {} \; 2>/dev/null
 	rm -rf "$LAB_DIR"
