@@ -104,7 +104,9 @@ fuzz-smoke:
 	$(MAKE) --no-print-directory fuzz && tests/fuzz/run 20
 
 # Measurements against a lab engine, as markdown (see BENCHMARKS.md).
-bench: shoal
+bench:
+	tests/deps test
+	$(MAKE) --no-print-directory shoal
 	tests/bench/run
 
 clean:
