@@ -1,4 +1,4 @@
-# The seed articles' network in namespaces (../shared/LAB.md, "Topology"):
+# The seed articles' network in namespaces (tests/lab/README.md):
 # a LAN bridge, a gateway with the outside on enp0s3 (198.51.100.1) and the
 # LAN on enp0s8, an outside namespace (198.51.100.2) and one namespace per
 # node, its LAN interface called enp0s3 as on the articles' machines.  Every
@@ -60,8 +60,8 @@ net_down() {
 	for n in $(ip netns list | awk '{print $1}' | grep "^$NET_P"); do ip netns del "$n"; done
 }
 
-# net_dockerd NAME: a dockerd in node NAME's namespace (LAB.md, "One dockerd
-# per node"): its own mount and UTS namespaces (hostname NAME, a fresh
+# net_dockerd NAME: a dockerd in node NAME's namespace (tests/lab/README.md: "The bootstrap
+# network"): its own mount and UTS namespaces (hostname NAME, a fresh
 # sysfs with the cgroups moved back, /var/lib/docker, resolv.conf and hosts
 # of its own), data and exec roots and socket under $NET_DIR/NAME.
 # Sets NODE_SOCK; the engine is reached only through that unix socket.
