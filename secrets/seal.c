@@ -377,3 +377,19 @@ void seal_fingerprint(const char *sealed_text, size_t len, char out[13])
 	crypto_generichash(h, sizeof h, (const unsigned char *)sealed_text, len, NULL, 0);
 	sodium_bin2hex(out, 13, h, 6);
 }
+
+void seal_redact_key(const struct seal_key *k, unsigned char out[32])
+{
+	static const unsigned char ctx[] = "shoal-redact-v1";
+	crypto_generichash(out, 32, k->sk, sizeof k->sk, ctx, sizeof ctx - 1);
+}
+
+void seal_redact_fp(const unsigned char *rkey, const void *p, size_t len, char out[13])
+{
+	out[0] = 0;
+	if (!rkey)
+		return;
+	unsigned char h[6];
+	crypto_generichash(h, sizeof h, p, len, rkey, 32);
+	sodium_bin2hex(out, 13, h, sizeof h);
+}

@@ -52,4 +52,11 @@ int seal_is_sealed(const char *text, size_t len);
  * sealed file itself, so it tells nothing about the plaintext. */
 void seal_fingerprint(const char *sealed_text, size_t len, char out[13]);
 
+/* The key that fingerprints opened values where they would show (plans,
+ * scrubbed messages): derived from the private key, so guessing a value
+ * from its fingerprint needs that key. */
+void seal_redact_key(const struct seal_key *k, unsigned char out[32]);
+/* 12 hex of BLAKE2b over p keyed with rkey (32 bytes); "" without rkey. */
+void seal_redact_fp(const unsigned char *rkey, const void *p, size_t len, char out[13]);
+
 #endif
