@@ -20,6 +20,7 @@
 #include "../reconcile/regauth.h"
 #include "../reconcile/repo.h"
 #include "../reconcile/review.h"
+#include "../reconcile/scrub.h"
 #include "../reconcile/source.h"
 #include "../secrets/seal.h"
 #include "cli.h"
@@ -59,8 +60,7 @@ void cli_use_key(const struct seal_key *k)
 		sodium_memzero(g_redact, sizeof g_redact);
 		return;
 	}
-	static const unsigned char ctx[] = "shoal-redact-v1";
-	crypto_generichash(g_redact, sizeof g_redact, k->sk, sizeof k->sk, ctx, sizeof ctx - 1);
+	seal_redact_key(k, g_redact);
 }
 
 void cli_set_engine(const char *host)
@@ -713,7 +713,7 @@ static int offline_plan(const struct repo_args *a)
 		repo_free(&base);
 		return EXIT_FAIL;
 	}
-	json_t *rv = review_compare(&base, &head);
+	json_t *rv = review_compare(&base, &head, g_keyp ? g_redact : NULL);
 	if (!strcmp(a->format, "json")) {
 		char *s = json_dumps(rv, JSON_INDENT(2) | JSON_SORT_KEYS);
 		printf("%s\n", s);
@@ -1236,5 +1236,6 @@ int main(int argc, char **argv)
 	int ret = run_table(cmds, argc - i, argv + i, "shoal");
 	sodium_memzero(&g_key, sizeof g_key);
 	sodium_memzero(g_redact, sizeof g_redact);
+	scrub_wipe();
 	return ret;
 }

@@ -19,9 +19,12 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "scrub.h"
 #include "util.h"
 
 #include <sodium.h>
+
+#include "../secrets/seal.h"
 
 static const char *kind_name(enum obj_kind k);
 
@@ -480,12 +483,8 @@ static json_t *redact_env(const json_t *env, const json_t *sealed, const unsigne
 		const char *eq = s ? strchr(s, '=') : NULL;
 		char *k = eq ? xstrndup(s, (size_t)(eq - s)) : NULL;
 		if (k && json_object_get(sealed, k)) {
-			char hex[13] = "";
-			if (rkey) {
-				unsigned char h[6];
-				crypto_generichash(h, sizeof h, (const unsigned char *)eq + 1, strlen(eq + 1), rkey, 32);
-				sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-			}
+			char hex[13];
+			seal_redact_fp(rkey, eq + 1, strlen(eq + 1), hex);
 			char *r = xasprintf("%s=(sealed%s%s)", k, rkey ? " " : "", hex);
 			json_array_append_new(out, json_string(r));
 			free(r);
@@ -497,30 +496,82 @@ static json_t *redact_env(const json_t *env, const json_t *sealed, const unsigne
 	return out;
 }
 
-static void redact_changes(json_t *changes, const json_t *sealed, const unsigned char *rkey)
+/* v as a plan shows it: the environment it is (env) or holds, at any
+ * depth (a change of a whole ContainerSpec, say), redacted. */
+static json_t *redact_value(json_t *v, int env, const json_t *sealed, const unsigned char *rkey)
+{
+	if (env && json_is_array(v))
+		return redact_env(v, sealed, rkey);
+	if (env && json_is_string(v)) {
+		json_t *a = json_pack("[O]", v), *r = redact_env(a, sealed, rkey);
+		json_t *one = json_incref(json_array_get(r, 0));
+		json_decref(a);
+		json_decref(r);
+		return one;
+	}
+	if (json_is_object(v)) {
+		json_t *o = json_object();
+		const char *k;
+		json_t *x;
+		json_object_foreach(v, k, x)
+			json_object_set_new(o, k, redact_value(x, !strcmp(k, "Env"), sealed, rkey));
+		return o;
+	}
+	if (json_is_array(v)) {
+		json_t *a = json_array();
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x)
+			json_array_append_new(a, redact_value(x, 0, sealed, rkey));
+		return a;
+	}
+	return json_incref(v);
+}
+
+/* Does a change path ("TaskTemplate.ContainerSpec.Env", "...Env[2]") name
+ * an environment? */
+static int env_path(const char *path)
+{
+	const char *last = strrchr(path, '.');
+	last = last ? last + 1 : path;
+	return str_has_prefix(last, "Env") && (!last[3] || last[3] == '[');
+}
+
+void plan_redact_changes(json_t *changes, const json_t *sealed, const unsigned char *rkey)
 {
 	size_t i;
 	json_t *c;
-	if (!sealed)
+	if (!json_object_size(sealed))
 		return;
 	json_array_foreach(changes, i, c) {
 		const char *path = json_string_value(json_object_get(c, "path"));
-		if (!path || !str_has_prefix(path, "TaskTemplate.ContainerSpec.Env"))
-			continue;
 		static const char *sides[] = {"old", "new"};
 		for (int k = 0; k < 2; k++) {
 			json_t *v = json_object_get(c, sides[k]);
-			if (json_is_array(v))
-				json_object_set_new(c, sides[k], redact_env(v, sealed, rkey));
-			else if (json_is_string(v)) {
-				json_t *a = json_array();
-				json_array_append(a, v);
-				json_t *r = redact_env(a, sealed, rkey);
-				json_object_set(c, sides[k], json_array_get(r, 0));
-				json_decref(r);
-				json_decref(a);
-			}
+			if (v)
+				json_object_set_new(c, sides[k], redact_value(v, path && env_path(path), sealed, rkey));
 		}
+	}
+}
+
+/* The live values of a service's sealed keys: plaintexts this process
+ * now knows (an old value a plan shows as replaced, a task error quoting
+ * it), for scrub.c. */
+static void scrub_live_env(const json_t *live_spec, const json_t *sealed, const unsigned char *rkey)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(jpath(json_object_get(live_spec, "TaskTemplate"), "ContainerSpec", "Env"), i, e) {
+		const char *s = json_string_value(e);
+		const char *eq = s ? strchr(s, '=') : NULL;
+		char *k = eq ? xstrndup(s, (size_t)(eq - s)) : NULL;
+		if (k && json_object_get(sealed, k)) {
+			char hex[13], label[32];
+			seal_redact_fp(rkey, eq + 1, strlen(eq + 1), hex);
+			snprintf(label, sizeof label, "(sealed%s%s)", rkey ? " " : "", hex);
+			scrub_add(eq + 1, strlen(eq + 1), label, SCRUB_LINES);
+		}
+		free(k);
 	}
 }
 
@@ -592,7 +643,15 @@ static void plan_service(struct plan *p, const struct desired *ds, const char *n
 	if (written)
 		json_object_set(hcs, "Image", written);
 	json_object_del(hpl, "Platforms");
+	/* sealed values are hashed as their keyed fingerprints: a hash of
+	 * the plaintext, shown in every plan, would let anyone who reads the
+	 * repository test guesses at it */
+	json_t *dse = json_object_get(ds->sealed_env, name), *henv = NULL;
+	if (json_object_size(dse) && (henv = json_incref(json_object_get(hcs, "Env"))))
+		json_object_set_new(hcs, "Env", redact_env(henv, dse, po->redact_key));
 	char *hash = plan_spec_hash(want);
+	if (henv)
+		json_object_set_new(hcs, "Env", henv);
 	if (img)
 		json_object_set_new(hcs, "Image", img);
 	else
@@ -643,17 +702,20 @@ static void plan_service(struct plan *p, const struct desired *ds, const char *n
 	}
 	json_decref(sub);
 	json_t *all = plan_compare_specs(want, lspec, lv->net_names, 1);
+	/* the keys sealed here or in the live spec (the label says which) */
 	json_t *sealed = json_deep_copy(json_object_get(ds->sealed_env, name));
+	if (!sealed)
+		sealed = json_object();
 	const char *lse = label_of(cur, 1, LABEL_SEALED_ENV);
 	if (lse) {
-		if (!sealed)
-			sealed = json_object();
 		char *copy = xstrdup(lse), *save = NULL;
 		for (char *k = strtok_r(copy, ",", &save); k; k = strtok_r(NULL, ",", &save))
 			json_object_set_new(sealed, k, json_true());
 		free(copy);
 	}
-	redact_changes(all, sealed, po->redact_key);
+	scrub_live_env(live_spec, sealed, po->redact_key);
+	plan_redact_changes(all, sealed, po->redact_key);
+	scrub_json(all);
 	json_decref(sealed);
 	struct op *o = add_op(p, OP_UPDATE, K_SERVICE, ds->stack, name);
 	if (po->commit)

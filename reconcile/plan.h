@@ -130,6 +130,12 @@ void plan_op_free(struct op *o);
 void plan_print_text(const struct plan *p, int color);
 void plan_print_json(const struct plan *p);
 
+/* Show every environment entry of changes ({path, old, new}) whose key is
+ * in sealed ({KEY: true}) as KEY=(sealed FINGERPRINT), the fingerprint
+ * keyed with rkey (32 bytes; NULL: no fingerprint), wherever the change
+ * holds an environment (the Env list itself or an object around it). */
+void plan_redact_changes(json_t *changes, const json_t *sealed, const unsigned char *rkey);
+
 /* Exposed for unit tests: the field differences of two service specs. */
 json_t *plan_diff_specs(json_t *desired, json_t *live, int symmetric);
 /* Normalise both sides (defaults, network names, zero values) and diff:

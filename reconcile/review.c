@@ -9,7 +9,9 @@
  * }
  * Only stacks with a change appear.  Secret and config entries carry their
  * names (content-derived from hashes, never values): action create, remove
- * or rotate (same logical object, new content).
+ * or rotate (same logical object, new content).  Environment values that
+ * are sealed at base or at head show as KEY=(sealed FINGERPRINT), and the
+ * document is scrubbed of every plaintext registered (scrub.h).
  */
 #include "review.h"
 
@@ -18,6 +20,7 @@
 #include <string.h>
 
 #include "plan.h"
+#include "scrub.h"
 
 static const struct desired *find_stack(const struct repo *r, const char *name, int *present)
 {
@@ -117,8 +120,25 @@ static void ports_of(const json_t *spec, json_t *set)
 	}
 }
 
-static void compare_services(json_t *st, const json_t *a, const json_t *b)
+/* The environment keys of service name that hold sealed values at base
+ * or at head (a value sealed on one side only is still a sealed value). */
+static json_t *sealed_keys(const struct desired *a, const struct desired *b, const char *name)
 {
+	json_t *k = json_object();
+	if (a)
+		json_object_update(k, json_object_get(a->sealed_env, name));
+	if (b)
+		json_object_update(k, json_object_get(b->sealed_env, name));
+	return k;
+}
+
+static void compare_services(json_t *st, const struct desired *da, const struct desired *db,
+			     const unsigned char *rkey)
+{
+	static json_t *none;
+	if (!none)
+		none = json_object();
+	const json_t *a = da ? da->services : none, *b = db ? db->services : none;
 	json_t *svcs = json_array(), *pa = json_object(), *pb = json_object();
 	json_t *names = json_object();
 	const char *k;
@@ -147,6 +167,11 @@ static void compare_services(json_t *st, const json_t *a, const json_t *b)
 		json_t *ch = plan_diff_specs(ny, nx, 1);
 		json_decref(nx);
 		json_decref(ny);
+		if (rkey) {
+			json_t *sk = sealed_keys(da, db, keys[i]);
+			plan_redact_changes(ch, sk, rkey);
+			json_decref(sk);
+		}
 		if (!json_array_size(ch)) {
 			json_decref(ch);
 			continue;
@@ -181,7 +206,7 @@ static void compare_services(json_t *st, const json_t *a, const json_t *b)
 	json_decref(names);
 }
 
-json_t *review_compare(const struct repo *base, const struct repo *head)
+json_t *review_compare(const struct repo *base, const struct repo *head, const unsigned char *rkey)
 {
 	json_t *rv = json_object(), *stacks = json_array(), *invalid = json_array();
 	json_t *names = json_object();
@@ -213,7 +238,7 @@ json_t *review_compare(const struct repo *base, const struct repo *head)
 		json_object_set_new(st, "networks", nets);
 		json_object_set_new(st, "secrets", secs);
 		json_object_set_new(st, "configs", cfgs);
-		compare_services(st, a ? a->services : empty, b ? b->services : empty);
+		compare_services(st, a, b, rkey);
 		int any = json_array_size(nets) || json_array_size(secs) || json_array_size(cfgs) ||
 			  json_array_size(json_object_get(st, "services"));
 		if (any)
@@ -225,6 +250,7 @@ json_t *review_compare(const struct repo *base, const struct repo *head)
 	json_decref(names);
 	json_object_set_new(rv, "stacks", stacks);
 	json_object_set_new(rv, "invalid", invalid);
+	scrub_json(rv);
 	return rv;
 }
 

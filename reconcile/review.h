@@ -12,8 +12,11 @@
 #include "repo.h"
 
 /* A JSON document describing base -> head (see review.c for its shape).
- * Stacks invalid at head are listed under "invalid". */
-json_t *review_compare(const struct repo *base, const struct repo *head);
+ * Stacks invalid at head are listed under "invalid".  rkey: the key of
+ * sealed values' fingerprints (seal_redact_key) when the repositories were
+ * loaded with the private key, their sealed values opened; NULL when they
+ * were loaded without (repo_opts.check_only: the values are stand-ins). */
+json_t *review_compare(const struct repo *base, const struct repo *head, const unsigned char *rkey);
 /* 1 when the review holds any change. */
 int review_has_changes(const json_t *rv);
 
