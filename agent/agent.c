@@ -27,6 +27,7 @@
 #include "../reconcile/compose.h"
 #include "../reconcile/convert.h"
 #include "../reconcile/regauth.h"
+#include "../reconcile/scrub.h"
 #include "agent.h"
 #include "cli.h"
 #include "knownhosts.h"
@@ -205,8 +206,11 @@ static char *task_failure(struct docker *dk, const char *service_id)
 			const char *terr = json_string_value(json_object_get(status, "Err"));
 			const char *desired = json_string_value(json_object_get(t, "DesiredState"));
 			if (!out && state && terr && !strcmp(state, "rejected") &&
-			    (!desired || strcmp(desired, "remove")))
+			    (!desired || strcmp(desired, "remove"))) {
+				/* the node's words: may quote a value it was given */
 				out = xasprintf("task %s: %s", state, terr);
+				scrub_str(&out);
+			}
 		}
 	}
 	free(err);
@@ -268,6 +272,7 @@ static int converge(struct agent *ag, struct docker *dk, const struct plan *p, c
 				      !strcmp(state, "rollback_completed"))) {
 				const char *msg = json_string_value(json_object_get(us, "Message"));
 				char *m = xasprintf("service %s: update %s%s%s", names.v[i], state, msg ? ": " : "", msg ? msg : "");
+				scrub_str(&m); /* the engine's words */
 				if (!*why)
 					*why = m;
 				else
@@ -313,7 +318,9 @@ static void notify(struct agent *ag, const char *text)
 {
 	if (!ag->notify_url)
 		return;
-	json_t *j = json_pack("{s:s, s:s, s:s}", "text", text, "repo", ag->url, "branch", ag->branch);
+	char *said = scrub_text(text);
+	json_t *j = json_pack("{s:s, s:s, s:s}", "text", said, "repo", ag->url, "branch", ag->branch);
+	free(said);
 	char *body = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	CURL *c = curl_easy_init();
@@ -726,6 +733,7 @@ static void publish(struct agent *ag)
 	if (publish_fd < 0)
 		return;
 	json_t *j = agent_state_out(ag);
+	scrub_json(j); /* what /status serves and the next cycle is given */
 	char *text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	char *line = xasprintf("%s\n", text);
@@ -842,8 +850,10 @@ int cmd_agent_cycle(int argc, char **argv)
 			cli_use_key(ag.key);
 		}
 	}
-	if (token)
+	if (token) {
 		ag.token = xstrdup(token);
+		scrub_add(token, strlen(token), "(token)", 0);
+	}
 	ag.auths = json_incref(json_object_get(sec, "auths"));
 	int drift = json_is_true(json_object_get(msg, "drift")), follow = json_is_true(json_object_get(msg, "follow"));
 	int release = json_is_true(json_object_get(msg, "release"));
@@ -865,6 +875,7 @@ int cmd_agent_cycle(int argc, char **argv)
 		publish(&ag);
 	cli_use_key(NULL);
 	agent_free(&ag);
+	scrub_wipe();
 	return ret;
 }
 

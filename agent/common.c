@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "../reconcile/regauth.h"
+#include "../reconcile/scrub.h"
 #include "../reconcile/util.h"
 #include "agent.h"
 #include "knownhosts.h"
@@ -64,6 +65,7 @@ void logmsg(const char *level, const char *fmt, ...)
 	va_start(ap, fmt);
 	char *m = xvasprintf(fmt, ap);
 	va_end(ap);
+	scrub_str(&m);
 	time_t t = time(NULL);
 	struct tm tm;
 	gmtime_r(&t, &tm);
@@ -85,7 +87,7 @@ void set_error(struct agent *ag, const char *msg)
 {
 	pthread_mutex_lock(&ag->mu);
 	free(ag->last_error);
-	ag->last_error = msg ? xstrdup(msg) : NULL;
+	ag->last_error = scrub_text(msg);
 	pthread_mutex_unlock(&ag->mu);
 }
 

@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "../secrets/seal.h"
+#include "scrub.h"
 
 struct cctx {
 	const char *stack;
@@ -364,6 +365,13 @@ static char *open_sealed(struct cctx *c, const struct ynode *file, const char *k
 		size_t pl;
 		if (seal_open(data, len, scope, c->o->key, &p, &pl, &err) == 0) {
 			b64 = to_base64(p, pl);
+			unsigned char rkey[32];
+			char pfp[13], label[32];
+			seal_redact_key(c->o->key, rkey);
+			seal_redact_fp(rkey, p, pl, pfp);
+			sodium_memzero(rkey, sizeof rkey);
+			snprintf(label, sizeof label, "(sealed %s)", pfp);
+			scrub_add(p, pl, label, SCRUB_LINES);
 			seal_free_plain(p, pl);
 		}
 	} else if (c->o->check_only) {
@@ -422,9 +430,17 @@ static void convert_file_objects(struct cctx *c, const char *section, json_t *ou
 				if (seal_is_sealed(data, len)) {
 					b64 = open_sealed(c, file, key, data, len, &hash_input);
 					sized = b64 && c->o->key; /* not a form check's stand-in */
+					const char *td = gstr(obj, "template_driver");
+					if (td && *td) /* its errors would quote pieces of it */
+						cerr(c, ynode_get(obj, "template_driver"),
+						     "%s %s: a sealed file is never expanded as a template (template_driver)",
+						     is_secret ? "secret" : "config", key);
 				} else {
 					b64 = to_base64((unsigned char *)data, len);
 					sized = 1;
+					char *label = xasprintf("(%s %s)", is_secret ? "secret" : "config", key);
+					scrub_add(data, len, label, is_secret ? SCRUB_LINES : 0);
+					free(label);
 				}
 				sodium_memzero(data, len);
 				free(data);

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "regauth.h"
+#include "scrub.h"
 #include "uhttp.h"
 #include "util.h"
 
@@ -356,16 +357,20 @@ int docker_call(struct docker *dk, const char *method, const char *path, const j
 		(*err)[--l] = 0;
 	json_decref(j);
 	buf_free(&out);
+	int ret = DOCKER_ERR;
 	if (status == 404)
-		return DOCKER_ENOTFOUND;
-	if (status == 409 || (status == 500 && strstr(*err, "update out of sequence")))
-		return DOCKER_ECONFLICT;
+		ret = DOCKER_ENOTFOUND;
+	else if (status == 409 || (status == 500 && strstr(*err, "update out of sequence")))
+		ret = DOCKER_ECONFLICT;
 	/* a worker, or no swarm: nothing a retry would change */
-	if (status == 503 && strstr(*err, "not a swarm manager"))
-		return DOCKER_ERR;
-	if (status >= 500)
-		return DOCKER_ETRANSIENT;
-	return DOCKER_ERR;
+	else if (status == 503 && strstr(*err, "not a swarm manager"))
+		ret = DOCKER_ERR;
+	else if (status >= 500)
+		ret = DOCKER_ETRANSIENT;
+	/* the engine's words may quote what it was sent (an environment
+	 * value, say): never a plaintext from here on */
+	scrub_str(err);
+	return ret;
 }
 
 char *docker_filters(const char *key, const char *value)

@@ -1,5 +1,6 @@
 #include "repo.h"
 #include "envfile.h"
+#include "scrub.h"
 #include "source.h"
 
 #include <sodium.h>
@@ -42,10 +43,22 @@ const char *var_sealed(void *ctx, const char *path, char **err)
 		unsigned char *p;
 		size_t pl;
 		if (seal_open(data, len, scope, vc->key, &p, &pl, err) == 0) {
-			if (memchr(p, 0, pl))
-				*err = xasprintf("%s: a sealed value used in a string must not contain NUL bytes", path);
-			else
+			if (memchr(p, 0, pl)) {
+				*err = xstrdup("a sealed value used in a string must not contain NUL bytes");
+			} else if (pl < SCRUB_MIN) {
+				*err = xasprintf("a sealed environment value must be at least %d bytes long (a shorter "
+						 "one could not be told apart in the messages it must be kept out of)",
+						 SCRUB_MIN);
+			} else {
 				res = xstrndup((char *)p, pl);
+				unsigned char rkey[32];
+				char fp[13], label[32];
+				seal_redact_key(vc->key, rkey);
+				seal_redact_fp(rkey, p, pl, fp);
+				sodium_memzero(rkey, sizeof rkey);
+				snprintf(label, sizeof label, "(sealed %s)", fp);
+				scrub_add(p, pl, label, SCRUB_LINES);
+			}
 			seal_free_plain(p, pl);
 		}
 	} else if (vc->check_only) {

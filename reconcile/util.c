@@ -12,6 +12,8 @@
 
 #include <sodium.h>
 
+#include "scrub.h"
+
 static void oom(size_t n)
 {
 	fprintf(stderr, "shoal: out of memory allocating %zu bytes\n", n);
@@ -208,6 +210,7 @@ void diags_add(struct diags *d, enum diag_level lvl, const char *file, int line,
 	va_start(ap, fmt);
 	g->msg = xvasprintf(fmt, ap);
 	va_end(ap);
+	scrub_str(&g->msg); /* a message may quote a value that held one */
 	if (lvl == DIAG_ERROR)
 		d->nerrors++;
 }
