@@ -656,30 +656,85 @@ struct ictx {
 	struct diags *d;
 };
 
-/* services.NAME.environment.KEY or .N: the only place for sealed values */
-static int environment_path(const char *path)
+/* Where a node sits, as far as sealed values care: they go in
+ * services.NAME.environment values (map form) or items (list form) only. */
+enum where { W_ROOT, W_SERVICES, W_SERVICE, W_ENV, W_ENV_VALUE, W_ENV_ITEM, W_OTHER };
+
+static enum where child_where(enum where w, const struct ynode *parent, size_t i)
 {
-	const char *p = strchr(path, '.');
-	if (!str_has_prefix(path, "services.") || !p)
-		return 0;
-	p = strchr(p + 1, '.');
-	return p && str_has_prefix(p, ".environment.") && !strchr(p + 13, '.');
+	int map = parent->kind == Y_MAP;
+	switch (w) {
+	case W_ROOT: return map && !strcmp(ynode_str(parent->k[i]), "services") ? W_SERVICES : W_OTHER;
+	case W_SERVICES: return map ? W_SERVICE : W_OTHER;
+	case W_SERVICE: return map && !strcmp(ynode_str(parent->k[i]), "environment") ? W_ENV : W_OTHER;
+	case W_ENV: return map ? W_ENV_VALUE : W_ENV_ITEM;
+	default: return W_OTHER;
+	}
+}
+
+/* Stands for every sealed value: what a value is made of around them. */
+static const char *sealed_stand_in(void *ctx, const char *path, char **err)
+{
+	(void)ctx;
+	(void)path;
+	(void)err;
+	return "\x01";
+}
+
+/*
+ * What the engine must never do with a sealed value, refused before it is
+ * opened or used: take it for a variable's name (an item "${sealed:F}" or
+ * "=${sealed:F}": the node refuses the task quoting it), or expand it as a
+ * template: a value with a sealed value and template actions ({{ }}) of its
+ * own is refused; in any other, every {{ is sent so that the engine prints
+ * it as it is (convert.c), so a plaintext holding {{ reaches the container
+ * unchanged.  Messages quote the file's text, never a plaintext.
+ */
+static int sealed_misuse(struct ictx *c, const struct ynode *n, const char *path, enum where w)
+{
+	const char *raw = n->s;
+	if (w == W_ENV_ITEM) {
+		const char *eq = strchr(raw, '='), *dollar = strchr(raw, '$');
+		if (!eq || eq == raw || (dollar && dollar < eq)) {
+			diags_add(c->d, DIAG_ERROR, n->file, n->line, n->col,
+				  "%s: an item holding ${sealed:...} must start with the variable's name, written out: NAME=...",
+				  path);
+			return 1;
+		}
+	}
+	char *skel = NULL, *err = NULL;
+	if (interp_string_ex(raw, c->o->lookup, sealed_stand_in, c->o->lookup_ctx, &skel, &err, NULL) < 0) {
+		free(err);
+		return 0; /* said when the value itself is interpolated */
+	}
+	const char *val = w == W_ENV_ITEM ? strchr(skel, '=') + 1 : skel;
+	int bad = strstr(val, "{{") != NULL;
+	if (bad)
+		diags_add(c->d, DIAG_ERROR, n->file, n->line, n->col,
+			  "%s: a value holding ${sealed:...} cannot use templates ({{ }}): the engine would expand the sealed value as one",
+			  path);
+	free(skel);
+	return bad;
 }
 
 /* path: the node's dotted path, grown and cut back in place (formatting a
  * new string per node was a fifth of a large plan's time) */
-static void interpolate_at(struct ictx *c, struct ynode *n, struct buf *pb)
+static void interpolate_at(struct ictx *c, struct ynode *n, struct buf *pb, enum where w)
 {
 	const char *path = pb->data;
 	if (n->kind == Y_SCALAR && n->stype == YS_STR && strchr(n->s, '$')) {
 		char *out, *err;
 		int used = 0;
-		int env = environment_path(path);
-		if (!env && c->o->sealed && strstr(n->s, "${sealed:")) {
+		int env = w == W_ENV_VALUE || w == W_ENV_ITEM;
+		if (c->o->sealed && strstr(n->s, "${sealed:")) {
 			/* refuse before opening anything */
-			diags_add(c->d, DIAG_ERROR, n->file, n->line, n->col,
-				  "%s: ${sealed:...} may only be used in environment values", path);
-			return;
+			if (!env) {
+				diags_add(c->d, DIAG_ERROR, n->file, n->line, n->col,
+					  "%s: ${sealed:...} may only be used in environment values", path);
+				return;
+			}
+			if (sealed_misuse(c, n, path, w))
+				return;
 		}
 		struct strv unset = {0};
 		struct interp_opts io = {c->o->lookup, env ? c->o->sealed : NULL, c->o->lookup_ctx, &used, &unset};
@@ -709,7 +764,7 @@ static void interpolate_at(struct ictx *c, struct ynode *n, struct buf *pb)
 			buf_adds(pb, ynode_str(n->k[i]));
 		else
 			buf_addf(pb, "%zu", i);
-		interpolate_at(c, n->v[i], pb);
+		interpolate_at(c, n->v[i], pb, child_where(w, n, i));
 		pb->len = len; /* back to this node's path */
 		pb->data[len] = 0;
 	}
@@ -719,7 +774,7 @@ static void interpolate(struct ictx *c, struct ynode *n)
 {
 	struct buf pb;
 	buf_init(&pb, 0);
-	interpolate_at(c, n, &pb);
+	interpolate_at(c, n, &pb, W_ROOT);
 	buf_free(&pb);
 }
 

@@ -1430,17 +1430,32 @@ static void convert_service(struct cctx *c, struct desired *ds, const char *key,
 				}
 				json_object_set_new(se, ynode_str(n->k[i]), json_true());
 			}
+			const char *ek = ynode_str(n->k[i]);
+			/* the node refuses an empty name ("invalid environment
+			 * variable: =VALUE", the value quoted); a name with '='
+			 * would be cut there, the rest taken for the value */
+			if (!*ek)
+				cerr(c, n->k[i], "environment: a variable with an empty name (the node would refuse the task)");
+			else if (strchr(ek, '='))
+				cerr(c, n->k[i], "environment %s: a variable name cannot contain '='", ek);
 			if (n->v[i]->kind == Y_NULL) {
-				strv_push(&env, xstrdup(ynode_str(n->k[i])));
+				strv_push(&env, xstrdup(ek));
 				continue;
 			}
-			strv_push(&env, xasprintf("%s=%s", ynode_str(n->k[i]), ynode_str(n->v[i])));
+			if (n->v[i]->sealed) {
+				/* the engine expands {{ }} in values: a sealed value's
+				 * are sent as template text that prints them as they
+				 * are (compose.c refused any template of the file's own) */
+				char *lit = scrub_template_literal(ynode_str(n->v[i]));
+				strv_push(&env, xasprintf("%s=%s", ek, lit));
+				sodium_memzero(lit, strlen(lit));
+				free(lit);
+				continue;
+			}
+			strv_push(&env, xasprintf("%s=%s", ek, ynode_str(n->v[i])));
 			char *why = template_problem(ynode_str(n->v[i]));
-			if (why && n->v[i]->sealed) /* never a word of a sealed value */
-				cerr(c, n->v[i], "environment %s: the engine reads {{ }} in a value as a template, and this sealed value is not a valid one",
-				     ynode_str(n->k[i]));
-			else if (why)
-				cerr(c, n->v[i], "environment %s: %s", ynode_str(n->k[i]), why);
+			if (why)
+				cerr(c, n->v[i], "environment %s: %s", ek, why);
 			free(why);
 		}
 		strv_sort(&env);
