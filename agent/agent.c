@@ -220,6 +220,36 @@ static char *task_failure(struct docker *dk, const char *service_id)
 	return out;
 }
 
+/* The most recent error any task of service name reports (a container
+ * the node could not start, one that exited), scrubbed; NULL if none:
+ * said with a convergence timeout, so the operator sees why. */
+static char *last_task_error(struct docker *dk, const char *name)
+{
+	char *f = docker_filters("service", name), *err = NULL;
+	char *path = xasprintf("/tasks?filters=%s", f);
+	json_t *tasks = NULL;
+	const char *best = NULL, *when = "";
+	if (docker_call(dk, "GET", path, NULL, &tasks, &err) == DOCKER_OK) {
+		size_t i;
+		json_t *t;
+		json_array_foreach(tasks, i, t) {
+			json_t *status = json_object_get(t, "Status");
+			const char *terr = json_string_value(json_object_get(status, "Err"));
+			const char *ts = json_string_value(json_object_get(status, "Timestamp"));
+			if (terr && *terr && strcmp(ts ? ts : "", when) >= 0) {
+				best = terr;
+				when = ts ? ts : "";
+			}
+		}
+	}
+	char *out = best ? scrub_text(best) : NULL;
+	free(err);
+	free(path);
+	free(f);
+	json_decref(tasks);
+	return out;
+}
+
 static int converge(struct agent *ag, struct docker *dk, const struct plan *p, char **why)
 {
 	double grace = now_mono() + 5;
@@ -306,7 +336,10 @@ static int converge(struct agent *ag, struct docker *dk, const struct plan *p, c
 		nanosleep(&ts, NULL);
 	}
 	if (names.n && !*why) {
-		*why = xasprintf("service %s did not converge within %llds", names.v[0], ag->converge_ns / 1000000000);
+		char *last = last_task_error(dk, names.v[0]);
+		*why = xasprintf("service %s did not converge within %llds%s%s%s", names.v[0], ag->converge_ns / 1000000000,
+				 last ? " (last task error: " : "", last ? last : "", last ? ")" : "");
+		free(last);
 		ret = -1;
 	}
 	strv_free(&names);
