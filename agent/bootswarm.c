@@ -11,8 +11,9 @@
  *
  * Every step compares first, so a second run plans nothing and a node
  * added to the inventory is the only one joined.  The join tokens are read
- * from the manager when needed, kept in memory only, scrubbed from any
- * error the engine returns, and wiped after the joins.
+ * from the manager when needed, kept in memory only, registered with the
+ * scrubber (scrub.h) like the agent's secret and config files, so no
+ * engine error shows them, and wiped after the joins.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include <sodium.h>
 
 #include "../reconcile/docker.h"
+#include "../reconcile/scrub.h"
 #include "bootstrap.h"
 #include "cli.h"
 
@@ -77,14 +79,6 @@ static int node_info(struct snode *n, char **err)
 }
 
 /* Overwrite every occurrence of tok in msg. */
-static void scrub(char *msg, const char *tok)
-{
-	if (!msg || !tok || !*tok)
-		return;
-	for (char *p = strstr(msg, tok); p; p = strstr(p, tok))
-		memset(p, '*', strlen(tok));
-}
-
 static void wipe(char **s)
 {
 	if (*s) {
@@ -249,6 +243,10 @@ static int load_objects(const struct inventory *inv, struct object **out, size_t
 			fprintf(stderr, "shoal: %s %s: cannot read %s: %s\n", v[i].kind, kv->key, path,
 				errno == EFBIG ? "larger than 500 KiB" : strerror(errno));
 			bad = 1;
+		} else {
+			char *label = xasprintf("(%s %s)", v[i].kind, kv->key);
+			scrub_add(v[i].data, v[i].len, label, cfg ? 0 : SCRUB_LINES);
+			free(label);
 		}
 		free(path);
 	}
@@ -462,6 +460,9 @@ int bootstrap_swarm(int argc, char **argv)
 			fprintf(stderr, "shoal: node %s gave no join tokens\n", mgr->inv->name);
 			goto out;
 		}
+		/* engine errors (a join refused) are scrubbed of them */
+		scrub_add(wtok, strlen(wtok), "(join token)", 0);
+		scrub_add(mtok, strlen(mtok), "(join token)", 0);
 	}
 	for (size_t i = 0; i < nn; i++) {
 		struct snode *n = &sn[i];
@@ -478,8 +479,6 @@ int bootstrap_swarm(int argc, char **argv)
 		if (rc == DOCKER_OK)
 			rc = node_info(n, &err) < 0 ? DOCKER_ERR : DOCKER_OK;
 		if (rc != DOCKER_OK) {
-			scrub(err, wtok);
-			scrub(err, mtok);
 			fprintf(stderr, "shoal: join %s: %s\n", n->inv->name, err);
 			goto out;
 		}
