@@ -94,29 +94,29 @@ static void json_quote(struct buf *b, const unsigned char *p, size_t n)
 	}
 }
 
-static int cmp_len_desc(const void *a, const void *b)
-{
-	const struct form *x = &forms[*(const size_t *)a], *y = &forms[*(const size_t *)b];
-	return x->len < y->len ? 1 : x->len > y->len ? -1 : 0;
-}
-
 /* under mu */
 static void add_form(const char *s, size_t len, size_t label)
 {
 	if (len < SCRUB_MIN || memchr(s, 0, len))
 		return;
-	for (size_t i = 0; i < nforms; i++)
-		if (forms[i].len == len && !memcmp(forms[i].s, s, len))
+	unsigned char f = (unsigned char)s[0];
+	size_t at = nbucket[f]; /* longest first: before the first shorter one */
+	for (size_t k = 0; k < nbucket[f]; k++) {
+		const struct form *x = &forms[bucket[f][k]];
+		if (x->len == len && !memcmp(x->s, s, len))
 			return;
+		if (x->len < len && at == nbucket[f])
+			at = k;
+	}
 	if (nforms == aforms) {
 		aforms = aforms ? aforms * 2 : 16;
 		forms = xrealloc(forms, aforms * sizeof *forms);
 	}
 	forms[nforms] = (struct form){xstrndup(s, len), len, label};
-	unsigned char f = (unsigned char)s[0];
 	bucket[f] = xrealloc(bucket[f], (nbucket[f] + 1) * sizeof *bucket[f]);
-	bucket[f][nbucket[f]++] = nforms++;
-	qsort(bucket[f], nbucket[f], sizeof *bucket[f], cmp_len_desc);
+	memmove(&bucket[f][at + 1], &bucket[f][at], (nbucket[f] - at) * sizeof *bucket[f]);
+	bucket[f][at] = nforms++;
+	nbucket[f]++;
 }
 
 static void wipe_buf(struct buf *b)
