@@ -1719,10 +1719,37 @@ int convert_stack(const char *stack, const struct ynode *model, const struct con
 	return 0;
 }
 
+static void wipe_string(json_t *s)
+{
+	if (json_is_string(s))
+		sodium_memzero((char *)json_string_value(s), json_string_length(s));
+}
+
 void desired_free(struct desired *ds)
 {
 	if (!ds)
 		return;
+	/* the plaintexts it holds (secret and config contents, opened sealed
+	 * environment values) are zeroed before jansson frees them; apply
+	 * wipes its own copies of the bodies */
+	const char *k;
+	json_t *v;
+	json_t *files[] = {ds->secrets, ds->configs};
+	for (int i = 0; i < 2; i++)
+		json_object_foreach(files[i], k, v)
+			wipe_string(json_object_get(json_object_get(v, "spec"), "Data"));
+	json_object_foreach(ds->sealed_env, k, v) {
+		json_t *cs = json_object_get(json_object_get(json_object_get(ds->services, k), "TaskTemplate"), "ContainerSpec");
+		size_t i;
+		json_t *e;
+		json_array_foreach(json_object_get(cs, "Env"), i, e) {
+			const char *t = json_string_value(e), *eq = t ? strchr(t, '=') : NULL;
+			char *name = eq ? xstrndup(t, (size_t)(eq - t)) : NULL;
+			if (name && json_object_get(v, name))
+				wipe_string(e);
+			free(name);
+		}
+	}
 	free(ds->stack);
 	json_decref(ds->networks);
 	json_decref(ds->ext_networks);
