@@ -366,12 +366,9 @@ static char *open_sealed(struct cctx *c, const struct ynode *file, const char *k
 		if (seal_open(data, len, scope, c->o->key, &p, &pl, &err) == 0) {
 			b64 = to_base64(p, pl);
 			unsigned char rkey[32];
-			char pfp[13], label[32];
 			seal_redact_key(c->o->key, rkey);
-			seal_redact_fp(rkey, p, pl, pfp);
+			scrub_add_sealed(rkey, p, pl);
 			sodium_memzero(rkey, sizeof rkey);
-			snprintf(label, sizeof label, "(sealed %s)", pfp);
-			scrub_add(p, pl, label, SCRUB_LINES);
 			seal_free_plain(p, pl);
 		}
 	} else if (c->o->check_only) {

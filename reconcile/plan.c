@@ -565,12 +565,8 @@ static void scrub_live_env(const json_t *live_spec, const json_t *sealed, const 
 		const char *s = json_string_value(e);
 		const char *eq = s ? strchr(s, '=') : NULL;
 		char *k = eq ? xstrndup(s, (size_t)(eq - s)) : NULL;
-		if (k && json_object_get(sealed, k)) {
-			char hex[13], label[32];
-			seal_redact_fp(rkey, eq + 1, strlen(eq + 1), hex);
-			snprintf(label, sizeof label, "(sealed%s%s)", rkey ? " " : "", hex);
-			scrub_add(eq + 1, strlen(eq + 1), label, SCRUB_LINES);
-		}
+		if (k && json_object_get(sealed, k))
+			scrub_add_sealed(rkey, eq + 1, strlen(eq + 1));
 		free(k);
 	}
 }

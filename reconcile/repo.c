@@ -52,12 +52,9 @@ const char *var_sealed(void *ctx, const char *path, char **err)
 			} else {
 				res = xstrndup((char *)p, pl);
 				unsigned char rkey[32];
-				char fp[13], label[32];
 				seal_redact_key(vc->key, rkey);
-				seal_redact_fp(rkey, p, pl, fp);
+				scrub_add_sealed(rkey, p, pl);
 				sodium_memzero(rkey, sizeof rkey);
-				snprintf(label, sizeof label, "(sealed %s)", fp);
-				scrub_add(p, pl, label, SCRUB_LINES);
 			}
 			seal_free_plain(p, pl);
 		}

@@ -5,12 +5,14 @@
 #include "scrub.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
 #include "util.h"
+#include "../secrets/seal.h"
 
 struct form {
 	char *s;
@@ -186,6 +188,14 @@ void scrub_add(const void *pv, size_t len, const char *label, int flags)
 		}
 	}
 	pthread_mutex_unlock(&mu);
+}
+
+void scrub_add_sealed(const unsigned char *rkey, const void *p, size_t len)
+{
+	char fp[13], label[32];
+	seal_redact_fp(rkey, p, len, fp);
+	snprintf(label, sizeof label, "(sealed%s%s)", rkey ? " " : "", fp);
+	scrub_add(p, len, label, SCRUB_LINES);
 }
 
 int scrub_active(void)

@@ -37,6 +37,9 @@ enum { SCRUB_LINES = 1 }; /* also each line of a multi-line text */
 
 /* Register p (len bytes, copied) to be shown as label. */
 void scrub_add(const void *p, size_t len, const char *label, int flags);
+/* An opened sealed value, labelled "(sealed FP)" as plans show it: FP its
+ * fingerprint keyed with rkey (seal_redact_key; NULL: no fingerprint). */
+void scrub_add_sealed(const unsigned char *rkey, const void *p, size_t len);
 /* 1 when anything is registered. */
 int scrub_active(void);
 /* s with every registered form replaced by its label (caller frees;
