@@ -313,17 +313,17 @@ void review_print_text(const json_t *rv, int color)
 }
 
 /* Markdown text of a JSON value inside a table cell or code span. */
-static void md_code(const json_t *v)
+static void md_code(struct buf *o, const json_t *v)
 {
 	char *s = show(v);
 	for (char *p = s; *p; p++)
 		if (*p == '`')
 			*p = '\'';
-	printf("`%s`", s);
+	buf_addf(o, "`%s`", s);
 	free(s);
 }
 
-void review_print_markdown(const json_t *rv)
+void review_markdown(const json_t *rv, struct buf *o)
 {
 	size_t screate = 0, supdate = 0, sremove = 0, restart = 0, rotated = 0, sgone = 0;
 	struct buf opened, closed;
@@ -352,29 +352,29 @@ void review_print_markdown(const json_t *rv)
 		json_array_foreach(json_object_get(st, "ports_closed"), j, e)
 			buf_addf(&closed, "%s`%s` (%s)", closed.len ? ", " : "", json_string_value(e), sn);
 	}
-	printf("### shoal plan\n\n");
+	buf_addf(o, "### shoal plan\n\n");
 	if (json_array_size(json_object_get(rv, "invalid"))) {
-		printf("> **Invalid stacks at head** (nothing of them would be applied):");
+		buf_addf(o, "> **Invalid stacks at head** (nothing of them would be applied):");
 		json_array_foreach(json_object_get(rv, "invalid"), i, st)
-			printf(" `%s`", json_string_value(st));
-		printf("\n\n");
+			buf_addf(o, " `%s`", json_string_value(st));
+		buf_addf(o, "\n\n");
 	}
 	if (!review_has_changes(rv)) {
-		printf("No changes in desired state.\n");
+		buf_addf(o, "No changes in desired state.\n");
 		buf_free(&opened);
 		buf_free(&closed);
 		return;
 	}
-	printf("| | |\n|---|---|\n");
-	printf("| services created | %zu |\n| services updated | %zu (%zu restart tasks) |\n| services removed | %zu |\n",
+	buf_addf(o, "| | |\n|---|---|\n");
+	buf_addf(o, "| services created | %zu |\n| services updated | %zu (%zu restart tasks) |\n| services removed | %zu |\n",
 	       screate, supdate, restart, sremove);
-	printf("| secrets/configs rotated | %zu |\n| stacks removed | %zu |\n", rotated, sgone);
-	printf("| ports opened | %s |\n| ports closed | %s |\n\n", opened.len ? opened.data : "none",
+	buf_addf(o, "| secrets/configs rotated | %zu |\n| stacks removed | %zu |\n", rotated, sgone);
+	buf_addf(o, "| ports opened | %s |\n| ports closed | %s |\n\n", opened.len ? opened.data : "none",
 	       closed.len ? closed.data : "none");
 	buf_free(&opened);
 	buf_free(&closed);
 	json_array_foreach(json_object_get(rv, "stacks"), i, st) {
-		printf("<details><summary>stack <b>%s</b> (%s)</summary>\n\n", json_string_value(json_object_get(st, "name")),
+		buf_addf(o, "<details><summary>stack <b>%s</b> (%s)</summary>\n\n", json_string_value(json_object_get(st, "name")),
 		       json_string_value(json_object_get(st, "action")));
 		static const char *kinds[] = {"networks", "secrets", "configs", "services"};
 		for (int k = 0; k < 4; k++) {
@@ -382,20 +382,29 @@ void review_print_markdown(const json_t *rv)
 			json_t *e;
 			json_array_foreach(json_object_get(st, kinds[k]), j, e) {
 				const char *a = json_string_value(json_object_get(e, "action"));
-				printf("- **%s** %.*s `%s`%s\n", a, (int)strlen(kinds[k]) - 1, kinds[k],
+				buf_addf(o, "- **%s** %.*s `%s`%s\n", a, (int)strlen(kinds[k]) - 1, kinds[k],
 				       json_string_value(json_object_get(e, "name")),
 				       json_is_true(json_object_get(e, "restarts")) ? " (restarts tasks)" : "");
 				size_t m;
 				json_t *ch;
 				json_array_foreach(json_object_get(e, "changes"), m, ch) {
-					printf("  - `%s`: ", json_string_value(json_object_get(ch, "path")));
-					md_code(json_object_get(ch, "old"));
-					printf(" \xe2\x86\x92 ");
-					md_code(json_object_get(ch, "new"));
-					printf("\n");
+					buf_addf(o, "  - `%s`: ", json_string_value(json_object_get(ch, "path")));
+					md_code(o, json_object_get(ch, "old"));
+					buf_addf(o, " \xe2\x86\x92 ");
+					md_code(o, json_object_get(ch, "new"));
+					buf_addf(o, "\n");
 				}
 			}
 		}
-		printf("\n</details>\n\n");
+		buf_addf(o, "\n</details>\n\n");
 	}
+}
+
+void review_print_markdown(const json_t *rv)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	review_markdown(rv, &b);
+	fwrite(b.data, 1, b.len, stdout);
+	buf_free(&b);
 }

@@ -22,5 +22,7 @@ int review_has_changes(const json_t *rv);
 
 void review_print_text(const json_t *rv, int color);
 void review_print_markdown(const json_t *rv);
+/* The markdown appended to o (what review_print_markdown prints). */
+void review_markdown(const json_t *rv, struct buf *o);
 
 #endif
