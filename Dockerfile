@@ -11,6 +11,7 @@ COPY Makefile ./
 COPY agent agent
 COPY reconcile reconcile
 COPY secrets secrets
+COPY forge forge
 RUN make -j2 shoal shoal-agentd && strip shoal shoal-agentd
 
 # Runtime: the shared libraries shoal links, CA certificates, nothing else.

@@ -10,13 +10,14 @@ LDLIBS += $(shell pkg-config --libs $(PKGS)) -lm -lpthread
 
 LIB_OBJS = reconcile/util.o reconcile/envfile.o reconcile/ynode.o reconcile/interp.o reconcile/compose.o \
 	   reconcile/convert.o reconcile/docker.o reconcile/plan.o reconcile/apply.o \
-	   reconcile/uhttp.o reconcile/repo.o reconcile/source.o reconcile/review.o reconcile/regauth.o reconcile/scrub.o secrets/seal.o
+	   reconcile/uhttp.o reconcile/repo.o reconcile/source.o reconcile/review.o reconcile/regauth.o reconcile/scrub.o secrets/seal.o \
+	   forge/forge.o forge/http.o forge/ci.o
 AGENT_OBJS = agent/main.o agent/gitverify.o agent/agent.o agent/common.o agent/knownhosts.o \
 	     agent/inventory.o agent/render.o agent/atomic.o agent/netns.o agent/bootstrap.o agent/bootswarm.o
 # The agent's long-lived process: HTTP, timers, state; no Git, TLS or YAML.
 AGENTD_OBJS = agent/agentd.o agent/webhook.o agent/common.o agent/knownhosts.o reconcile/util.o reconcile/regauth.o reconcile/scrub.o secrets/seal.o
 AGENTD_PKGS = jansson libsodium libmicrohttpd
-UNIT_TESTS = tests/unit/test_interp tests/unit/test_compose tests/unit/test_diff tests/unit/test_seal tests/unit/test_knownhosts tests/unit/test_regauth tests/unit/test_inventory tests/unit/test_bootfiles tests/unit/test_webhook tests/unit/test_uhttp tests/unit/test_secrepo tests/unit/test_scrub tests/unit/test_sealed tests/unit/test_review
+UNIT_TESTS = tests/unit/test_interp tests/unit/test_compose tests/unit/test_diff tests/unit/test_seal tests/unit/test_knownhosts tests/unit/test_regauth tests/unit/test_inventory tests/unit/test_bootfiles tests/unit/test_webhook tests/unit/test_uhttp tests/unit/test_secrepo tests/unit/test_scrub tests/unit/test_sealed tests/unit/test_review tests/unit/test_forge
 
 all: shoal shoal-agentd
 
@@ -111,8 +112,8 @@ bench:
 
 clean:
 	rm -rf tests/fuzz/build
-	rm -f shoal shoal-agentd agent/*.o agent/*.d reconcile/*.o reconcile/*.d secrets/*.o secrets/*.d tests/unit/*.o tests/unit/*.d $(UNIT_TESTS)
+	rm -f shoal shoal-agentd agent/*.o agent/*.d reconcile/*.o reconcile/*.d secrets/*.o secrets/*.d forge/*.o forge/*.d tests/unit/*.o tests/unit/*.d $(UNIT_TESTS)
 
 .PHONY: all unit test lab-test asan valgrind demo bench clean fuzz fuzz-run fuzz-smoke
 .SECONDARY:
--include $(wildcard agent/*.d reconcile/*.d secrets/*.d tests/unit/*.d tests/fuzz/build/*/*.d)
+-include $(wildcard agent/*.d reconcile/*.d secrets/*.d forge/*.d tests/unit/*.d tests/fuzz/build/*/*.d)
