@@ -13,7 +13,8 @@ LIB_OBJS = reconcile/util.o reconcile/envfile.o reconcile/ynode.o reconcile/inte
 	   reconcile/uhttp.o reconcile/repo.o reconcile/source.o reconcile/review.o reconcile/regauth.o reconcile/scrub.o secrets/seal.o \
 	   forge/forge.o forge/http.o forge/ci.o
 AGENT_OBJS = agent/main.o agent/gitverify.o agent/agent.o agent/common.o agent/knownhosts.o \
-	     agent/inventory.o agent/render.o agent/atomic.o agent/netns.o agent/bootstrap.o agent/bootswarm.o
+	     agent/inventory.o agent/render.o agent/atomic.o agent/netns.o agent/bootstrap.o agent/bootswarm.o \
+	     agent/review_cmd.o
 # The agent's long-lived process: HTTP, timers, state; no Git, TLS or YAML.
 AGENTD_OBJS = agent/agentd.o agent/webhook.o agent/common.o agent/knownhosts.o reconcile/util.o reconcile/regauth.o reconcile/scrub.o secrets/seal.o
 AGENTD_PKGS = jansson libsodium libmicrohttpd

@@ -11,7 +11,9 @@
 #include "../reconcile/repo.h"
 #include "../secrets/seal.h"
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_CHANGES = 2, EXIT_USAGE = 64 };
+#define SHOAL_VERSION "0.1.0"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_CHANGES = 2, EXIT_UNDONE = 3, EXIT_USAGE = 64 };
 
 struct repo_args {
 	const char *dir;	/* directory, or the Git repository with --rev */
@@ -64,5 +66,6 @@ int cmd_agent(int argc, char **argv);
 int cmd_agent_cycle(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_health(int argc, char **argv);
+int cmd_review(int argc, char **argv);
 
 #endif

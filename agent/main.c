@@ -27,7 +27,7 @@
 #include "bootstrap.h"
 #include "gitverify.h"
 
-#define SHOAL_VERSION "0.1.0"
+
 
 
 
@@ -1180,6 +1180,7 @@ static const struct cmd cmds[] = {
 	{"plan", cmd_plan, "show what would change between a repository and the swarm"},
 	{"apply", cmd_apply, "make the swarm match a repository"},
 	{"validate", cmd_validate, "check a repository without an engine"},
+	{"review", cmd_review, "review a pull request in CI: a commit status and one comment"},
 	{"stack", cmd_stack, "deploy, rm, ls: a drop-in for docker stack"},
 	{"agent", cmd_agent, "watch a Git repository and keep the swarm converged"},
 	{"bootstrap", cmd_bootstrap, "build the gateway, the floating IP and the swarm from cluster.yml"},

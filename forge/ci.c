@@ -197,7 +197,7 @@ int ci_complete(struct ci_env *ci, char **err)
 	}
 	const char *missing = !ci->api	      ? "the forge's API (--api URL)"
 			      : !ci->clone_url ? "the repository's address (--repo-url URL)"
-			      : !ci->repo      ? "the repository (--repo-url https://HOST/OWNER/NAME)"
+			      : !ci->repo      ? "the repository's name (--repo-name OWNER/NAME, GitLab: the project's ID or path)"
 			      : ci->pr < 1     ? "the pull request's number (--pr N)"
 			      : !ci->base      ? "the base commit (--base SHA)"
 			      : !ci->head      ? "the head commit (--head SHA)"

@@ -234,24 +234,39 @@ static int diag_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y; /* stable */
 }
 
-void diags_print(const struct diags *d)
+const struct diag **diags_sorted(const struct diags *d)
 {
 	const struct diag **order = xcalloc(d->n ? d->n : 1, sizeof *order);
 	for (size_t i = 0; i < d->n; i++)
 		order[i] = &d->v[i];
 	qsort(order, d->n, sizeof *order, diag_cmp);
+	return order;
+}
+
+void diag_format(const struct diag *g, struct buf *out)
+{
+	const char *lvl = g->level == DIAG_ERROR ? "error" : "warning";
+	if (g->file && g->line > 0)
+		buf_addf(out, "%s:%d:%d: %s: %s", g->file, g->line, g->col, lvl, g->msg);
+	else if (g->file)
+		buf_addf(out, "%s: %s: %s", g->file, lvl, g->msg);
+	else if (g->level == DIAG_WARN)
+		buf_addf(out, "%s\n", g->msg); /* summaries, worded as docker does */
+	else
+		buf_addf(out, "%s: %s", lvl, g->msg);
+}
+
+void diags_print(const struct diags *d)
+{
+	const struct diag **order = diags_sorted(d);
+	struct buf b;
+	buf_init(&b, 0);
 	for (size_t i = 0; i < d->n; i++) {
-		const struct diag *g = order[i];
-		const char *lvl = g->level == DIAG_ERROR ? "error" : "warning";
-		if (g->file && g->line > 0)
-			fprintf(stderr, "%s:%d:%d: %s: %s\n", g->file, g->line, g->col, lvl, g->msg);
-		else if (g->file)
-			fprintf(stderr, "%s: %s: %s\n", g->file, lvl, g->msg);
-		else if (g->level == DIAG_WARN)
-			fprintf(stderr, "%s\n\n", g->msg); /* summaries, worded as docker does */
-		else
-			fprintf(stderr, "%s: %s\n", lvl, g->msg);
+		buf_reset(&b);
+		diag_format(order[i], &b);
+		fprintf(stderr, "%s\n", b.data);
 	}
+	buf_free(&b);
 	free(order);
 }
 

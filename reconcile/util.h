@@ -72,6 +72,12 @@ struct diags {
 void diags_add(struct diags *d, enum diag_level lvl, const char *file, int line, int col,
 	       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 void diags_print(const struct diags *d); /* to stderr */
+/* d's diagnostics in the order diags_print shows them: by file, line,
+ * column (caller frees the array, not the diagnostics). */
+const struct diag **diags_sorted(const struct diags *d);
+/* One diagnostic as diags_print shows it ("file:line:col: error: msg"),
+ * without the final newline. */
+void diag_format(const struct diag *g, struct buf *out);
 void diags_free(struct diags *d);
 
 /* Small string vector. */
