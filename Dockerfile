@@ -12,7 +12,7 @@ COPY agent agent
 COPY reconcile reconcile
 COPY secrets secrets
 COPY forge forge
-RUN make -j2 shoal shoal-agentd && strip shoal shoal-agentd
+RUN make -j2 all && strip shoal shoal-agentd && make install DESTDIR=/out PREFIX=/usr/local
 
 # Runtime: the shared libraries shoal links, CA certificates, nothing else.
 FROM debian:bookworm-slim
@@ -21,7 +21,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
 	&& rm -rf /var/lib/apt/lists/* \
 	&& useradd --system --uid 10001 --user-group --home-dir /var/lib/shoal --shell /usr/sbin/nologin shoal \
 	&& mkdir -p /var/lib/shoal && chown shoal:shoal /var/lib/shoal
-COPY --from=build /src/shoal /src/shoal-agentd /usr/local/bin/
+# shoal, shoal-agentd and the manual page shoal(1), as make install puts them
+COPY --from=build /out/usr/local/ /usr/local/
 # The agent starts as root only to read its secrets and learn the Docker
 # socket's group, then runs as "shoal" (agent --user shoal; see README).
 VOLUME /var/lib/shoal

@@ -14,13 +14,17 @@ LIB_OBJS = reconcile/util.o reconcile/envfile.o reconcile/ynode.o reconcile/inte
 	   forge/forge.o forge/http.o forge/ci.o
 AGENT_OBJS = agent/main.o agent/gitverify.o agent/agent.o agent/common.o agent/knownhosts.o \
 	     agent/inventory.o agent/render.o agent/atomic.o agent/netns.o agent/bootstrap.o agent/bootswarm.o \
-	     agent/review_cmd.o
+	     agent/review_cmd.o agent/help.o
 # The agent's long-lived process: HTTP, timers, state; no Git, TLS or YAML.
 AGENTD_OBJS = agent/agentd.o agent/webhook.o agent/common.o agent/knownhosts.o reconcile/util.o reconcile/regauth.o reconcile/scrub.o secrets/seal.o
 AGENTD_PKGS = jansson libsodium libmicrohttpd
 UNIT_TESTS = tests/unit/test_interp tests/unit/test_compose tests/unit/test_diff tests/unit/test_seal tests/unit/test_knownhosts tests/unit/test_regauth tests/unit/test_inventory tests/unit/test_bootfiles tests/unit/test_webhook tests/unit/test_uhttp tests/unit/test_secrepo tests/unit/test_scrub tests/unit/test_sealed tests/unit/test_review tests/unit/test_forge
 
-all: shoal shoal-agentd
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+
+all: shoal shoal-agentd shoal.1
 
 # shoal loads libgit2 and libcurl on first use (agent/lazylib.c): not
 # linked, so that a command that needs neither starts without ~35 libraries.
@@ -31,6 +35,15 @@ agent/lazylib.o: CPPFLAGS += -DLIBGIT2_SONAME='"$(call soname,libgit2,libgit2.so
 
 shoal: $(AGENT_OBJS) agent/lazylib.o $(LIB_OBJS) | shoal-agentd
 	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $(AGENT_OBJS) agent/lazylib.o $(LIB_OBJS) $(SHOAL_LIBS)
+
+# The manual page comes from the same table as --help (agent/help.c).
+shoal.1: shoal
+	./shoal help --man > $@.tmp && mv $@.tmp $@
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 shoal shoal-agentd $(DESTDIR)$(BINDIR)/
+	install -m 644 shoal.1 $(DESTDIR)$(MANDIR)/man1/shoal.1
 
 shoal-agentd: $(AGENTD_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(shell pkg-config --libs $(AGENTD_PKGS)) -lm -lpthread
@@ -113,8 +126,8 @@ bench:
 
 clean:
 	rm -rf tests/fuzz/build
-	rm -f shoal shoal-agentd agent/*.o agent/*.d reconcile/*.o reconcile/*.d secrets/*.o secrets/*.d forge/*.o forge/*.d tests/unit/*.o tests/unit/*.d $(UNIT_TESTS)
+	rm -f shoal shoal-agentd shoal.1 shoal.1.tmp agent/*.o agent/*.d reconcile/*.o reconcile/*.d secrets/*.o secrets/*.d forge/*.o forge/*.d tests/unit/*.o tests/unit/*.d $(UNIT_TESTS)
 
-.PHONY: all unit test lab-test asan valgrind demo bench clean fuzz fuzz-run fuzz-smoke
+.PHONY: all install unit test lab-test asan valgrind demo bench clean fuzz fuzz-run fuzz-smoke
 .SECONDARY:
 -include $(wildcard agent/*.d reconcile/*.d secrets/*.d forge/*.d tests/unit/*.d tests/fuzz/build/*/*.d)

@@ -26,10 +26,7 @@
 #include "cli.h"
 #include "bootstrap.h"
 #include "gitverify.h"
-
-
-
-
+#include "help.h"
 
 static const char *opt_host;
 const char *opt_key_file; /* --key, else SHOAL_KEY_FILE */
@@ -1156,17 +1153,18 @@ static int cmd_reseal(int argc, char **argv)
 
 /* ---------------- command table ---------------- */
 
+/* The commands; what each does is told by its help entry (help.c),
+ * where the usage lists and the manual page come from too. */
 struct cmd {
 	const char *name;
 	int (*fn)(int, char **);
-	const char *help;
 };
 
 static const struct cmd stack_cmds[] = {
-	{"deploy", cmd_stack_deploy, "deploy compose files as a stack (like docker stack deploy)"},
-	{"rm", cmd_stack_rm, "remove stacks"},
-	{"ls", cmd_stack_ls, "list stacks"},
-	{NULL, NULL, NULL},
+	{"deploy", cmd_stack_deploy},
+	{"rm", cmd_stack_rm},
+	{"ls", cmd_stack_ls},
+	{NULL, NULL},
 };
 
 static int run_table(const struct cmd *tab, int argc, char **argv, const char *prefix);
@@ -1177,42 +1175,79 @@ static int cmd_stack(int argc, char **argv)
 }
 
 static const struct cmd cmds[] = {
-	{"plan", cmd_plan, "show what would change between a repository and the swarm"},
-	{"apply", cmd_apply, "make the swarm match a repository"},
-	{"validate", cmd_validate, "check a repository without an engine"},
-	{"review", cmd_review, "review a pull request in CI: a commit status and one comment"},
-	{"stack", cmd_stack, "deploy, rm, ls: a drop-in for docker stack"},
-	{"agent", cmd_agent, "watch a Git repository and keep the swarm converged"},
-	{"bootstrap", cmd_bootstrap, "build the gateway, the floating IP and the swarm from cluster.yml"},
-	{"agent-cycle", cmd_agent_cycle, "(run by shoal-agentd: one cycle of the agent)"},
-	{"status", cmd_status, "what the agent has seen and applied, as a table"},
-	{"health", cmd_health, "exit 0 when the agent answers /healthz (for HEALTHCHECK)"},
-	{"verify", cmd_verify, "check a commit's SSH signature against an allowed_signers file"},
-	{"keygen", cmd_keygen, "make an X25519 key pair for sealed credentials"},
-	{"seal", cmd_seal, "seal a value for recipients (text on stdout)"},
-	{"unseal", cmd_unseal, "print a sealed value (key holders)"},
-	{"reseal", cmd_reseal, "re-encrypt sealed files for a new set of recipients"},
-	{"version", cmd_version, "print the version"},
-	{NULL, NULL, NULL},
+	{"plan", cmd_plan},
+	{"apply", cmd_apply},
+	{"validate", cmd_validate},
+	{"review", cmd_review},
+	{"stack", cmd_stack},
+	{"agent", cmd_agent},
+	{"bootstrap", cmd_bootstrap},
+	{"agent-cycle", cmd_agent_cycle},
+	{"status", cmd_status},
+	{"health", cmd_health},
+	{"verify", cmd_verify},
+	{"keygen", cmd_keygen},
+	{"seal", cmd_seal},
+	{"unseal", cmd_unseal},
+	{"reseal", cmd_reseal},
+	{"version", cmd_version},
+	{"help", cmd_help},
+	{NULL, NULL},
 };
 
-static int usage(const struct cmd *tab, const char *prefix)
+/* A usage error: the commands of prefix on stderr, exit 64. */
+static int usage(const char *prefix)
 {
-	fprintf(stderr, "usage: %s COMMAND [ARGS]\n\ncommands:\n", prefix);
-	for (const struct cmd *c = tab; c->name; c++)
-		fprintf(stderr, "  %-10s %s\n", c->name, c->help);
+	const struct help_entry *h = strcmp(prefix, "shoal") ? help_find(prefix + 6) : NULL;
+	if (h)
+		help_print(h, stderr);
+	else
+		help_list(stderr, "shoal");
 	return EXIT_USAGE;
 }
 
 static int run_table(const struct cmd *tab, int argc, char **argv, const char *prefix)
 {
 	if (argc < 1)
-		return usage(tab, prefix);
+		return usage(prefix);
 	for (const struct cmd *c = tab; c->name; c++)
 		if (!strcmp(c->name, argv[0]))
 			return c->fn(argc, argv);
 	fprintf(stderr, "%s: unknown command '%s'\n", prefix, argv[0]);
-	return usage(tab, prefix);
+	return usage(prefix);
+}
+
+/* --help after a command (before any "--"), or -h right after it: that
+ * command's help on stdout.  "stack deploy", "bootstrap swarm": the
+ * subcommand's when there is one.  -1: no help asked for. */
+static int want_help(int argc, char **argv)
+{
+	int asked = argc > 1 && !strcmp(argv[1], "-h");
+	for (int i = 1; i < argc && !asked && strcmp(argv[i], "--"); i++)
+		asked = !strcmp(argv[i], "--help");
+	if (!asked || !strcmp(argv[0], "help"))
+		return -1;
+	const struct help_entry *h = NULL;
+	if (argc > 1) {
+		char *two = xasprintf("%s %s", argv[0], argv[1]);
+		h = help_find(two);
+		free(two);
+	}
+	if (!h)
+		h = help_find(argv[0]);
+	int known = 0;
+	for (const struct cmd *c = cmds; c->name; c++)
+		known |= !strcmp(c->name, argv[0]);
+	if (!known) {
+		fprintf(stderr, "shoal: unknown command '%s'\n", argv[0]);
+		return usage("shoal");
+	}
+	if (!h) { /* a command the help table forgot: a bug, said so */
+		fprintf(stderr, "shoal: no help for '%s'\n", argv[0]);
+		return EXIT_FAIL;
+	}
+	help_print(h, stdout);
+	return EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -1230,11 +1265,16 @@ int main(int argc, char **argv)
 			i += 2;
 		} else if (!strcmp(argv[i], "--version")) {
 			return cmd_version(0, NULL);
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			help_list(stdout, "shoal");
+			return EXIT_OK;
 		} else {
-			return usage(cmds, "shoal");
+			return usage("shoal");
 		}
 	}
-	int ret = run_table(cmds, argc - i, argv + i, "shoal");
+	int ret = i < argc ? want_help(argc - i, argv + i) : -1;
+	if (ret < 0)
+		ret = run_table(cmds, argc - i, argv + i, "shoal");
 	sodium_memzero(&g_key, sizeof g_key);
 	sodium_memzero(g_redact, sizeof g_redact);
 	scrub_wipe();
