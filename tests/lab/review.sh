@@ -26,6 +26,10 @@ trap 'kill $pids 2>/dev/null' EXIT
 if [ "$mode" = image ]; then
 	agent_image; case $? in 0) ;; 77) fail "debootstrap or socat missing: the image cannot be built" ;; *) fail "no shoal image" ;; esac
 	image=shoal:lab
+	# the manual page is in the image, the one its shoal makes
+	docker run --rm --entrypoint /bin/cat "$image" /usr/local/share/man/man1/shoal.1 > image-shoal.1 &&
+		docker run --rm "$image" help --man | cmp -s - image-shoal.1 || fail "no shoal(1) in the image, or another one"
+	echo "ok: the image carries shoal(1) at /usr/local/share/man/man1"
 fi
 
 TOK_GH=ghs_$(openssl rand -hex 16) TOK_GT=$(openssl rand -hex 20)  # a Gitea job token: 40 hex digits
