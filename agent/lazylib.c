@@ -135,6 +135,7 @@ GIT(git_object_size_t, git_blob_rawsize, (const git_blob *b), (b))
 GITV(git_blob_free, (git_blob *b), (b))
 
 GIT(int, git_remote_create, (git_remote **out, git_repository *r, const char *name, const char *url), (out, r, name, url))
+GIT(int, git_remote_create_anonymous, (git_remote **out, git_repository *r, const char *url), (out, r, url))
 GIT(int, git_remote_lookup, (git_remote **out, git_repository *r, const char *name), (out, r, name))
 GIT(int, git_remote_fetch, (git_remote *rm, const git_strarray *refspecs, const git_fetch_options *o, const char *msg),
     (rm, refspecs, o, msg))

@@ -94,7 +94,8 @@ static int fetch(const struct ci_env *ci, const char *dir, const char *ca_file, 
 	git_remote *rm = NULL;
 	int ret = -1;
 	char *what = xasprintf("fetching from %s", ci->clone_url);
-	if (git_repository_init(&repo, dir, 1) < 0 || git_remote_create(&rm, repo, "origin", ci->clone_url) < 0) {
+	/* an anonymous remote: the refspecs below are all it fetches */
+	if (git_repository_init(&repo, dir, 1) < 0 || git_remote_create_anonymous(&rm, repo, ci->clone_url) < 0) {
 		git_fail(err, what);
 		goto out;
 	}

@@ -59,6 +59,8 @@ def pairs(items):
 
 
 CI_ENV = pairs(ARGS.env)
+# host runs of a sanitizer build keep its settings
+SAN_ENV = {k: v for k, v in os.environ.items() if k in ("ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS")}
 CONTEXT = pairs(ARGS.context)
 EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
@@ -129,7 +131,7 @@ def run_actions(doc):
         if ARGS.event:
             env["GITHUB_EVENT_PATH"] = ARGS.event
         for name, run, senv in steps:
-            e = dict(env, **senv)
+            e = dict(env, **senv, **SAN_ENV)
             e["PATH"] = "%s:/usr/local/bin:/usr/bin:/bin" % ARGS.shoal_dir
             e.setdefault("HOME", tempfile.gettempdir())
             print("ci-runner: step %r (host)" % name, flush=True)
@@ -182,7 +184,7 @@ def run_gitlab(doc):
     # the shell expands the script's variables, not the runner
     script = "set -e\n" + "\n".join(str(line) for line in job["script"]) + "\n"
     if ARGS.mode == "host":
-        e = dict(env)
+        e = dict(env, **SAN_ENV)
         e["PATH"] = "%s:/usr/local/bin:/usr/bin:/bin" % ARGS.shoal_dir
         e.setdefault("HOME", tempfile.gettempdir())
         print("ci-runner: job %r (host)" % name, flush=True)

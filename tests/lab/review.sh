@@ -212,7 +212,7 @@ if [ "$mode" = image ]; then
 		-e GITHUB_API_URL="http://127.0.0.1:$P_GH" -e GITHUB_REPOSITORY=acme/infra -e GITHUB_EVENT_NAME=pull_request \
 		-e GITHUB_EVENT_PATH=/e.json -e GITHUB_TOKEN="$TOK_GH" "$image" review --dry-run > dry.out 2>&1
 else
-	in_ns env -i PATH=/usr/bin:/bin GITHUB_ACTIONS=true GITHUB_SERVER_URL="$SERVER_github" GITHUB_API_URL="http://127.0.0.1:$P_GH" \
+	in_ns env -i ${ASAN_OPTIONS:+ASAN_OPTIONS=$ASAN_OPTIONS} PATH=/usr/bin:/bin GITHUB_ACTIONS=true GITHUB_SERVER_URL="$SERVER_github" GITHUB_API_URL="http://127.0.0.1:$P_GH" \
 		GITHUB_REPOSITORY=acme/infra GITHUB_EVENT_NAME=pull_request GITHUB_EVENT_PATH="$PWD/event.json" \
 		GITHUB_TOKEN="$TOK_GH" "$SHOAL" review --dry-run > dry.out 2>&1
 fi
