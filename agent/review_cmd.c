@@ -318,7 +318,10 @@ static char *comment_body(const char *marker, const struct ci_env *ci, const cha
 		if (path && *path)
 			buf_addf(&b, ", stacks under `%s`", path);
 		buf_adds(&b, ")");
-		buf_adds(&b, o->d.nerrors ? ": nothing of the invalid stacks would be applied.\n\n" : ".\n\n");
+		buf_adds(&b, o->d.nerrors ? ": nothing of the invalid stacks would be applied." : ".");
+		if (ci->target_url && str_has_prefix(ci->target_url, "http"))
+			buf_addf(&b, " [The run](%s).", ci->target_url);
+		buf_adds(&b, "\n\n");
 		if (o->d.nerrors)
 			fenced(&b, &o->d, DIAG_ERROR);
 		if (warns) {

@@ -157,6 +157,10 @@ assert len(mine) == 1, "%d comments of shoal's" % len(mine)
 c = mine[0]
 assert c["edits"] == 1, "edits: %s" % c["edits"]
 assert "1 error" in c["body"] and "stacks/kittenapi/zz-broken.yml:5:" in c["body"], c["body"][:400]
+# the status and the comment link the CI run
+run = st[1]["target_url"]
+assert run and run.endswith(("/actions/runs/4242", "/actions/runs/7", "/-/jobs/9")), run
+assert "[The run](%s)" % run in c["body"], "no link to the run in the comment"
 reqs = [(r["method"], r["path"], r["query"]) for r in s["requests"]]
 posts = [r for r in reqs if r[0] == "POST" and "/statuses/" not in r[1]]
 first = [r["body"] for r in s["requests"] if r["method"] == "POST" and "/statuses/" not in r["path"]][0]
