@@ -18,7 +18,7 @@ AGENT_OBJS = agent/main.o agent/gitverify.o agent/agent.o agent/common.o agent/k
 # The agent's long-lived process: HTTP, timers, state; no Git, TLS or YAML.
 AGENTD_OBJS = agent/agentd.o agent/webhook.o agent/common.o agent/knownhosts.o reconcile/util.o reconcile/regauth.o reconcile/scrub.o secrets/seal.o
 AGENTD_PKGS = jansson libsodium libmicrohttpd
-UNIT_TESTS = tests/unit/test_interp tests/unit/test_compose tests/unit/test_diff tests/unit/test_seal tests/unit/test_knownhosts tests/unit/test_regauth tests/unit/test_inventory tests/unit/test_bootfiles tests/unit/test_webhook tests/unit/test_uhttp tests/unit/test_secrepo tests/unit/test_scrub tests/unit/test_sealed tests/unit/test_review tests/unit/test_forge
+UNIT_TESTS = tests/unit/test_interp tests/unit/test_compose tests/unit/test_diff tests/unit/test_seal tests/unit/test_knownhosts tests/unit/test_regauth tests/unit/test_inventory tests/unit/test_bootfiles tests/unit/test_webhook tests/unit/test_uhttp tests/unit/test_secrepo tests/unit/test_scrub tests/unit/test_sealed tests/unit/test_review tests/unit/test_forge tests/unit/test_log
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin

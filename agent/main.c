@@ -42,7 +42,7 @@ int cli_load_key(void)
 	if (g_keyp || !f || !*f)
 		return 0;
 	if (seal_load_key(f, &g_key, &err) < 0) {
-		fprintf(stderr, "shoal: %s\n", err);
+		say(stderr, "error", NULL, "shoal: %s", err);
 		free(err);
 		return -1;
 	}
@@ -70,7 +70,7 @@ int cli_open_engine(struct docker **dk)
 {
 	char *err = NULL;
 	if (docker_new(dk, opt_host, &err) != DOCKER_OK) {
-		fprintf(stderr, "shoal: %s\n", err);
+		say(stderr, "error", NULL, "shoal: %s", err);
 		free(err);
 		return -1;
 	}
@@ -101,9 +101,10 @@ static int report_conflicts(struct plan *p, const struct swarm_state *st, struct
 	int n = plan_check_names(p, st, &errs, &bad);
 	n += plan_check_ports(p, st, &errs, &bad);
 	for (size_t i = 0; i < errs.n; i++)
-		fprintf(stderr, "shoal: %s\n", errs.v[i]);
+		say(stderr, "error", NULL, "shoal: %s", errs.v[i]);
 	for (size_t i = 0; i < bad.n; i++) {
-		fprintf(stderr, "shoal: stack %s is invalid: nothing of it will be applied\n", bad.v[i]);
+		const char *f[] = {"stack", bad.v[i], NULL};
+		say(stderr, "error", f, "shoal: stack %s is invalid: nothing of it will be applied", bad.v[i]);
 		for (size_t k = 0; r && k < r->n; k++) {
 			if (strcmp(r->stacks[k].name, bad.v[i]) || r->stacks[k].error)
 				continue;
@@ -165,10 +166,13 @@ static void resolve_images(struct docker *dk, struct desired *ds, const struct l
 		char *err = NULL, *path = xasprintf("/distribution/%s/json", img);
 		json_t *r = NULL;
 		if (docker_call(dk, "GET", path, NULL, &r, &err) != DOCKER_OK) {
-			if (fo)
-				fprintf(stderr, "warning: image %s: no digest from its registry (%s): deploying the tag\n", img, err);
-			else
+			if (fo) {
+				const char *f[] = {"service", name, "image", img, NULL};
+				say(stderr, "warning", f,
+				    "warning: image %s: no digest from its registry (%s): deploying the tag", img, err);
+			} else {
 				fprintf(stderr, "image %s could not be accessed on a registry to record\nits digest. Each node will access %s independently,\npossibly leading to different nodes running different\nversions of the image.\n\n", img, img);
+			}
 			free(err);
 			free(path);
 			continue;
@@ -183,7 +187,8 @@ static void resolve_images(struct docker *dk, struct desired *ds, const struct l
 			}
 			fo->budget--;
 			strv_push(&fo->moved, xstrdup(name));
-			fprintf(stderr, "follow: %s: %s moved to %s\n", name, img, dg);
+			const char *f[] = {"service", name, "image", img, "digest", dg, NULL};
+			say(stderr, "info", f, "follow: %s: %s moved to %s", name, img, dg);
 		}
 		if (dg) {
 			const char *slash = strrchr(img, '/');
@@ -449,17 +454,19 @@ int cli_check_signed(const struct repo_args *a, const char *rev, char **why)
 	if (!a->require_signed)
 		return 0;
 	if (!rev || !a->allowed_signers) {
-		fprintf(stderr, "shoal: --require-signed needs --rev (a commit) and --allowed-signers FILE\n");
+		say(stderr, "error", NULL, "shoal: --require-signed needs --rev (a commit) and --allowed-signers FILE");
 		return -1;
 	}
 	char *who = NULL, *id = NULL, *err = NULL;
 	int r = gitverify_commit(a->dir, rev, a->allowed_signers, &who, &id, &err);
 	if (r < 0) {
-		fprintf(stderr, "shoal: refusing %s: %s\n", rev, err);
+		const char *f[] = {"commit", rev, NULL};
+		say(stderr, "error", f, "shoal: refusing %s: %s", rev, err);
 		if (why)
 			*why = xasprintf("refused: %s", err);
 	} else {
-		fprintf(stderr, "commit %.12s signed by %s\n", id, who);
+		const char *f[] = {"commit", id, "signer", who, NULL};
+		say(stderr, "info", f, "commit %.12s signed by %s", id, who);
 	}
 	free(who);
 	free(id);
@@ -483,7 +490,7 @@ static struct source *open_source(const struct repo_args *a, const char *rev)
 		r = source_dir_new(&src, a->dir, &err);
 	}
 	if (r < 0) {
-		fprintf(stderr, "shoal: %s\n", err);
+		say(stderr, "error", NULL, "shoal: %s", err);
 		free(err);
 		return NULL;
 	}
@@ -509,7 +516,7 @@ int cli_set_registry_auth(struct docker *dk, const char *file)
 	char *err = NULL;
 	json_t *au = regauth_load(file, &err);
 	if (!au) {
-		fprintf(stderr, "shoal: %s\n", err);
+		say(stderr, "error", NULL, "shoal: %s", err);
 		free(err);
 		return -1;
 	}
@@ -549,7 +556,7 @@ int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, 
 		po.commit = a->rev;
 	struct swarm_state st;
 	if (swarm_fetch(dk, &st, &err) < 0) {
-		fprintf(stderr, "shoal: %s\n", err);
+		say(stderr, "error", NULL, "shoal: %s", err);
 		free(err);
 		json_decref(pending);
 		json_decref(keep);
@@ -560,7 +567,7 @@ int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, 
 		if (!a->only || !strcmp(a->only, r->stacks[i].name))
 			strv_push(&names, xstrdup(r->stacks[i].name));
 	if (a->only && !names.n) {
-		fprintf(stderr, "shoal: no stack %s in %s\n", a->only, a->dir);
+		say(stderr, "error", NULL, "shoal: no stack %s in %s", a->only, a->dir);
 		ret = -1;
 	}
 	if (prune && !a->only) /* --stack: that stack only, never the others */
@@ -574,7 +581,8 @@ int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, 
 			if (!strcmp(r->stacks[k].name, names.v[i]))
 				rs = &r->stacks[k];
 		if (rs && !rs->ds) {
-			fprintf(stderr, "shoal: stack %s is invalid: nothing of it will be applied\n", rs->name);
+			const char *f[] = {"stack", rs->name, NULL};
+			say(stderr, "error", f, "shoal: stack %s is invalid: nothing of it will be applied", rs->name);
 			(*invalid)++;
 			continue;
 		}
@@ -589,7 +597,8 @@ int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, 
 				adopt |= !strcmp(a->adopt.v[k], rs->name);
 			plan_add_conflict(p, rs->name, what, adopt);
 			char *t = plan_conflict_text(json_array_get(p->conflicts, json_array_size(p->conflicts) - 1));
-			fprintf(stderr, "shoal: %s\n", t);
+			const char *f[] = {"stack", rs->name, NULL};
+			say(stderr, adopt ? "warning" : "error", f, "shoal: %s", t);
 			if (!adopt) {
 				rs->error = t;
 				(*invalid)++;
@@ -601,7 +610,8 @@ int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, 
 		if (rs)
 			resolve_images(dk, rs->ds, &lv, a->resolve, a->follow);
 		if (plan_stack(p, rs ? rs->ds : NULL, names.v[i], &lv, &po, &err) < 0) {
-			fprintf(stderr, "shoal: stack %s: %s\n", names.v[i], err);
+			const char *f[] = {"stack", names.v[i], NULL};
+			say(stderr, "error", f, "shoal: stack %s: %s", names.v[i], err);
 			if (rs)
 				rs->error = err;
 			else
@@ -618,8 +628,9 @@ int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, 
 		json_array_foreach(p->conflicts, ci, c)
 			found |= !strcmp(json_string_value(json_object_get(c, "stack")), a->adopt.v[k]);
 		if (!found)
-			fprintf(stderr, "shoal: --adopt %s: no stack %s deployed by other means here: nothing to adopt\n",
-				a->adopt.v[k], a->adopt.v[k]);
+			say(stderr, "warning", NULL,
+			    "shoal: --adopt %s: no stack %s deployed by other means here: nothing to adopt", a->adopt.v[k],
+			    a->adopt.v[k]);
 	}
 	strv_free(&names);
 	*invalid += report_conflicts(p, &st, r);

@@ -51,7 +51,7 @@ static int retry_after(struct retry *r, int rc, const char *what, const char *er
 		return 0;
 	if (rc == DOCKER_EUNAVAIL && now_ms() - r->start + r->delay > RETRY_UNAVAIL_MS)
 		return 0;
-	fprintf(stderr, "shoal: %s: %s; retrying in %.2g s\n", what, err ? err : "engine error", r->delay / 1000.0);
+	say(stderr, "warning", NULL, "shoal: %s: %s; retrying in %.2g s", what, err ? err : "engine error", r->delay / 1000.0);
 	sleep_ms(r->delay);
 	r->delay = r->delay * 2 > 4000 ? 4000 : r->delay * 2;
 	return 1;
@@ -174,7 +174,8 @@ static int update_service(struct docker *dk, const struct op *o, json_t *spec, c
 		rc = docker_call(dk, "POST", path, spec, NULL, err);
 		free(path);
 		if (rc == DOCKER_ECONFLICT && conflicts < CONFLICT_RETRIES) {
-			fprintf(stderr, "shoal: service %s: %s; retrying with a fresh version\n", o->name, *err);
+			const char *f[] = {"kind", "service", "name", o->name, NULL};
+			say(stderr, "warning", f, "shoal: service %s: %s; retrying with a fresh version", o->name, *err);
 			sleep_ms(200L << conflicts++);
 		} else if (!retry_after(&rt, rc, what, *err)) {
 			break;
@@ -344,15 +345,16 @@ static int parallel(const struct op *o)
 static void report(const struct op *o, int rc, const char *err, struct apply_result *res, struct strv *failed_stacks)
 {
 	static const char *kinds[] = {"network", "secret", "config", "service"};
+	const char *op = o->op == OP_CREATE ? "create" : o->op == OP_UPDATE ? "update" : "remove";
+	const char *f[] = {"op", op, "kind", kinds[o->kind], "name", o->name, "stack", o->stack, NULL};
 	if (rc == DOCKER_OK) {
 		res->done++;
-		printf("%s %s %s\n", o->op == OP_CREATE ? "Created" : o->op == OP_UPDATE ? "Updated" : "Removed",
-		       kinds[o->kind], o->name);
+		say(stdout, "info", f, "%s %s %s", o->op == OP_CREATE ? "Created" : o->op == OP_UPDATE ? "Updated" : "Removed",
+		    kinds[o->kind], o->name);
 	} else {
 		res->failed++;
-		fprintf(stderr, "shoal: stack %s: %s %s %s: %s\n", o->stack,
-			o->op == OP_CREATE ? "create" : o->op == OP_UPDATE ? "update" : "remove", kinds[o->kind], o->name,
-			err ? err : "failed");
+		say(stderr, "error", f, "shoal: stack %s: %s %s %s: %s", o->stack, op, kinds[o->kind], o->name,
+		    err ? err : "failed");
 		if (o->op != OP_REMOVE)
 			strv_push(failed_stacks, xstrdup(o->stack));
 	}

@@ -58,7 +58,7 @@ json_t *regauth_load(const char *file, char **err)
 		return NULL;
 	}
 	if (json_object_get(cfg, "credsStore") || json_object_get(cfg, "credHelpers"))
-		fprintf(stderr, "warning: %s: credsStore/credHelpers are not used: only \"auths\" entries\n", file);
+		say(stderr, "warning", NULL, "warning: %s: credsStore/credHelpers are not used: only \"auths\" entries", file);
 	json_t *out = json_object();
 	const char *k;
 	json_t *v;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "scrub.h"
@@ -262,12 +263,108 @@ void diags_print(const struct diags *d)
 	struct buf b;
 	buf_init(&b, 0);
 	for (size_t i = 0; i < d->n; i++) {
+		const struct diag *g = order[i];
+		const char *lvl = g->level == DIAG_ERROR ? "error" : "warning";
+		if (say_hook) {
+			char line[16], col[16];
+			snprintf(line, sizeof line, "%d", g->line);
+			snprintf(col, sizeof col, "%d", g->col);
+			const char *f[] = {"file", g->file, "line", line, "column", col, NULL};
+			if (!g->file || g->line <= 0)
+				f[g->file ? 2 : 0] = NULL;
+			say_hook(lvl, f, g->msg);
+			continue;
+		}
 		buf_reset(&b);
-		diag_format(order[i], &b);
+		diag_format(g, &b);
 		fprintf(stderr, "%s\n", b.data);
 	}
 	buf_free(&b);
 	free(order);
+}
+
+say_fn say_hook;
+
+void say(FILE *to, const char *level, const char *const *fields, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *m = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (say_hook) {
+		size_t n = strlen(m);
+		while (n && m[n - 1] == '\n')
+			m[--n] = 0;
+		const char *t = str_has_prefix(m, "shoal: ") ? m + 7 : m;
+		say_hook(level, fields, str_has_prefix(t, "warning: ") ? t + 9 : t);
+	} else {
+		fprintf(to, "%s\n", m);
+	}
+	free(m);
+}
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlong forms,
+ * no surrogates, nothing above U+10FFFF), 0 when invalid. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	if (c < 0x80)
+		return 1;
+	size_t n;
+	unsigned char lo = 0x80, hi = 0xbf;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+char *utf8_fix(const char *s)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		size_t n = utf8_seq(p);
+		if (n) {
+			buf_add(&b, p, n);
+			p += n;
+		} else {
+			buf_adds(&b, "\xef\xbf\xbd");
+			p++;
+		}
+	}
+	return buf_detach(&b);
+}
+
+char *log_json_line(const char *ts, const char *level, const char *msg, struct json_t *fields)
+{
+	char *m = utf8_fix(msg), *t = utf8_fix(ts), *l = utf8_fix(level);
+	json_t *f = fields ? json_incref(fields) : json_object();
+	json_t *j = json_pack("{s:s, s:s, s:s, s:o}", "ts", t, "level", l, "msg", m, "fields", f);
+	char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	free(m);
+	free(t);
+	free(l);
+	return line ? line : xstrdup("{\"ts\":\"\",\"level\":\"error\",\"msg\":\"unprintable log line\",\"fields\":{}}");
 }
 
 void diags_free(struct diags *d)

@@ -9,6 +9,9 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+
+struct json_t;
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -71,7 +74,7 @@ struct diags {
 
 void diags_add(struct diags *d, enum diag_level lvl, const char *file, int line, int col,
 	       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-void diags_print(const struct diags *d); /* to stderr */
+void diags_print(const struct diags *d); /* to stderr, or say_hook */
 /* d's diagnostics in the order diags_print shows them: by file, line,
  * column (caller frees the array, not the diagnostics). */
 const struct diag **diags_sorted(const struct diags *d);
@@ -79,6 +82,27 @@ const struct diag **diags_sorted(const struct diags *d);
  * without the final newline. */
 void diag_format(const struct diag *g, struct buf *out);
 void diags_free(struct diags *d);
+
+/*
+ * Messages for a person that are not diagnostics (progress, retries,
+ * refusals): say() prints the text and a newline on the stream given,
+ * unless a program routes messages elsewhere (say_hook: the agent's JSON
+ * log, which gets the text without a leading "shoal: " or "warning: ").  fields:
+ * NULL-terminated name/value pairs for the hook, or NULL; the text stands
+ * alone without them.
+ */
+typedef void (*say_fn)(const char *level, const char *const *fields, const char *msg);
+extern say_fn say_hook;
+void say(FILE *to, const char *level, const char *const *fields, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* s as valid UTF-8: each byte of an invalid sequence becomes U+FFFD
+ * (caller frees). */
+char *utf8_fix(const char *s);
+/* One JSON log line, without its newline: {"ts", "level", "msg",
+ * "fields"}, every string valid UTF-8 and control characters escaped, so
+ * a line is always one parseable object.  fields (borrowed) may be NULL. */
+char *log_json_line(const char *ts, const char *level, const char *msg, struct json_t *fields);
 
 /* Small string vector. */
 struct strv {
