@@ -273,6 +273,7 @@ int bootstrap_swarm(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	struct inventory inv = {0};
+	seal_protect_process(); /* join tokens, secret files */
 	/* the agent's stack is planned with the whole repository, sealed
 	 * values included: the key of --key or SHOAL_KEY_FILE when given */
 	if (cli_load_key() < 0 || bootstrap_load(&o, &inv) < 0) {

@@ -959,6 +959,7 @@ static int read_input(const char *in, char **data, size_t *len)
 
 static int cmd_keygen(int argc, char **argv)
 {
+	seal_protect_process();
 	const char *out = "shoal.key";
 	int c;
 	optind = 1;
@@ -1037,6 +1038,7 @@ static char *scope_of(const char *stack, const char *name)
 
 static int cmd_seal(int argc, char **argv)
 {
+	seal_protect_process(); /* the plaintext */
 	struct seal_args a = {0};
 	if (parse_seal_args(argc, argv, &a) < 0 || !a.npks || !a.stack || !a.name || a.first_file != argc) {
 		fprintf(stderr, "usage: shoal seal --recipient R [--recipient R ...] --stack S --name N [--in FILE] > FILE.sealed\n");

@@ -8,12 +8,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "../reconcile/util.h"
@@ -84,8 +88,25 @@ char *seal_key_text(const struct seal_key *k)
 	return r;
 }
 
+static void wiping_free(void *p)
+{
+	if (p) {
+		sodium_memzero(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
+void seal_protect_process(void)
+{
+	struct rlimit none = {0, 0};
+	setrlimit(RLIMIT_CORE, &none);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	json_set_alloc_funcs(malloc, wiping_free);
+}
+
 int seal_load_key(const char *path, struct seal_key *k, char **err)
 {
+	seal_protect_process();
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	*err = NULL;

@@ -31,6 +31,14 @@ int seal_parse_recipient(const char *s, unsigned char pk[32]);
 char *seal_key_text(const struct seal_key *k);
 int seal_load_key(const char *path, struct seal_key *k, char **err);
 
+/* For a process that holds a private key, tokens or plaintexts: no core
+ * file (RLIMIT_CORE 0), not dumpable (no core either, and no ptrace or
+ * /proc/PID/mem for other processes of its user), and every block jansson
+ * frees is wiped first (JSON that held a key or an opened value).
+ * seal_load_key calls it.  An exec or a change of user resets
+ * dumpability: call it again after those. */
+void seal_protect_process(void);
+
 /* Seal plaintext for recipients under scope (e.g. "mongo/admin-password").
  * Returns the file text (caller frees). */
 char *seal_seal(const unsigned char *plain, size_t len, const char *scope, const unsigned char (*pks)[32],
