@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -174,5 +175,43 @@ int knownhosts_url(const char *url, char **host, int *port)
 	if (at)
 		p = at + 1;
 	*host = xstrndup(p, (size_t)(colon - p));
+	return 1;
+}
+
+int url_credentials(const char *url, char **redacted)
+{
+	if (!url)
+		return 0;
+	const char *sep = strstr(url, "://"), *user, *at, *rest;
+	if (sep) {
+		size_t sl = (size_t)(sep - url);
+		int ssh = (sl == 3 && !strncasecmp(url, "ssh", 3)) || (sl == 7 && (!strncasecmp(url, "git+ssh", 7) ||
+									    !strncasecmp(url, "ssh+git", 7)));
+		user = sep + 3;
+		const char *end = user + strcspn(user, "/?#");
+		at = NULL; /* the last '@' of the authority: a password may hold one */
+		for (const char *p = user; p < end; p++)
+			if (*p == '@')
+				at = p;
+		if (!at)
+			return 0;
+		/* SSH: the user is normal; a password (or an encoded one) is not */
+		if (ssh && !memchr(user, ':', (size_t)(at - user)) && !memchr(user, '%', (size_t)(at - user)))
+			return 0;
+		rest = at + 1;
+	} else {
+		/* scp-like [user@]host:path; a local path has a '/' before any ':' */
+		const char *colon = strchr(url, ':'), *slash = strchr(url, '/');
+		at = strchr(url, '@');
+		if (!colon || (slash && slash < colon) || !at || (slash && slash < at))
+			return 0;
+		/* user:pw@host:path: a ':' on each side of the '@' */
+		if (colon > at || !strchr(at + 1, ':'))
+			return 0;
+		user = url;
+		rest = at + 1;
+	}
+	if (redacted)
+		*redacted = xasprintf("%.*s***@%s", (int)(user - url), url, rest);
 	return 1;
 }

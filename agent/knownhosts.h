@@ -11,4 +11,11 @@ int knownhosts_check(const char *file, const char *host, int port, const unsigne
  * (caller frees) and port, 0 for other schemes, -1 when it cannot be read. */
 int knownhosts_url(const char *url, char **host, int *port);
 
+/* Does URL carry credentials?  Any user part of an http(s), git or other
+ * non-SSH URL (tokens travel as user names too), a password in an SSH one
+ * (ssh://user:pw@host, user:pw@host:path; a user alone is normal there).
+ * 1 with, when redacted is not NULL, the URL with its user part replaced
+ * by "***" (caller frees); 0 for none (redacted untouched). */
+int url_credentials(const char *url, char **redacted);
+
 #endif

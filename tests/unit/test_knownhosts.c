@@ -38,6 +38,66 @@ static void test_urls(void **state)
 	url_is("ssh://git@example.org:22x/repo.git", -1, NULL, 0);
 }
 
+/* url_credentials: 1 and the redacted form when want_redacted, else 0 */
+static void creds_is(const char *url, const char *want_redacted)
+{
+	char *red = (char *)"untouched";
+	int r = url_credentials(url, &red);
+	if (!want_redacted) {
+		assert_int_equal(r, 0);
+		assert_string_equal(red, "untouched");
+		return;
+	}
+	assert_int_equal(r, 1);
+	assert_string_equal(red, want_redacted);
+	free(red);
+	assert_int_equal(url_credentials(url, NULL), 1);
+}
+
+static void test_url_credentials(void **state)
+{
+	(void)state;
+	/* http(s): any user part is a credential (GitHub takes a token as
+	 * the user name, GitLab oauth2:TOKEN) */
+	creds_is("https://alice:s3cret@git.example.org/team/repo.git", "https://***@git.example.org/team/repo.git");
+	creds_is("https://ghp_0123456789abcdef@github.com/o/r.git", "https://***@github.com/o/r.git");
+	creds_is("http://oauth2:glpat-xyz@gitlab.example/r.git", "http://***@gitlab.example/r.git");
+	creds_is("https://alice@git.example.org/r.git", "https://***@git.example.org/r.git");
+	creds_is("https://@git.example.org/r.git", "https://***@git.example.org/r.git");
+	creds_is("HTTPS://u:p@Example.org/r.git", "HTTPS://***@Example.org/r.git");
+	creds_is("https://a:p@ss@host:8443/r.git", "https://***@host:8443/r.git"); /* '@' in the password */
+	creds_is("https://a%3Ab@host/r.git", "https://***@host/r.git");
+	creds_is("https://u:p@[::1]:8080/r.git", "https://***@[::1]:8080/r.git");
+	creds_is("https://u:p@host?x=1", "https://***@host?x=1");
+	creds_is("git://u:p@host/r.git", "git://***@host/r.git");
+	/* ssh: a user is normal, a password is not */
+	creds_is("ssh://git:hunter2@example.org/r.git", "ssh://***@example.org/r.git");
+	creds_is("ssh://git:hunter2@example.org:2222/r.git", "ssh://***@example.org:2222/r.git");
+	creds_is("git+ssh://git:pw@example.org/r.git", "git+ssh://***@example.org/r.git");
+	creds_is("ssh://git%3Apw@example.org/r.git", "ssh://***@example.org/r.git");
+	creds_is("alice:pw@example.org:team/r.git", "***@example.org:team/r.git");
+	creds_is(NULL, NULL);
+	creds_is("ssh://git@example.org/team/repo.git", NULL);
+	creds_is("ssh://git@example.org:2222/team/repo.git", NULL);
+	creds_is("ssh://[::1]:2222/repo.git", NULL);
+	creds_is("ssh://git@[::1]:2222/repo.git", NULL);
+	creds_is("SSH://git@example.org/r.git", NULL);
+	creds_is("git@example.org:team/repo.git", NULL);
+	creds_is("example.org:team/repo.git", NULL);
+	creds_is("example.org:team/repo@v1.git", NULL);
+	/* no user part: an '@' in the path or query is not one */
+	creds_is("https://example.org/team/repo.git", NULL);
+	creds_is("https://example.org/team@x/repo.git", NULL);
+	creds_is("https://example.org:8443/r.git?ref=a@b", NULL);
+	creds_is("https://example.org#a@b", NULL);
+	creds_is("http://[::1]:8080/r.git", NULL);
+	creds_is("file:///srv/git/a@b.git", NULL);
+	creds_is("/srv/git/a:b@c.git", NULL);
+	creds_is("./a:b@c/repo.git", NULL);
+	creds_is("repo.git", NULL);
+	creds_is("", NULL);
+}
+
 static const unsigned char key[] = "\0\0\0\x0bssh-ed25519\0\0\0\x20 0123456789abcdef0123456789abcdef";
 static const unsigned char other[] = "\0\0\0\x0bssh-ed25519\0\0\0\x20 fedcba9876543210fedcba9876543210";
 
@@ -94,6 +154,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_urls),
+		cmocka_unit_test(test_url_credentials),
 		cmocka_unit_test(test_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
