@@ -28,9 +28,16 @@
 #include "../reconcile/convert.h"
 #include "../reconcile/regauth.h"
 #include "../reconcile/scrub.h"
+#include "../reconcile/uhttp.h"
 #include "agent.h"
 #include "cli.h"
 #include "knownhosts.h"
+
+/* log fields naming a commit */
+static json_t *commit_fields(const char *commit)
+{
+	return json_pack("{s:s}", "commit", commit);
+}
 
 /* ---------------- git ---------------- */
 
@@ -115,7 +122,10 @@ static int git_sync(struct agent *ag, char out[41], char **err)
 	git_reference *ref = NULL;
 	int ret = -1;
 	struct stat st;
-	if (stat(ag->cache, &st) < 0) {
+	char *head = xasprintf("%s/HEAD", ag->cache);
+	int fresh = stat(head, &st) < 0; /* the directory itself was made private by agent_drop_privileges */
+	free(head);
+	if (fresh) {
 		if (git_repository_init(&repo, ag->cache, 1) < 0 || git_remote_create(&remote, repo, "origin", ag->url) < 0)
 			goto git_fail;
 		git_remote_free(remote);
@@ -480,7 +490,7 @@ static void reconcile(struct agent *ag, struct docker *dk, const char *commit, i
 	char *why = NULL;
 	if (cli_check_signed(&a, commit, &why) < 0) {
 		/* not applied; the last good commit stays deployed */
-		logmsg("error", "commit %.12s %s", commit, why ? why : "refused");
+		logmsgf("error", commit_fields(commit), "commit %.12s %s", commit, why ? why : "refused");
 		set_error(ag, why ? why : "refused: signature check failed");
 		free(why);
 		pthread_mutex_lock(&ag->mu);
@@ -493,7 +503,7 @@ static void reconcile(struct agent *ag, struct docker *dk, const char *commit, i
 	int rc = cli_repo_plan(&a, dk, &p, &r, &invalid);
 	int ok = 0;
 	if (rc < 0) {
-		logmsg("error", "commit %.12s: cannot plan (see above)", commit);
+		logmsgf("error", commit_fields(commit), "commit %.12s: cannot plan (see above)", commit);
 		set_error(ag, "cannot load or plan the commit (invalid repository, unsigned commit or engine error)");
 	} else {
 		if (follow_tick) {
@@ -506,8 +516,9 @@ static void reconcile(struct agent *ag, struct docker *dk, const char *commit, i
 				logmsg("info", "follow: %zu service%s whose tag moved", p.n, p.n == 1 ? "" : "s");
 		}
 		if (drift_only && p.n)
-			logmsg("warning", "drift: %zu object%s differ%s from commit %.12s%s", p.n, p.n == 1 ? "" : "s",
-			       p.n == 1 ? "s" : "", commit, ag->drift_warn ? " (--drift=warn: not corrected)" : ", correcting");
+			logmsgf("warning", commit_fields(commit), "drift: %zu object%s differ%s from commit %.12s%s", p.n,
+				p.n == 1 ? "" : "s", p.n == 1 ? "s" : "", commit,
+				ag->drift_warn ? " (--drift=warn: not corrected)" : ", correcting");
 		int do_apply = p.n && !(drift_only && ag->drift_warn);
 		struct apply_result res = {0, 0};
 		int ar = do_apply ? apply_plan(dk, &p, &res) : 0;
@@ -522,7 +533,7 @@ static void reconcile(struct agent *ag, struct docker *dk, const char *commit, i
 			publish(ag);
 		char *cwhy = NULL;
 		if (ar == 0 && do_apply && converge(ag, dk, &p, &cwhy) < 0) {
-			logmsg("error", "commit %.12s: %s", commit, cwhy);
+			logmsgf("error", commit_fields(commit), "commit %.12s: %s", commit, cwhy);
 			ar = -1;
 		}
 		ok = ar == 0 && !invalid;
@@ -535,11 +546,15 @@ static void reconcile(struct agent *ag, struct docker *dk, const char *commit, i
 		if (ok && drift_only && !p.n) {
 			set_error(ag, NULL); /* a quiet drift check: nothing to say */
 		} else if (ok) {
-			logmsg("info", "commit %.12s applied: %zu operation%s, %lu write request%s", commit, p.n,
+			logmsgf("info",
+				json_pack("{s:s, s:I, s:I}", "commit", commit, "operations", (json_int_t)p.n, "writes",
+					  (json_int_t)applied_writes),
+				"commit %.12s applied: %zu operation%s, %lu write request%s", commit, p.n,
 			       p.n == 1 ? "" : "s", applied_writes, applied_writes == 1 ? "" : "s");
 			set_error(ag, NULL);
 		} else if (!err_set) {
-			logmsg("error", "commit %.12s: %s", commit, invalid ? "invalid stacks were not applied" : "some operations failed");
+			logmsgf("error", commit_fields(commit), "commit %.12s: %s", commit,
+				invalid ? "invalid stacks were not applied" : "some operations failed");
 			set_error(ag, invalid ? "invalid stacks were not applied" : "some operations failed");
 		}
 		stack_states(ag, dk, &r, commit, ar == 0, cwhy_copy);
@@ -724,7 +739,8 @@ static int cycle(struct agent *ag, struct docker **dkp, int drift_due, int follo
 	int applied = !strcmp(ag->commit_applied, commit), failed = !strcmp(ag->commit_failed, commit);
 	pthread_mutex_unlock(&ag->mu);
 	if (seen_new) {
-		logmsg("info", "commit %.12s on %s", commit, ag->branch);
+		logmsgf("info", json_pack("{s:s, s:s}", "commit", commit, "branch", ag->branch), "commit %.12s on %s",
+			commit, ag->branch);
 		publish(ag);
 	}
 	if (!*dkp && cli_open_engine(dkp) < 0) {
@@ -748,7 +764,8 @@ static int cycle(struct agent *ag, struct docker **dkp, int drift_due, int follo
 		ag->fo.tick = 0;
 		strv_free(&ag->fo.moved);
 	} else if (failed && seen_new) {
-		logmsg("warning", "commit %.12s failed before: not re-applied until a new commit", commit);
+		logmsgf("warning", commit_fields(commit), "commit %.12s failed before: not re-applied until a new commit",
+			commit);
 	}
 	pthread_mutex_lock(&ag->mu);
 	int ret = ag->commit_failed[0] ? -1 : 0;
@@ -788,11 +805,13 @@ static void publish(struct agent *ag)
 /* Run one cycle here (--once): the state stays in this process. */
 static int agent_once(struct agent *ag)
 {
+	seal_protect_process();
+	umask(077);
 	if (agent_secrets(ag) < 0)
 		return EXIT_FAIL;
 	if (ag->key)
 		cli_use_key(ag->key);
-	if (agent_drop_privileges(ag) < 0)
+	if (agent_drop_privileges(ag, 0) < 0)
 		return EXIT_FAIL;
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
@@ -822,14 +841,14 @@ int cmd_agent(int argc, char **argv)
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
 	char *slash = n > 0 ? (self[n] = 0, strrchr(self, '/')) : NULL;
 	if (!slash) {
-		fprintf(stderr, "shoal: cannot find this program's directory\n");
+		logmsg("error", "cannot find this program's directory");
 		return EXIT_FAIL;
 	}
 	char *bin = xasprintf("%.*s/shoal-agentd", (int)(slash - self), self);
 	argv[0] = bin;
 	fflush(NULL);
 	execv(bin, argv);
-	fprintf(stderr, "shoal: cannot run %s: %s\n", bin, strerror(errno));
+	logmsg("error", "cannot run %s: %s", bin, strerror(errno));
 	free(bin);
 	return EXIT_FAIL;
 }
@@ -837,34 +856,55 @@ int cmd_agent(int argc, char **argv)
 /* shoal agent-cycle: one cycle for shoal-agentd.  Its input on stdin (one
  * JSON object: opts, state, secret, drift, follow, release), its state
  * lines on fd AGENT_STATE_FD. */
+/* All of fd (at most cap bytes): the agent's input, which holds the key,
+ * so every buffer it outgrows is wiped before it is freed. */
+static char *read_wiped(int fd, size_t cap, size_t *len)
+{
+	size_t alloc = 1 << 16, n = 0;
+	char *p = xmalloc(alloc);
+	for (;;) {
+		if (n == alloc) {
+			if (alloc >= cap)
+				break;
+			char *q = xmalloc(alloc * 2);
+			memcpy(q, p, n);
+			sodium_memzero(p, alloc);
+			free(p);
+			p = q;
+			alloc *= 2;
+		}
+		ssize_t r = read(fd, p + n, alloc - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	*len = n;
+	return p;
+}
+
 int cmd_agent_cycle(int argc, char **argv)
 {
 	(void)argv;
+	seal_protect_process(); /* an exec made it dumpable again */
 	struct stat st;
 	if (argc != 1 || fstat(AGENT_STATE_FD, &st) < 0 || !S_ISFIFO(st.st_mode)) {
 		fprintf(stderr, "shoal: agent-cycle is run by shoal-agentd, not by hand\n");
 		return EXIT_USAGE;
 	}
-	struct buf in;
-	buf_init(&in, 64u << 20);
-	char chunk[65536];
-	for (;;) {
-		ssize_t r = read(0, chunk, sizeof chunk);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0 || buf_add(&in, chunk, (size_t)r) < 0)
-			break;
-	}
-	sodium_memzero(chunk, sizeof chunk);
-	json_t *msg = json_loadb(in.data ? in.data : "", in.len, 0, NULL);
-	if (in.data)
-		sodium_memzero(in.data, in.len);
-	buf_free(&in);
+	size_t inlen;
+	char *in = read_wiped(0, 64u << 20, &inlen);
+	json_t *msg = json_loadb(in, inlen, 0, NULL);
+	sodium_memzero(in, inlen);
+	free(in);
 	struct agent ag;
 	if (!msg || agent_options_json(&ag, json_object_get(msg, "opts"))) {
 		json_decref(msg);
 		return AGENT_EXIT_FATAL;
 	}
+	if (log_is_json()) /* stdout goes to shoal-agentd's log too: line by line, in order */
+		setvbuf(stdout, NULL, _IOLBF, 0);
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
@@ -917,37 +957,79 @@ static size_t collect_body(char *p, size_t size, size_t n, void *ud)
 	return buf_add(ud, p, size * n) < 0 ? 0 : size * n;
 }
 
-/* GET url into b (a 2xx only). */
-static CURLcode http_get(const char *url, struct buf *b, long timeout)
+/* GET url into b (a 2xx only; the status in *code when not NULL); with
+ * a bearer token when token is set. */
+static CURLcode http_get(const char *url, struct buf *b, long timeout, const char *token, long *code)
 {
 	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	if (token) {
+		char *line = xasprintf("Authorization: Bearer %s", token);
+		h = curl_slist_append(NULL, line);
+		sodium_memzero(line, strlen(line));
+		free(line);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout);
 	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
 	CURLcode rc = curl_easy_perform(c);
+	if (code)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
 	curl_easy_cleanup(c);
+	curl_slist_free_all(h);
 	return rc;
 }
 
-/* shoal health [URL]: exit 0 when the agent's /healthz answers 200 (the
- * image's HEALTHCHECK; no curl needed in the image). */
+/*
+ * shoal health [--socket PATH | URL]: exit 0 when the agent's /healthz
+ * answers 200 (the image's HEALTHCHECK; no curl in the image).  By default
+ * over the agent's health socket, which no load on the public listener can
+ * delay; a URL asks the listener itself.
+ */
 int cmd_health(int argc, char **argv)
 {
-	if (argc > 2) {
-		fprintf(stderr, "usage: shoal health [http://HOST:PORT]\n");
+	const char *sock = NULL, *url = NULL;
+	if (argc == 3 && !strcmp(argv[1], "--socket"))
+		sock = argv[2];
+	else if (argc == 2 && strncmp(argv[1], "-", 1))
+		url = argv[1];
+	else if (argc != 1) {
+		fprintf(stderr, "usage: shoal health [--socket PATH | http://HOST:PORT]\n");
 		return EXIT_USAGE;
 	}
-	char *url = xasprintf("%s/healthz", argc == 2 ? argv[1] : "http://127.0.0.1:9300");
+	if (url) {
+		char *u = xasprintf("%s/healthz", url);
+		struct buf b;
+		buf_init(&b, 4096);
+		CURLcode rc = http_get(u, &b, 5L, NULL, NULL);
+		if (rc != CURLE_OK)
+			fprintf(stderr, "shoal: %s: %s\n", u, curl_easy_strerror(rc));
+		free(u);
+		buf_free(&b);
+		return rc == CURLE_OK ? EXIT_OK : EXIT_FAIL;
+	}
+	char *path = sock ? xstrdup(sock) : agent_health_path(NULL);
+	struct uhttp *h = uhttp_new(path);
 	struct buf b;
 	buf_init(&b, 4096);
-	CURLcode rc = http_get(url, &b, 5L);
-	if (rc != CURLE_OK)
-		fprintf(stderr, "shoal: %s: %s\n", url, curl_easy_strerror(rc));
-	free(url);
+	long status = 0;
+	char *err = NULL;
+	int rc = uhttp_request(h, "GET", "/healthz", NULL, NULL, 4, &status, &b, NULL, &err);
+	int ok = rc == UHTTP_OK && status == 200;
+	if (!ok) {
+		if (rc == UHTTP_OK)
+			fprintf(stderr, "shoal: %s: /healthz answered %ld\n", path, status);
+		else
+			fprintf(stderr, "shoal: %s: %s\n", path, err ? err : "no answer");
+	}
+	free(err);
 	buf_free(&b);
-	return rc == CURLE_OK ? EXIT_OK : EXIT_FAIL;
+	uhttp_free(h);
+	free(path);
+	return ok ? EXIT_OK : EXIT_FAIL;
 }
 
 /* ---------------- shoal status ---------------- */
@@ -965,23 +1047,48 @@ static void when(double t, char *out, size_t n)
 	strftime(out, n, "%Y-%m-%d %H:%M:%SZ", &tm);
 }
 
-/* shoal status [--agent URL]: the agent's /status for a person. */
+/* shoal status [--agent URL] [--token-file F]: the agent's /status for a
+ * person (the token: an agent run with --status-token-file). */
 int cmd_status(int argc, char **argv)
 {
-	const char *base = "http://127.0.0.1:9300";
-	if (argc == 3 && !strcmp(argv[1], "--agent"))
-		base = argv[2];
-	else if (argc != 1) {
-		fprintf(stderr, "usage: shoal status [--agent http://HOST:PORT]\n");
+	const char *base = "http://127.0.0.1:9300", *token_file = NULL;
+	int a = 1;
+	for (; a + 1 < argc; a += 2) {
+		if (!strcmp(argv[a], "--agent"))
+			base = argv[a + 1];
+		else if (!strcmp(argv[a], "--token-file"))
+			token_file = argv[a + 1];
+		else
+			break;
+	}
+	if (a != argc) {
+		fprintf(stderr, "usage: shoal status [--agent http://HOST:PORT] [--token-file FILE]\n");
 		return EXIT_USAGE;
+	}
+	char *token = NULL;
+	if (token_file) {
+		size_t tl;
+		if (read_file(token_file, 65536, &token, &tl) < 0) {
+			fprintf(stderr, "shoal: %s: %s\n", token_file, strerror(errno));
+			return EXIT_FAIL;
+		}
+		while (tl && (token[tl - 1] == '\n' || token[tl - 1] == '\r'))
+			token[--tl] = 0;
 	}
 	char *url = xasprintf("%s/status", base);
 	struct buf b;
 	buf_init(&b, 1 << 20);
-	CURLcode rc = http_get(url, &b, 10L);
+	long code = 0;
+	CURLcode rc = http_get(url, &b, 10L, token, &code);
+	if (token) {
+		sodium_memzero(token, strlen(token));
+		free(token);
+	}
 	json_t *j = rc == CURLE_OK ? json_loads(b.data, 0, NULL) : NULL;
 	if (!j) {
-		fprintf(stderr, "shoal: cannot read %s: %s\n", url, rc == CURLE_OK ? "not JSON" : curl_easy_strerror(rc));
+		fprintf(stderr, "shoal: cannot read %s: %s%s\n", url,
+			rc == CURLE_OK ? "not JSON" : curl_easy_strerror(rc),
+			code == 401 ? " (the agent wants its status token: --token-file FILE)" : "");
 		free(url);
 		buf_free(&b);
 		return EXIT_FAIL;

@@ -32,6 +32,8 @@ struct agent {
 	/* options */
 	const char *url, *branch, *path, *cache, *listen, *key_file;
 	const char *token_file, *username, *ssh_key, *known_hosts, *ca_file, *run_as, *webhook_secret_file, *log_format, *notify_url;
+	const char *run_dir;		/* the health socket's directory */
+	const char *status_token_file; /* /status and /metrics need this bearer token */
 	char *ssh_host; /* an SSH remote: its host and port, for the host key check */
 	int ssh_port;
 	long long converge_ns;
@@ -66,6 +68,9 @@ struct agent {
 	/* secrets read from files */
 	char *token, *webhook_secret;
 	struct seal_key *key; /* sodium_malloc'd; NULL without --key */
+	unsigned char status_token_hash[32]; /* BLAKE2b of the status token; the token is not kept */
+	int status_token;		      /* one is required */
+	int health_fd;			      /* the health socket, listening; -1 for none */
 	int wake[2];
 };
 
@@ -77,7 +82,12 @@ extern const double agent_buckets[8];
 void on_signal(int sig);
 double now_mono(void);
 double now_wall(void);
+/* One log line on stderr: "TIME LEVEL MESSAGE", or with --log-format json
+ * a JSON object {"ts", "level", "msg", "fields"}.  logmsgf: with fields
+ * (a JSON object, stolen; NULL for none), shown in JSON only. */
 void logmsg(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void logmsgf(const char *level, json_t *fields, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int log_is_json(void);
 void set_error(struct agent *ag, const char *msg);
 
 /* Defaults, then the config file, then the command line (recorded in
@@ -88,7 +98,14 @@ int agent_options_json(struct agent *ag, json_t *opts);
 /* Read the secret files and check the others can be read (before
  * agent_drop_privileges: they may be root's only); 0 or -1 (logged). */
 int agent_secrets(struct agent *ag);
-int agent_drop_privileges(struct agent *ag);
+/* The cache (and, with serve, the run directory and its health socket,
+ * into ag->health_fd) made ready and private, then --user applied; 0 or
+ * -1 (logged). */
+int agent_drop_privileges(struct agent *ag, int serve);
+/* The health socket's path under the run directory (caller frees). */
+char *agent_health_path(const char *run_dir);
+#define AGENT_RUN_DIR "/run/shoal"
+#define AGENT_CACHE_MARK "shoal-cache" /* in a cache directory shoal created */
 void agent_free(struct agent *ag);
 
 json_t *agent_state_out(struct agent *ag);

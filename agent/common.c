@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
@@ -12,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,28 +62,73 @@ double now_wall(void)
 
 static const char *log_fmt = "human";
 
+int log_is_json(void)
+{
+	return !strcmp(log_fmt, "json");
+}
+
+static void log_emit(const char *level, json_t *fields, const char *msg)
+{
+	/* The one door every log line leaves by: no plaintext passes it. */
+	char *m = scrub_text(msg);
+	if (fields)
+		scrub_json(fields);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	struct tm tm;
+	gmtime_r(&now.tv_sec, &tm);
+	char ts[40];
+	if (log_is_json()) {
+		size_t n = strftime(ts, sizeof ts - 6, "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(ts + n, sizeof ts - n, ".%03dZ", (int)(now.tv_nsec / 1000000) % 1000);
+		char *line = log_json_line(ts, level, m, fields);
+		fprintf(stderr, "%s\n", line);
+		free(line);
+	} else {
+		strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		fprintf(stderr, "%s %s %s\n", ts, level, m);
+	}
+	json_decref(fields);
+	free(m);
+}
+
 void logmsg(const char *level, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	char *m = xvasprintf(fmt, ap);
 	va_end(ap);
-	scrub_str(&m);
-	time_t t = time(NULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	char ts[32];
-	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (!strcmp(log_fmt, "json")) {
-		json_t *j = json_pack("{s:s, s:s, s:s}", "time", ts, "level", level, "msg", m);
-		char *s = json_dumps(j, JSON_COMPACT);
-		fprintf(stderr, "%s\n", s);
-		free(s);
-		json_decref(j);
-	} else {
-		fprintf(stderr, "%s %s %s\n", ts, level, m);
-	}
+	log_emit(level, NULL, m);
 	free(m);
+}
+
+void logmsgf(const char *level, json_t *fields, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *m = xvasprintf(fmt, ap);
+	va_end(ap);
+	log_emit(level, fields, m);
+	free(m);
+}
+
+/* say_hook with --log-format json: the library's messages (each apply
+ * operation, retries, diagnostics) as log lines with their fields. */
+static void say_json(const char *level, const char *const *fields, const char *msg)
+{
+	json_t *f = json_object();
+	for (size_t i = 0; fields && fields[i] && fields[i + 1]; i += 2) {
+		char *v = utf8_fix(fields[i + 1]);
+		json_object_set_new(f, fields[i], json_string(v));
+		free(v);
+	}
+	log_emit(level, f, msg);
+}
+
+static void set_log_format(const char *fmt)
+{
+	log_fmt = fmt && !strcmp(fmt, "json") ? "json" : "human";
+	say_hook = log_is_json() ? say_json : NULL;
 }
 
 void set_error(struct agent *ag, const char *msg)
@@ -128,6 +176,7 @@ static const struct option agent_opts[] = {
 	{"ca-file", required_argument, 0, 'a'},	       {"user", required_argument, 0, 'U'},
 	{"resolve-image", required_argument, 0, 'R'},  {"registry-auth", required_argument, 0, 'G'},
 	{"follow-interval", required_argument, 0, 'F'}, {"follow-max", required_argument, 0, 'M'},
+	{"run-dir", required_argument, 0, 'H'},	       {"status-token-file", required_argument, 0, 'Z'},
 	{0, 0, 0, 0},
 };
 static int set_opt(struct agent *ag, int c, const char *v)
@@ -152,6 +201,12 @@ static int set_opt(struct agent *ag, int c, const char *v)
 		ag->ra.resolve = v;
 		break;
 	case 'G': ag->registry_auth = v; break;
+	case 'H':
+		if (!*v)
+			return -1;
+		ag->run_dir = v;
+		break;
+	case 'Z': ag->status_token_file = v; break;
 	case 'F': return parse_dur(v, &ag->follow_ns);
 	case 'M': {
 		long long m;
@@ -206,9 +261,10 @@ static int load_config(struct agent *ag, const char *path)
 {
 	char *data;
 	if (read_file(path, 1 << 20, &data, NULL) < 0) {
-		fprintf(stderr, "shoal: %s: %s\n", path, strerror(errno));
+		logmsg("error", "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	struct strv bad = {0};
 	int lineno = 0, ret = 0;
 	char *save = NULL;
 	for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -232,25 +288,36 @@ static int load_config(struct agent *ag, const char *path)
 			val[--vl] = 0;
 		if (!o || o->val == 'C' || (o->has_arg == no_argument && strcmp(val, "true")) ||
 		    record_opt(ag, o, val) < 0) {
-			fprintf(stderr, "shoal: %s:%d: bad setting %s\n", path, lineno, k);
+			strv_push(&bad, xasprintf("%s:%d: bad setting %s", path, lineno, k));
 			ret = -1;
 		}
 		free(val);
 		free(k);
 	}
 	free(data);
+	/* said once the file's own log-format is known */
+	set_log_format(ag->log_format);
+	for (size_t i = 0; i < bad.n; i++)
+		logmsg("error", "%s", bad.v[i]);
+	strv_free(&bad);
 	return ret;
 }
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: shoal agent --repo URL [--branch main] [--path P] [--interval 60s] [--listen ADDR]\n"
-			"       [--cache DIR] [--key FILE] [--token-file F [--username U] | --ssh-key F --known-hosts F]\n"
-			"       [--ca-file PEM] [--user NAME] [--resolve-image changed|always|never]\n"
-			"       [--registry-auth CONFIG.JSON] [--follow-interval 5m] [--follow-max 3]\n"
-			"       [--webhook-secret-file F] [--require-signed --allowed-signers F]\n"
-			"       [--drift revert|warn] [--drift-interval 5m] [--once] [--log-format human|json]\n"
-			"       [--lease-ttl DURATION] [--converge-timeout 5m] [--notify-url URL] [--config FILE]\n");
+	static const char text[] =
+		"usage: shoal agent --repo URL [--branch main] [--path P] [--interval 60s] [--listen ADDR]\n"
+		"       [--cache DIR] [--key FILE] [--token-file F [--username U] | --ssh-key F --known-hosts F]\n"
+		"       [--ca-file PEM] [--user NAME] [--run-dir /run/shoal] [--status-token-file F]\n"
+		"       [--resolve-image changed|always|never]\n"
+		"       [--registry-auth CONFIG.JSON] [--follow-interval 5m] [--follow-max 3]\n"
+		"       [--webhook-secret-file F] [--require-signed --allowed-signers F]\n"
+		"       [--drift revert|warn] [--drift-interval 5m] [--once] [--log-format human|json]\n"
+		"       [--lease-ttl DURATION] [--converge-timeout 5m] [--notify-url URL] [--config FILE]\n";
+	if (log_is_json())
+		logmsg("error", "%s", text);
+	else
+		fputs(text, stderr);
 	return EXIT_USAGE;
 }
 
@@ -261,7 +328,9 @@ static void defaults(struct agent *ag)
 	ag->interval_ns = 60LL * 1000000000;
 	ag->drift_ns = 300LL * 1000000000;
 	ag->cache = "/var/lib/shoal/repo.git";
+	ag->run_dir = AGENT_RUN_DIR;
 	ag->log_format = "human";
+	ag->health_fd = -1;
 	ag->leader = -1; /* unknown until the first try: then logged either way */
 	ag->converge_ns = 300LL * 1000000000;
 	ag->ra.prune = 1;
@@ -277,9 +346,22 @@ static void defaults(struct agent *ag)
 /* What follows from the options. */
 static int derive(struct agent *ag)
 {
+	set_log_format(ag->log_format);
 	if (!ag->url || (ag->ra.require_signed && !ag->ra.allowed_signers))
 		return usage();
-	log_fmt = ag->log_format;
+	/* a token in the URL would show in /status, the log, ps, the
+	 * notifications and the mirror's config file */
+	char *shown = NULL;
+	if (url_credentials(ag->url, &shown)) {
+		int ssh = knownhosts_url(ag->url, &ag->ssh_host, &ag->ssh_port) == 1;
+		logmsg("error",
+		       "--repo %s: credentials in the URL are refused (they would show in /status, the log and the "
+		       "process list): %s",
+		       shown,
+		       ssh ? "use --ssh-key FILE" : "give the token in a file with --token-file FILE (and --username NAME)");
+		free(shown);
+		return EXIT_USAGE;
+	}
 	ag->ra.path = ag->path;
 	if (!ag->key_file && getenv("SHOAL_KEY_FILE") && *getenv("SHOAL_KEY_FILE"))
 		ag->key_file = getenv("SHOAL_KEY_FILE");
@@ -308,23 +390,38 @@ static int derive(struct agent *ag)
 int agent_options(struct agent *ag, int argc, char **argv)
 {
 	defaults(ag);
+	/* errors before the options are read are said in the format asked */
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--log-format=json") || (!strcmp(argv[i], "--log-format") && i + 1 < argc &&
+							      !strcmp(argv[i + 1], "json")))
+			set_log_format("json");
 	/* the config file first, so the command line wins */
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--config") && i + 1 < argc && load_config(ag, argv[i + 1]) < 0)
 			return EXIT_USAGE;
 	int c;
 	optind = 1;
+	opterr = 0; /* said here, in the log's format */
 	while ((c = getopt_long(argc, argv, "", agent_opts, NULL)) != -1) {
 		const struct option *o = agent_opts;
 		while (o->name && o->val != c)
 			o++;
 		if (c == 'C')
 			continue;
-		if (!o->name || record_opt(ag, o, optarg ? optarg : "true") < 0)
+		if (!o->name || record_opt(ag, o, optarg ? optarg : "true") < 0) {
+			set_log_format(ag->log_format);
+			if (o->name)
+				logmsg("error", "bad value for --%s: %s", o->name, optarg ? optarg : "");
+			else
+				logmsg("error", "unknown option or missing value: %s", argv[optind - 1]);
 			return usage();
+		}
 	}
-	if (optind != argc)
+	set_log_format(ag->log_format);
+	if (optind != argc) {
+		logmsg("error", "unexpected argument %s", argv[optind]);
 		return usage();
+	}
 	return derive(ag);
 }
 
@@ -363,6 +460,23 @@ int agent_secrets(struct agent *ag)
 	}
 	if (ag->webhook_secret_file && !(ag->webhook_secret = read_secret_file(ag->webhook_secret_file, "webhook secret")))
 		return -1;
+	if (ag->status_token_file) {
+		/* only its hash is kept: requests are compared hash to hash */
+		char *t = read_secret_file(ag->status_token_file, "status token");
+		if (!t)
+			return -1;
+		size_t tl = strlen(t);
+		if (tl)
+			crypto_generichash(ag->status_token_hash, sizeof ag->status_token_hash, (unsigned char *)t, tl,
+					   NULL, 0);
+		sodium_memzero(t, tl);
+		free(t);
+		if (!tl) {
+			logmsg("error", "the status token file %s is empty", ag->status_token_file);
+			return -1;
+		}
+		ag->status_token = 1;
+	}
 	if (ag->registry_auth && !(ag->auths = regauth_load(ag->registry_auth, &err))) {
 		logmsg("error", "%s", err);
 		free(err);
@@ -371,30 +485,247 @@ int agent_secrets(struct agent *ag)
 	return 0;
 }
 
-/* ---------------- privileges ---------------- */
+/* ---------------- directories and privileges ---------------- */
 
-static int chown_tree(const char *path, uid_t uid, gid_t gid)
+/*
+ * Make the tree at dirfd/name private (no group or other permission bits)
+ * and, when uid is not -1, owned by uid:gid.  A symbolic link is never
+ * followed nor changed, and a file with other hard links is left alone (it
+ * may be someone else's file linked in): each entry is opened O_PATH |
+ * O_NOFOLLOW and changed through that descriptor, so what is changed is
+ * what was checked.  -1 (errno) on the first failure.
+ */
+static int private_tree(int at, const char *name, uid_t uid, gid_t gid, int depth)
 {
-	struct stat st;
-	if (lstat(path, &st) < 0)
+	int fd = openat(at, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
-	if (lchown(path, uid, gid) < 0)
-		return -1;
-	if (!S_ISDIR(st.st_mode))
-		return 0;
-	DIR *d = opendir(path);
-	if (!d)
-		return -1;
+	struct stat st;
 	int ret = 0;
-	struct dirent *e;
-	while (!ret && (e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		char *sub = xasprintf("%s/%s", path, e->d_name);
-		ret = chown_tree(sub, uid, gid);
-		free(sub);
+	if (fstat(fd, &st) < 0) {
+		ret = -1;
+		goto out;
 	}
+	if (!S_ISDIR(st.st_mode) && (!S_ISREG(st.st_mode) || st.st_nlink > 1))
+		goto out; /* links, devices, fifos, sockets: not ours to change */
+	if (uid != (uid_t)-1 && (st.st_uid != uid || st.st_gid != gid) &&
+	    fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+		ret = -1;
+		goto out;
+	}
+	if (st.st_mode & 077) {
+		char proc[64]; /* chmod through the O_PATH descriptor */
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+		if (chmod(proc, st.st_mode & 07700) < 0) {
+			ret = -1;
+			goto out;
+		}
+	}
+	if (!S_ISDIR(st.st_mode))
+		goto out;
+	if (depth > 64) {
+		errno = ELOOP;
+		ret = -1;
+		goto out;
+	}
+	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		ret = -1;
+		goto out;
+	}
+	struct dirent *de;
+	while (!ret && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			ret = private_tree(dirfd(d), de->d_name, uid, gid, depth + 1);
 	closedir(d);
+out:
+	if (fd >= 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+	return ret;
+}
+
+/* mkdir -p path (0700); the directories made, outermost first, in made. */
+static int make_dirs(const char *path, struct strv *made)
+{
+	if (!*path) {
+		logmsg("error", "an empty directory name");
+		return -1;
+	}
+	char *p = xstrdup(path);
+	int ret = 0;
+	for (char *s = p + 1;; s++) {
+		if (*s && *s != '/')
+			continue;
+		char c = *s;
+		*s = 0;
+		if (mkdir(p, 0700) == 0)
+			strv_push(made, xstrdup(p));
+		else if (errno != EEXIST) {
+			logmsg("error", "cannot create %s: %s", p, strerror(errno));
+			ret = -1;
+			break;
+		}
+		*s = c;
+		if (!c)
+			break;
+	}
+	free(p);
+	return ret;
+}
+
+/*
+ * The cache: created when missing (with its missing parents, 0700, and a
+ * mark file saying shoal made it), private to the agent's user, and with
+ * --user (pw) that user's.  Only what shoal created is given away: a
+ * parent that existed keeps its owner.  An existing cache is changed
+ * (owner and modes, every file in it) when it is recognisably the agent's:
+ * it carries the mark, or already belongs to the user the agent runs as.
+ * Any other existing directory is refused with --user (it might be /var or
+ * someone's repository) and left as it is without.  A cache that is a
+ * symbolic link is never changed through.
+ */
+static int prepare_cache(struct agent *ag, const struct passwd *pw)
+{
+	struct strv made = {0};
+	uid_t uid = pw ? pw->pw_uid : (uid_t)-1;
+	gid_t gid = pw ? pw->pw_gid : (gid_t)-1;
+	int ret = -1, created = 0;
+	struct stat st;
+	if (lstat(ag->cache, &st) < 0) {
+		if (errno != ENOENT) {
+			logmsg("error", "cache %s: %s", ag->cache, strerror(errno));
+			goto out;
+		}
+		if (make_dirs(ag->cache, &made) < 0)
+			goto out;
+		created = 1;
+		char *mark = xasprintf("%s/%s", ag->cache, AGENT_CACHE_MARK);
+		int fd = open(mark, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		free(mark);
+		if (fd < 0 || write(fd, "a shoal agent's Git mirror\n", 27) != 27) {
+			logmsg("error", "cannot create %s/%s: %s", ag->cache, AGENT_CACHE_MARK, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			goto out;
+		}
+		close(fd);
+		if (lstat(ag->cache, &st) < 0)
+			goto out;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		if (pw) {
+			logmsg("error",
+			       "--user %s: the cache %s is a symbolic link: give its real path (no owner is changed "
+			       "through a link)",
+			       ag->run_as, ag->cache);
+			goto out;
+		}
+		ret = 0; /* used as it is */
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		logmsg("error", "the cache %s is not a directory", ag->cache);
+		goto out;
+	}
+	/* the parents made now (they hold only the cache) */
+	for (size_t i = 0; pw && i < made.n; i++)
+		if (fchownat(AT_FDCWD, made.v[i], uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
+			logmsg("error", "cannot chown %s: %s", made.v[i], strerror(errno));
+			goto out;
+		}
+	char *mark = xasprintf("%s/%s", ag->cache, AGENT_CACHE_MARK);
+	struct stat ms;
+	int marked = fstatat(AT_FDCWD, mark, &ms, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(ms.st_mode);
+	free(mark);
+	uid_t runs_as = pw ? pw->pw_uid : geteuid();
+	if (!pw && st.st_uid != runs_as) {
+		ret = 0; /* someone else's directory: written to as it is (if it can be) */
+		goto out;
+	}
+	if (!created && !marked && st.st_uid != runs_as) {
+		struct passwd *owner = getpwuid(st.st_uid);
+		logmsg("error", "--user %s: the cache %s exists, belongs to %s (uid %d) and was not created by shoal: "
+				"its owner is not changed (chown -R %s it, or give another --cache)",
+		       ag->run_as, ag->cache, owner ? owner->pw_name : "another user", (int)st.st_uid, ag->run_as);
+		goto out;
+	}
+	if (private_tree(AT_FDCWD, ag->cache, uid, gid, 0) < 0) {
+		logmsg("error", "cannot make the cache %s private%s%s: %s", ag->cache, pw ? " to " : "",
+		       pw ? ag->run_as : "", strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	strv_free(&made);
+	return ret;
+}
+
+char *agent_health_path(const char *run_dir)
+{
+	return xasprintf("%s/health.sock", run_dir ? run_dir : AGENT_RUN_DIR);
+}
+
+/*
+ * The health socket: a unix socket in the run directory (made 0700 and
+ * the user's when missing), mode 0600, owned by the user the agent runs
+ * as.  /healthz and /readyz answer there whatever happens on the public
+ * listener.  A socket left by an agent that died is replaced; one that
+ * answers belongs to a running agent: refused.
+ */
+static int health_socket(struct agent *ag, const struct passwd *pw)
+{
+	struct strv made = {0};
+	char *path = agent_health_path(ag->run_dir);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = -1, ret = -1;
+	if (strlen(path) >= sizeof sa.sun_path) {
+		logmsg("error", "--run-dir %s: the health socket's path is too long", ag->run_dir);
+		goto out;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (make_dirs(ag->run_dir, &made) < 0)
+		goto out;
+	for (size_t i = 0; pw && i < made.n; i++)
+		if (fchownat(AT_FDCWD, made.v[i], pw->pw_uid, pw->pw_gid, AT_SYMLINK_NOFOLLOW) < 0) {
+			logmsg("error", "cannot chown %s: %s", made.v[i], strerror(errno));
+			goto out;
+		}
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			logmsg("error", "%s exists and is not a socket", path);
+			goto out;
+		}
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0;
+		if (probe >= 0)
+			close(probe);
+		if (live) {
+			logmsg("error", "another agent serves %s: give this one its own --run-dir", path);
+			goto out;
+		}
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || chmod(path, 0600) < 0 ||
+	    (pw && fchownat(AT_FDCWD, path, pw->pw_uid, pw->pw_gid, AT_SYMLINK_NOFOLLOW) < 0) || listen(fd, 16) < 0) {
+		logmsg("error", "health socket %s: %s", path, strerror(errno));
+		goto out;
+	}
+	ag->health_fd = fd;
+	fd = -1;
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	strv_free(&made);
+	free(path);
 	return ret;
 }
 
@@ -404,60 +735,51 @@ static int chown_tree(const char *path, uid_t uid, gid_t gid)
  * socket's group as the only supplementary group.  A socket owned by group
  * root cannot be shared that way: the agent says so and stays root.
  */
-static int drop(struct agent *ag)
+int agent_drop_privileges(struct agent *ag, int serve)
 {
-	if (!ag->run_as || geteuid() != 0)
-		return 0;
-	struct passwd *pw = getpwnam(ag->run_as);
-	if (!pw) {
-		logmsg("error", "--user %s: no such user", ag->run_as);
-		return -1;
-	}
-	const char *host = getenv("DOCKER_HOST");
-	const char *sock = !host || !*host ? "/var/run/docker.sock" : !strncmp(host, "unix://", 7) ? host + 7 : NULL;
+	struct passwd *pw = NULL;
 	gid_t groups[1];
 	size_t ngroups = 0;
-	struct stat st;
-	if (sock) {
-		if (stat(sock, &st) < 0) {
-			logmsg("error", "--user: cannot stat the docker socket %s: %s", sock, strerror(errno));
+	if (ag->run_as && geteuid() == 0) {
+		if (!(pw = getpwnam(ag->run_as))) {
+			logmsg("error", "--user %s: no such user", ag->run_as);
 			return -1;
 		}
-		if (st.st_gid == 0 || !(st.st_mode & S_IRWXG)) {
-			logmsg("warning", "the docker socket %s is not shared with a group: staying root", sock);
-			return 0;
+		const char *host = getenv("DOCKER_HOST");
+		const char *sock = NULL; /* a tcp:// engine has no socket to share */
+		if (!host || !*host)
+			sock = "/var/run/docker.sock";
+		else if (!strncmp(host, "unix://", 7))
+			sock = host + 7;
+		struct stat st;
+		if (sock) {
+			if (stat(sock, &st) < 0) {
+				logmsg("error", "--user: cannot stat the docker socket %s: %s", sock, strerror(errno));
+				return -1;
+			}
+			if (st.st_gid == 0 || !(st.st_mode & S_IRWXG)) {
+				logmsg("warning", "the docker socket %s is not shared with a group: staying root", sock);
+				pw = NULL;
+			} else {
+				groups[ngroups++] = st.st_gid;
+			}
 		}
-		groups[ngroups++] = st.st_gid;
 	}
-	/* the cache (and its parent, where it is created) becomes the user's */
-	char *parent = xstrdup(ag->cache), *slash = strrchr(parent, '/');
-	if (slash && slash != parent) {
-		*slash = 0;
-		if (mkdir(parent, 0755) < 0 && errno != EEXIST)
-			logmsg("warning", "cannot create %s: %s", parent, strerror(errno));
-		if (chown(parent, pw->pw_uid, pw->pw_gid) < 0)
-			logmsg("warning", "cannot chown %s: %s", parent, strerror(errno));
-	}
-	free(parent);
-	if (chown_tree(ag->cache, pw->pw_uid, pw->pw_gid) < 0)
-		logmsg("warning", "cannot chown %s: %s", ag->cache, strerror(errno));
-	if (setgroups(ngroups, groups) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
-		logmsg("error", "cannot become %s: %s", ag->run_as, strerror(errno));
+	if (prepare_cache(ag, pw) < 0 || (serve && health_socket(ag, pw) < 0))
 		return -1;
+	if (pw) {
+		if (setgroups(ngroups, groups) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+			logmsg("error", "cannot become %s: %s", ag->run_as, strerror(errno));
+			return -1;
+		}
+		if (setuid(0) == 0) { /* must be impossible now */
+			logmsg("error", "privileges were not dropped");
+			return -1;
+		}
+		seal_protect_process(); /* a change of user resets it */
+		logmsg("info", "running as %s (uid %d, docker socket group %d)", ag->run_as, (int)pw->pw_uid,
+		       ngroups ? (int)groups[0] : -1);
 	}
-	if (setuid(0) == 0) { /* must be impossible now */
-		logmsg("error", "privileges were not dropped");
-		return -1;
-	}
-	logmsg("info", "running as %s (uid %d, docker socket group %d)", ag->run_as, (int)pw->pw_uid,
-	       ngroups ? (int)groups[0] : -1);
-	return 0;
-}
-
-int agent_drop_privileges(struct agent *ag)
-{
-	if (drop(ag) < 0)
-		return -1;
 	/* read at each fetch (by libssh2), so as the user we run as */
 	if (ag->ssh_host) {
 		const char *bad = access(ag->known_hosts, R_OK) < 0 ? ag->known_hosts
@@ -472,6 +794,9 @@ int agent_drop_privileges(struct agent *ag)
 
 void agent_free(struct agent *ag)
 {
+	if (ag->health_fd >= 0)
+		close(ag->health_fd);
+	ag->health_fd = -1;
 	if (ag->token)
 		sodium_memzero(ag->token, strlen(ag->token));
 	if (ag->webhook_secret)

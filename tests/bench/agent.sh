@@ -9,7 +9,7 @@ SRC_PREP='sed -i "s/^    image: \${KITTENAPI_IMAGE}/&\n    init: true\n    stop_
 aport=$((GIT_PORT + 1))
 printf 'bench-hook' > hook.secret
 # the default 60 s poll: only the webhook triggers a fetch
-"$SHOAL" agent --repo "$GIT_URL" --listen 127.0.0.1:$aport --cache "$T/cache.git" \
+"$SHOAL" agent --repo "$GIT_URL" --listen 127.0.0.1:$aport --cache "$T/cache.git" --run-dir "$T/run" \
 	--webhook-secret-file hook.secret > agent.log 2>&1 &
 apid=$!
 field() { curl -fs "http://127.0.0.1:$aport/status" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"] or '')" 2>/dev/null; }

@@ -25,7 +25,7 @@ npid=$!
 trap 'kill $hpid $apid $npid 2>/dev/null' EXIT
 sleep 0.3
 "$SHOAL" agent --repo "$GIT_URL" --interval 1s --listen 127.0.0.1:$aport \
-	--cache "$T/cache.git" --converge-timeout 60s --notify-url "http://127.0.0.1:$nport/hook" > agent.log 2>&1 &
+	--cache "$T/cache.git" --run-dir "$T/run" --converge-timeout 60s --notify-url "http://127.0.0.1:$nport/hook" > agent.log 2>&1 &
 apid=$!
 field() { curl -fs "http://127.0.0.1:$aport/status" | python3 -c "import json,sys; v=json.load(sys.stdin)[\"$1\"]; print(v if v is not None else '')" 2>/dev/null; }
 v1=$(git -C src rev-parse HEAD)

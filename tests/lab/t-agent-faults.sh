@@ -11,7 +11,7 @@ label_node_for_template
 src_init
 aport=$((GIT_PORT + 1))
 start_agent() {
-	"$SHOAL" agent --repo "$GIT_URL" --interval 1s --listen 127.0.0.1:$aport --cache "$T/cache.git" >> agent.log 2>&1 &
+	"$SHOAL" agent --repo "$GIT_URL" --interval 1s --listen 127.0.0.1:$aport --cache "$T/cache.git" --run-dir "$T/run" >> agent.log 2>&1 &
 	apid=$!
 }
 field() { curl -fs "http://127.0.0.1:$aport/status" | python3 -c "import json,sys; v=json.load(sys.stdin)[\"$1\"]; print(v if v is not None else '')" 2>/dev/null; }

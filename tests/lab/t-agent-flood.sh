@@ -10,7 +10,7 @@ label_node_for_template
 src_init
 aport=$((GIT_PORT + 1))
 printf 'flood-s3cret' > hook.secret
-"$SHOAL" agent --repo "$GIT_URL" --listen 127.0.0.1:$aport --cache "$T/cache.git" --webhook-secret-file hook.secret \
+"$SHOAL" agent --repo "$GIT_URL" --listen 127.0.0.1:$aport --cache "$T/cache.git" --run-dir "$T/run" --webhook-secret-file hook.secret \
 	--drift-interval 1h > agent.log 2>&1 &
 apid=$!
 trap 'kill $hpid $apid 2>/dev/null' EXIT

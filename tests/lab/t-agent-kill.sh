@@ -23,7 +23,7 @@ gen() { # round: a stack of $n services (no tasks, so no image needed), two netw
 	printf 'token-%s\n' "$1" > src/stacks/many/tok.txt
 }
 mkdir -p src && ( cd src && git init -q -b main && git config user.email ci@example.invalid && git config user.name ci )
-start_agent() { "$SHOAL" agent --repo "$GIT_URL" --interval 1s --lease-ttl 3s --cache "$T/cache.git" >> agent.log 2>&1 & apid=$!; }
+start_agent() { "$SHOAL" agent --repo "$GIT_URL" --interval 1s --lease-ttl 3s --cache "$T/cache.git" --run-dir "$T/run" >> agent.log 2>&1 & apid=$!; }
 alive() { [ -e /proc/$1/stat ] && [ "$(sed 's/.*) //' /proc/$1/stat | cut -c1)" != Z ]; }
 round_count() { # services already at round $1
 	docker service ls --filter label=com.docker.stack.namespace=many --format '{{.Image}}' | grep -c ":$1\$"
@@ -78,7 +78,7 @@ c=$((trials + 1))
 gen $c
 ( cd src && git add -A && git commit -qm "round $c" && git push -q ../origin.git main ) || fail "push $c"
 aport=$((GIT_PORT + 1))
-"$SHOAL" agent --repo "$GIT_URL" --interval 1s --lease-ttl 3s --cache "$T/cache.git" --listen 127.0.0.1:$aport >> agent.log 2>&1 &
+"$SHOAL" agent --repo "$GIT_URL" --interval 1s --lease-ttl 3s --cache "$T/cache.git" --run-dir "$T/run" --listen 127.0.0.1:$aport >> agent.log 2>&1 &
 apid=$!
 killed=
 for _ in $(seq 1 600); do

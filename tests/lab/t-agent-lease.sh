@@ -10,7 +10,7 @@ src_init
 port=$GIT_PORT; pa=$((port + 1)); pb=$((port + 2)); hpid=$HTTPD_PID
 trap 'kill $hpid $aa $ab 2>/dev/null' EXIT
 run_agent() { "$SHOAL" agent --repo "$GIT_URL" --interval 1s --lease-ttl 4s \
-	--listen "127.0.0.1:$1" --cache "$T/cache-$1.git" > "agent-$1.log" 2>&1 & }
+	--listen "127.0.0.1:$1" --cache "$T/cache-$1.git" --run-dir "$T/run-$1" > "agent-$1.log" 2>&1 & }
 run_agent $pa; aa=$!
 run_agent $pb; ab=$!
 field() { curl -fs "http://127.0.0.1:$1/status" | python3 -c "import json,sys; v=json.load(sys.stdin)[\"$2\"]; print(v if v is not None else '')" 2>/dev/null; }
@@ -46,11 +46,11 @@ if [ "$other" = "$pa" ]; then opid=$aa; else opid=$ab; fi
 kill -TERM $opid; wait $opid 2>/dev/null
 grep -q "lease .* released" "agent-$other.log" || fail "SIGTERM did not release the lease"
 pe=$((port + 3)); pf=$((port + 4))
-"$SHOAL" agent --repo "$GIT_URL" --interval 1s --lease-ttl 120s --listen "127.0.0.1:$pe" --cache "$T/cache-e.git" > agent-e.log 2>&1 &
+"$SHOAL" agent --repo "$GIT_URL" --interval 1s --lease-ttl 120s --listen "127.0.0.1:$pe" --cache "$T/cache-e.git" --run-dir "$T/run-e" > agent-e.log 2>&1 &
 aa=$!
 for _ in $(seq 1 100); do [ "$(field $pe role)" = leader ] && break; sleep 0.1; done
 [ "$(field $pe role)" = leader ] || fail "e did not take the released lease"
-"$SHOAL" agent --repo "$GIT_URL" --interval 1s --lease-ttl 120s --listen "127.0.0.1:$pf" --cache "$T/cache-f.git" > agent-f.log 2>&1 &
+"$SHOAL" agent --repo "$GIT_URL" --interval 1s --lease-ttl 120s --listen "127.0.0.1:$pf" --cache "$T/cache-f.git" --run-dir "$T/run-f" > agent-f.log 2>&1 &
 ab=$!
 for _ in $(seq 1 50); do [ "$(field $pf role)" = standby ] && break; sleep 0.1; done
 [ "$(field $pf role)" = standby ] || fail "f should stand by while e holds the lease"

@@ -14,7 +14,7 @@ sed -i 's/replicas: 2/replicas: 1/' src/clusters/staging/stacks/kittenapi/kitten
   git add -A && git commit -qm v1 && git push -q ../origin.git main ) || fail "push v1"
 aport=$((GIT_PORT + 1))
 "$SHOAL" agent --repo "$GIT_URL" --path clusters/prod --interval 1s --listen 127.0.0.1:$aport \
-	--cache "$T/cache.git" --key "$SHOAL_KEY_FILE" > agent.log 2>&1 &
+	--cache "$T/cache.git" --run-dir "$T/run" --key "$SHOAL_KEY_FILE" > agent.log 2>&1 &
 apid=$!
 field() { curl -fs "http://127.0.0.1:$aport/status" | python3 -c "import json,sys; v=json.load(sys.stdin)[\"$1\"]; print(v if v is not None else '')" 2>/dev/null; }
 writes() { curl -fs "http://127.0.0.1:$aport/metrics" | awk '/^shoal_writes_total/ {print $2}'; }

@@ -16,6 +16,7 @@ repo = $GIT_URL
 interval = 1s
 listen = 127.0.0.1:$aport
 cache = $T/cache.git
+run-dir = $T/run
 require-signed = true
 allowed-signers = $T/allowed
 log-format = json

@@ -12,7 +12,7 @@ port=$GIT_PORT; aport=$((port + 1)); hpid=$HTTPD_PID
 printf 'hook-s3cret' > hook.secret
 trap 'kill $hpid $apid 2>/dev/null' EXIT
 "$SHOAL" agent --repo "$GIT_URL" --interval 2s --drift-interval 3s \
-	--listen 127.0.0.1:$aport --cache "$T/cache.git" --webhook-secret-file hook.secret > agent.log 2>&1 &
+	--listen 127.0.0.1:$aport --cache "$T/cache.git" --run-dir "$T/run" --webhook-secret-file hook.secret > agent.log 2>&1 &
 apid=$!
 api() { curl -fs "http://127.0.0.1:$aport$1"; }
 field() { api /status | python3 -c "import json,sys; v=json.load(sys.stdin)[\"$1\"]; print(v if v is not None else '')" 2>/dev/null; }

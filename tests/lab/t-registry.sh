@@ -46,7 +46,7 @@ YML
 git init -q --bare -b main origin.git
 ( cd src && git init -q -b main && git config user.email ci@example.invalid && git config user.name ci &&
   git add -A && git commit -qm v1 && git push -q ../origin.git main ) || fail "push v1"
-AGENT=("$SHOAL" agent --repo "$T/origin.git" --cache "$T/cache.git")
+AGENT=("$SHOAL" agent --repo "$T/origin.git" --cache "$T/cache.git" --run-dir "$T/run")
 img() { docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "$1"; }
 # no credentials: resolution fails (tag deployed), the node cannot pull,
 # the agent says so instead of waiting for the timeout
