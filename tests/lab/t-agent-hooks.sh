@@ -14,7 +14,7 @@ SRC_PREP='sed -i "s/^    image: \${KITTENAPI_IMAGE}/&\n    init: true\n    stop_
 aport=$((GIT_PORT + 1))
 printf 'h00k-secret' > hook.secret
 "$SHOAL" agent --repo "$GIT_URL" --listen 127.0.0.1:$aport --cache "$T/cache.git" --webhook-secret-file hook.secret \
-	--interval 10m --lease-ttl 20s > agent.log 2>&1 &
+	--run-dir "$T/run" --interval 10m --lease-ttl 20s > agent.log 2>&1 &
 apid=$!
 trap 'kill $hpid $apid 2>/dev/null' EXIT
 field() { curl -fs "http://127.0.0.1:$aport/status" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"] or '')" 2>/dev/null; }
@@ -55,7 +55,7 @@ wait_applied "$v4" || fail "GitLab webhook: v4 not applied"
 # --drift warn: reported, not reverted
 kill $apid; wait $apid
 "$SHOAL" agent --repo "$GIT_URL" --listen 127.0.0.1:$aport --cache "$T/cache.git" --webhook-secret-file hook.secret \
-	--interval 10m --drift warn --drift-interval 2s > agent2.log 2>&1 &
+	--run-dir "$T/run" --interval 10m --drift warn --drift-interval 2s > agent2.log 2>&1 &
 apid=$!
 # (it takes the lease over when the first one's, 20 s, runs out)
 wait_applied "$v4" 120 || fail "second agent: v4 not applied"
