@@ -909,6 +909,11 @@ int cmd_agent_cycle(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigset_t stop; /* blocked by shoal-agentd until now (run_cycle) */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigprocmask(SIG_UNBLOCK, &stop, NULL);
 	agent_state_in(&ag, json_object_get(msg, "state"));
 	json_t *sec = json_object_get(msg, "secret");
 	const char *key = json_string_value(json_object_get(sec, "key")), *token = json_string_value(json_object_get(sec, "token"));

@@ -572,6 +572,15 @@ static int run_cycle(struct agent *ag, int drift_due, int follow_due, int releas
 		prctl(PR_SET_PDEATHSIG, SIGKILL); /* the agent killed: its cycle dies too */
 		if (getppid() != self) /* it died before that */
 			_exit(127);
+		/* a stop signal waits (the mask survives exec) until the cycle
+		 * has its handler: before that it would kill it outright, and a
+		 * release cycle, started after the signal, would never hand
+		 * the lease over */
+		sigset_t stop;
+		sigemptyset(&stop);
+		sigaddset(&stop, SIGTERM);
+		sigaddset(&stop, SIGINT);
+		sigprocmask(SIG_BLOCK, &stop, NULL);
 		if (move_fd(in[0], 0) < 0 || (logp[1] >= 0 && (dup2(logp[1], 1) < 0 || dup2(logp[1], 2) < 0)) ||
 		    move_fd(out[1], AGENT_STATE_FD) < 0)
 			_exit(127);
