@@ -374,7 +374,7 @@ static void canon(struct buf *b, const struct ynode *n)
 		struct strv kv = {0};
 		for (size_t i = 0; i < n->n; i++) {
 			struct buf e;
-			buf_init(&e, 32);
+			buf_init(&e, 0);
 			buf_addf(&e, "%zu:%s=", strlen(ynode_str(n->k[i])), ynode_str(n->k[i]));
 			canon(&e, n->v[i]);
 			strv_push(&kv, buf_detach(&e));
@@ -411,7 +411,7 @@ static void check_unique(struct vctx *v, const struct ynode *n, const char *path
 	struct item_key *ks = xcalloc(n->n, sizeof *ks);
 	for (size_t i = 0; i < n->n; i++) {
 		struct buf b;
-		buf_init(&b, 32);
+		buf_init(&b, 0); /* no cap: a capped buffer drops what passes it */
 		canon(&b, n->v[i]);
 		ks[i].key = buf_detach(&b);
 		ks[i].idx = i;

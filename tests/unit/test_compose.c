@@ -561,6 +561,48 @@ static void test_unique_numbers_exact(void **state)
 	diags_free(&d);
 }
 
+/* Issue 17: list items longer than the 32-byte cap of the buffer their
+ * uniqueness key was built in were cut there, so two long labels that
+ * differ further on (traefik's) were "the same"; a true duplicate is
+ * still found, whatever its length. */
+static void test_unique_long_items(void **state)
+{
+	(void)state;
+	const char *texts[] = {"services:\n  s:\n    image: x\n"
+			       "    environment:\n"
+			       "      - SOME_RATHER_LONG_VARIABLE_NAME_ONE=1\n"
+			       "      - SOME_RATHER_LONG_VARIABLE_NAME_TWO=2\n"
+			       "    deploy:\n"
+			       "      labels:\n"
+			       "        - traefik.http.routers.app.rule=Host(`a.example.com`)\n"
+			       "        - traefik.http.routers.app.entrypoints=websecure\n"
+			       "        - traefik.http.services.app.loadbalancer.server.port=80\n"
+			       "      placement: {constraints: [node.labels.a_rather_long_label_name == x]}\n"
+			       "    ports:\n"
+			       "      - {target: 8080, published: 18080, protocol: tcp, mode: host}\n"
+			       "      - {target: 8081, published: 18081, protocol: tcp, mode: host}\n"};
+	struct diags d = {0};
+	struct desired *ds = load(texts, 1, &d);
+	for (size_t i = 0; i < d.n; i++)
+		fprintf(stderr, "  have %d:%d %s\n", d.v[i].line, d.v[i].col, d.v[i].msg);
+	assert_non_null(ds);
+	json_t *l = json_object_get(svc(ds, "st_s"), "Labels");
+	assert_string_equal(json_string_value(json_object_get(l, "traefik.http.routers.app.entrypoints")), "websecure");
+	desired_free(ds);
+	diags_free(&d);
+	const char *dup[] = {"services:\n  s:\n    image: x\n"
+			     "    deploy:\n"
+			     "      labels:\n"
+			     "        - traefik.http.routers.app.rule=Host(`a.example.com`)\n"
+			     "        - traefik.http.routers.app.entrypoints=websecure\n"
+			     "        - traefik.http.routers.app.rule=Host(`a.example.com`)\n"};
+	struct diags d2 = {0};
+	assert_null(load(dup, 1, &d2));
+	assert_int_equal(n_errors(&d2), 1);
+	assert_true(has_diag(&d2, 8, 11, "deploy.labels.2 is the same as item 0: items must be unique"));
+	diags_free(&d2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -585,6 +627,7 @@ int main(void)
 		cmocka_unit_test(test_decimal_strings),
 		cmocka_unit_test(test_templates_checked),
 		cmocka_unit_test(test_unique_numbers_exact),
+		cmocka_unit_test(test_unique_long_items),
 	};
 	return cmocka_run_group_tests_name("compose", tests, NULL, NULL);
 }
