@@ -102,6 +102,7 @@ enum shape {
 	SH_SCALAR_OR_OBJ_LIST, /* list of scalar or SH_OBJ sub */
 	SH_PORTS,	/* SH_SCALAR_OR_OBJ_LIST whose items are distinct */
 	SH_BOOL_OR_OBJ,
+	SH_STR_OR_OBJ,	/* string or SH_OBJ sub */
 	SH_SVC_NETWORKS,
 	SH_ULIMITS,
 	SH_DUR,		/* Go duration string: 10s, 1m30s */
@@ -114,7 +115,10 @@ struct field {
 	enum shape sh;
 	const struct field *sub;
 	int nullok;
-	int minv; /* first compose 3.x minor version whose schema has the key */
+	int minv;  /* first compose 3.x minor version whose schema has the key */
+	int req;   /* the object must have it */
+	int names; /* SH_DICT_OBJ: keys must match [a-zA-Z0-9._-]+ (1), or
+		      keys that do not are not checked at all (2) */
 };
 
 #define F(n, s) {n, s, NULL, 0, 0}
@@ -123,24 +127,34 @@ struct field {
 /* key known only from version 3.v of the schema */
 #define FV(n, s, v) {n, s, NULL, 0, v}
 #define FSV(n, s, sub, v) {n, s, sub, 0, v}
+#define FREQ(n, s, v) {n, s, NULL, 0, v, 1, 0}
+/* Pseudo entries of an object's table: from version 3.v its x- keys are
+ * allowed (the schema's patternProperties "^x-"), or any other key is
+ * (no additionalProperties: false).  Objects without either refuse
+ * every key not in their table, x- keys too. */
+#define XKEYS(v) {"x-", SH_ANY, NULL, 0, v}
+#define ANYKEY(v) {"*", SH_ANY, NULL, 0, v}
 
 static const struct field f_ext[] = {F("name", SH_STR), END};
+/* secrets' and configs' external: no additionalProperties: false */
+static const struct field f_ext_open[] = {F("name", SH_STR), ANYKEY(0), END};
 static const struct field f_ipam_cfg[] = {F("subnet", SH_STR), END};
 static const struct field f_ipam[] = {F("driver", SH_STR), FS("config", SH_LIST_OBJ, f_ipam_cfg), END};
 static const struct field f_network[] = {
 	FV("name", SH_STR, 5), F("driver", SH_STR), F("driver_opts", SH_DICT_STR),
 	FS("ipam", SH_OBJ, f_ipam), FS("external", SH_BOOL_OR_OBJ, f_ext), F("internal", SH_BOOL),
-	FV("attachable", SH_BOOL, 2), F("labels", SH_LIST_OR_DICT), END};
+	FV("attachable", SH_BOOL, 2), F("labels", SH_LIST_OR_DICT), XKEYS(7), END};
 static const struct field f_volume[] = {
 	FV("name", SH_STR, 4), F("driver", SH_STR), F("driver_opts", SH_DICT_STR),
-	FS("external", SH_BOOL_OR_OBJ, f_ext), F("labels", SH_LIST_OR_DICT), FV("x-cluster-spec", SH_ANY, 10), END};
+	FS("external", SH_BOOL_OR_OBJ, f_ext), F("labels", SH_LIST_OR_DICT), FV("x-cluster-spec", SH_ANY, 10),
+	XKEYS(7), END};
 static const struct field f_secret[] = {
-	FV("name", SH_STR, 5), F("file", SH_STR), FS("external", SH_BOOL_OR_OBJ, f_ext),
+	FV("name", SH_STR, 5), F("file", SH_STR), FS("external", SH_BOOL_OR_OBJ, f_ext_open),
 	F("labels", SH_LIST_OR_DICT), FV("driver", SH_STR, 8), FV("driver_opts", SH_DICT_STR, 8),
-	FV("template_driver", SH_STR, 8), END};
+	FV("template_driver", SH_STR, 8), XKEYS(7), END};
 static const struct field f_config[] = {
-	FV("name", SH_STR, 5), F("file", SH_STR), FS("external", SH_BOOL_OR_OBJ, f_ext),
-	F("labels", SH_LIST_OR_DICT), FV("template_driver", SH_STR, 8), END};
+	FV("name", SH_STR, 5), F("file", SH_STR), FS("external", SH_BOOL_OR_OBJ, f_ext_open),
+	F("labels", SH_LIST_OR_DICT), FV("template_driver", SH_STR, 8), XKEYS(7), END};
 
 static const struct field f_update[] = {
 	F("parallelism", SH_UINT), F("delay", SH_DUR), F("failure_action", SH_STR), F("monitor", SH_DUR),
@@ -168,21 +182,30 @@ static const struct field f_health[] = {
 static const struct field f_logging[] = {F("driver", SH_STR), F("options", SH_DICT_STRN), END};
 static const struct field f_port[] = {FV("mode", SH_STR, 2), FV("target", SH_UINT, 2), FV("published", SH_UINT, 2),
 				      FV("protocol", SH_STR, 2), END};
+/* a service's secrets and configs items: no additionalProperties: false */
 static const struct field f_fileref[] = {F("source", SH_STR), F("target", SH_STR), F("uid", SH_STR),
-					 F("gid", SH_STR), F("mode", SH_UINT), END};
-static const struct field f_bind[] = {F("propagation", SH_STR), END};
-static const struct field f_volopt[] = {F("nocopy", SH_BOOL), END};
-static const struct field f_tmpfsopt[] = {F("size", SH_INT), END};
+					 F("gid", SH_STR), F("mode", SH_UINT), ANYKEY(0), END};
+/* bind, volume and tmpfs options take any other key (the CLI reads
+ * volume.subpath, which its schema does not list) */
+static const struct field f_bind[] = {F("propagation", SH_STR), ANYKEY(0), END};
+static const struct field f_volopt[] = {F("nocopy", SH_BOOL), ANYKEY(0), END};
+static const struct field f_tmpfsopt[] = {F("size", SH_INT), ANYKEY(0), END};
 static const struct field f_svcvol[] = {
-	FV("type", SH_STR, 2), FV("source", SH_STR, 2), FV("target", SH_STR, 2), FV("read_only", SH_BOOL, 2),
+	FREQ("type", SH_STR, 2), FV("source", SH_STR, 2), FV("target", SH_STR, 2), FV("read_only", SH_BOOL, 2),
 	FV("consistency", SH_STR, 2), FSV("bind", SH_OBJ, f_bind, 2), FSV("volume", SH_OBJ, f_volopt, 2),
 	FSV("tmpfs", SH_OBJ, f_tmpfsopt, 6), END};
-static const struct field f_ulimit[] = {F("hard", SH_INT), F("soft", SH_INT), END};
+static const struct field f_ulimit[] = {FREQ("hard", SH_INT, 0), FREQ("soft", SH_INT, 0), END};
 static const struct field f_svcnet[] = {F("aliases", SH_STRLIST), F("ipv4_address", SH_STR),
 					F("ipv6_address", SH_STR), FV("driver_opts", SH_DICT_STR, 13), END};
+/* build is ignored by stack deploy, but its keys are checked: before 3.11
+ * only these, each from its version */
+static const struct field f_build[] = {
+	F("context", SH_STR), F("dockerfile", SH_STR), F("args", SH_LIST_OR_DICT), FV("labels", SH_LIST_OR_DICT, 3),
+	FV("cache_from", SH_STRLIST, 2), FV("network", SH_STR, 4), FV("target", SH_STR, 4),
+	FV("shm_size", SH_SIZE, 5), FV("extra_hosts", SH_LIST_OR_DICT, 9), ANYKEY(11), END};
 
 static const struct field f_service[] = {
-	F("build", SH_ANY), F("cap_add", SH_STRLIST), F("cap_drop", SH_STRLIST), F("cgroup_parent", SH_STR),
+	FS("build", SH_STR_OR_OBJ, f_build), F("cap_add", SH_STRLIST), F("cap_drop", SH_STRLIST), F("cgroup_parent", SH_STR),
 	FV("cgroupns_mode", SH_STR, 9), F("command", SH_STR_OR_SEQ), FSV("configs", SH_SCALAR_OR_OBJ_LIST, f_fileref, 3),
 	F("container_name", SH_STR), FSV("credential_spec", SH_OBJ, f_cred, 3), F("depends_on", SH_STRLIST),
 	{"deploy", SH_OBJ, f_deploy, 1, 0}, F("devices", SH_STRLIST), F("dns", SH_STR_OR_LIST),
@@ -198,13 +221,13 @@ static const struct field f_service[] = {
 	F("stdin_open", SH_BOOL), F("stop_grace_period", SH_DUR), F("stop_signal", SH_STR),
 	F("sysctls", SH_LIST_OR_DICT), F("tmpfs", SH_STR_OR_LIST), F("tty", SH_BOOL),
 	FS("ulimits", SH_ULIMITS, f_ulimit), F("user", SH_STR), F("userns_mode", SH_STR),
-	FS("volumes", SH_SCALAR_OR_OBJ_LIST, f_svcvol), F("working_dir", SH_STR), END};
+	FS("volumes", SH_SCALAR_OR_OBJ_LIST, f_svcvol), F("working_dir", SH_STR), XKEYS(7), END};
 
 /* Nullable dictionaries are flagged with nullok = 1. */
 static const struct field f_top[] = {
-	F("version", SH_STR), {"services", SH_DICT_OBJ, f_service, 0, 0}, {"networks", SH_DICT_OBJ, f_network, 1, 0},
-	{"volumes", SH_DICT_OBJ, f_volume, 1, 0}, {"secrets", SH_DICT_OBJ, f_secret, 0, 1},
-	{"configs", SH_DICT_OBJ, f_config, 0, 3}, END};
+	F("version", SH_STR), {"services", SH_DICT_OBJ, f_service, 0, 0, 0, 1},
+	{"networks", SH_DICT_OBJ, f_network, 1, 0, 0, 2}, {"volumes", SH_DICT_OBJ, f_volume, 1, 0, 0, 1},
+	{"secrets", SH_DICT_OBJ, f_secret, 0, 1, 0, 1}, {"configs", SH_DICT_OBJ, f_config, 0, 3, 0, 1}, XKEYS(4), END};
 
 static const char *forbidden[][2] = {
 	{"extends", "Support for `extends` is not implemented yet."},
@@ -253,7 +276,9 @@ static int is_scalar(const struct ynode *n)
 	return n && n->kind == Y_SCALAR;
 }
 
-static void check(struct vctx *v, const struct ynode *n, enum shape sh, const struct field *sub, int nullok,
+/* flags: 1 the value may be null; SH_DICT_OBJ keys: 2 must be names
+ * ([a-zA-Z0-9._-]+), 4 are not checked unless they are names */
+static void check(struct vctx *v, const struct ynode *n, enum shape sh, const struct field *sub, int flags,
 		  const char *path);
 
 /* A placement constraint as swarmkit parses it: KEY (==|!=) VALUE.  A key
@@ -292,6 +317,15 @@ static void check_constraint(struct vctx *v, const struct ynode *n, const char *
 	free(key);
 }
 
+/* The table's pseudo entry name ("x-" or "*"), if the file's version has it. */
+static int allows(const struct vctx *v, const struct field *tab, const char *pseudo)
+{
+	for (const struct field *f = tab; f->name; f++)
+		if (!strcmp(f->name, pseudo))
+			return f->minv <= v->minor;
+	return 0;
+}
+
 static void check_obj(struct vctx *v, const struct ynode *n, const struct field *tab, const char *path)
 {
 	if (n->kind != Y_MAP) {
@@ -301,12 +335,12 @@ static void check_obj(struct vctx *v, const struct ynode *n, const struct field 
 	for (size_t i = 0; i < n->n; i++) {
 		const char *key = ynode_str(n->k[i]);
 		const struct field *f = tab;
-		while (f->name && strcmp(f->name, key) != 0)
+		while (f->name && (strcmp(f->name, key) != 0 || !strcmp(key, "x-") || !strcmp(key, "*")))
 			f++;
-		if (!f->name) {
-			if (str_has_prefix(key, "x-"))
-				continue;
-			verr(v, n->k[i], path, "additional property %s is not allowed", key);
+		int loose = (str_has_prefix(key, "x-") && allows(v, tab, "x-")) || allows(v, tab, "*");
+		if (!f->name || (f->minv > v->minor && loose)) {
+			if (!loose)
+				verr(v, n->k[i], path, "additional property %s is not allowed", key);
 			continue;
 		}
 		if (f->minv > v->minor) {
@@ -315,9 +349,12 @@ static void check_obj(struct vctx *v, const struct ynode *n, const struct field 
 			continue;
 		}
 		char *p = path_join(path, key);
-		check(v, n->v[i], f->sh, f->sub, f->nullok, p);
+		check(v, n->v[i], f->sh, f->sub, f->nullok | f->names << 1, p);
 		free(p);
 	}
+	for (const struct field *f = tab; f->name; f++)
+		if (f->req && f->minv <= v->minor && !ynode_key(n, f->name))
+			verr(v, n, path, "%s is required", f->name);
 }
 
 /* Like docker, a string stands for a number or a boolean only when it came
@@ -453,10 +490,23 @@ static int scalar_is_nonneg(const struct ynode *n)
 	return *s != '-';
 }
 
-static void check(struct vctx *v, const struct ynode *n, enum shape sh, const struct field *sub, int nullok,
+/* The schema's pattern for service, network, volume, secret and config
+ * names. */
+static int is_name(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("._-", *s))
+			return 0;
+	return 1;
+}
+
+static void check(struct vctx *v, const struct ynode *n, enum shape sh, const struct field *sub, int flags,
 		  const char *path)
 {
 	char *p;
+	int nullok = flags & 1;
 	if (n->kind == Y_NULL) {
 		/* null is fine for nullable shapes and maps of null */
 		if (nullok || sh == SH_ANY || sh == SH_LIST_OR_DICT)
@@ -546,12 +596,12 @@ static void check(struct vctx *v, const struct ynode *n, enum shape sh, const st
 		}
 		for (size_t i = 0; i < n->n; i++) {
 			const char *key = ynode_str(n->k[i]);
-			/* the schema's ^[a-zA-Z0-9._-]+$ for service names */
-			if (!strcmp(path, "services") &&
-			    (!*key || strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(key))) {
+			if (!is_name(key) && (flags & 2)) {
 				verr(v, n->k[i], path, "additional property %s is not allowed", key);
 				continue;
 			}
+			if (!is_name(key) && (flags & 4))
+				continue;
 			p = path_join(path, key);
 			if (n->v[i]->kind == Y_NULL) {
 				if (!nullok)
@@ -573,6 +623,9 @@ static void check(struct vctx *v, const struct ynode *n, enum shape sh, const st
 			p = path_join_index(path, i);
 			if (sh != SH_LIST_OBJ && is_scalar(n->v[i]))
 				;
+			else if ((sub == f_port || sub == f_svcvol) && v->minor < 2) /* long syntax: 3.2 */
+				verr(v, n->v[i], p, "must be a %s, got %s", sub == f_port ? "string or number" : "string",
+				     ynode_kind_name(n->v[i]));
 			else
 				check_obj(v, n->v[i], sub, p);
 			free(p);
@@ -586,12 +639,18 @@ static void check(struct vctx *v, const struct ynode *n, enum shape sh, const st
 		else
 			check(v, n, SH_BOOL, NULL, 0, path);
 		return;
+	case SH_STR_OR_OBJ:
+		if (n->kind == Y_MAP)
+			check_obj(v, n, sub, path);
+		else
+			check(v, n, SH_STR, NULL, 0, path);
+		return;
 	case SH_SVC_NETWORKS:
 		if (n->kind == Y_SEQ) {
 			check(v, n, SH_STRLIST, NULL, 0, path);
 			return;
 		}
-		check(v, n, SH_DICT_OBJ, sub, 1, path);
+		check(v, n, SH_DICT_OBJ, sub, 1 | 2, path);
 		return;
 	case SH_DUR: {
 		long long ns;
@@ -624,7 +683,10 @@ static void check(struct vctx *v, const struct ynode *n, enum shape sh, const st
 			return;
 		}
 		for (size_t i = 0; i < n->n; i++) {
-			p = path_join(path, ynode_str(n->k[i]));
+			const char *k = ynode_str(n->k[i]);
+			if (!*k || strspn(k, "abcdefghijklmnopqrstuvwxyz") != strlen(k))
+				continue; /* the schema checks ^[a-z]+$ keys only */
+			p = path_join(path, k);
 			if (is_scalar(n->v[i]))
 				check(v, n->v[i], SH_INT, NULL, 0, p);
 			else
@@ -635,18 +697,75 @@ static void check(struct vctx *v, const struct ynode *n, enum shape sh, const st
 	}
 }
 
-/* "3", "3.8" -> minor version; no version means the latest schema. */
+static char *scalar_text(const struct ynode *n);
+
+/* A YAML value as Go's fmt "%v" prints what yaml.v3 decoded it to. */
+static void go_sprint(struct buf *b, const struct ynode *n)
+{
+	if (n->kind == Y_NULL) {
+		buf_adds(b, "<nil>");
+	} else if (n->kind == Y_SCALAR) {
+		char *t = scalar_text(n);
+		buf_adds(b, t);
+		free(t);
+	} else if (n->kind == Y_SEQ) {
+		buf_addc(b, '[');
+		for (size_t i = 0; i < n->n; i++) {
+			if (i)
+				buf_addc(b, ' ');
+			go_sprint(b, n->v[i]);
+		}
+		buf_addc(b, ']');
+	} else {
+		struct strv kv = {0}; /* fmt prints a map's keys sorted */
+		for (size_t i = 0; i < n->n; i++) {
+			struct buf e;
+			buf_init(&e, 0);
+			buf_addf(&e, "%s:", ynode_str(n->k[i]));
+			go_sprint(&e, n->v[i]);
+			strv_push(&kv, buf_detach(&e));
+		}
+		strv_sort(&kv);
+		buf_adds(b, "map[");
+		for (size_t i = 0; i < kv.n; i++)
+			buf_addf(b, "%s%s", i ? " " : "", kv.v[i]);
+		buf_addc(b, ']');
+		strv_free(&kv);
+	}
+}
+
+/*
+ * The schema version docker CLI 28 reads a file with (its schema.Version):
+ * the version as written, before interpolation, printed with %v; no
+ * version, "" and "3" are the latest, 3.13.  A number is printed too (3.10
+ * is 3.1, 3.0 is 3) and then refused by the schema: version is a string.
+ */
+static char *file_version(const struct ynode *root)
+{
+	if (!ynode_key(root, "version"))
+		return xstrdup("3.13");
+	struct buf b;
+	buf_init(&b, 0);
+	go_sprint(&b, ynode_get(root, "version"));
+	if (!strcmp(b.data, "") || !strcmp(b.data, "3")) {
+		buf_free(&b);
+		return xstrdup("3.13");
+	}
+	return buf_detach(&b);
+}
+
+/* A schema the CLI has: exactly "3.0" to "3.13" ("3.01", "3.8.0": none). */
 static int schema_minor(const char *v, int *minor)
 {
-	if (!strcmp(v, "3") || !strcmp(v, "3.0")) {
-		*minor = 0;
-		return 0;
+	for (int m = 0; m <= 13; m++) {
+		char tmp[8];
+		snprintf(tmp, sizeof tmp, "3.%d", m);
+		if (!strcmp(v, tmp)) {
+			*minor = m;
+			return 0;
+		}
 	}
-	long long m;
-	if (!str_has_prefix(v, "3.") || compose_parse_int(v + 2, &m) < 0 || m < 0 || m > 13 || v[2] == '+')
-		return -1;
-	*minor = (int)m;
-	return 0;
+	return -1;
 }
 
 /* ---------------- interpolation ---------------- */
@@ -1660,29 +1779,29 @@ int compose_load(const struct compose_file *files, size_t n, const struct compos
 			ynode_free(root);
 			continue;
 		}
-		const char *v = ynode_str(ynode_get(root, "version"));
+		/* every file is checked against the first file's schema */
+		char *v = file_version(root);
+		const struct ynode *vat = ynode_get(root, "version") ? ynode_get(root, "version") : root;
 		if (!version_set) {
 			version = xstrdup(v);
 			version_set = 1;
 		} else if (strcmp(version, v) != 0) {
-			const struct ynode *at = ynode_get(root, "version") ? ynode_get(root, "version") : root;
-			diags_add(d, DIAG_ERROR, at->file, at->line, at->col,
+			diags_add(d, DIAG_ERROR, vat->file, vat->line, vat->col,
 				  "version mismatched between two composefiles : %s and %s", version, v);
 		}
+		free(v);
 		property_checks(root, d, &seen);
 		strip_forbidden(root);
-		struct ictx ic = {o, d};
-		interpolate(&ic, root);
-		/* interpolation replaces scalars: the version's string too */
-		v = ynode_str(ynode_get(root, "version"));
-		struct vctx vc = {d, 13, v};
-		if (*v && schema_minor(v, &vc.minor) < 0) {
-			const struct ynode *at = ynode_get(root, "version");
-			diags_add(d, DIAG_ERROR, at->file, at->line, at->col,
-				  "unsupported Compose file version: %s", v);
+		struct vctx vc = {d, 13, version};
+		if (schema_minor(version, &vc.minor) < 0) {
+			if (i == 0) /* once: no file can be checked */
+				diags_add(d, DIAG_ERROR, vat->file, vat->line, vat->col,
+					  "unsupported Compose file version: %s", version);
 			ynode_free(root);
 			continue;
 		}
+		struct ictx ic = {o, d};
+		interpolate(&ic, root);
 		check_obj(&vc, root, f_top, "");
 		if (d->nerrors > before) {
 			ynode_free(root);

@@ -337,7 +337,8 @@ static void test_version_kept_after_a_bad_file(void **state)
 }
 
 /* Found by fuzz_compose: interpolation replaced the version scalar while
- * its old string was still used for the schema check (use after free). */
+ * its old string was still used for the schema check (use after free).
+ * The CLI reads the version before interpolation: "3.${TAG}" as written. */
 static void test_interpolated_version(void **state)
 {
 	(void)state;
@@ -346,7 +347,7 @@ static void test_interpolated_version(void **state)
 	assert_null(load(texts, 1, &d));
 	int found = 0;
 	for (size_t i = 0; i < d.n; i++)
-		found |= !strcmp(d.v[i].msg, "unsupported Compose file version: 3.1.2");
+		found |= !strcmp(d.v[i].msg, "unsupported Compose file version: 3.${TAG}");
 	assert_true(found);
 	diags_free(&d);
 }
@@ -603,6 +604,142 @@ static void test_unique_long_items(void **state)
 	diags_free(&d2);
 }
 
+/* The error messages of one load, as "LINE:COL MSG" lines. */
+static char *all_msgs(const char **texts, size_t n)
+{
+	struct diags d = {0};
+	struct desired *ds = load(texts, n, &d);
+	desired_free(ds);
+	struct buf b;
+	buf_init(&b, 0);
+	for (size_t i = 0; i < d.n; i++)
+		if (d.v[i].level == DIAG_ERROR)
+			buf_addf(&b, "%d:%d %s\n", d.v[i].line, d.v[i].col, d.v[i].msg);
+	diags_free(&d);
+	return buf_detach(&b);
+}
+
+/* Issue 17: docker CLI 28 (cli/compose/schema Version) reads the version
+ * as written, before interpolation, printed the way Go's %v prints what
+ * yaml.v3 decoded; none, "" and "3" are the latest schema (3.13), and a
+ * schema must exist for exactly that string.  oom_score_adj (3.13 only)
+ * shows which schema a file got.  Each row was run through docker stack
+ * config (CLI 28.2.2) for its message. */
+static void test_version_mapping(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *line; /* the version line, or "" for none */
+		const char *want; /* every error, or "" */
+	} rows[] = {
+		{"", ""},
+		{"version: \"3\"\n", ""},
+		{"version: \"\"\n", ""},
+		{"version: '3.13'\n", ""},
+		{"version: \"3.0\"\n", "4:5 services.s additional property oom_score_adj is not allowed (it needs version \"3.13\" or later, the file says \"3.0\")\n"},
+		{"version: \"3.12\"\n", "4:5 services.s additional property oom_score_adj is not allowed (it needs version \"3.13\" or later, the file says \"3.12\")\n"},
+		{"version: \"3.14\"\n", "1:10 unsupported Compose file version: 3.14\n"},
+		{"version: \"3.01\"\n", "1:10 unsupported Compose file version: 3.01\n"},
+		{"version: \"3 \"\n", "1:10 unsupported Compose file version: 3 \n"},
+		{"version: \"2.4\"\n", "1:10 unsupported Compose file version: 2.4\n"},
+		{"version: \"${V}\"\n", "1:10 unsupported Compose file version: ${V}\n"},
+		{"version: true\n", "1:10 unsupported Compose file version: true\n"},
+		{"version:\n", "1:9 unsupported Compose file version: <nil>\n"},
+		{"version: [3]\n", "1:10 unsupported Compose file version: [3]\n"},
+		{"version: 3\n", "1:10 version must be a string, got integer\n"},
+		{"version: 3.0\n", "1:10 version must be a string, got number\n"},
+		{"version: 3.10\n", "1:10 version must be a string, got number\n"
+				    "4:5 services.s additional property oom_score_adj is not allowed (it needs version \"3.13\" or later, the file says \"3.1\")\n"},
+		{"version: 3.1e0\n", "1:10 version must be a string, got number\n"
+				     "4:5 services.s additional property oom_score_adj is not allowed (it needs version \"3.13\" or later, the file says \"3.1\")\n"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		char *text = xasprintf("%sservices:\n  s:\n    oom_score_adj: 5\n    image: x\n", rows[i].line);
+		if (!*rows[i].line) /* the same lines without a version line */
+			text = (free(text), xasprintf("\nservices:\n  s:\n    oom_score_adj: 5\n    image: x\n"));
+		const char *t[] = {text};
+		char *got = all_msgs(t, 1);
+		if (strcmp(got, rows[i].want))
+			fprintf(stderr, "row %zu [%s]: got\n%s", i, rows[i].line, got);
+		assert_string_equal(got, rows[i].want);
+		free(got);
+		free(text);
+	}
+	/* every 3.x from 3.1 to 3.12 is its own schema */
+	for (int m = 1; m <= 12; m++) {
+		char *text = xasprintf("version: \"3.%d\"\nservices:\n  s:\n    oom_score_adj: 5\n    image: x\n", m);
+		const char *t[] = {text};
+		char *got = all_msgs(t, 1);
+		char *want = xasprintf("4:5 services.s additional property oom_score_adj is not allowed (it needs version \"3.13\" or later, the file says \"3.%d\")\n", m);
+		assert_string_equal(got, want);
+		free(got);
+		free(want);
+		free(text);
+	}
+	/* files are compared as mapped: "3", none and "3.13" agree; "3.0" is not "3" */
+	static const char *pairs[][3] = {
+		{"version: \"3\"\n", "version: \"3.13\"\n", ""},
+		{"", "version: \"3.13\"\n", ""},
+		{"version: \"3.0\"\n", "version: \"3\"\n", "1:10 version mismatched between two composefiles : 3.0 and 3.13\n"},
+		{"version: \"3.13\"\n", "version: \"3.8\"\n", "1:10 version mismatched between two composefiles : 3.13 and 3.8\n"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(pairs); i++) {
+		char *a = xasprintf("%sservices:\n  s:\n    image: x\n", pairs[i][0]);
+		char *b = xasprintf("%sservices:\n  s:\n    image: y\n", pairs[i][1]);
+		const char *t[] = {a, b};
+		char *got = all_msgs(t, 2);
+		assert_string_equal(got, pairs[i][2]);
+		free(got);
+		free(a);
+		free(b);
+	}
+}
+
+/* Where the schema takes x- keys (from 3.4 at the top, from 3.7 in
+ * services, networks, volumes, secrets and configs, nowhere else), and
+ * the objects it leaves open (a service's secret and config items, the
+ * bind/volume/tmpfs options of a mount, a secret's external, build from
+ * 3.11) or closed, with their required keys (as docker stack config). */
+static void test_schema_extensions_and_open_objects(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text, *want;
+	} rows[] = {
+		{"version: \"3.6\"\nservices:\n  s:\n    image: x\n    x-foo: 1\n",
+		 "5:5 services.s additional property x-foo is not allowed\n"},
+		{"version: \"3.7\"\nservices:\n  s:\n    image: x\n    x-foo: 1\n", ""},
+		{"version: \"3.3\"\nx-foo: 1\nservices:\n  s:\n    image: x\n",
+		 "2:1 additional property x-foo is not allowed\n"},
+		{"version: \"3.4\"\nx-foo: &a {image: x}\nservices:\n  s:\n    <<: *a\n", ""},
+		{"services:\n  s:\n    image: x\n    deploy: {x-foo: 1}\n",
+		 "4:14 services.s.deploy additional property x-foo is not allowed\n"},
+		{"services:\n  s:\n    image: x\n    secrets: [{source: a, foo: 1}]\nsecrets:\n  a: {external: {foo: 1}}\n", ""},
+		{"services:\n  s:\n    image: x\nnetworks:\n  n: {external: {foo: 1}}\n",
+		 "5:18 networks.n.external additional property foo is not allowed\n"},
+		{"services:\n  s:\n    image: x\n    volumes: [{type: volume, source: v, target: /x, volume: {subpath: a}},\n"
+		 "              {type: bind, source: /a, target: /y, bind: {b: 1}}]\nvolumes:\n  v:\n", ""},
+		{"services:\n  s:\n    image: x\n    volumes: [{target: /x}]\n",
+		 "4:15 services.s.volumes.0 type is required\n"},
+		{"services:\n  s:\n    image: x\n    ulimits: {nofile: {soft: 1}}\n",
+		 "4:23 services.s.ulimits.nofile hard is required\n"},
+		{"services:\n  \"a b\":\n    image: x\n", "2:3 services additional property a b is not allowed\n"},
+		{"version: \"3.10\"\nservices:\n  s:\n    image: x\n    build: {context: ., foo: 1}\n",
+		 "5:25 services.s.build additional property foo is not allowed\n"},
+		{"version: \"3.11\"\nservices:\n  s:\n    image: x\n    build: {context: ., foo: 1}\n", ""},
+		{"version: \"3.1\"\nservices:\n  s:\n    image: x\n    ports: [{target: 80}]\n",
+		 "5:13 services.s.ports.0 must be a string or number, got mapping\n"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		const char *t[] = {rows[i].text};
+		char *got = all_msgs(t, 1);
+		if (strcmp(got, rows[i].want))
+			fprintf(stderr, "row %zu: got\n%s", i, got);
+		assert_string_equal(got, rows[i].want);
+		free(got);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -628,6 +765,8 @@ int main(void)
 		cmocka_unit_test(test_templates_checked),
 		cmocka_unit_test(test_unique_numbers_exact),
 		cmocka_unit_test(test_unique_long_items),
+		cmocka_unit_test(test_version_mapping),
+		cmocka_unit_test(test_schema_extensions_and_open_objects),
 	};
 	return cmocka_run_group_tests_name("compose", tests, NULL, NULL);
 }
