@@ -302,8 +302,12 @@ static int cmd_stack_deploy(int argc, char **argv)
 	vc.co = &co;
 	int lr = compose_load(cf, files.n, &co, &model, &d);
 	struct convert_opts cvo = {.copts = &co, .key = g_keyp};
-	if (lr == 0)
+	if (model) /* after errors too: they are all said at once */
 		convert_stack(stack, model, &cvo, &ds, &d);
+	if (lr < 0) {
+		desired_free(ds);
+		ds = NULL;
+	}
 	var_ctx_wipe(&vc);
 	free(wd);
 	diags_print(&d);

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,10 +252,114 @@ static const char *deprecated[][2] = {
 	{"expose", "Exposing ports is unnecessary - services on the same network can access each other's containers on any port."},
 };
 
+/*
+ * Nodes found wrong by the schema or by interpolation.  They are cut from
+ * the tree before it is normalised, and the rest goes on through the
+ * checks that follow (undefined networks, the engine's rules ...), so a
+ * run reports every error of every file, not the first kind found.
+ */
+struct badset {
+	const struct ynode **v;
+	size_t n, alloc;
+	int sorted;
+};
+
+static void bad_add(struct badset *b, const struct ynode *n)
+{
+	if (!b || !n)
+		return;
+	if (b->n == b->alloc) {
+		b->alloc = b->alloc ? 2 * b->alloc : 16;
+		b->v = xrealloc(b->v, b->alloc * sizeof *b->v);
+	}
+	b->v[b->n++] = n;
+	b->sorted = 0;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t) * (const struct ynode *const *)a, y = (uintptr_t) * (const struct ynode *const *)b;
+	return (x > y) - (x < y);
+}
+
+static int bad_has(const struct badset *b, const struct ynode *n)
+{
+	return b->n && bsearch(&n, b->v, b->n, sizeof *b->v, cmp_ptr) != NULL;
+}
+
+/*
+ * Drop every map entry (by key or value) and list item that is in b.  A
+ * few holes would only bring more errors that are not the file's: a
+ * service's image stands in as "stand-in", a network or volume definition as
+ * {}, a secret or config definition (or its file) makes it external.
+ * depth and sec say where n is: 0 the root, 1 a section (sec: its name),
+ * 2 a service or a definition.
+ */
+static void prune(struct ynode *n, const struct badset *b, int depth, const char *sec)
+{
+	size_t k = 0;
+	int objsec = depth >= 1 && (!strcmp(sec, "networks") || !strcmp(sec, "volumes") || !strcmp(sec, "secrets") ||
+				    !strcmp(sec, "configs"));
+	int filesec = objsec && (!strcmp(sec, "secrets") || !strcmp(sec, "configs"));
+	int make_external = 0;
+	for (size_t i = 0; i < n->n; i++) {
+		int isbad = bad_has(b, n->v[i]) || (n->kind == Y_MAP && bad_has(b, n->k[i]));
+		if (isbad && n->kind == Y_MAP && !bad_has(b, n->k[i])) {
+			const char *key = ynode_str(n->k[i]);
+			struct ynode *stand_in = NULL;
+			if (depth == 2 && !strcmp(sec, "services") && !strcmp(key, "image"))
+				stand_in = ynode_new_str("stand-in", n->v[i]);
+			else if (depth == 1 && objsec)
+				stand_in = ynode_new(Y_MAP, n->v[i]->file, n->v[i]->line, n->v[i]->col);
+			else if (depth == 2 && filesec)
+				make_external = 1;
+			if (stand_in) {
+				if (depth == 1 && filesec) {
+					struct ynode *t = ynode_new_str("true", n->v[i]);
+					t->stype = YS_BOOL;
+					ynode_set(stand_in, "external", t, n->v[i]);
+				}
+				ynode_free(n->v[i]);
+				n->v[i] = stand_in;
+				isbad = 0;
+			}
+		}
+		if (isbad) {
+			ynode_free(n->v[i]);
+			if (n->kind == Y_MAP)
+				ynode_free(n->k[i]);
+			continue;
+		}
+		prune(n->v[i], b, depth + 1, depth == 0 && n->kind == Y_MAP ? ynode_str(n->k[i]) : sec);
+		n->v[k] = n->v[i];
+		if (n->kind == Y_MAP)
+			n->k[k] = n->k[i];
+		k++;
+	}
+	n->n = k;
+	if (make_external && n->kind == Y_MAP) {
+		struct ynode *t = ynode_new_str("true", n);
+		t->stype = YS_BOOL;
+		ynode_set(n, "external", t, n);
+		ynode_del(n, "file");
+		ynode_del(n, "driver");
+	}
+}
+
+static void prune_bad(struct ynode *root, struct badset *b)
+{
+	if (!b->n)
+		return;
+	qsort(b->v, b->n, sizeof *b->v, cmp_ptr);
+	prune(root, b, 0, "");
+	b->n = 0;
+}
+
 struct vctx {
 	struct diags *d;
 	int minor;	  /* the file's version: 3.minor */
 	const char *version;
+	struct badset *bad;
 };
 
 static void verr(struct vctx *v, const struct ynode *at, const char *path, const char *fmt, ...)
@@ -269,6 +374,7 @@ static void verr(struct vctx *v, const struct ynode *at, const char *path, const
 	diags_add(v->d, DIAG_ERROR, at ? at->file : NULL, at ? at->line : 0, at ? at->col : 0, "%s%s%s",
 		  path, *path ? " " : "", m);
 	free(m);
+	bad_add(v->bad, at);
 }
 
 static int is_scalar(const struct ynode *n)
@@ -773,6 +879,7 @@ static int schema_minor(const char *v, int *minor)
 struct ictx {
 	const struct compose_opts *o;
 	struct diags *d;
+	struct badset *bad;
 };
 
 /* Where a node sits, as far as sealed values care: they go in
@@ -850,10 +957,13 @@ static void interpolate_at(struct ictx *c, struct ynode *n, struct buf *pb, enum
 			if (!env) {
 				diags_add(c->d, DIAG_ERROR, n->file, n->line, n->col,
 					  "%s: ${sealed:...} may only be used in environment values", path);
+				bad_add(c->bad, n);
 				return;
 			}
-			if (sealed_misuse(c, n, path, w))
+			if (sealed_misuse(c, n, path, w)) {
+				bad_add(c->bad, n);
 				return;
+			}
 		}
 		struct strv unset = {0};
 		struct interp_opts io = {c->o->lookup, env ? c->o->sealed : NULL, c->o->lookup_ctx, &used, &unset};
@@ -861,6 +971,7 @@ static void interpolate_at(struct ictx *c, struct ynode *n, struct buf *pb, enum
 			diags_add(c->d, DIAG_ERROR, n->file, n->line, n->col, "%s: %s", path, err);
 			free(err);
 			strv_free(&unset);
+			bad_add(c->bad, n);
 			return;
 		}
 		/* docker compose's warning; docker stack deploy (CLI 28) says
@@ -1763,6 +1874,7 @@ int compose_load(const struct compose_file *files, size_t n, const struct compos
 	size_t errors_before = d->nerrors;
 	*out = NULL;
 	struct seen_props seen;
+	struct badset bad = {0};
 	memset(&seen, 0, sizeof seen);
 	if (n == 0) {
 		diags_add(d, DIAG_ERROR, NULL, 0, 0, "no files specified");
@@ -1770,7 +1882,6 @@ int compose_load(const struct compose_file *files, size_t n, const struct compos
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct ynode *root;
-		size_t before = d->nerrors;
 		if (ynode_parse(files[i].name, files[i].data, files[i].len, &root, d) < 0)
 			continue;
 		if (root->kind != Y_MAP) {
@@ -1792,7 +1903,7 @@ int compose_load(const struct compose_file *files, size_t n, const struct compos
 		free(v);
 		property_checks(root, d, &seen);
 		strip_forbidden(root);
-		struct vctx vc = {d, 13, version};
+		struct vctx vc = {d, 13, version, &bad};
 		if (schema_minor(version, &vc.minor) < 0) {
 			if (i == 0) /* once: no file can be checked */
 				diags_add(d, DIAG_ERROR, vat->file, vat->line, vat->col,
@@ -1800,13 +1911,10 @@ int compose_load(const struct compose_file *files, size_t n, const struct compos
 			ynode_free(root);
 			continue;
 		}
-		struct ictx ic = {o, d};
+		struct ictx ic = {o, d, &bad};
 		interpolate(&ic, root);
 		check_obj(&vc, root, f_top, "");
-		if (d->nerrors > before) {
-			ynode_free(root);
-			continue;
-		}
+		prune_bad(root, &bad);
 		struct nctx nc = {o, d};
 		struct ynode *svcs = ynode_get(root, "services");
 		for (size_t s = 0; svcs && s < svcs->n; s++)
@@ -1838,10 +1946,7 @@ int compose_load(const struct compose_file *files, size_t n, const struct compos
 		diags_add(d, DIAG_WARN, NULL, 0, 0, "Ignoring deprecated options:\n\n%s", b.data);
 	buf_free(&b);
 	free(version);
-	if (d->nerrors > errors_before) {
-		ynode_free(merged);
-		return -1;
-	}
+	free(bad.v);
 	*out = merged;
-	return 0;
+	return d->nerrors > errors_before ? -1 : 0;
 }

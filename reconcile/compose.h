@@ -34,7 +34,10 @@ struct compose_opts {
 };
 
 /* Load and merge files[0..n).  Every problem is added to d; returns -1 when
- * any error was found (nothing usable in *out), else 0. */
+ * any error was found, else 0.  *out is the merged model either way (NULL
+ * when no file could be parsed): after errors, with the wrong parts cut
+ * out, only for finding the remaining errors (convert_stack), never to be
+ * applied. */
 int compose_load(const struct compose_file *files, size_t n, const struct compose_opts *o,
 		 struct ynode **out, struct diags *d);
 

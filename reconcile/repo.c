@@ -184,9 +184,13 @@ static struct desired *load_stack(const struct source *src, const char *name, js
 	struct compose_opts co = {.lookup = var_lookup, .sealed = var_sealed, .lookup_ctx = &vc, .workdir = sdir,
 				  .src = src};
 	vc.co = &co;
-	if (compose_load(cf, files.n, &co, &model, d) == 0) {
-		struct convert_opts cvo = {.copts = &co, .repo_mode = 1, .key = ro->key, .check_only = ro->check_only};
+	int lr = compose_load(cf, files.n, &co, &model, d);
+	struct convert_opts cvo = {.copts = &co, .repo_mode = 1, .key = ro->key, .check_only = ro->check_only};
+	if (model) /* after errors too: every error at once */
 		convert_stack(name, model, &cvo, &ds, d);
+	if (lr < 0) {
+		desired_free(ds);
+		ds = NULL;
 	}
 	var_ctx_wipe(&vc);
 out:

@@ -33,9 +33,14 @@ static struct desired *load(const char **texts, size_t n, struct diags *d)
 	struct compose_opts co = {.lookup = lookup, .workdir = "/nonexistent"};
 	struct ynode *m = NULL;
 	struct desired *ds = NULL;
-	if (compose_load(f, n, &co, &m, d) == 0) {
+	int lr = compose_load(f, n, &co, &m, d);
+	if (m) {
 		struct convert_opts cvo = {.copts = &co};
 		convert_stack("st", m, &cvo, &ds, d);
+	}
+	if (lr < 0) {
+		desired_free(ds);
+		ds = NULL;
 	}
 	ynode_free(m);
 	return ds;
@@ -740,6 +745,45 @@ static void test_schema_extensions_and_open_objects(void **state)
 	}
 }
 
+/* Issue 17: a schema error no longer hides the rest.  replicas: two
+ * (line 6) and the undefined network (line 9) of the same file, the
+ * engine rule broken by another service and the second file's own error
+ * come in one run; the parts cut out bring no errors of their own (the
+ * image, the network definition, the secret). */
+static void test_every_error_at_once(void **state)
+{
+	(void)state;
+	const char *texts[] = {"services:\n"
+			       "  web:\n"
+			       "    image: ${NOPE?set NOPE}\n"
+			       "    deploy:\n"
+			       "      mode: replicated\n"
+			       "      replicas: two\n"
+			       "    secrets: [s]\n"
+			       "    networks:\n"
+			       "      - nowhere\n"
+			       "      - back\n"
+			       "  db:\n"
+			       "    image: x\n"
+			       "    healthcheck: {test: [CMD, x], interval: 1us}\n"
+			       "networks:\n"
+			       "  back: {driver: 5}\n"
+			       "secrets:\n"
+			       "  s: {file: [a]}\n",
+			       "services:\n"
+			       "  db:\n"
+			       "    deploy: {replicas: -1}\n"};
+	char *got = all_msgs(texts, 2);
+	assert_string_equal(got, "3:12 services.web.image: required variable NOPE is missing a value: set NOPE\n"
+				 "6:17 services.web.deploy.replicas must be an integer, got string\n"
+				 "15:18 networks.back.driver must be a string, got integer\n"
+				 "17:13 secrets.s.file must be a string, got sequence\n"
+				 "3:24 services.db.deploy.replicas must not be negative, got -1\n"
+				 "13:45 service db: interval cannot be less than 1ms\n"
+				 "9:9 service web: undefined network \"nowhere\"\n");
+	free(got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -767,6 +811,7 @@ int main(void)
 		cmocka_unit_test(test_unique_long_items),
 		cmocka_unit_test(test_version_mapping),
 		cmocka_unit_test(test_schema_extensions_and_open_objects),
+		cmocka_unit_test(test_every_error_at_once),
 	};
 	return cmocka_run_group_tests_name("compose", tests, NULL, NULL);
 }
