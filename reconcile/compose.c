@@ -1701,21 +1701,32 @@ static int cmp_keyed(const struct ynode *a, const struct ynode *b, const char *k
 	return strcmp(x, y);
 }
 
+/* docker's mergeSlice: both lists become maps by the key (a later item
+ * replaces an earlier one with the same key, in dst as in src), src over
+ * dst, then a list sorted by the key (unique by then: any sort will do). */
 static void merge_keyed_list(struct ynode *dst, const struct ynode *src, const char *k)
 {
-	for (size_t i = 0; i < src->n; i++) {
-		size_t j;
-		for (j = 0; j < dst->n; j++)
-			if (cmp_keyed(dst->v[j], src->v[i], k) == 0)
-				break;
-		if (j < dst->n) {
-			ynode_free(dst->v[j]);
-			dst->v[j] = ynode_clone(src->v[i]);
-		} else {
-			ynode_push(dst, ynode_clone(src->v[i]));
+	size_t n = dst->n;
+	struct ynode **items = dst->v;
+	dst->v = NULL;
+	dst->n = dst->alloc = 0;
+	for (size_t pass = 0; pass < 2; pass++) {
+		size_t cnt = pass ? src->n : n;
+		for (size_t i = 0; i < cnt; i++) {
+			struct ynode *it = pass ? ynode_clone(src->v[i]) : items[i];
+			size_t j;
+			for (j = 0; j < dst->n; j++)
+				if (cmp_keyed(dst->v[j], it, k) == 0)
+					break;
+			if (j < dst->n) {
+				ynode_free(dst->v[j]);
+				dst->v[j] = it;
+			} else {
+				ynode_push(dst, it);
+			}
 		}
 	}
-	/* stable insertion sort by key, as docker's merge sorts these */
+	free(items);
 	for (size_t i = 1; i < dst->n; i++) {
 		struct ynode *x = dst->v[i];
 		size_t j = i;

@@ -985,11 +985,23 @@ static void check_ports(struct cctx *c, const struct ynode *l, int dnsrr)
 	}
 }
 
+static int published_less(const void *a, const void *b, void *ctx)
+{
+	(void)ctx;
+	return json_integer_value(json_object_get(a, "PublishedPort")) <
+	       json_integer_value(json_object_get(b, "PublishedPort"));
+}
+
+/* The ports in the file's order, then sorted by published port with the
+ * CLI's own sort (Go's sort.Slice): not stable, so with more than 12
+ * ports, ports that publish the same port (0: unpublished) come out in
+ * the order its pdqsort leaves them, which the engine stores. */
 static json_t *convert_ports(struct cctx *c, const struct ynode *svc)
 {
 	const struct ynode *l = ynode_get(svc, "ports");
-	json_t *arr = json_array();
-	for (size_t i = 0; l && l->kind == Y_SEQ && i < l->n; i++) {
+	size_t n = l && l->kind == Y_SEQ ? l->n : 0;
+	void **v = xcalloc(n ? n : 1, sizeof *v);
+	for (size_t i = 0; i < n; i++) {
 		const struct ynode *p = l->v[i];
 		json_t *o = json_object();
 		long long t = 0, pub = 0;
@@ -1000,11 +1012,13 @@ static json_t *convert_ports(struct cctx *c, const struct ynode *svc)
 		json_object_set_new(o, "TargetPort", json_integer(t));
 		json_object_set_new(o, "PublishedPort", json_integer(pub));
 		json_object_set_new(o, "PublishMode", json_string(mode ? mode : ""));
-		size_t pos = json_array_size(arr);
-		while (pos > 0 && json_integer_value(json_object_get(json_array_get(arr, pos - 1), "PublishedPort")) > pub)
-			pos--;
-		json_array_insert_new(arr, pos, o);
+		v[i] = o;
 	}
+	go_sort_slice(v, n, published_less, NULL);
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, v[i]);
+	free(v);
 	return arr;
 }
 

@@ -505,3 +505,255 @@ char *path_join_index(const char *path, size_t i)
 	snprintf(num, sizeof num, "%zu", i);
 	return path_join(path, num);
 }
+
+/* ---------------- Go's sort.Slice ---------------- */
+
+/*
+ * A port of pdqsort_func and its helpers from Go's sort package (the
+ * variant sort.Slice runs): the same comparisons and swaps in the same
+ * order, including the deterministic xorshift "random" swaps that break
+ * patterns (seeded with the length of the range).  Indices are absolute
+ * into v, as in Go (partialInsertionSort's inner loop stops at 1, not a).
+ */
+struct gosort {
+	void **v;
+	int (*less)(const void *, const void *, void *);
+	void *ctx;
+};
+
+enum { HINT_UNKNOWN, HINT_INCREASING, HINT_DECREASING };
+
+static int gs_less(const struct gosort *s, long i, long j)
+{
+	return s->less(s->v[i], s->v[j], s->ctx);
+}
+
+static void gs_swap(struct gosort *s, long i, long j)
+{
+	void *t = s->v[i];
+	s->v[i] = s->v[j];
+	s->v[j] = t;
+}
+
+static int bits_len(unsigned long x)
+{
+	int n = 0;
+	for (; x; x >>= 1)
+		n++;
+	return n;
+}
+
+static void gs_insertion(struct gosort *s, long a, long b)
+{
+	for (long i = a + 1; i < b; i++)
+		for (long j = i; j > a && gs_less(s, j, j - 1); j--)
+			gs_swap(s, j, j - 1);
+}
+
+static void gs_sift_down(struct gosort *s, long lo, long hi, long first)
+{
+	long root = lo;
+	for (;;) {
+		long child = 2 * root + 1;
+		if (child >= hi)
+			return;
+		if (child + 1 < hi && gs_less(s, first + child, first + child + 1))
+			child++;
+		if (!gs_less(s, first + root, first + child))
+			return;
+		gs_swap(s, first + root, first + child);
+		root = child;
+	}
+}
+
+static void gs_heap(struct gosort *s, long a, long b)
+{
+	long first = a, hi = b - a;
+	for (long i = (hi - 1) / 2; i >= 0; i--)
+		gs_sift_down(s, i, hi, first);
+	for (long i = hi - 1; i >= 0; i--) {
+		gs_swap(s, first, first + i);
+		gs_sift_down(s, 0, i, first);
+	}
+}
+
+static long gs_partition(struct gosort *s, long a, long b, long pivot, int *already)
+{
+	gs_swap(s, a, pivot);
+	long i = a + 1, j = b - 1;
+	while (i <= j && gs_less(s, i, a))
+		i++;
+	while (i <= j && !gs_less(s, j, a))
+		j--;
+	if (i > j) {
+		gs_swap(s, j, a);
+		*already = 1;
+		return j;
+	}
+	gs_swap(s, i, j);
+	i++;
+	j--;
+	for (;;) {
+		while (i <= j && gs_less(s, i, a))
+			i++;
+		while (i <= j && !gs_less(s, j, a))
+			j--;
+		if (i > j)
+			break;
+		gs_swap(s, i, j);
+		i++;
+		j--;
+	}
+	gs_swap(s, j, a);
+	*already = 0;
+	return j;
+}
+
+static long gs_partition_equal(struct gosort *s, long a, long b, long pivot)
+{
+	gs_swap(s, a, pivot);
+	long i = a + 1, j = b - 1;
+	for (;;) {
+		while (i <= j && !gs_less(s, a, i))
+			i++;
+		while (i <= j && gs_less(s, a, j))
+			j--;
+		if (i > j)
+			break;
+		gs_swap(s, i, j);
+		i++;
+		j--;
+	}
+	return i;
+}
+
+static int gs_partial_insertion(struct gosort *s, long a, long b)
+{
+	long i = a + 1;
+	for (int step = 0; step < 5; step++) {
+		while (i < b && !gs_less(s, i, i - 1))
+			i++;
+		if (i == b)
+			return 1;
+		if (b - a < 50)
+			return 0;
+		gs_swap(s, i, i - 1);
+		if (i - a >= 2)
+			for (long j = i - 1; j >= 1; j--) {
+				if (!gs_less(s, j, j - 1))
+					break;
+				gs_swap(s, j, j - 1);
+			}
+		if (b - i >= 2)
+			for (long j = i + 1; j < b; j++) {
+				if (!gs_less(s, j, j - 1))
+					break;
+				gs_swap(s, j, j - 1);
+			}
+	}
+	return 0;
+}
+
+static void gs_break_patterns(struct gosort *s, long a, long b)
+{
+	long length = b - a;
+	if (length < 8)
+		return;
+	unsigned long long r = (unsigned long long)length;
+	unsigned long modulus = 1UL << bits_len((unsigned long)length);
+	for (long idx = a + (length / 4) * 2 - 1; idx <= a + (length / 4) * 2 + 1; idx++) {
+		r ^= r << 13;
+		r ^= r >> 7;
+		r ^= r << 17;
+		long other = (long)((unsigned long)r & (modulus - 1));
+		if (other >= length)
+			other -= length;
+		gs_swap(s, idx, a + other);
+	}
+}
+
+static void gs_order2(struct gosort *s, long *a, long *b, int *swaps)
+{
+	if (gs_less(s, *b, *a)) {
+		long t = *a;
+		*a = *b;
+		*b = t;
+		(*swaps)++;
+	}
+}
+
+static long gs_median(struct gosort *s, long a, long b, long c, int *swaps)
+{
+	gs_order2(s, &a, &b, swaps);
+	gs_order2(s, &b, &c, swaps);
+	gs_order2(s, &a, &b, swaps);
+	return b;
+}
+
+static long gs_choose_pivot(struct gosort *s, long a, long b, int *hint)
+{
+	long l = b - a;
+	int swaps = 0;
+	long i = a + l / 4 * 1, j = a + l / 4 * 2, k = a + l / 4 * 3;
+	if (l >= 8) {
+		if (l >= 50) { /* Tukey's ninther */
+			i = gs_median(s, i - 1, i, i + 1, &swaps);
+			j = gs_median(s, j - 1, j, j + 1, &swaps);
+			k = gs_median(s, k - 1, k, k + 1, &swaps);
+		}
+		j = gs_median(s, i, j, k, &swaps);
+	}
+	*hint = swaps == 0 ? HINT_INCREASING : swaps == 12 ? HINT_DECREASING : HINT_UNKNOWN;
+	return j;
+}
+
+static void gs_pdqsort(struct gosort *s, long a, long b, int limit)
+{
+	int balanced = 1, partitioned = 1;
+	for (;;) {
+		long length = b - a;
+		if (length <= 12) {
+			gs_insertion(s, a, b);
+			return;
+		}
+		if (limit == 0) {
+			gs_heap(s, a, b);
+			return;
+		}
+		if (!balanced) {
+			gs_break_patterns(s, a, b);
+			limit--;
+		}
+		int hint;
+		long pivot = gs_choose_pivot(s, a, b, &hint);
+		if (hint == HINT_DECREASING) {
+			for (long i = a, j = b - 1; i < j; i++, j--)
+				gs_swap(s, i, j);
+			pivot = (b - 1) - (pivot - a);
+			hint = HINT_INCREASING;
+		}
+		if (balanced && partitioned && hint == HINT_INCREASING && gs_partial_insertion(s, a, b))
+			return;
+		if (a > 0 && !gs_less(s, a - 1, pivot)) {
+			a = gs_partition_equal(s, a, b, pivot);
+			continue;
+		}
+		long mid = gs_partition(s, a, b, pivot, &partitioned);
+		long left = mid - a, right = b - mid, threshold = length / 8;
+		if (left < right) {
+			balanced = left >= threshold;
+			gs_pdqsort(s, a, mid, limit);
+			a = mid + 1;
+		} else {
+			balanced = right >= threshold;
+			gs_pdqsort(s, mid + 1, b, limit);
+			b = mid;
+		}
+	}
+}
+
+void go_sort_slice(void **v, size_t n, int (*less)(const void *a, const void *b, void *ctx), void *ctx)
+{
+	struct gosort s = {v, less, ctx};
+	gs_pdqsort(&s, 0, (long)n, bits_len(n));
+}

@@ -119,6 +119,14 @@ int str_has_suffix(const char *s, const char *suffix);
 /* Hex SHA-256 of data (64 chars + NUL into out). */
 void sha256_hex(const void *data, size_t len, char out[65]);
 
+/*
+ * Go's sort.Slice (Go 1.19 and later: pattern-defeating quicksort, not
+ * stable) over an array of pointers, step for step, so that elements the
+ * order calls equal end up where the docker CLI (built with Go 1.24) puts
+ * them.  less(a, b, ctx): a sorts before b.
+ */
+void go_sort_slice(void **v, size_t n, int (*less)(const void *a, const void *b, void *ctx), void *ctx);
+
 /* Go's strconv.Atoi (decimal, optional sign); Go's time.ParseDuration, in ns. */
 int compose_parse_int(const char *s, long long *out);
 int compose_parse_duration(const char *s, long long *ns);

@@ -784,6 +784,84 @@ static void test_every_error_at_once(void **state)
 	free(got);
 }
 
+/* Issue 17: the CLI sorts a service's ports with Go's sort.Slice by
+ * published port; it is not stable, so with more than 12 ports the ones
+ * publishing the same port come out in pdqsort's order.  The expected
+ * orders are what docker stack deploy (CLI 28.2.2) stored for
+ * tests/fixtures/compare/ports.yml on the lab engine. */
+static void test_port_order_as_go_sorts(void **state)
+{
+	(void)state;
+	char *path = xasprintf("%s/tests/fixtures/compare/ports.yml", TOP);
+	char *text = NULL;
+	size_t len;
+	assert_int_equal(read_file(path, 1 << 20, &text, &len), 0);
+	const char *t[] = {text};
+	struct diags d = {0};
+	struct desired *ds = load(t, 1, &d);
+	assert_non_null(ds);
+	static const char *want[][2] = {
+		{"st_many", "0:9006/tcp 0:9001/tcp 0:9002/tcp 0:9003/tcp 0:9011/tcp 0:9000/tcp 0:9004/tcp 0:9010/tcp "
+			    "0:9009/tcp 0:9008/tcp 0:9007/tcp 0:9005/tcp 53:53/tcp 53:53/udp 6000:6000/udp 6000:6000/sctp "
+			    "6000:6000/tcp 7000:7000/tcp 7001:7001/tcp 7002:7002/tcp 7003:7003/tcp 8080:80/tcp "},
+		{"st_few", "0:9000/tcp 0:9001/tcp 0:9002/tcp 0:9003/tcp 81:81/tcp "},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+		json_t *ports = json_object_get(json_object_get(svc(ds, want[i][0]), "EndpointSpec"), "Ports");
+		struct buf b;
+		buf_init(&b, 0);
+		size_t k;
+		json_t *p;
+		json_array_foreach(ports, k, p)
+			buf_addf(&b, "%lld:%lld/%s ", (long long)json_integer_value(json_object_get(p, "PublishedPort")),
+				 (long long)json_integer_value(json_object_get(p, "TargetPort")),
+				 *json_string_value(json_object_get(p, "Protocol")) ?
+					 json_string_value(json_object_get(p, "Protocol")) : "tcp"); /* the engine's default */
+		assert_string_equal(b.data, want[i][1]);
+		buf_free(&b);
+	}
+	desired_free(ds);
+	diags_free(&d);
+	free(text);
+	free(path);
+}
+
+/* go_sort_slice on its own: larger inputs go through the partitions, the
+ * pattern breaking and the heap fallback; the result is always sorted
+ * and a permutation (what Go's sort.Slice guarantees). */
+static int int_less(const void *a, const void *b, void *ctx)
+{
+	(void)ctx;
+	return *(const int *)a < *(const int *)b;
+}
+
+static void test_go_sort_slice_sorts(void **state)
+{
+	(void)state;
+	enum { N = 3000 };
+	static int vals[N];
+	static void *v[N];
+	unsigned r = 12345;
+	for (int round = 0; round < 4; round++) {
+		long long sum = 0, got = 0;
+		for (int i = 0; i < N; i++) {
+			r = r * 1103515245u + 12345u;
+			/* random, few distinct, descending, organ pipe */
+			vals[i] = round == 0 ? (int)(r >> 8) : round == 1 ? (int)(r >> 8) % 7 : round == 2 ? N - i :
+				  (i < N / 2 ? i : N - i);
+			v[i] = &vals[i];
+			sum += vals[i];
+		}
+		go_sort_slice(v, N, int_less, NULL);
+		for (int i = 0; i < N; i++) {
+			got += *(int *)v[i];
+			if (i)
+				assert_true(*(int *)v[i - 1] <= *(int *)v[i]);
+		}
+		assert_true(sum == got);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -812,6 +890,8 @@ int main(void)
 		cmocka_unit_test(test_version_mapping),
 		cmocka_unit_test(test_schema_extensions_and_open_objects),
 		cmocka_unit_test(test_every_error_at_once),
+		cmocka_unit_test(test_port_order_as_go_sorts),
+		cmocka_unit_test(test_go_sort_slice_sorts),
 	};
 	return cmocka_run_group_tests_name("compose", tests, NULL, NULL);
 }
