@@ -269,6 +269,30 @@ static int create(struct docker *dk, const struct op *o, json_t *body, struct id
 	return rc;
 }
 
+/* A named secret's or config's labels (plan.c: the content is the same,
+ * or the engine is to tell).  The engine refuses other data with "only
+ * updates to Labels are allowed": said in the stack's terms here. */
+static int update_object(struct docker *dk, const struct op *o, json_t *body, char **err)
+{
+	const char *what = o->kind == K_SECRET ? "secret" : "config";
+	char *path = xasprintf("/%ss/%s/update?version=%lld", what, o->id, o->version);
+	char *label = xasprintf("update %s", o->name);
+	struct retry rt = {0};
+	int rc;
+	while ((rc = docker_call(dk, "POST", path, body, NULL, err)) != DOCKER_OK && retry_after(&rt, rc, label, *err)) {
+		free(*err);
+		*err = NULL;
+	}
+	if (rc != DOCKER_OK && *err && strstr(*err, "only updates to Labels are allowed")) {
+		free(*err);
+		*err = xasprintf("the file's content differs from the %s the swarm has under that name (made without shoal, so not compared before), and the engine cannot change it: rename it or drop name: to have shoal rotate it",
+				 what);
+	}
+	free(label);
+	free(path);
+	return rc;
+}
+
 /* One operation, its body a private copy (wiped and freed here). */
 static int run_op(struct docker *dk, const struct op *o, json_t *body, struct ids *ids, char **err)
 {
@@ -278,6 +302,10 @@ static int run_op(struct docker *dk, const struct op *o, json_t *body, struct id
 		rc = create(dk, o, body, ids, err);
 		break;
 	case OP_UPDATE:
+		if (o->kind == K_SECRET || o->kind == K_CONFIG) {
+			rc = update_object(dk, o, body, err);
+			break;
+		}
 		rc = resolve_refs(dk, ids, body, err);
 		if (!rc)
 			rc = update_service(dk, o, body, err);

@@ -320,7 +320,7 @@ static void convert_networks(struct cctx *c, struct desired *ds, const struct st
 
 /* ---- secrets and configs ---- */
 
-char *convert_rotated_name(const char *base, const char *data_b64, const json_t *templating)
+char *convert_content_digest(const char *data_b64, const json_t *templating)
 {
 	char hex[65];
 	char *t = templating ? json_dumps(templating, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
@@ -328,10 +328,18 @@ char *convert_rotated_name(const char *base, const char *data_b64, const json_t 
 	sha256_hex(all, strlen(all), hex);
 	free(all);
 	free(t);
+	return xstrndup(hex, 10);
+}
+
+char *convert_rotated_name(const char *base, const char *data_b64, const json_t *templating)
+{
+	char *hex = convert_content_digest(data_b64, templating);
 	size_t bl = strlen(base);
 	if (bl > 64 - 11)
 		bl = 64 - 11;
-	return xasprintf("%.*s_%.10s", (int)bl, base, hex);
+	char *name = xasprintf("%.*s_%s", (int)bl, base, hex);
+	free(hex);
+	return name;
 }
 
 static size_t b64_decoded_len(const char *b)
@@ -451,7 +459,17 @@ static void convert_file_objects(struct cctx *c, const char *section, json_t *ou
 			templ = json_object();
 			json_object_set_new(templ, "Name", json_string(td));
 		}
-		char *final = convert_rotated_name(base, hash_input ? hash_input : b64, templ);
+		/* name: is the object's name, exactly (docker's); the others are
+		 * named after their content, so a change rotates them */
+		char *final;
+		if (name) {
+			final = xstrdup(name);
+			char *dg = convert_content_digest(hash_input ? hash_input : b64, templ);
+			json_object_set_new(labels, LABEL_CONTENT, json_string(dg));
+			free(dg);
+		} else {
+			final = convert_rotated_name(base, hash_input ? hash_input : b64, templ);
+		}
 		free(hash_input);
 		const char *bad = object_name_problem(final);
 		if (bad)
@@ -470,6 +488,11 @@ static void convert_file_objects(struct cctx *c, const char *section, json_t *ou
 		json_t *ent = json_object();
 		json_object_set_new(ent, "spec", spec);
 		json_object_set_new(ent, "key", json_string(key));
+		if (name)
+			json_object_set_new(ent, "named", json_true());
+		if (json_object_get(out, final))
+			cerr(c, obj, "%s %s: another %s of this stack has the name %s", is_secret ? "secret" : "config", key,
+			     is_secret ? "secret" : "config", final);
 		json_object_set_new(out, final, ent);
 		sodium_memzero(b64, strlen(b64));
 		free(b64);

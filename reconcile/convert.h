@@ -14,6 +14,7 @@
 #define LABEL_MANAGED "io.shoal.managed"	/* on every object apply writes */
 #define LABEL_HASH "io.shoal.spec-hash"		/* hash of the desired spec */
 #define LABEL_LOGICAL "io.shoal.object"		/* secret/config: STACK_key */
+#define LABEL_CONTENT "io.shoal.content"	/* secret/config with name: its content's digest */
 #define LABEL_SEALED_ENV "io.shoal.sealed-env"	/* env keys holding sealed values */
 #define LABEL_COMMIT "io.shoal.commit"		/* service: the commit that last wrote it */
 #define LABEL_FOLLOW "io.shoal.follow-tag"	/* deploy label: "true" = follow the tag's digest */
@@ -33,8 +34,9 @@ struct convert_opts {
  * object's final name:
  *   networks      name -> NetworkCreate body
  *   ext_networks  name -> compose key (must exist, scope swarm)
- *   secrets       name -> SecretSpec (Data base64, Labels incl. logical name)
- *   configs       name -> ConfigSpec
+ *   secrets       name -> {spec: SecretSpec (Data base64, Labels incl. logical
+ *                 name), key: compose key, named: true when name: sets it}
+ *   configs       name -> the same with a ConfigSpec
  *   ext_secrets, ext_configs  name -> compose key
  *   services      name -> ServiceSpec (secret/config refs by name, no IDs)
  *   replicas_unset  service name -> true when deploy.replicas was omitted
@@ -56,6 +58,9 @@ void desired_free(struct desired *ds);
 /* Deterministic, content-derived name for a secret/config: base + "_" +
  * 10 hex digits of the content hash, at most 64 characters. */
 char *convert_rotated_name(const char *base, const char *data_b64, const json_t *templating);
+/* Those 10 hex digits alone: a named object (name:) carries them in its
+ * LABEL_CONTENT label, since its name cannot change with its content. */
+char *convert_content_digest(const char *data_b64, const json_t *templating);
 
 /* Why a stack name cannot be used (docker's CLI refuses a blank one, the
  * engine the names made from the rest), or NULL. */

@@ -730,16 +730,90 @@ static int managed(const json_t *obj, int spec)
 	return m && !strcmp(m, "true");
 }
 
+/*
+ * A secret or config with name: keeps that name whatever its content, and
+ * the engine cannot change an object's content (only its labels).  The
+ * content of a live object of that name is known from its data (configs)
+ * or from the digest shoal labels it with (LABEL_CONTENT); a secret made
+ * by other means has neither.  Returns 1 same, 0 different, -1 unknown.
+ */
+static int same_content(const json_t *want_spec, const json_t *live, enum obj_kind kind)
+{
+	const json_t *ls = json_object_get(live, "Spec");
+	if (kind == K_CONFIG) {
+		const char *a = json_string_value(json_object_get(want_spec, "Data"));
+		const char *b = json_string_value(json_object_get(ls, "Data"));
+		const json_t *ta = json_object_get(want_spec, "Templating"), *tb = json_object_get(ls, "Templating");
+		const char *na = json_string_value(json_object_get(ta, "Name")), *nb = json_string_value(json_object_get(tb, "Name"));
+		return !strcmp(a ? a : "", b ? b : "") && !strcmp(na ? na : "", nb ? nb : "");
+	}
+	const char *a = json_string_value(json_object_get(json_object_get(want_spec, "Labels"), LABEL_CONTENT));
+	const char *b = label_of(live, 1, LABEL_CONTENT);
+	if (!a || !b)
+		return -1;
+	return !strcmp(a, b);
+}
+
+/* Named secrets and configs whose live object (of any stack, or of none)
+ * holds other content: said in *err (each once), so the stack is left
+ * out before its first write. */
+static void check_named(const json_t *want, const json_t *all, enum obj_kind kind, struct buf *err)
+{
+	const char *what = kind == K_SECRET ? "secret" : "config";
+	size_t n;
+	const char **keys = json_sorted_keys(want, &n);
+	for (size_t i = 0; i < n; i++) {
+		const json_t *w = json_object_get(want, keys[i]);
+		const json_t *live = find_by_name(all, keys[i], 1);
+		if (!json_is_true(json_object_get(w, "named")) || !live ||
+		    same_content(json_object_get(w, "spec"), live, kind) != 0)
+			continue;
+		buf_addf(err, "%s%s %s (name: %s): the file's content differs from the %s the swarm has under that name, and the engine cannot change it: rename it (name: %s_v2) or drop name: to have shoal rotate it",
+			 err->len ? "; " : "", what, json_string_value(json_object_get(w, "key")), keys[i], what, keys[i]);
+	}
+	free(keys);
+}
+
+static int same_labels(const json_t *a, const json_t *b)
+{
+	return json_equal((json_t *)(a ? a : json_object()), (json_t *)(b ? b : json_object())) ||
+	       (json_object_size(a) == 0 && json_object_size(b) == 0);
+}
+
 static void plan_objects(struct plan *p, const char *stack, const json_t *want, const json_t *live,
-			 enum obj_kind kind, const struct plan_opts *o)
+			 const json_t *all, enum obj_kind kind, const struct plan_opts *o)
 {
 	size_t n;
 	const char **keys = json_sorted_keys(want, &n);
 	for (size_t i = 0; i < n; i++) {
-		if (find_by_name(live, keys[i], 1))
+		const json_t *w = json_object_get(want, keys[i]);
+		json_t *spec = json_object_get(w, "spec");
+		if (json_is_true(json_object_get(w, "named"))) {
+			/* that name wherever it is: in this stack, another, none */
+			const json_t *x = find_by_name(all, keys[i], 1);
+			if (x) {
+				/* same content (checked before): labels may change;
+				 * unknown content: the engine compares the data the
+				 * update carries, and refuses other data (an update
+				 * that goes first: refused, it writes nothing) */
+				int same = same_content(spec, x, kind);
+				if (same > 0 && same_labels(json_object_get(spec, "Labels"), jpath((json_t *)x, "Spec", "Labels")))
+					continue;
+				struct op *op = add_op(p, OP_UPDATE, kind, stack, keys[i]);
+				op->id = xstrdup(json_string_value(json_object_get(x, "ID")));
+				op->version = json_integer_value(jpath((json_t *)x, "Version", "Index"));
+				op->spec = json_deep_copy(spec);
+				if (same > 0 && kind == K_SECRET)
+					json_object_del(op->spec, "Data"); /* labels only */
+				op->changes = json_array();
+				add_change(op->changes, "Labels", jpath((json_t *)x, "Spec", "Labels"), json_object_get(spec, "Labels"));
+				continue;
+			}
+		} else if (find_by_name(live, keys[i], 1)) {
 			continue;
+		}
 		struct op *op = add_op(p, OP_CREATE, kind, stack, keys[i]);
-		op->spec = json_incref(json_object_get(json_object_get(want, keys[i]), "spec"));
+		op->spec = json_incref(spec);
 	}
 	free(keys);
 	size_t i;
@@ -853,6 +927,8 @@ static int precheck(const struct desired *ds, const struct live *lv, const struc
 				keys[i], was, now);
 	}
 	free(keys);
+	check_named(ds->secrets, lv->all_secrets, K_SECRET, &b);
+	check_named(ds->configs, lv->all_configs, K_CONFIG, &b);
 	if (!b.len) {
 		buf_free(&b);
 		return 0;
@@ -884,8 +960,8 @@ int plan_stack(struct plan *p, const struct desired *ds, const char *stack, cons
 			op->over_stale = ln != NULL;
 		}
 		free(keys);
-		plan_objects(p, stack, ds->secrets, lv->secrets, K_SECRET, o);
-		plan_objects(p, stack, ds->configs, lv->configs, K_CONFIG, o);
+		plan_objects(p, stack, ds->secrets, lv->secrets, lv->all_secrets, K_SECRET, o);
+		plan_objects(p, stack, ds->configs, lv->configs, lv->all_configs, K_CONFIG, o);
 		size_t first = p->n;
 		keys = json_sorted_keys(ds->services, &n);
 		for (size_t i = 0; i < n; i++)
@@ -915,8 +991,8 @@ int plan_stack(struct plan *p, const struct desired *ds, const char *stack, cons
 			return -1;
 		}
 	} else {
-		plan_objects(p, stack, empty, lv->secrets, K_SECRET, o);
-		plan_objects(p, stack, empty, lv->configs, K_CONFIG, o);
+		plan_objects(p, stack, empty, lv->secrets, lv->all_secrets, K_SECRET, o);
+		plan_objects(p, stack, empty, lv->configs, lv->all_configs, K_CONFIG, o);
 	}
 	size_t i;
 	json_t *x;
@@ -1295,6 +1371,10 @@ char *plan_conflict_text(const json_t *c)
 
 static int rank(const struct op *o)
 {
+	/* a named secret's or config's update first: the engine may refuse
+	 * its data, and then nothing has been written */
+	if (o->op == OP_UPDATE && (o->kind == K_SECRET || o->kind == K_CONFIG))
+		return -1;
 	if (o->early)
 		return 3; /* after the secrets and configs an update may use */
 	if (o->op != OP_REMOVE)

@@ -9,9 +9,11 @@
  * }
  * Only stacks with a change appear.  Secret and config entries carry their
  * names (content-derived from hashes, never values): action create, remove
- * or rotate (same logical object, new content).  Environment values that
- * are sealed at base or at head show as KEY=(sealed FINGERPRINT), and the
- * document is scrubbed of every plaintext registered (scrub.h).
+ * or rotate (same logical object, new content), or refused (an object
+ * with name: whose content changed: its stack is listed as invalid).
+ * Environment values that are sealed at base or at head show as
+ * KEY=(sealed FINGERPRINT), and the document is scrubbed of every
+ * plaintext registered (scrub.h).
  */
 #include "review.h"
 
@@ -74,12 +76,29 @@ static const char *by_logical(const json_t *objs, const char *lname)
 	return NULL;
 }
 
-static void compare_files(json_t *out, const json_t *a, const json_t *b)
+static const char *content_of(const json_t *obj)
+{
+	return json_string_value(
+		json_object_get(json_object_get(json_object_get(obj, "spec"), "Labels"), LABEL_CONTENT));
+}
+
+/* Returns how many named objects (name:) changed content: the engine
+ * refuses that, so apply would leave the stack out. */
+static int compare_files(json_t *out, const json_t *a, const json_t *b)
 {
 	size_t n;
+	int refused = 0;
 	const char **k = json_sorted_keys(b, &n);
 	for (size_t i = 0; i < n; i++) {
-		if (json_object_get(a, k[i]))
+		const json_t *was = json_object_get(a, k[i]), *now = json_object_get(b, k[i]);
+		if (was && json_is_true(json_object_get(now, "named")) && content_of(was) && content_of(now) &&
+		    strcmp(content_of(was), content_of(now))) {
+			json_t *e = entry(k[i], "refused");
+			json_object_set_new(e, "object", json_string(k[i]));
+			json_array_append_new(out, e);
+			refused++;
+		}
+		if (was)
 			continue;
 		const char *l = logical(json_object_get(b, k[i]));
 		const char *old = l ? by_logical(a, l) : NULL;
@@ -100,6 +119,7 @@ static void compare_files(json_t *out, const json_t *a, const json_t *b)
 		json_array_append_new(out, e);
 	}
 	free(k);
+	return refused;
 }
 
 /* "8080/tcp host" for every published port of a spec. */
@@ -233,8 +253,11 @@ json_t *review_compare(const struct repo *base, const struct repo *head, const u
 		json_object_set_new(st, "action", json_string(!a ? "create" : !b ? "remove" : "update"));
 		json_t *nets = json_array(), *secs = json_array(), *cfgs = json_array();
 		compare_plain(nets, a ? a->networks : empty, b ? b->networks : empty);
-		compare_files(secs, a ? a->secrets : empty, b ? b->secrets : empty);
-		compare_files(cfgs, a ? a->configs : empty, b ? b->configs : empty);
+		/* a named object's new content: the engine refuses it, the
+		 * stack is invalid at head as far as applying goes */
+		if (compare_files(secs, a ? a->secrets : empty, b ? b->secrets : empty) +
+		    compare_files(cfgs, a ? a->configs : empty, b ? b->configs : empty))
+			json_array_append_new(invalid, json_string(keys[i]));
 		json_object_set_new(st, "networks", nets);
 		json_object_set_new(st, "secrets", secs);
 		json_object_set_new(st, "configs", cfgs);
@@ -287,7 +310,9 @@ void review_print_text(const json_t *rv, int color)
 				const char *a = json_string_value(json_object_get(e, "action"));
 				const char *c = !color ? "" : *sym(a) == '+' ? "\033[32m" : *sym(a) == '-' ? "\033[31m" : "\033[33m";
 				printf("  %s%s %.*s %s%s%s%s\n", c, sym(a), (int)strlen(kinds[k]) - 1, kinds[k],
-				       json_string_value(json_object_get(e, "name")), !strcmp(a, "rotate") ? " (rotated: content changed)" : "",
+				       json_string_value(json_object_get(e, "name")),
+				       !strcmp(a, "rotate") ? " (rotated: content changed)" :
+				       !strcmp(a, "refused") ? " (content changed under name: the engine cannot change it: rename it or drop name:)" : "",
 				       json_is_true(json_object_get(e, "restarts")) ? " (restarts tasks)" : "", z);
 				size_t m;
 				json_t *ch;
@@ -382,9 +407,10 @@ void review_markdown(const json_t *rv, struct buf *o)
 			json_t *e;
 			json_array_foreach(json_object_get(st, kinds[k]), j, e) {
 				const char *a = json_string_value(json_object_get(e, "action"));
-				buf_addf(o, "- **%s** %.*s `%s`%s\n", a, (int)strlen(kinds[k]) - 1, kinds[k],
+				buf_addf(o, "- **%s** %.*s `%s`%s%s\n", a, (int)strlen(kinds[k]) - 1, kinds[k],
 				       json_string_value(json_object_get(e, "name")),
-				       json_is_true(json_object_get(e, "restarts")) ? " (restarts tasks)" : "");
+				       json_is_true(json_object_get(e, "restarts")) ? " (restarts tasks)" : "",
+				       !strcmp(a, "refused") ? " (content changed under `name:`: the engine cannot change it; rename it or drop `name:`)" : "");
 				size_t m;
 				json_t *ch;
 				json_array_foreach(json_object_get(e, "changes"), m, ch) {

@@ -6,11 +6,13 @@ compare_cli || exit 77
 cli_version=$("$DOCKER28" --version | sed 's/^Docker version \([^,]*\).*/\1/')
 echo "docker CLI $cli_version ($DOCKER28)"
 fx=$TOP/tests/fixtures/compare
-capture() { # stack -> normalised json on stdout
+capture() { # stack -> normalised json on stdout (tests/lab/specnorm.py)
 	local ids; ids=$(docker service ls -q --filter label=com.docker.stack.namespace="$1")
 	{
 		printf '{"services":'; docker service inspect $ids
 		printf ',"networks":'; docker network inspect $(docker network ls -q)
+		printf ',"secrets":'; docker secret ls -q | xargs -r docker secret inspect; [ -n "$(docker secret ls -q)" ] || printf '[]'
+		printf ',"configs":'; docker config ls -q | xargs -r docker config inspect; [ -n "$(docker config ls -q)" ] || printf '[]'
 		printf '}'
 	} | python3 "$TOP/tests/lab/specnorm.py" "$1"
 }
@@ -36,7 +38,7 @@ run_case() { # name, files...
 		echo "case $name: warnings differ"; rc=1
 	fi
 	if python3 "$TOP/tests/lab/jsondiff.py" "$T/docker-$name.json" "$T/shoal-$name.json"; then
-		echo "case $name: $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$T/shoal-$name.json") services identical"
+		echo "case $name: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(" ".join("%d %s" % (len(d[k]), k) for k in sorted(d)))' "$T/shoal-$name.json") identical"
 	else
 		echo "case $name: specs differ"; rc=1
 	fi
@@ -69,6 +71,19 @@ case $cli_version in
 	diff -u "$fx/timestamps.cli28" <(stored "$T/docker-timestamps.json") ||
 		{ echo "case timestamps: docker CLI $cli_version no longer stores what timestamps.cli28 says"; rc=1; } ;;
 esac
+run_case named named.yml
+# a named secret whose file changed: the engine cannot change it; docker
+# fails half way (its networks made), shoal refuses before any write
+cp -r "$fx" "$T/named" && printf 'another token\n' > "$T/named/token.txt"
+( cd "$fx" && "$SHOAL" stack deploy --resolve-image never -c named.yml sn ) > /dev/null 2>&1 || { echo "named: first deploy failed"; rc=1; }
+before=$(all_versions)
+( cd "$T/named" && "$SHOAL" stack deploy --resolve-image never -c named.yml sn ) > "$T/named.out" 2>&1 &&
+	{ echo "named: shoal accepted new content under the same name"; rc=1; }
+grep -q "secret named_token (name: fixture-named-token): the file's content differs.*rename it" "$T/named.out" ||
+	{ echo "named: no clear refusal:"; cat "$T/named.out"; rc=1; }
+[ "$before" = "$(all_versions)" ] || { echo "named: shoal wrote before refusing"; rc=1; }
+"$SHOAL" stack rm sn > /dev/null
+echo "named: new content under name: refused before any write ($(head -1 "$T/named.out" | cut -c1-80)...)"
 # files docker refuses are refused by shoal too, before any write
 for f in "$TOP"/tests/fixtures/reject/*.yml; do
 	b=$(basename "$f" .yml)

@@ -9,6 +9,7 @@
 
 #include "../../reconcile/compose.h"
 #include "../../reconcile/convert.h"
+#include "../../reconcile/plan.h"
 #include "../../reconcile/repo.h"
 
 static const char *lookup(void *ctx, const char *name)
@@ -19,8 +20,16 @@ static const char *lookup(void *ctx, const char *name)
 	return NULL;
 }
 
+static struct desired *load_in(const char **texts, size_t n, struct diags *d, const char *workdir);
+
 /* Load one or more in-memory files; returns the desired state or NULL. */
 static struct desired *load(const char **texts, size_t n, struct diags *d)
+{
+	return load_in(texts, n, d, "/nonexistent");
+}
+
+/* The same, reading file: and env_file paths from workdir. */
+static struct desired *load_in(const char **texts, size_t n, struct diags *d, const char *workdir)
 {
 	struct compose_file f[4];
 	char names[4][32];
@@ -30,7 +39,7 @@ static struct desired *load(const char **texts, size_t n, struct diags *d)
 		f[i].data = texts[i];
 		f[i].len = strlen(texts[i]);
 	}
-	struct compose_opts co = {.lookup = lookup, .workdir = "/nonexistent"};
+	struct compose_opts co = {.lookup = lookup, .workdir = workdir};
 	struct ynode *m = NULL;
 	struct desired *ds = NULL;
 	int lr = compose_load(f, n, &co, &m, d);
@@ -862,6 +871,91 @@ static void test_go_sort_slice_sorts(void **state)
 	}
 }
 
+/* Issue 17: a secret or config with name: is created under exactly that
+ * name (docker's), not the rotated STACK_key_<hash>; the others rotate
+ * as before.  The engine cannot change an object's content: a named
+ * config whose live data differs, or a named secret whose content label
+ * differs, leaves the stack out of the plan before its first write; the
+ * same content writes nothing; a secret made without shoal (no label)
+ * is updated first, so that the engine compares its data before any
+ * other write. */
+static void test_named_objects_keep_their_name(void **state)
+{
+	(void)state;
+	char *dir = xasprintf("%s/tests/fixtures/compare", TOP);
+	const char *texts[] = {"services:\n  s:\n    image: x\n    secrets: [s, t]\n    configs: [c]\n"
+			       "secrets:\n  s: {name: named-secret, file: ./token.txt}\n  t: {file: ./token.txt}\n"
+			       "configs:\n  c: {name: named-config, file: ./app.conf, labels: {a: b}}\n"};
+	struct diags d = {0};
+	struct desired *ds = load_in(texts, 1, &d, dir);
+	assert_non_null(ds);
+	json_t *sec = json_object_get(ds->secrets, "named-secret");
+	assert_non_null(sec);
+	assert_true(json_is_true(json_object_get(sec, "named")));
+	const char *digest = json_string_value(json_object_get(json_object_get(json_object_get(sec, "spec"), "Labels"), LABEL_CONTENT));
+	assert_non_null(digest);
+	assert_int_equal(strlen(digest), 10);
+	int rotated = 0;
+	const char *k;
+	json_t *v;
+	json_object_foreach(ds->secrets, k, v)
+		rotated += !strncmp(k, "st_t_", 5) && strlen(k) == 15;
+	assert_int_equal(rotated, 1);
+	json_t *cs = json_object_get(json_object_get(svc(ds, "st_s"), "TaskTemplate"), "ContainerSpec");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(cs, "Configs"), 0), "ConfigName")),
+			    "named-config");
+	json_t *cfg = json_object_get(json_object_get(ds->configs, "named-config"), "spec");
+	const char *data = json_string_value(json_object_get(cfg, "Data"));
+
+	/* the swarm has both names, with other content */
+	json_t *secrets = json_pack("[{s:s, s:{s:i}, s:{s:s, s:{s:s, s:s}}}]", "ID", "S1", "Version", "Index", 7, "Spec",
+				    "Name", "named-secret", "Labels", LABEL_NAMESPACE, "st", LABEL_CONTENT, "0000000000");
+	json_t *configs = json_pack("[{s:s, s:{s:i}, s:{s:s, s:s, s:O}}]", "ID", "C1", "Version", "Index", 3, "Spec",
+				    "Name", "named-config", "Data", "b3RoZXI=", "Labels",
+				    json_object_get(cfg, "Labels"));
+	struct swarm_state st;
+	char *err = NULL;
+	assert_int_equal(swarm_state_init(&st, json_array(), secrets, configs, json_array(), &err), 0);
+	struct live lv;
+	live_select(&st, "st", &lv);
+	struct plan p = {0};
+	struct plan_opts po = {0};
+	assert_int_equal(plan_stack(&p, ds, "st", &lv, &po, &err), -1);
+	assert_int_equal(p.n, 0);
+	assert_non_null(strstr(err, "secret s (name: named-secret): the file's content differs"));
+	assert_non_null(strstr(err, "config c (name: named-config): the file's content differs"));
+	assert_non_null(strstr(err, "rename it (name: named-config_v2) or drop name:"));
+	free(err);
+	err = NULL;
+	live_free(&lv);
+	swarm_state_free(&st);
+
+	/* the config as the file has it, the secret made by hand (no label) */
+	secrets = json_pack("[{s:s, s:{s:i}, s:{s:s}}]", "ID", "S1", "Version", "Index", 7, "Spec", "Name", "named-secret");
+	configs = json_pack("[{s:s, s:{s:i}, s:{s:s, s:s, s:O}}]", "ID", "C1", "Version", "Index", 3, "Spec", "Name",
+			    "named-config", "Data", data, "Labels", json_object_get(cfg, "Labels"));
+	assert_int_equal(swarm_state_init(&st, json_array(), secrets, configs, json_array(), &err), 0);
+	live_select(&st, "st", &lv);
+	assert_int_equal(plan_stack(&p, ds, "st", &lv, &po, &err), 0);
+	plan_sort(&p);
+	assert_true(p.n >= 3);
+	assert_int_equal(p.ops[0].op, OP_UPDATE);
+	assert_int_equal(p.ops[0].kind, K_SECRET);
+	assert_string_equal(p.ops[0].id, "S1");
+	assert_int_equal(p.ops[0].version, 7);
+	assert_non_null(json_object_get(p.ops[0].spec, "Data")); /* the engine compares it */
+	for (size_t i = 0; i < p.n; i++) {
+		assert_false(p.ops[i].kind == K_CONFIG); /* the same: nothing to do */
+		assert_false(p.ops[i].op == OP_CREATE && !strcmp(p.ops[i].name, "named-secret"));
+	}
+	plan_free(&p);
+	live_free(&lv);
+	swarm_state_free(&st);
+	desired_free(ds);
+	diags_free(&d);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -892,6 +986,7 @@ int main(void)
 		cmocka_unit_test(test_every_error_at_once),
 		cmocka_unit_test(test_port_order_as_go_sorts),
 		cmocka_unit_test(test_go_sort_slice_sorts),
+		cmocka_unit_test(test_named_objects_keep_their_name),
 	};
 	return cmocka_run_group_tests_name("compose", tests, NULL, NULL);
 }
