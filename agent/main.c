@@ -301,18 +301,23 @@ static int cmd_stack_deploy(int argc, char **argv)
 	struct compose_opts co = {.lookup = var_lookup, .sealed = var_sealed, .lookup_ctx = &vc, .workdir = wd};
 	vc.co = &co;
 	int lr = compose_load(cf, files.n, &co, &model, &d);
-	struct convert_opts cvo = {.copts = &co, .key = g_keyp};
-	if (model) /* after errors too: they are all said at once */
-		convert_stack(stack, model, &cvo, &ds, &d);
-	if (lr < 0) {
-		desired_free(ds);
-		ds = NULL;
-	}
+	/* after errors too: they are all said at once */
+	struct convert_opts cvo = {.copts = &co, .key = g_keyp, .keep_invalid = 1};
+	int cr = model ? convert_stack(stack, model, &cvo, &ds, &d) : -1;
 	var_ctx_wipe(&vc);
 	free(wd);
 	diags_print(&d);
-	if (!ds)
+	if (lr < 0 || cr < 0) {
+		/* and the engine's own rules, when it answers: nothing is
+		 * written, but nothing is left for a second run to find */
+		char *e = NULL;
+		if (ds && docker_new(&dk, opt_host, &e) == DOCKER_OK && plan_for_engine(dk, ds, &err) < 0)
+			fprintf(stderr, "shoal: %s\n", err);
+		free(e);
+		free(err);
+		err = NULL;
 		goto out;
+	}
 	if (cli_open_engine(&dk) < 0)
 		goto out;
 	if (with_auth || auth_file) {
@@ -328,6 +333,8 @@ static int cmd_stack_deploy(int argc, char **argv)
 		}
 		free(def);
 	}
+	if (plan_for_engine(dk, ds, &err) < 0)
+		goto out;
 	if (swarm_fetch(dk, &st, &err) < 0)
 		goto out;
 	live_select(&st, stack, &lv);
@@ -587,6 +594,14 @@ int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, 
 		if (rs && !rs->ds) {
 			const char *f[] = {"stack", rs->name, NULL};
 			say(stderr, "error", f, "shoal: stack %s is invalid: nothing of it will be applied", rs->name);
+			(*invalid)++;
+			continue;
+		}
+		if (rs && plan_for_engine(dk, rs->ds, &err) < 0) {
+			fprintf(stderr, "shoal: stack %s: %s\nshoal: stack %s is invalid: nothing of it will be applied\n",
+				names.v[i], err, names.v[i]);
+			free(err);
+			err = NULL;
 			(*invalid)++;
 			continue;
 		}

@@ -1642,6 +1642,26 @@ static void normalize_objects(struct nctx *c, struct ynode *root, const char *se
 			replace(o, "labels", list_or_dict(n, '=', 0));
 		if ((n = ynode_get(o, "driver_opts")))
 			stringify_map(n);
+		/* an external volume is made elsewhere: docker's loader refuses
+		 * what would make it (the first of these it finds) */
+		const struct ynode *ext = ynode_get(o, "external");
+		int is_ext = 0;
+		if (ext && ext->kind == Y_SCALAR)
+			compose_parse_bool(ext->s, &is_ext);
+		else if (ext && ext->kind == Y_MAP)
+			is_ext = 1;
+		static const char *making[] = {"driver", "driver_opts", "labels"};
+		for (size_t k = 0; is_ext && !strcmp(section, "volumes") && k < ARRAY_SIZE(making); k++) {
+			const struct ynode *x = ynode_get(o, making[k]);
+			int set = x && (!strcmp(making[k], "driver") ? *ynode_str(x) != 0 : x->n > 0);
+			if (set) {
+				const struct ynode *at = ynode_key(o, making[k]);
+				diags_add(c->d, DIAG_ERROR, at->file, at->line, at->col,
+					  "conflicting parameters \"external\" and \"%s\" specified for volume \"%s\"", making[k],
+					  ynode_str(sec->k[i]));
+				break;
+			}
+		}
 		if ((n = ynode_get(o, "external"))) {
 			struct ynode *m = map_with(n);
 			struct ynode *b = str_node("true", n);

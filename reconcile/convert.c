@@ -628,6 +628,11 @@ static json_t *convert_mounts(struct cctx *c, const struct ynode *svc)
 					json_t *vo = json_object();
 					if (vol && gbool(vol, "nocopy"))
 						json_object_set_new(vo, "NoCopy", json_true());
+					/* not in the schema, which leaves volume open: the
+					 * CLI reads it (engines with API 1.45: plan.c) */
+					const char *sub = vol ? gstr(vol, "subpath") : NULL;
+					if (sub && *sub)
+						json_object_set_new(vo, "Subpath", json_string(sub));
 					const struct ynode *ext = sv ? ynode_get(sv, "external") : NULL;
 					if (!(ext && gbool(ext, "external"))) {
 						json_object_set_new(vo, "Labels", labels_with_ns(c, sv ? ynode_get(sv, "labels") : NULL));
@@ -712,6 +717,32 @@ static json_t *convert_mounts(struct cctx *c, const struct ynode *svc)
 				cerr(c, v, "invalid npipe source, source cannot be empty");
 			else
 				json_object_set_new(m, "Source", json_string(src));
+		} else if (!strcmp(type, "image")) {
+			/* an image's file system (engines with API 1.48: plan.c) */
+			if (!src || !*src)
+				cerr(c, v, "invalid image source, source cannot be empty");
+			else if (vol || bind || tmpfs)
+				cerr(c, v, "%s options are incompatible with type image", vol ? "volume" : bind ? "bind" : "tmpfs");
+			else
+				json_object_set_new(m, "Source", json_string(src));
+		} else if (!strcmp(type, "cluster")) {
+			/* a CSI volume (API 1.42): a volume of the file, or a group */
+			if (!src || !*src) {
+				cerr(c, v, "invalid cluster source, source cannot be empty");
+			} else if (tmpfs || bind || vol) {
+				cerr(c, v, "%s options are incompatible with type cluster", tmpfs ? "tmpfs" : bind ? "bind" : "volume");
+			} else if (str_has_prefix(src, "group:")) {
+				json_object_set_new(m, "Source", json_string(src));
+			} else if (!vols || !ynode_key(vols, src)) {
+				cerr(c, v, "undefined volume \"%s\"", src);
+			} else {
+				const struct ynode *sv = ynode_get(vols, src);
+				const char *nm = sv ? gstr(sv, "name") : NULL;
+				char *sc = scope(c, src);
+				json_object_set_new(m, "Source", json_string(nm && *nm ? nm : sc));
+				free(sc);
+			}
+			json_object_set_new(m, "ClusterOptions", json_object());
 		} else {
 			cerr(c, v, "volume type must be volume, bind, tmpfs, npipe, or cluster");
 		}
@@ -1745,12 +1776,12 @@ int convert_stack(const char *stack, const struct ynode *model, const struct con
 		label_managed(ds->configs, "spec");
 		label_managed(ds->services, NULL);
 	}
-	if (d->nerrors > before) {
+	if (d->nerrors > before && !o->keep_invalid) {
 		desired_free(ds);
 		return -1;
 	}
 	*out = ds;
-	return 0;
+	return d->nerrors > before ? -1 : 0;
 }
 
 static void wipe_string(json_t *s)

@@ -27,6 +27,7 @@ struct convert_opts {
 	int repo_mode;			   /* stricter path rules, managed label */
 	const struct seal_key *key;	   /* opens sealed secret/config files */
 	int check_only;			   /* no key: check sealed files' form and scope */
+	int keep_invalid;		   /* *out even after errors: only for more checks */
 };
 
 /*

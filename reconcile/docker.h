@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 #define DOCKER_MAX_BODY (64u << 20)
-#define DOCKER_API_MAX "1.47"
+#define DOCKER_API_MAX "1.48" /* 1.48: image mounts (Docker 28) */
 
 enum {
 	DOCKER_OK = 0,

@@ -724,6 +724,103 @@ static void plan_service(struct plan *p, const struct desired *ds, const char *n
 	o->prev_update = xstrdup(started ? started : "");
 }
 
+/* ---------------- the engine's own rules ---------------- */
+
+/* Is API version api ("1.41") at least 1.minor? */
+static int api_at_least(const char *api, int minor)
+{
+	return api && str_has_prefix(api, "1.") && atoi(api + 2) >= minor;
+}
+
+/* Enabled plugins of the engine that provide an IPAM driver, by name. */
+static json_t *ipam_plugins(struct docker *dk, char **err)
+{
+	json_t *list = NULL, *names = json_object();
+	if (docker_call(dk, "GET", "/plugins", NULL, &list, err) != DOCKER_OK) {
+		json_decref(names);
+		return NULL;
+	}
+	size_t i, k;
+	json_t *x, *t;
+	json_array_foreach(list, i, x) {
+		if (!json_is_true(json_object_get(x, "Enabled")))
+			continue;
+		json_array_foreach(jpath(json_object_get(x, "Config"), "Interface", "Types"), k, t) {
+			const char *ty = json_string_value(t);
+			const char *name = json_string_value(json_object_get(x, "Name"));
+			if (ty && name && str_has_prefix(ty, "docker.ipamdriver/")) {
+				json_object_set_new(names, name, json_true());
+				if (str_has_suffix(name, ":latest")) {
+					char *bare = xstrndup(name, strlen(name) - 7);
+					json_object_set_new(names, bare, json_true());
+					free(bare);
+				}
+			}
+		}
+	}
+	json_decref(list);
+	return names;
+}
+
+int plan_for_engine(struct docker *dk, struct desired *ds, char **err)
+{
+	const char *api = docker_api_version(dk);
+	struct buf e;
+	buf_init(&e, 0);
+	*err = NULL;
+	size_t n;
+	const char **keys = json_sorted_keys(ds->services, &n);
+	for (size_t i = 0; i < n; i++) {
+		json_t *cs = jpath(json_object_get(json_object_get(ds->services, keys[i]), "TaskTemplate"), "ContainerSpec",
+				   NULL);
+		if (!api_at_least(api, 46))
+			json_object_del(cs, "OomScoreAdj");
+		if (!api_at_least(api, 44))
+			json_object_del(json_object_get(cs, "Healthcheck"), "StartInterval");
+		size_t k;
+		json_t *m;
+		json_array_foreach(json_object_get(cs, "Mounts"), k, m) {
+			const char *type = json_string_value(json_object_get(m, "Type"));
+			if (!api_at_least(api, 45))
+				json_object_del(json_object_get(m, "VolumeOptions"), "Subpath");
+			int need = type && !strcmp(type, "image") ? 48 : type && !strcmp(type, "cluster") ? 42 : 0;
+			if (need && !api_at_least(api, need))
+				buf_addf(&e, "%sservice %s: mount %s: type %s needs an engine with API 1.%d or later, this one has %s",
+					 e.len ? "\n" : "", keys[i], json_string_value(json_object_get(m, "Target")), type,
+					 need, api ? api : "?");
+		}
+	}
+	free(keys);
+	json_t *plugins = NULL;
+	keys = json_sorted_keys(ds->networks, &n);
+	for (size_t i = 0; i < n; i++) {
+		const char *drv = json_string_value(jpath(json_object_get(ds->networks, keys[i]), "IPAM", "Driver"));
+		if (!drv || !*drv || !strcmp(drv, "default"))
+			continue;
+		if (!plugins) {
+			char *perr = NULL;
+			plugins = ipam_plugins(dk, &perr);
+			if (!plugins) {
+				buf_addf(&e, "%snetwork %s: IPAM driver %s: cannot list the engine's plugins: %s", e.len ? "\n" : "",
+					 keys[i], drv, perr ? perr : "?");
+				free(perr);
+				continue;
+			}
+		}
+		if (!json_object_get(plugins, drv))
+			buf_addf(&e, "%snetwork %s: IPAM driver %s: no such plugin in the engine, which refuses the network (\"error during lookup of plugin %s\"); swarm networks have the IPAM driver default and those of installed plugins",
+				 e.len ? "\n" : "", keys[i], drv, drv);
+	}
+	free(keys);
+	json_decref(plugins);
+	if (e.len) {
+		*err = buf_detach(&e);
+		return -1;
+	}
+	buf_free(&e);
+	return 0;
+}
+
 static int managed(const json_t *obj, int spec)
 {
 	const char *m = label_of(obj, spec, LABEL_MANAGED);

@@ -79,6 +79,16 @@ struct live {
 void live_select(const struct swarm_state *st, const char *stack, struct live *lv);
 void live_free(struct live *lv);
 
+/*
+ * The desired state fitted to the engine it goes to, before anything is
+ * planned: fields its API version does not know are dropped (it ignores
+ * them, and every plan would then see a change), and what it would
+ * refuse at create time - a mount type it does not have, an IPAM driver
+ * that is no plugin of it - is said in *err (-1): the stack is left out
+ * before its first write.
+ */
+int plan_for_engine(struct docker *dk, struct desired *ds, char **err);
+
 /* Append the operations for one stack (ds NULL = the stack is gone: with
  * o->remove_all everything of it, else its managed objects when pruning). */
 int plan_stack(struct plan *p, const struct desired *ds, const char *stack, const struct live *lv,

@@ -1,6 +1,7 @@
-# shoal stack deploy stores the same service specs as docker stack deploy
-# (docker CLI 28, or Debian 13's CLI 26 where 28 is absent: compare_cli),
-# field by field.
+# shoal stack deploy stores the same service specs, networks, secrets and
+# configs as docker stack deploy (docker CLI 28, or Debian 13's CLI 26 where
+# 28 is absent: compare_cli), field by field, for the fixtures of
+# tests/fixtures/compare (the real stack files of the corpus: t-corpus.sh).
 . "$TOP/tests/lab/lib.sh"
 compare_cli || exit 77
 cli_version=$("$DOCKER28" --version | sed 's/^Docker version \([^,]*\).*/\1/')
@@ -84,6 +85,52 @@ grep -q "secret named_token (name: fixture-named-token): the file's content diff
 [ "$before" = "$(all_versions)" ] || { echo "named: shoal wrote before refusing"; rc=1; }
 "$SHOAL" stack rm sn > /dev/null
 echo "named: new content under name: refused before any write ($(head -1 "$T/named.out" | cut -c1-80)...)"
+# keys of CLI 25-28 (cli28.yml): the stored specs above; the lab engine
+# (20.10, API 1.41) stores none of start_interval, volume subpath and
+# oom_score_adj, so a second deploy of the same file must still write
+# nothing (shoal sends an engine only what its API version knows) ...
+run_case cli28 cli28.yml
+( cd "$fx" && "$SHOAL" stack deploy --resolve-image never -c cli28.yml s28 ) > /dev/null 2>&1 || { echo "cli28: deploy failed"; rc=1; }
+( cd "$fx" && "$SHOAL" stack deploy --resolve-image never -c cli28.yml s28 ) > "$T/s28.out" 2>&1
+grep -q "Stack s28 is up to date: nothing to do" "$T/s28.out" || { echo "cli28: a second deploy wrote:"; cat "$T/s28.out"; rc=1; }
+"$SHOAL" stack rm s28 > /dev/null
+# ... and what each tool sends an engine of API 1.48 (Docker 28), which the
+# lab cannot run: record-proxy.py answers as one in front of the lab's
+# engine and records the create requests.  They must be the same but for
+# one deliberate difference: docker CLI 28 reads oom_score_adj (its schema
+# has it) but never sets it (its field lacks the decoder's tag); shoal
+# sends it.  An image mount goes to the engine from both (it refuses it).
+python3 "$TOP/tests/lab/record-proxy.py" "$T/rec.sock" "${DOCKER_HOST#unix://}" "$T/rec.log" 1.48 > "$T/rec.err" 2>&1 &
+recpid=$!
+for _ in $(seq 1 100); do DOCKER_HOST=unix://$T/rec.sock docker version > /dev/null 2>&1 && break; sleep 0.1; done
+for c in cli28 image-mount; do
+	( cd "$fx" && DOCKER_HOST=unix://$T/rec.sock "$DOCKER28" stack deploy --resolve-image never -c "$c.yml" "rd$c" ) > "$T/rd.out" 2>&1
+	"$DOCKER28" stack rm "rd$c" > /dev/null 2>&1; lab_wait_stack_gone "rd$c"
+	( cd "$fx" && DOCKER_HOST=unix://$T/rec.sock "$SHOAL" stack deploy --resolve-image never -c "$c.yml" "rs$c" ) > "$T/rs.out" 2>&1
+	"$SHOAL" stack rm "rs$c" > /dev/null 2>&1; lab_wait_stack_gone "rs$c"
+	python3 "$TOP/tests/lab/reqnorm.py" "$T/rec.log" "rd$c" > "$T/rd-$c.json"
+	python3 "$TOP/tests/lab/reqnorm.py" "$T/rec.log" "rs$c" > "$T/rs-$c.json"
+	python3 "$TOP/tests/lab/jsondiff.py" "$T/rd-$c.json" "$T/rs-$c.json" > "$T/req-$c.diff"
+	want=
+	[ "$c" = cli28 ] && want='./services/create STACK_web.TaskTemplate.ContainerSpec.OomScoreAdj: docker="<absent>" shoal=-500'
+	if [ "$(cat "$T/req-$c.diff")" = "$want" ] && grep -q services/create "$T/rd-$c.json"; then
+		echo "case $c at API 1.48: $(grep -c '/create ' "$T/rs-$c.json") create requests the same${want:+ (but OomScoreAdj, which docker drops)}"
+	else
+		echo "case $c at API 1.48: requests differ:"; cat "$T/req-$c.diff"; rc=1
+	fi
+done
+kill "$recpid"
+# ... while the lab's engine itself refuses an image mount: docker after
+# making the stack's network, shoal before any write, saying why
+( cd "$fx" && "$DOCKER28" stack deploy --resolve-image never -c image-mount.yml im ) > "$T/im-docker.txt" 2>&1 &&
+	{ echo "image-mount: docker deployed it"; rc=1; }
+"$DOCKER28" stack rm im > /dev/null 2>&1; lab_wait_stack_gone im
+before=$(all_versions)
+( cd "$fx" && "$SHOAL" stack deploy --resolve-image never -c image-mount.yml im ) > "$T/im-shoal.txt" 2>&1 &&
+	{ echo "image-mount: shoal deployed it"; rc=1; }
+grep -q "mount /img: type image needs an engine with API 1.48" "$T/im-shoal.txt" || { echo "image-mount: no clear refusal"; cat "$T/im-shoal.txt"; rc=1; }
+[ "$before" = "$(all_versions)" ] || { echo "image-mount: shoal wrote before refusing"; rc=1; }
+echo "image-mount: docker: $(grep -i 'error\|invalid' "$T/im-docker.txt" | head -1 | cut -c1-90) | shoal: $(head -1 "$T/im-shoal.txt" | cut -c1-90)"
 # files docker refuses are refused by shoal too, before any write
 for f in "$TOP"/tests/fixtures/reject/*.yml; do
 	b=$(basename "$f" .yml)

@@ -956,6 +956,40 @@ static void test_named_objects_keep_their_name(void **state)
 	free(dir);
 }
 
+/* docker's loader refuses an external volume that says how to make it
+ * (driver, driver_opts, labels: the first it finds), as corpus file 39;
+ * a mount of type image or cluster converts as the CLI converts it. */
+static void test_external_volume_conflicts_and_new_mounts(void **state)
+{
+	(void)state;
+	const char *bad[] = {"services:\n  s:\n    image: x\n    volumes: [data:/d]\n"
+			     "volumes:\n  data:\n    external: true\n    driver: rexray\n  other:\n    external: true\n"
+			     "    labels: [a=b]\n  fine:\n    external: true\n    labels: {}\n"};
+	char *got = all_msgs(bad, 1);
+	assert_string_equal(got, "8:5 conflicting parameters \"external\" and \"driver\" specified for volume \"data\"\n"
+				 "11:5 conflicting parameters \"external\" and \"labels\" specified for volume \"other\"\n");
+	free(got);
+	const char *ok[] = {"services:\n  s:\n    image: x\n    volumes:\n"
+			    "      - {type: image, source: \"busybox:1\", target: /img, read_only: true}\n"
+			    "      - {type: cluster, source: \"group:g\", target: /c}\n"
+			    "      - {type: cluster, source: csi, target: /d}\n"
+			    "      - {type: volume, source: v, target: /v, volume: {subpath: a/b}}\n"
+			    "volumes:\n  csi: {name: my-csi}\n  v:\n"};
+	struct diags d = {0};
+	struct desired *ds = load(ok, 1, &d);
+	assert_non_null(ds);
+	json_t *m = json_object_get(json_object_get(json_object_get(svc(ds, "st_s"), "TaskTemplate"), "ContainerSpec"), "Mounts");
+	char *j = json_dumps(m, JSON_SORT_KEYS | JSON_COMPACT);
+	assert_string_equal(j, "[{\"ReadOnly\":true,\"Source\":\"busybox:1\",\"Target\":\"/img\",\"Type\":\"image\"},"
+			       "{\"ClusterOptions\":{},\"Source\":\"group:g\",\"Target\":\"/c\",\"Type\":\"cluster\"},"
+			       "{\"ClusterOptions\":{},\"Source\":\"my-csi\",\"Target\":\"/d\",\"Type\":\"cluster\"},"
+			       "{\"Source\":\"st_v\",\"Target\":\"/v\",\"Type\":\"volume\",\"VolumeOptions\":{\"Labels\":"
+			       "{\"com.docker.stack.namespace\":\"st\"},\"Subpath\":\"a/b\"}}]");
+	free(j);
+	desired_free(ds);
+	diags_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -987,6 +1021,7 @@ int main(void)
 		cmocka_unit_test(test_port_order_as_go_sorts),
 		cmocka_unit_test(test_go_sort_slice_sorts),
 		cmocka_unit_test(test_named_objects_keep_their_name),
+		cmocka_unit_test(test_external_volume_conflicts_and_new_mounts),
 	};
 	return cmocka_run_group_tests_name("compose", tests, NULL, NULL);
 }
