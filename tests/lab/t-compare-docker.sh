@@ -106,9 +106,9 @@ recpid=$!
 for _ in $(seq 1 100); do DOCKER_HOST=unix://$T/rec.sock docker version > /dev/null 2>&1 && break; sleep 0.1; done
 for c in cli28 image-mount; do
 	( cd "$fx" && DOCKER_HOST=unix://$T/rec.sock "$DOCKER28" stack deploy --resolve-image never -c "$c.yml" "rd$c" ) > "$T/rd.out" 2>&1
-	"$DOCKER28" stack rm "rd$c" > /dev/null 2>&1; lab_wait_stack_gone "rd$c"
+	python3 "$TOP/tests/lab/stackctl.py" "${DOCKER_HOST#unix://}" rm "rd$c" || rc=1
 	( cd "$fx" && DOCKER_HOST=unix://$T/rec.sock "$SHOAL" stack deploy --resolve-image never -c "$c.yml" "rs$c" ) > "$T/rs.out" 2>&1
-	"$SHOAL" stack rm "rs$c" > /dev/null 2>&1; lab_wait_stack_gone "rs$c"
+	python3 "$TOP/tests/lab/stackctl.py" "${DOCKER_HOST#unix://}" rm "rs$c" || rc=1
 	python3 "$TOP/tests/lab/reqnorm.py" "$T/rec.log" "rd$c" > "$T/rd-$c.json"
 	python3 "$TOP/tests/lab/reqnorm.py" "$T/rec.log" "rs$c" > "$T/rs-$c.json"
 	python3 "$TOP/tests/lab/jsondiff.py" "$T/rd-$c.json" "$T/rs-$c.json" > "$T/req-$c.diff"
@@ -125,7 +125,7 @@ kill "$recpid"
 # making the stack's network, shoal before any write, saying why
 ( cd "$fx" && "$DOCKER28" stack deploy --resolve-image never -c image-mount.yml im ) > "$T/im-docker.txt" 2>&1 &&
 	{ echo "image-mount: docker deployed it"; rc=1; }
-"$DOCKER28" stack rm im > /dev/null 2>&1; lab_wait_stack_gone im
+python3 "$TOP/tests/lab/stackctl.py" "${DOCKER_HOST#unix://}" rm im || rc=1
 before=$(all_versions)
 ( cd "$fx" && "$SHOAL" stack deploy --resolve-image never -c image-mount.yml im ) > "$T/im-shoal.txt" 2>&1 &&
 	{ echo "image-mount: shoal deployed it"; rc=1; }
