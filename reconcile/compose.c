@@ -864,7 +864,7 @@ static char *file_version(const struct ynode *root)
 static int schema_minor(const char *v, int *minor)
 {
 	for (int m = 0; m <= 13; m++) {
-		char tmp[8];
+		char tmp[16];
 		snprintf(tmp, sizeof tmp, "3.%d", m);
 		if (!strcmp(v, tmp)) {
 			*minor = m;
