@@ -17,8 +17,8 @@ content: an io.shoal.object label STACK_key, no io.shoal.content label)
 is named by its logical name, STACK_key (a name: of the file is no
 logical name of that form: it must be docker's exactly, as every other
 name).
-The two tools deploy under different stack names (a removed swarm network
-lingers for a while): the stack's name is written as STACK.
+The stack's name is written as STACK (compare-docker deploys the two
+tools' stacks under different names).
 """
 import json
 import re
