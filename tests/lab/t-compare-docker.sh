@@ -7,6 +7,9 @@ compare_cli || exit 77
 cli_version=$("$DOCKER28" --version | sed 's/^Docker version \([^,]*\).*/\1/')
 echo "docker CLI $cli_version ($DOCKER28)"
 fx=$TOP/tests/fixtures/compare
+# remove stacks as docker stack rm does, waiting until the engine has let
+# go of their networks (a network is in use while tasks stop)
+rmstack() { python3 "$TOP/tests/lab/stackctl.py" "${DOCKER_HOST#unix://}" rm "$@" || rc=1; }
 capture() { # stack -> normalised json on stdout (tests/lab/specnorm.py)
 	local ids; ids=$(docker service ls -q --filter label=com.docker.stack.namespace="$1")
 	{
@@ -25,11 +28,11 @@ run_case() { # name, files...
 	( cd "$fx" && LAB_TEST_VAR=from-env "$DOCKER28" stack deploy --resolve-image never "${args[@]}" "d$name" ) >"$T/docker.out" 2>&1 ||
 		{ echo "docker stack deploy failed:"; cat "$T/docker.out"; rc=1; return; }
 	capture "d$name" > "$T/docker-$name.json"
-	"$DOCKER28" stack rm "d$name" >/dev/null
+	rmstack "d$name"
 	( cd "$fx" && LAB_TEST_VAR=from-env "$SHOAL" stack deploy --resolve-image never "${args[@]}" "s$name" ) >"$T/shoal.out" 2>&1 ||
 		{ echo "shoal stack deploy failed:"; cat "$T/shoal.out"; rc=1; return; }
 	capture "s$name" > "$T/shoal-$name.json"
-	"$SHOAL" stack rm "s$name" >/dev/null
+	rmstack "s$name"
 	# the warnings docker prints for keys it ignores, word for word
 	grep -A4 '^Ignoring' "$T/docker.out" | grep -v '^Since\|^In a future\|^Creating' > "$T/docker-warn.txt"
 	grep -A4 '^Ignoring' "$T/shoal.out" | grep -v '^Since\|^In a future\|^Creating\|^Created' > "$T/shoal-warn.txt"
@@ -84,7 +87,7 @@ before=$(all_versions)
 grep -q "secret named_token (name: fixture-named-token): the file's content differs.*rename it" "$T/named.out" ||
 	{ echo "named: no clear refusal:"; cat "$T/named.out"; rc=1; }
 [ "$before" = "$(all_versions)" ] || { echo "named: shoal wrote before refusing"; rc=1; }
-"$SHOAL" stack rm sn > /dev/null
+rmstack sn
 echo "named: new content under name: refused before any write ($(head -1 "$T/named.out" | cut -c1-80)...)"
 # keys of CLI 25-28 (cli28.yml): the stored specs above; the lab engine
 # (20.10, API 1.41) stores none of start_interval, volume subpath and
@@ -94,7 +97,7 @@ run_case cli28 cli28.yml
 ( cd "$fx" && "$SHOAL" stack deploy --resolve-image never -c cli28.yml s28 ) > /dev/null 2>&1 || { echo "cli28: deploy failed"; rc=1; }
 ( cd "$fx" && "$SHOAL" stack deploy --resolve-image never -c cli28.yml s28 ) > "$T/s28.out" 2>&1
 grep -q "Stack s28 is up to date: nothing to do" "$T/s28.out" || { echo "cli28: a second deploy wrote:"; cat "$T/s28.out"; rc=1; }
-"$SHOAL" stack rm s28 > /dev/null
+rmstack s28
 # ... and what each tool sends an engine of API 1.48 (Docker 28), which the
 # lab cannot run: record-proxy.py answers as one in front of the lab's
 # engine and records the create requests.  They must be the same but for
@@ -106,9 +109,9 @@ recpid=$!
 for _ in $(seq 1 100); do DOCKER_HOST=unix://$T/rec.sock docker version > /dev/null 2>&1 && break; sleep 0.1; done
 for c in cli28 image-mount; do
 	( cd "$fx" && DOCKER_HOST=unix://$T/rec.sock "$DOCKER28" stack deploy --resolve-image never -c "$c.yml" "rd$c" ) > "$T/rd.out" 2>&1
-	python3 "$TOP/tests/lab/stackctl.py" "${DOCKER_HOST#unix://}" rm "rd$c" || rc=1
+	rmstack "rd$c"
 	( cd "$fx" && DOCKER_HOST=unix://$T/rec.sock "$SHOAL" stack deploy --resolve-image never -c "$c.yml" "rs$c" ) > "$T/rs.out" 2>&1
-	python3 "$TOP/tests/lab/stackctl.py" "${DOCKER_HOST#unix://}" rm "rs$c" || rc=1
+	rmstack "rs$c"
 	python3 "$TOP/tests/lab/reqnorm.py" "$T/rec.log" "rd$c" > "$T/rd-$c.json"
 	python3 "$TOP/tests/lab/reqnorm.py" "$T/rec.log" "rs$c" > "$T/rs-$c.json"
 	python3 "$TOP/tests/lab/jsondiff.py" "$T/rd-$c.json" "$T/rs-$c.json" > "$T/req-$c.diff"
@@ -125,7 +128,7 @@ kill "$recpid"
 # making the stack's network, shoal before any write, saying why
 ( cd "$fx" && "$DOCKER28" stack deploy --resolve-image never -c image-mount.yml im ) > "$T/im-docker.txt" 2>&1 &&
 	{ echo "image-mount: docker deployed it"; rc=1; }
-python3 "$TOP/tests/lab/stackctl.py" "${DOCKER_HOST#unix://}" rm im || rc=1
+rmstack im
 before=$(all_versions)
 ( cd "$fx" && "$SHOAL" stack deploy --resolve-image never -c image-mount.yml im ) > "$T/im-shoal.txt" 2>&1 &&
 	{ echo "image-mount: shoal deployed it"; rc=1; }
