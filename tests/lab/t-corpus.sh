@@ -22,14 +22,19 @@
 # constraint without ==, duplicate mount targets, files at /foo).  Its
 # specs are compared on a derived copy made here in $T (never in the
 # repository) without those parts: see derive_01 below.
-DOCKER28=${DOCKER28:-/usr/local/bin/docker}
-if ! "$DOCKER28" version --format '{{.Client.Version}}' 2>/dev/null | grep -q '^2[5-9]\.'; then
-	echo "SKIP: docker CLI >= 25 not found at $DOCKER28: corpus comparison NOT RUN" >&2
-	exit 77
+. "$TOP/tests/lab/lib.sh"
+compare_cli || exit 77
+# the corpus sits in ../shared next to the project (or in a folder above a
+# clone made elsewhere); CORPUS= names another
+if [ -z "${CORPUS:-}" ]; then
+	d=$TOP
+	while [ "$d" != / ]; do
+		d=$(dirname "$d")
+		[ -f "$d/shared/compose-corpus/README.md" ] && { CORPUS=$d/shared/compose-corpus; break; }
+	done
 fi
-CORPUS=${CORPUS:-$TOP/../shared/compose-corpus}
-if [ ! -f "$CORPUS/README.md" ]; then
-	echo "SKIP: no compose corpus at $CORPUS (set CORPUS=): corpus comparison NOT RUN" >&2
+if [ ! -f "${CORPUS:-}/README.md" ]; then
+	echo "no compose corpus in a shared/compose-corpus above $TOP (set CORPUS=): corpus comparison NOT RUN" >&2
 	exit 77
 fi
 CORPUS=$(cd "$CORPUS" && pwd)
