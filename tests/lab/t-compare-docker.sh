@@ -63,7 +63,7 @@ run_case version3 version3.yml
 # timestamps: with CLI 28 or later, compared like the others; an older CLI
 # stores them as written, so shoal is held to what CLI 28.2.2 stored
 stored() { # json -> "Env …" / "Labels …" lines of service typed
-	python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["STACK_typed"]["TaskTemplate"]["ContainerSpec"]
+	python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["services"]["STACK_typed"]["TaskTemplate"]["ContainerSpec"]
 for e in sorted(c.get("Env", [])): print("Env", e)
 for k, v in sorted(c.get("Labels", {}).items()): print("Labels", k + "=" + v)' "$1"
 }
