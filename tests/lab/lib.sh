@@ -79,11 +79,11 @@ label_node_for_template() {
 # A real smart-HTTP Git server for agents: git http-backend behind lighttpd
 # on loopback, serving $T/origin.git (bare) at http://127.0.0.1:$GIT_PORT/git/
 # origin.git.  Sets GIT_PORT, GIT_URL and HTTPD_PID; free ports above
-# GIT_PORT are the callers'.
+# GIT_PORT are the callers' (GIT_SERVER_PORT: this port, not a random one).
 git_server_start() {
 	command -v lighttpd >/dev/null || return 77
 	git init -q --bare "$T/origin.git"
-	GIT_PORT=$((20000 + RANDOM % 20000))
+	GIT_PORT=${GIT_SERVER_PORT:-$((20000 + RANDOM % 20000))}
 	# GIT_NETNS/GIT_BIND: serve inside a lab namespace, for containers
 	local run=() bind=${GIT_BIND:-127.0.0.1}
 	[ -n "${GIT_NETNS:-}" ] && run=(nsenter --net=/run/netns/"$GIT_NETNS")
@@ -196,22 +196,27 @@ debian_base() {
 	docker import - debian:bookworm-slim < "$tar" >/dev/null
 }
 
-# apt inside `docker build --network host` (the lab namespace): a relay
-# from the namespace's 127.0.0.1:3142 to Debian's mirror, through a unix
-# socket (the lab namespace has no route out).  Sets RELAY_PIDS.
+# apt inside `docker build --network host` (the engine's namespace,
+# $BUILD_NETNS, else the lab's): a relay from the namespace's 127.0.0.1:3142
+# to Debian's mirror, through a unix socket (the lab namespace has no route
+# out).  Sets RELAY_PIDS (recorded as temporary in net.sh's NET_STATE).
 apt_relay_start() {
 	command -v socat >/dev/null || return 77
 	socat UNIX-LISTEN:"$T/apt.sock",fork TCP:deb.debian.org:80 2> "$T/relay-out.log" &
 	RELAY_PIDS=$!
-	nsenter --net=/run/netns/"$LAB_NS" socat TCP-LISTEN:3142,bind=127.0.0.1,fork,reuseaddr \
+	type net_record >/dev/null 2>&1 && net_record tmp $! apt-relay
+	nsenter --net=/run/netns/"${BUILD_NETNS:-$LAB_NS}" socat TCP-LISTEN:3142,bind=127.0.0.1,fork,reuseaddr \
 		UNIX-CONNECT:"$T/apt.sock" 2> "$T/relay-in.log" &
 	RELAY_PIDS="$RELAY_PIDS $!"
+	type net_record >/dev/null 2>&1 && net_record tmp $! apt-relay
 	sleep 0.3
 }
 
-# The agent image shoal:lab, built from the Dockerfile in the lab engine on
-# the debootstrapped base, apt reaching Debian through the relay; 77 when
-# debootstrap or socat is missing.  A second build in a lab run is all cache.
+# The agent image shoal:lab, built from the Dockerfile in the engine of
+# DOCKER_HOST (the lab's; BUILD_NETNS names its namespace when it is
+# another) on the debootstrapped base, apt reaching Debian through the
+# relay; 77 when debootstrap or socat is missing.  A second build in a lab
+# run is all cache.
 agent_image() {
 	debian_base || return $?
 	apt_relay_start || return $?

@@ -5,14 +5,38 @@
 # veth is made with both ends inside lab namespaces: the root namespace gets
 # no interface and no route, and 10.0.0.0/24 is never touched from it.
 # Namespaces are called $NET_P<name>; net_down removes every one of them.
+# With NET_STATE set, every namespace, process and cgroup made here is also
+# written to that file as it is made (tests/lab/env.sh removes exactly those).
 NET_P=${NET_P:-sh$$-}
 NET_PIDS=
 NET_DIR=${NET_DIR:-$T/net}
 
 ns() { ip netns exec "$NET_P$1" "${@:2}"; }
 
+# proc_start PID: the process's start time (field 22 of /proc/PID/stat), so
+# that a recorded PID is never taken for a later process given the same one
+proc_start() {
+	local s
+	read -r s 2>/dev/null < "/proc/$1/stat" || return 1
+	set -- ${s##*) }
+	echo "${20}"
+}
+
+# net_record KIND VALUE…: one line in $NET_STATE (nothing without it);
+# "pid", "dockerd" and "tmp" take a PID and add its start time
+net_record() {
+	[ -n "${NET_STATE:-}" ] || return 0
+	case $1 in
+	pid|dockerd|tmp) printf '%s %s %s %s\n' "$1" "$2" "$(proc_start "$2")" "${*:3}" >> "$NET_STATE" ;;
+	*) printf '%s\n' "$*" >> "$NET_STATE" ;;
+	esac
+}
+
+# net_ns NAME: a namespace $NET_P<NAME>, recorded
+net_ns() { ip netns add "$NET_P$1" && net_record netns "$NET_P$1"; }
+
 net_up() {
-	ip netns add "${NET_P}lan" && ip netns add "${NET_P}gw" && ip netns add "${NET_P}out" || return 1
+	net_ns lan && net_ns gw && net_ns out || return 1
 	ns lan ip link add br0 type bridge && ns lan ip link set br0 up && ns lan ip link set lo up || return 1
 	ip link add enp0s8 netns "${NET_P}gw" type veth peer name gw netns "${NET_P}lan" || return 1
 	ns lan ip link set gw master br0 && ns lan ip link set gw up || return 1
@@ -25,7 +49,7 @@ net_up() {
 
 # net_node NAME [ADDRESS]: a namespace on the LAN, routed through the gateway
 net_node() {
-	ip netns add "$NET_P$1" || return 1
+	net_ns "$1" || return 1
 	ip link add enp0s3 netns "$NET_P$1" type veth peer name "$1" netns "${NET_P}lan" || return 1
 	ns lan ip link set "$1" master br0 && ns lan ip link set "$1" up || return 1
 	ns "$1" ip link set lo up && ns "$1" ip link set enp0s3 up || return 1
@@ -37,6 +61,7 @@ net_bg() {
 	setsid ip netns exec "$NET_P$1" "${@:2}" &
 	NET_PIDS="$NET_PIDS $!"
 	LAST_PID=$!
+	net_record pid $! "$1 $2"
 }
 
 # stop_pids SECONDS PID…: SIGTERM, wait up to SECONDS, then SIGKILL
@@ -84,6 +109,8 @@ net_dockerd() {
 			--pidfile "$d/dockerd.pid" -H "unix://$d/d.sock" --cgroup-parent "/lab-$3$2" --shutdown-timeout 3
 	' _ "$d" "$1" "$NET_P" > "$d/dockerd.log" 2>&1 &
 	NET_DOCKERDS="${NET_DOCKERDS:-} $!"
+	net_record dockerd $! "$1"
+	net_record cgroup "lab-$NET_P$1"
 }
 
 # wait for the engines started by net_dockerd
