@@ -74,6 +74,14 @@ test:
 lab-test: all
 	tests/run-lab-tests
 
+# The seed articles' whole environment in namespaces, left running until
+# lab-down (tests/lab-env; README.md, "The articles' environment").
+lab-up: all
+	tests/lab-env up
+
+lab-down:
+	tests/lab-env down
+
 asan:
 	$(MAKE) clean
 	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
@@ -128,6 +136,6 @@ clean:
 	rm -rf tests/fuzz/build
 	rm -f shoal shoal-agentd shoal.1 shoal.1.tmp agent/*.o agent/*.d reconcile/*.o reconcile/*.d secrets/*.o secrets/*.d forge/*.o forge/*.d tests/unit/*.o tests/unit/*.d $(UNIT_TESTS)
 
-.PHONY: all install unit test lab-test asan valgrind demo bench clean fuzz fuzz-run fuzz-smoke
+.PHONY: all install unit test lab-test lab-up lab-down asan valgrind demo bench clean fuzz fuzz-run fuzz-smoke
 .SECONDARY:
 -include $(wildcard agent/*.d reconcile/*.d secrets/*.d forge/*.d tests/unit/*.d tests/fuzz/build/*/*.d)
