@@ -76,7 +76,9 @@ lab-test: all
 
 # The seed articles' whole environment in namespaces, left running until
 # lab-down (tests/lab-env; README.md, "The articles' environment").
-lab-up: all
+lab-up:
+	tests/deps test
+	$(MAKE) --no-print-directory all
 	tests/lab-env up
 
 lab-down:
