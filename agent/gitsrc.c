@@ -88,6 +88,23 @@ static int git_setup(struct agent *ag, char **err)
 	return 0;
 }
 
+/* Delete every remote-tracking ref of origin. */
+static int drop_remote_refs(git_repository *repo)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref;
+	int ret = 0;
+	if (git_reference_iterator_glob_new(&it, repo, "refs/remotes/origin/*") < 0)
+		return -1;
+	while (git_reference_next(&ref, it) == 0) {
+		if (git_reference_delete(ref) < 0)
+			ret = -1;
+		git_reference_free(ref);
+	}
+	git_reference_iterator_free(it);
+	return ret;
+}
+
 /* Fetch the branch into the bare mirror; the commit ID in out. */
 int git_sync(struct agent *ag, char out[41], char **err)
 {
@@ -111,6 +128,17 @@ int git_sync(struct agent *ag, char out[41], char **err)
 	}
 	if (git_remote_lookup(&remote, repo, "origin") < 0)
 		goto git_fail;
+	if (strcmp(git_remote_url(remote) ?: "", ag->url)) {
+		/* a cache made for another --repo: it fetches this one now, and
+		 * nothing it fetched from the other can be taken for a commit
+		 * of this one (its refs go; its objects are never named) */
+		git_remote_free(remote);
+		remote = NULL;
+		if (git_remote_set_url(repo, "origin", ag->url) < 0 || drop_remote_refs(repo) < 0 ||
+		    git_remote_lookup(&remote, repo, "origin") < 0)
+			goto git_fail;
+		logmsg("warning", "the cache %s mirrored another repository: it fetches %s now", ag->cache, ag->url);
+	}
 	char *spec = xasprintf("+refs/heads/%s:refs/remotes/origin/%s", ag->branch, ag->branch);
 	git_strarray specs = {&spec, 1};
 	git_fetch_options fo = GIT_FETCH_OPTIONS_INIT;
