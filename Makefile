@@ -12,7 +12,7 @@ LIB_OBJS = reconcile/util.o reconcile/envfile.o reconcile/ynode.o reconcile/inte
 	   reconcile/convert.o reconcile/docker.o reconcile/plan.o reconcile/apply.o \
 	   reconcile/uhttp.o reconcile/repo.o reconcile/source.o reconcile/review.o reconcile/regauth.o reconcile/scrub.o secrets/seal.o \
 	   forge/forge.o forge/http.o forge/ci.o
-AGENT_OBJS = agent/main.o agent/gitverify.o agent/agent.o agent/cycle.o agent/gitsrc.o agent/lease.o agent/notify.o agent/common.o agent/knownhosts.o \
+AGENT_OBJS = agent/main.o agent/gitverify.o agent/agent.o agent/cycle.o agent/gitsrc.o agent/lease.o agent/notify.o agent/history.o agent/common.o agent/knownhosts.o \
 	     agent/inventory.o agent/render.o agent/atomic.o agent/netns.o agent/bootstrap.o agent/bootswarm.o \
 	     agent/review_cmd.o agent/help.o
 # The agent's long-lived process: HTTP, timers, state; no Git, TLS or YAML.

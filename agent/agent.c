@@ -138,10 +138,15 @@ int cmd_agent_cycle(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	struct sigaction sf = {0};
+	sf.sa_handler = on_fetch_signal; /* cuts a convergence wait's sleep short */
+	sf.sa_flags = SA_RESTART;	 /* and nothing else */
+	sigaction(SIGUSR1, &sf, NULL);
 	sigset_t stop; /* blocked by shoal-agentd until now (run_cycle) */
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGUSR1);
 	sigprocmask(SIG_UNBLOCK, &stop, NULL);
 	agent_state_in(&ag, json_object_get(msg, "state"));
 	json_t *sec = json_object_get(msg, "secret");
@@ -382,6 +387,36 @@ int cmd_status(int argc, char **argv)
 			printf("%-12s error: %s\n", "", e);
 	}
 	free(keys);
+	json_t *conv = json_object_get(j, "converging");
+	if (json_is_object(conv)) {
+		char dl[32];
+		when(json_number_value(json_object_get(conv, "deadline")), dl, sizeof dl);
+		printf("\n%-16s %.12s: %zu service%s, until %s\n", "CONVERGING",
+		       json_string_value(json_object_get(conv, "commit")) ?: "?",
+		       json_array_size(json_object_get(conv, "services")),
+		       json_array_size(json_object_get(conv, "services")) == 1 ? "" : "s", dl);
+	}
+	json_t *hist = json_object_get(j, "history");
+	if (json_array_size(hist))
+		printf("\n%-13s %-12s %4s %8s %-21s %s\n", "COMMIT", "OUTCOME", "OPS", "SECONDS", "FINISHED", "ERRORS");
+	size_t hi;
+	json_t *h;
+	json_array_foreach(hist, hi, h) {
+		char fin[32];
+		when(json_number_value(json_object_get(h, "finished")), fin, sizeof fin);
+		const char *by = json_string_value(json_object_get(h, "superseded_by"));
+		json_int_t nerr = json_integer_value(json_object_get(h, "error_count"));
+		const char *first = json_string_value(json_array_get(json_object_get(h, "errors"), 0));
+		char more[48] = "";
+		if (nerr > 1)
+			snprintf(more, sizeof more, " (and %lld more)", (long long)(nerr - 1));
+		char *note = by ? xasprintf("superseded by %.12s", by) : first ? xasprintf("%s%s", first, more) : xstrdup("-");
+		printf("%-13.12s %-12s %4lld %8.1f %-21s %s\n", json_string_value(json_object_get(h, "commit")) ?: "?",
+		       json_string_value(json_object_get(h, "outcome")) ?: "?",
+		       (long long)json_integer_value(json_object_get(h, "operations")),
+		       json_number_value(json_object_get(h, "seconds")), fin, note);
+		free(note);
+	}
 	json_decref(j);
 	free(url);
 	buf_free(&b);

@@ -9,6 +9,7 @@
 
 #include "../reconcile/compose.h"
 #include "../reconcile/docker.h"
+#include "../reconcile/scrub.h"
 #include "../reconcile/convert.h"
 #include "agent.h"
 #include "cycle.h"
@@ -24,6 +25,27 @@
  */
 #define LABEL_LEASE_HOLDER "io.shoal.lease.holder"
 #define LABEL_LEASE_EXPIRES "io.shoal.lease.expires"
+/* The writer's history (JSON, history.c) and the commit it is converging
+ * (JSON {commit, started, deadline, services}), kept with the lease: the
+ * next writer (a restart, the standby) adopts them when it takes over. */
+#define LABEL_LEASE_HISTORY "io.shoal.history"
+#define LABEL_LEASE_CONVERGING "io.shoal.converging"
+
+/* The history and convergence record the lease carries, as this agent's
+ * own (under ag->mu): what the last writer knew. */
+static void lease_adopt(struct agent *ag, json_t *labels)
+{
+	json_t *h = json_loads(json_string_value(json_object_get(labels, LABEL_LEASE_HISTORY)) ?: "", 0, NULL);
+	json_t *c = json_loads(json_string_value(json_object_get(labels, LABEL_LEASE_CONVERGING)) ?: "", 0, NULL);
+	if (json_is_array(h)) {
+		json_decref(ag->history);
+		ag->history = json_incref(h);
+	}
+	json_decref(ag->converging);
+	ag->converging = json_is_object(c) && json_is_string(json_object_get(c, "commit")) ? json_incref(c) : NULL;
+	json_decref(h);
+	json_decref(c);
+}
 
 /* Read the lease object: one list request; *cur is NULL when there is
  * none yet (it points into *list, which the caller frees). */
@@ -52,7 +74,8 @@ static int lease_write(struct docker *dk, json_t *cur, const char *holder, const
 	json_t *nl = json_object_get(ns, "Labels");
 	if (holder)
 		json_object_set_new(nl, LABEL_LEASE_HOLDER, json_string(holder));
-	json_object_set_new(nl, LABEL_LEASE_EXPIRES, json_string(expires));
+	if (expires)
+		json_object_set_new(nl, LABEL_LEASE_EXPIRES, json_string(expires));
 	char *path = xasprintf("/configs/%s/update?version=%lld", json_string_value(json_object_get(cur, "ID")),
 			       (long long)json_integer_value(json_object_get(json_object_get(cur, "Version"), "Index")));
 	int rc = docker_call(dk, "POST", path, ns, NULL, err);
@@ -91,6 +114,8 @@ int lease_take(struct agent *ag, struct docker *dk)
 	compose_parse_int(json_string_value(json_object_get(labels, LABEL_LEASE_EXPIRES)) ?: "0", &expires);
 	pthread_mutex_lock(&ag->mu);
 	snprintf(ag->lease_holder_seen, sizeof ag->lease_holder_seen, "%s", holder ? holder : "");
+	if (ag->leader != 1) /* starting, or standing by: the writer's word */
+		lease_adopt(ag, labels);
 	pthread_mutex_unlock(&ag->mu);
 	if (holder && strcmp(holder, ag->holder) && expires > now)
 		goto out; /* someone else holds it */
@@ -102,7 +127,8 @@ out:
 	free(err);
 	json_decref(list);
 	pthread_mutex_lock(&ag->mu);
-	if (held != ag->leader)
+	int changed = held != ag->leader;
+	if (changed)
 		logmsg("info", held ? "lease %s taken: this agent (%s) writes" : "lease %s held by another agent: standing by",
 		       ag->lease_name, ag->holder);
 	ag->leader = held;
@@ -111,6 +137,8 @@ out:
 		ag->lease_until = (double)now + (double)ag->lease_ttl_ns / 1e9;
 	}
 	pthread_mutex_unlock(&ag->mu);
+	if (changed) /* /status says the role now, not when the cycle ends */
+		publish(ag);
 	return held;
 }
 
@@ -119,8 +147,8 @@ out:
  * than after the TTL.  Only if we still hold it: the version guards it. */
 void lease_release(struct agent *ag, struct docker *dk)
 {
-	if (ag->leader != 1)
-		return;
+	if (ag->leader == 0)
+		return; /* standing by: another agent holds it */
 	char *err = NULL;
 	json_t *list = NULL, *cur = NULL;
 	if (lease_read(ag, dk, &list, &cur, &err) == DOCKER_OK && cur) {
@@ -132,4 +160,44 @@ void lease_release(struct agent *ag, struct docker *dk)
 	free(err);
 	json_decref(list);
 	ag->leader = 0;
+}
+
+int lease_record(struct agent *ag, struct docker *dk)
+{
+	char *err = NULL;
+	json_t *list = NULL, *cur = NULL;
+	int ret = -1, rc = lease_read(ag, dk, &list, &cur, &err);
+	if (rc == DOCKER_OK && cur) {
+		json_t *labels = json_object_get(json_object_get(cur, "Spec"), "Labels");
+		const char *holder = json_string_value(json_object_get(labels, LABEL_LEASE_HOLDER));
+		if (holder && !strcmp(holder, ag->holder)) {
+			pthread_mutex_lock(&ag->mu);
+			char *h = ag->history ? json_dumps(ag->history, JSON_COMPACT) : NULL;
+			char *c = ag->converging ? json_dumps(ag->converging, JSON_COMPACT) : NULL;
+			pthread_mutex_unlock(&ag->mu);
+			/* the labels are the engine's to show: no plaintext in them */
+			if (h)
+				scrub_str(&h);
+			if (c)
+				scrub_str(&c);
+			json_t *spec = json_object_get(cur, "Spec");
+			json_t *nl = json_object_get(spec, "Labels");
+			if (h)
+				json_object_set_new(nl, LABEL_LEASE_HISTORY, json_string(h));
+			if (c)
+				json_object_set_new(nl, LABEL_LEASE_CONVERGING, json_string(c));
+			else
+				json_object_del(nl, LABEL_LEASE_CONVERGING);
+			free(h);
+			free(c);
+			rc = lease_write(dk, cur, NULL, NULL, &err);
+			ret = rc == DOCKER_OK ? 0 : -1;
+		}
+	}
+	if (ret < 0)
+		logmsg("warning", "lease %s: cannot record the outcome with the lease%s%s", ag->lease_name, err ? ": " : "",
+		       err ? err : " (another agent holds it)");
+	free(err);
+	json_decref(list);
+	return ret;
 }
