@@ -2,7 +2,7 @@
 # update converges (each task takes its 20 s stop grace period, one at a
 # time), the agent keeps fetching; a fix pushed meanwhile is applied within
 # a poll interval (here 2 s), or at once on a webhook, without waiting for
-# the rollout, and the commit it replaces is recorded as superseded.
+# the rollout (bound: 30 s, for a loaded machine; the rollout takes 40), and the commit it replaces is recorded as superseded.
 . "$TOP/tests/lab/lib.sh"
 need lighttpd bc openssl jq
 git_server_start; case $? in 0) ;; 77) echo "lighttpd missing: NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
@@ -53,13 +53,16 @@ supersede() { # round newer hook?
 	new=$(push "$2")
 	t0=$(date +%s.%N)
 	[ -n "${3:-}" ] && hook
-	for _ in $(seq 1 300); do [ "$(round)" = "$2" ] && break; sleep 0.05; done
+	for _ in $(seq 1 600); do [ "$(round)" = "$2" ] && break; sleep 0.05; done
 	t1=$(date +%s.%N)
 	[ "$(round)" = "$2" ] || { tail agent.log; fail "round $2 not written"; }
 	s=$(echo "$t1 - $t0" | bc)
-	echo "round $2 pushed during round $1's rollout (${3:+webhook}${3:-poll every 2 s}): written after $(echo "$s" | cut -c1-5) s"
-	# round $1's rollout takes over 40 s: waiting for it is not allowed
-	[ "$(echo "$s < ${4:-15}" | bc)" = 1 ] || fail "round $2 waited $s s behind round $1's rollout"
+	local how='poll every 2 s'
+	[ -n "${3:-}" ] && how=webhook
+	echo "round $2 pushed during round $1's rollout ($how): written after $(echo "$s" | cut -c1-5) s"
+	# round $1's rollout takes over 40 s (two 20 s stops): waiting for it
+	# is not allowed
+	[ "$(echo "$s < 30" | bc)" = 1 ] || { tail -30 agent.log; fail "round $2 waited $s s behind round $1's rollout"; }
 	wait_applied "$new"
 	[ "$(field '.history[0].commit') $(field '.history[0].outcome')" = "$new applied" ] || fail "history[0]: $(field '.history[0]')"
 	[ "$(field '.history[1].commit') $(field '.history[1].outcome') $(field '.history[1].superseded_by')" = "$old superseded $new" ] ||
@@ -75,7 +78,7 @@ supersede 2 3
 kill $apid; wait $apid 2>/dev/null
 start 10m
 for _ in $(seq 1 100); do [ "$(field '.role')" = leader ] && break; sleep 0.1; done
-supersede 4 5 hook 10
+supersede 4 5 hook
 "$SHOAL" status --agent "http://127.0.0.1:$aport" | tee status.txt
 grep -q "superseded by" status.txt || fail "shoal status does not show the superseded commit"
 echo "ok: a newer commit is applied at once while a rollout converges; the older is recorded superseded"
