@@ -16,7 +16,7 @@ repo() { # dir service
 	printf 'version: "3.8"\nservices:\n  %s:\n    image: %s\n    stop_grace_period: 2s\n    deploy: {replicas: 1}\n' "$2" "$LAB_IMAGE" > "$1/stacks/app/app.yml"
 	( cd "$1" && git add -A && git commit -qm "$2" ) || fail "commit $1"
 }
-once() { "$SHOAL" agent --once --repo "$1" --cache "$T/cache.git" --run-dir "$T/run" --converge-timeout 60s --lease-ttl 3s >> agent.log 2>&1; }
+once() { "$SHOAL" agent --once --repo "$1" --cache "$T/cache.git" --run-dir "$T/run" --converge-timeout 300s --lease-ttl 3s >> agent.log 2>&1; }
 label() { docker service inspect -f '{{index .Spec.Labels "io.shoal.commit"}}' "$1" 2>/dev/null; }
 repo a alpha
 ( cd a && git push -q ../origin.git main ) || fail "push a"
