@@ -29,7 +29,7 @@ YML
 	git -C src rev-parse HEAD
 }
 start() { # interval
-	"$SHOAL" agent --repo "$GIT_URL" --interval "$1" --converge-timeout 180s --listen 127.0.0.1:$aport \
+	"$SHOAL" agent --repo "$GIT_URL" --interval "$1" --converge-timeout 600s --listen 127.0.0.1:$aport \
 		--webhook-secret-file hook.secret --cache "$T/cache.git" --run-dir "$T/run" >> agent.log 2>&1 &
 	apid=$!
 }
