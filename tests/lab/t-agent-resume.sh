@@ -102,14 +102,16 @@ for _ in $(seq 1 900); do [ "$(field $bport '.commit_failed')" = "$v3" ] && brea
 t1=$(date +%s.%N)
 [ "$(field $bport '.commit_failed')" = "$v3" ] || { cat agent-$aport.log agent-$bport.log; fail "the standby did not report v3's failure"; }
 echo "hand-over (SIGTERM) -> failure reported: $(echo "$t1 - $t0" | bc | cut -c1-5) s"
-field $bport '.last_error' | grep -q 'app_crash: crash-looping' || { cat agent-$bport.log; fail "error: $(field $bport '.last_error')"; }
+# crash-looping after its second failed task; on a machine so loaded that
+# the swarm restarts it less often than that, the deadline says its error
+field $bport '.last_error' | grep -q -e 'app_crash: crash-looping' -e 'app_crash did not converge.*non-zero exit' || { cat agent-$bport.log; fail "error: $(field $bport '.last_error')"; }
 grep -q "commit ${v3:0:12} applied" agent-$aport.log agent-$bport.log && fail "v3 reported applied"
 [ "$(field $bport '.history[0].outcome')" = failed ] || fail "history: $(field $bport '.history')"
 [ "$(field $bport '.history[1].commit')" = "$v2" ] || fail "the history did not pass to the standby"
 for _ in $(seq 1 50); do grep -q "${v3:0:12}.*failed" notes.txt && break; sleep 0.1; done
-grep -q "${v3:0:12}.*failed.*crash-looping" notes.txt || { cat notes.txt; fail "v3's failure not notified"; }
+grep -q -e "${v3:0:12}.*failed.*crash-looping" -e "${v3:0:12}.*failed.*non-zero exit" notes.txt || { cat notes.txt; fail "v3's failure not notified"; }
 "$SHOAL" status --agent "http://127.0.0.1:$bport" > status.txt || fail "shoal status"
 cat status.txt
-grep -q "^${v3:0:12} *failed .*app_crash: crash-looping" status.txt || fail "shoal status does not show v3's failure"
+grep -q "^${v3:0:12} *failed .*app_crash" status.txt || fail "shoal status does not show v3's failure"
 kill $bpid; wait $bpid 2>/dev/null
 echo "ok: SIGTERM during the wait: the standby resumed it and reported the failure"
