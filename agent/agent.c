@@ -30,7 +30,7 @@
 #include "../reconcile/scrub.h"
 #include "../reconcile/uhttp.h"
 #include "agent.h"
-#include "cli.h"
+#include "../cli/cli.h"
 #include "knownhosts.h"
 
 /* log fields naming a commit */

@@ -24,8 +24,8 @@
 #include "../reconcile/source.h"
 #include "../secrets/seal.h"
 #include "cli.h"
-#include "bootstrap.h"
-#include "gitverify.h"
+#include "../bootstrap/bootstrap.h"
+#include "../agent/gitverify.h"
 #include "help.h"
 
 static const char *opt_host;

@@ -27,7 +27,7 @@
 #include "../reconcile/docker.h"
 #include "../reconcile/scrub.h"
 #include "bootstrap.h"
-#include "cli.h"
+#include "../cli/cli.h"
 
 #define LABEL_BOOTSTRAP "io.shoal.bootstrap"
 #define OBJECT_MAX (500u * 1024) /* the engine's limit for a config or secret */

@@ -30,7 +30,7 @@
 
 #include "atomic.h"
 #include "bootstrap.h"
-#include "cli.h"
+#include "../cli/cli.h"
 #include "netns.h"
 #include "render.h"
 
