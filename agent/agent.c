@@ -28,6 +28,7 @@
 #include "../reconcile/convert.h"
 #include "../reconcile/regauth.h"
 #include "../reconcile/scrub.h"
+#include "../reconcile/sync.h"
 #include "../reconcile/uhttp.h"
 #include "agent.h"
 #include "../cli/cli.h"
@@ -499,8 +500,10 @@ static void reconcile(struct agent *ag, struct docker *dk, const char *commit, i
 		pthread_mutex_unlock(&ag->mu);
 		return;
 	}
-	a.require_signed = 0; /* checked */
-	int rc = cli_repo_plan(&a, dk, &p, &r, &invalid);
+	struct sync_opts so = {.dk = dk, .key = ag->key, .dir = a.dir, .rev = commit, .path = a.path,
+			       .prune = a.prune, .only = a.only, .commit = sync_commit_of(commit), .resolve = a.resolve,
+			       .follow = a.follow, .adopt = &a.adopt, .adopt_all = a.adopt_all};
+	int rc = sync_plan(&so, &p, &r, &invalid);
 	int ok = 0;
 	if (rc < 0) {
 		logmsgf("error", commit_fields(commit), "commit %.12s: cannot plan (see above)", commit);
@@ -809,8 +812,6 @@ static int agent_once(struct agent *ag)
 	umask(077);
 	if (agent_secrets(ag) < 0)
 		return EXIT_FAIL;
-	if (ag->key)
-		cli_use_key(ag->key);
 	if (agent_drop_privileges(ag, 0) < 0)
 		return EXIT_FAIL;
 	struct sigaction sa = {0};
@@ -923,10 +924,8 @@ int cmd_agent_cycle(int argc, char **argv)
 		ag.key = sodium_malloc(sizeof *ag.key);
 		if (!ag.key || sodium_hex2bin(ag.key->sk, sizeof ag.key->sk, key, strlen(key), NULL, &kl, NULL) || kl != 32)
 			ret = AGENT_EXIT_FATAL;
-		else {
+		else
 			crypto_scalarmult_base(ag.key->pk, ag.key->sk);
-			cli_use_key(ag.key);
-		}
 	}
 	if (token) {
 		ag.token = xstrdup(token);
@@ -951,7 +950,6 @@ int cmd_agent_cycle(int argc, char **argv)
 	docker_free(dk);
 	if (!ret)
 		publish(&ag);
-	cli_use_key(NULL);
 	agent_free(&ag);
 	scrub_wipe();
 	return ret;

@@ -26,6 +26,8 @@
 
 #include "../reconcile/docker.h"
 #include "../reconcile/scrub.h"
+#include "../reconcile/sync.h"
+#include "../secrets/seal.h"
 #include "bootstrap.h"
 #include "../cli/cli.h"
 
@@ -143,33 +145,35 @@ static void print_labels(const struct inv_node *n)
 		printf(" %s=%s", n->labels[i].key, n->labels[i].value);
 }
 
-/* Point the in-process apply/plan commands at the manager's engine. */
-static void use_engine(const struct inv_node *n)
+/* The agent's stack of the inventory's repository, planned (and with
+ * apply, applied) through the manager's engine: `shoal plan DIR --stack
+ * NAME`, `shoal apply DIR --stack NAME`.  The number of operations
+ * (printed when planning), or -1. */
+static int agent_stack(const struct inventory *inv, const struct inv_node *mgr, const struct seal_key *key, int apply)
 {
-	cli_set_engine(n->engine);
-	if (n->tls) {
-		setenv("DOCKER_TLS_VERIFY", "1", 1);
-		setenv("DOCKER_CERT_PATH", n->tls, 1);
-	} else {
-		unsetenv("DOCKER_TLS_VERIFY");
-	}
-}
-
-/* What applying the agent's stack would change (`shoal plan DIR --stack
- * NAME`): the number of operations, printed; -1 on error. */
-static int agent_plan(const struct inventory *inv)
-{
-	struct repo_args a = {.dir = inv->dir, .format = "text", .prune = 1, .only = inv->agent_stack};
-	struct docker *dk;
-	if (cli_open_engine(&dk) < 0)
+	struct docker *dk = NULL;
+	char *err = NULL;
+	if (docker_open(&dk, mgr->engine, mgr->tls, &err) != DOCKER_OK) {
+		fprintf(stderr, "shoal: %s\n", err);
+		free(err);
 		return -1;
+	}
+	struct sync_opts so = {.dk = dk, .key = key, .dir = inv->dir, .prune = 1, .only = inv->agent_stack};
 	struct plan p = {0};
 	struct repo r;
 	int invalid = 0, n = -1;
-	if (cli_repo_plan(&a, dk, &p, &r, &invalid) == 0) {
+	if (sync_plan(&so, &p, &r, &invalid) == 0) {
 		if (!invalid)
 			n = (int)p.n;
-		if (n > 0) {
+		if (apply) {
+			struct apply_result res;
+			int ar = sync_apply(&so, &p, &res);
+			char *sum = sync_summary(&so, &res);
+			printf("%s\n", sum);
+			free(sum);
+			if (ar < 0)
+				n = -1;
+		} else if (n > 0) {
 			printf("  deploy    stack %s: %d change%s\n", inv->agent_stack, n, n == 1 ? "" : "s");
 			fflush(stdout);
 			plan_print_text(&p, 0);
@@ -181,13 +185,22 @@ static int agent_plan(const struct inventory *inv)
 	return n;
 }
 
-/* `shoal apply DIR --stack NAME` */
-static int agent_apply(const struct inventory *inv)
+/* SHOAL_KEY_FILE's key, when set, into *k (*kp: k or NULL); -1 when it
+ * cannot be loaded. */
+static int load_key(struct seal_key *k, const struct seal_key **kp)
 {
-	char *args[] = {(char *)"apply", inv->dir, (char *)"--stack", inv->agent_stack, NULL};
-	optind = 1;
-	fflush(NULL);
-	return cmd_apply(4, args);
+	const char *f = getenv("SHOAL_KEY_FILE");
+	char *err = NULL;
+	*kp = NULL;
+	if (!f || !*f)
+		return 0;
+	if (seal_load_key(f, k, &err) < 0) {
+		fprintf(stderr, "shoal: %s\n", err);
+		free(err);
+		return -1;
+	}
+	*kp = k;
+	return 0;
 }
 
 static int update_node(struct snode *n, struct snode *mgr, json_t *obj, char **err)
@@ -273,11 +286,15 @@ int bootstrap_swarm(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	struct inventory inv = {0};
+	struct seal_key key;
+	const struct seal_key *keyp = NULL;
 	seal_protect_process(); /* join tokens, secret files */
 	/* the agent's stack is planned with the whole repository, sealed
-	 * values included: the key of --key or SHOAL_KEY_FILE when given */
-	if (cli_load_key() < 0 || bootstrap_load(&o, &inv) < 0) {
+	 * values included: the key of SHOAL_KEY_FILE when given */
+	if (load_key(&key, &keyp) < 0 || bootstrap_load(&o, &inv) < 0) {
 		inventory_free(&inv);
+		if (keyp)
+			sodium_memzero(&key, sizeof key);
 		return EXIT_FAIL;
 	}
 	size_t nn = inv.nnodes, nobj = 0;
@@ -406,8 +423,7 @@ int bootstrap_swarm(int argc, char **argv)
 	}
 	int stack_changes = 0;
 	if (inv.agent_stack && mgr) {
-		use_engine(mgr->inv);
-		stack_changes = agent_plan(&inv);
+		stack_changes = agent_stack(&inv, mgr->inv, keyp, 0);
 		if (stack_changes < 0)
 			goto out;
 	} else if (inv.agent_stack) {
@@ -555,9 +571,9 @@ int bootstrap_swarm(int argc, char **argv)
 		}
 		printf("created %s %s\n", obj[i].kind, obj[i].name);
 	}
-	if (inv.agent_stack) {
-		use_engine(mgr->inv);
-		if (stack_changes && agent_apply(&inv) != EXIT_OK)
+	if (inv.agent_stack && stack_changes) {
+		fflush(NULL);
+		if (agent_stack(&inv, mgr->inv, keyp, 1) < 0)
 			goto out;
 	}
 	ret = EXIT_OK;
@@ -579,5 +595,7 @@ out:
 	}
 	free(sn);
 	inventory_free(&inv);
+	if (keyp)
+		sodium_memzero(&key, sizeof key);
 	return ret;
 }
