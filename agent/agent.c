@@ -27,6 +27,7 @@
 #include "../reconcile/compose.h"
 #include "../reconcile/convert.h"
 #include "../reconcile/regauth.h"
+#include "../reconcile/log.h"
 #include "../reconcile/scrub.h"
 #include "../reconcile/sync.h"
 #include "../reconcile/uhttp.h"
@@ -502,7 +503,7 @@ static void reconcile(struct agent *ag, struct docker *dk, const char *commit, i
 	}
 	struct sync_opts so = {.dk = dk, .key = ag->key, .dir = a.dir, .rev = commit, .path = a.path,
 			       .prune = a.prune, .only = a.only, .commit = sync_commit_of(commit), .resolve = a.resolve,
-			       .follow = a.follow, .adopt = &a.adopt, .adopt_all = a.adopt_all};
+			       .follow = a.follow, .adopt = &a.adopt, .adopt_all = a.adopt_all, .report = &log_apply_report};
 	int rc = sync_plan(&so, &p, &r, &invalid);
 	int ok = 0;
 	if (rc < 0) {
@@ -524,7 +525,7 @@ static void reconcile(struct agent *ag, struct docker *dk, const char *commit, i
 				ag->drift_warn ? " (--drift=warn: not corrected)" : ", correcting");
 		int do_apply = p.n && !(drift_only && ag->drift_warn);
 		struct apply_result res = {0, 0};
-		int ar = do_apply ? apply_plan(dk, &p, &res) : 0;
+		int ar = do_apply ? sync_apply(&so, &p, &res) : 0;
 		unsigned long applied_writes = docker_stats(dk)->writes - w0; /* not the lease renewals below */
 		pthread_mutex_lock(&ag->mu);
 		json_decref(ag->stacks);

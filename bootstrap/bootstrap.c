@@ -31,6 +31,7 @@
 #include "atomic.h"
 #include "bootstrap.h"
 #include "../cli/cli.h"
+#include "../reconcile/log.h"
 #include "netns.h"
 #include "render.h"
 

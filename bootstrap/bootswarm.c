@@ -25,6 +25,7 @@
 #include <sodium.h>
 
 #include "../reconcile/docker.h"
+#include "../reconcile/log.h"
 #include "../reconcile/scrub.h"
 #include "../reconcile/sync.h"
 #include "../secrets/seal.h"
@@ -158,7 +159,8 @@ static int agent_stack(const struct inventory *inv, const struct inv_node *mgr, 
 		free(err);
 		return -1;
 	}
-	struct sync_opts so = {.dk = dk, .key = key, .dir = inv->dir, .prune = 1, .only = inv->agent_stack};
+	struct sync_opts so = {.dk = dk, .key = key, .dir = inv->dir, .prune = 1, .only = inv->agent_stack,
+			       .report = &log_apply_report};
 	struct plan p = {0};
 	struct repo r;
 	int invalid = 0, n = -1;

@@ -16,6 +16,7 @@
 #include "../reconcile/compose.h"
 #include "../reconcile/convert.h"
 #include "../reconcile/docker.h"
+#include "../reconcile/log.h"
 #include "../reconcile/plan.h"
 #include "../reconcile/regauth.h"
 #include "../reconcile/repo.h"
@@ -167,7 +168,7 @@ static int cmd_stack_deploy(int argc, char **argv)
 		def_auth = docker_config_file();
 	struct stack_files sf = {.stack = stack, .files = cf, .n = files.n, .workdir = wd, .keep_invalid = 1};
 	struct sync_opts so = {.dk = dk, .key = keyp, .files = &sf, .prune = prune, .resolve = resolve,
-			       .registry_auth = auth_file ? auth_file : def_auth};
+			       .registry_auth = auth_file ? auth_file : def_auth, .report = &log_apply_report};
 	if (sync_plan(&so, &p, &r, &invalid) < 0)
 		goto out;
 	if (!invalid) {
@@ -224,7 +225,7 @@ static int cmd_stack_rm(int argc, char **argv)
 	}
 	plan_sort(&p);
 	struct apply_result res;
-	int ret = apply_plan(dk, &p, &res) < 0 ? EXIT_FAIL : EXIT_OK;
+	int ret = apply_plan(dk, &p, &log_apply_report, &res) < 0 ? EXIT_FAIL : EXIT_OK;
 	plan_free(&p);
 	swarm_state_free(&st);
 	docker_free(dk);
@@ -346,6 +347,7 @@ static int repo_plan(const struct repo_args *a, const struct seal_key *key, stru
 		return -1;
 	cli_sync_opts(a, so);
 	so->key = key;
+	so->report = &log_apply_report;
 	return sync_plan(so, p, r, invalid);
 }
 

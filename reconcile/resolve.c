@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "resolve.h"
 
 void resolve_images(struct docker *dk, struct desired *ds, const struct live *lv, const char *mode,

@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "../secrets/seal.h"
+#include "log.h"
 #include "regauth.h"
 #include "source.h"
 #include "sync.h"
@@ -108,7 +109,11 @@ static int load(const struct sync_opts *o, struct repo *r)
 static int set_registry_auth(struct docker *dk, const char *file)
 {
 	char *err = NULL;
-	json_t *au = regauth_load(file, &err);
+	char *warning = NULL;
+	json_t *au = regauth_load(file, &warning, &err);
+	if (warning)
+		say(stderr, "warning", NULL, "warning: %s", warning);
+	free(warning);
 	if (!au) {
 		say(stderr, "error", NULL, "shoal: %s", err);
 		free(err);
@@ -310,7 +315,7 @@ int sync_plan(const struct sync_opts *o, struct plan *p, struct repo *r, int *in
 
 int sync_apply(const struct sync_opts *o, const struct plan *p, struct apply_result *res)
 {
-	return apply_plan(o->dk, p, res);
+	return apply_plan(o->dk, p, o->report, res);
 }
 
 char *sync_summary(const struct sync_opts *o, const struct apply_result *res)

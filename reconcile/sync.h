@@ -41,6 +41,7 @@ struct sync_opts {
 	const char *registry_auth; /* a docker config.json whose credentials the engine gets, or NULL */
 	const struct strv *adopt;  /* stacks deployed by other means to take over, or NULL */
 	int adopt_all;		   /* every such stack */
+	const struct apply_report *report; /* where sync_apply's outcomes go (log.h's log_apply_report) */
 };
 
 /*

@@ -257,51 +257,6 @@ void diag_format(const struct diag *g, struct buf *out)
 		buf_addf(out, "%s: %s", lvl, g->msg);
 }
 
-void diags_print(const struct diags *d)
-{
-	const struct diag **order = diags_sorted(d);
-	struct buf b;
-	buf_init(&b, 0);
-	for (size_t i = 0; i < d->n; i++) {
-		const struct diag *g = order[i];
-		const char *lvl = g->level == DIAG_ERROR ? "error" : "warning";
-		if (say_hook) {
-			char line[16], col[16];
-			snprintf(line, sizeof line, "%d", g->line);
-			snprintf(col, sizeof col, "%d", g->col);
-			const char *f[] = {"file", g->file, "line", line, "column", col, NULL};
-			if (!g->file || g->line <= 0)
-				f[g->file ? 2 : 0] = NULL;
-			say_hook(lvl, f, g->msg);
-			continue;
-		}
-		buf_reset(&b);
-		diag_format(g, &b);
-		fprintf(stderr, "%s\n", b.data);
-	}
-	buf_free(&b);
-	free(order);
-}
-
-say_fn say_hook;
-
-void say(FILE *to, const char *level, const char *const *fields, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *m = xvasprintf(fmt, ap);
-	va_end(ap);
-	if (say_hook) {
-		size_t n = strlen(m);
-		while (n && m[n - 1] == '\n')
-			m[--n] = 0;
-		const char *t = str_has_prefix(m, "shoal: ") ? m + 7 : m;
-		say_hook(level, fields, str_has_prefix(t, "warning: ") ? t + 9 : t);
-	} else {
-		fprintf(to, "%s\n", m);
-	}
-	free(m);
-}
 
 /* Length of the valid UTF-8 sequence at s (RFC 3629: no overlong forms,
  * no surrogates, nothing above U+10FFFF), 0 when invalid. */

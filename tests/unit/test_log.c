@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "../../reconcile/log.h"
 #include "../../reconcile/util.h"
 
 /* the line for msg parses as one object whose msg is want */
