@@ -2,12 +2,13 @@
  * bootswarm.c - shoal bootstrap swarm: the inventory's swarm, built
  * through each node's own engine.
  *
- *   1. read every engine's /info; nothing is written unless all answer and
- *      none belongs to another swarm
- *   2. plan: init on the first manager (address pool, subnet size), joins
- *      with the right token, role changes, node labels, overlay networks,
- *      the agent's configs and secrets, the agent's stack
- *   3. with --dry-run stop; else do each step, in that order
+ *   1. probe: read every engine's /info; nothing is written unless all
+ *      answer and none belongs to another swarm
+ *   2. plan, as data (struct swarm_run): init on the first manager
+ *      (address pool, subnet size), joins with the right token, role
+ *      changes, node labels, overlay networks, the agent's configs and
+ *      secrets, the agent's stack; printed from that data
+ *   3. with --dry-run stop; else execute each step, in that order
  *
  * Every step compares first, so a second run plans nothing and a node
  * added to the inventory is the only one joined.  The join tokens are read
@@ -146,45 +147,64 @@ static void print_labels(const struct inv_node *n)
 		printf(" %s=%s", n->labels[i].key, n->labels[i].value);
 }
 
-/* The agent's stack of the inventory's repository, planned (and with
- * apply, applied) through the manager's engine: `shoal plan DIR --stack
- * NAME`, `shoal apply DIR --stack NAME`.  The number of operations
- * (printed when planning), or -1. */
-static int agent_stack(const struct inventory *inv, const struct inv_node *mgr, const struct seal_key *key, int apply)
+/* The manager's engine, opened anew for the agent's stack (its request
+ * counts are the stack's alone); NULL after saying why. */
+static struct docker *manager_engine(const struct inv_node *mgr)
 {
 	struct docker *dk = NULL;
 	char *err = NULL;
 	if (docker_open(&dk, mgr->engine, mgr->tls, &err) != DOCKER_OK) {
 		fprintf(stderr, "shoal: %s\n", err);
 		free(err);
-		return -1;
+		return NULL;
 	}
+	return dk;
+}
+
+/* What applying the agent's stack would change (`shoal plan DIR --stack
+ * NAME`), into *p: the number of operations, or -1. */
+static int agent_stack_plan(const struct inventory *inv, const struct inv_node *mgr, const struct seal_key *key,
+			    struct plan *p)
+{
+	struct docker *dk = manager_engine(mgr);
+	if (!dk)
+		return -1;
+	struct sync_opts so = {.dk = dk, .key = key, .dir = inv->dir, .prune = 1, .only = inv->agent_stack};
+	struct repo r;
+	int invalid = 0, n = -1;
+	if (sync_plan(&so, p, &r, &invalid) == 0) {
+		if (!invalid)
+			n = (int)p->n;
+		repo_free(&r);
+	}
+	docker_free(dk);
+	return n;
+}
+
+/* `shoal apply DIR --stack NAME`: planned again (the swarm may be new),
+ * applied; 0, or -1. */
+static int agent_stack_apply(const struct inventory *inv, const struct inv_node *mgr, const struct seal_key *key)
+{
+	struct docker *dk = manager_engine(mgr);
+	if (!dk)
+		return -1;
 	struct sync_opts so = {.dk = dk, .key = key, .dir = inv->dir, .prune = 1, .only = inv->agent_stack,
 			       .report = &log_apply_report};
 	struct plan p = {0};
 	struct repo r;
-	int invalid = 0, n = -1;
+	int invalid = 0, ret = -1;
 	if (sync_plan(&so, &p, &r, &invalid) == 0) {
-		if (!invalid)
-			n = (int)p.n;
-		if (apply) {
-			struct apply_result res;
-			int ar = sync_apply(&so, &p, &res);
-			char *sum = sync_summary(&so, &res);
-			printf("%s\n", sum);
-			free(sum);
-			if (ar < 0)
-				n = -1;
-		} else if (n > 0) {
-			printf("  deploy    stack %s: %d change%s\n", inv->agent_stack, n, n == 1 ? "" : "s");
-			fflush(stdout);
-			plan_print_text(&p, 0);
-		}
+		struct apply_result res;
+		int ar = sync_apply(&so, &p, &res);
+		char *sum = sync_summary(&so, &res);
+		printf("%s\n", sum);
+		free(sum);
+		ret = ar == 0 && !invalid ? 0 : -1;
 		repo_free(&r);
 	}
 	plan_free(&p);
 	docker_free(dk);
-	return n;
+	return ret;
 }
 
 /* SHOAL_KEY_FILE's key, when set, into *k (*kp: k or NULL); -1 when it
@@ -280,172 +300,210 @@ static void objects_free(struct object *v, size_t n)
 	free(v);
 }
 
-int bootstrap_swarm(int argc, char **argv)
-{
-	struct bootstrap_opts o;
-	if (bootstrap_parse(argc, argv, &o, 0) < 0 || o.root) {
-		fprintf(stderr, "usage: shoal bootstrap swarm [-f cluster.yml] [--dry-run]\n");
-		return EXIT_USAGE;
-	}
-	struct inventory inv = {0};
-	struct seal_key key;
-	const struct seal_key *keyp = NULL;
-	seal_protect_process(); /* join tokens, secret files */
-	/* the agent's stack is planned with the whole repository, sealed
-	 * values included: the key of SHOAL_KEY_FILE when given */
-	if (load_key(&key, &keyp) < 0 || bootstrap_load(&o, &inv) < 0) {
-		inventory_free(&inv);
-		if (keyp)
-			sodium_memzero(&key, sizeof key);
-		return EXIT_FAIL;
-	}
-	size_t nn = inv.nnodes, nobj = 0;
-	struct snode *sn = xcalloc(nn, sizeof *sn);
-	struct object *obj = NULL;
-	json_t *nodes = NULL, *networks = NULL, *configs = NULL, *secrets = NULL;
-	char *err = NULL, *wtok = NULL, *mtok = NULL;
-	int ret = EXIT_FAIL, bad = 0, changes = 0;
+/*
+ * The run: what the engines said (probe), what is to be done (the plan,
+ * as data: printed for --dry-run and before execution), then execute.
+ */
+struct swarm_run {
+	struct inventory inv;
+	const struct seal_key *key;
+	size_t nn;
+	struct snode *sn;
+	struct object *obj;
+	size_t nobj;
+	json_t *nodes, *networks, *configs, *secrets; /* the manager's, when there is a swarm */
+	struct snode *mgr, *first; /* a manager in control; the first manager of the inventory */
+	/* the plan (with the flags of snode and object) */
+	int init;		/* the swarm is created on first */
+	int *create_network;	/* per inventory network */
+	struct strv warnings;	/* found while planning: on stderr */
+	int stack_changes;	/* the agent's stack: operations (1 when there is no swarm yet) */
+	struct plan stack_plan; /* and what they are, when the swarm exists */
+	int changes;
+};
 
-	/* 1. every engine answers, and says which swarm it is in */
-	for (size_t i = 0; i < nn; i++) {
-		sn[i].inv = &inv.nodes[i];
-		if (docker_open(&sn[i].dk, sn[i].inv->engine, sn[i].inv->tls, &err) != DOCKER_OK ||
-		    node_info(&sn[i], &err) < 0) {
-			fprintf(stderr, "shoal: node %s (%s): %s\n", sn[i].inv->name, sn[i].inv->engine, err);
+/* 1. every engine answers, and says which swarm it is in; the swarm's
+ * nodes, networks, configs and secrets read from its manager.  -1 after
+ * saying what stops the run. */
+static int probe(struct swarm_run *w, const char *file)
+{
+	char *err = NULL;
+	int bad = 0;
+	for (size_t i = 0; i < w->nn; i++) {
+		struct snode *n = &w->sn[i];
+		n->inv = &w->inv.nodes[i];
+		if (docker_open(&n->dk, n->inv->engine, n->inv->tls, &err) != DOCKER_OK || node_info(n, &err) < 0) {
+			fprintf(stderr, "shoal: node %s (%s): %s\n", n->inv->name, n->inv->engine, err);
 			free(err);
 			err = NULL;
 			bad = 1;
 			continue;
 		}
-		if (sn[i].hostname && strcmp(sn[i].hostname, sn[i].inv->name))
-			fprintf(stderr, "shoal: warning: node %s: the engine at %s calls itself %s\n", sn[i].inv->name,
-				sn[i].inv->engine, sn[i].hostname);
-		if (strcmp(sn[i].state, "inactive") && strcmp(sn[i].state, "active")) {
-			fprintf(stderr, "shoal: node %s: swarm state \"%s\": settle it by hand first\n", sn[i].inv->name,
-				sn[i].state);
+		if (n->hostname && strcmp(n->hostname, n->inv->name))
+			fprintf(stderr, "shoal: warning: node %s: the engine at %s calls itself %s\n", n->inv->name,
+				n->inv->engine, n->hostname);
+		if (strcmp(n->state, "inactive") && strcmp(n->state, "active")) {
+			fprintf(stderr, "shoal: node %s: swarm state \"%s\": settle it by hand first\n", n->inv->name,
+				n->state);
 			bad = 1;
 		}
 	}
-	if (load_objects(&inv, &obj, &nobj) < 0)
+	if (load_objects(&w->inv, &w->obj, &w->nobj) < 0)
 		bad = 1;
 	if (bad)
-		goto out;
-	struct snode *mgr = NULL, *first = NULL;
-	for (size_t i = 0; i < nn; i++) {
-		if (sn[i].inv->manager && !first)
-			first = &sn[i];
-		if (sn[i].inv->manager && sn[i].control && !mgr)
-			mgr = &sn[i];
+		return -1;
+	for (size_t i = 0; i < w->nn; i++) {
+		if (w->sn[i].inv->manager && !w->first)
+			w->first = &w->sn[i];
+		if (w->sn[i].inv->manager && w->sn[i].control && !w->mgr)
+			w->mgr = &w->sn[i];
 	}
-	if (mgr && docker_call(mgr->dk, "GET", "/nodes", NULL, &nodes, &err) != DOCKER_OK) {
-		fprintf(stderr, "shoal: node %s: %s\n", mgr->inv->name, err);
-		goto out;
-	}
-	for (size_t i = 0; i < nn; i++) {
-		struct snode *n = &sn[i];
+	struct snode *mgr = w->mgr;
+	if (mgr && docker_call(mgr->dk, "GET", "/nodes", NULL, &w->nodes, &err) != DOCKER_OK)
+		goto fail;
+	for (size_t i = 0; i < w->nn; i++) {
+		struct snode *n = &w->sn[i];
 		if (strcmp(n->state, "active")) {
 			n->join = 1;
 			continue;
 		}
 		if (!mgr) {
 			fprintf(stderr, "shoal: node %s is in a swarm that no manager of %s runs: it must leave it first\n",
-				n->inv->name, o.file);
+				n->inv->name, file);
 			bad = 1;
-		} else if (!node_object(nodes, n->id) || (n->cluster && strcmp(n->cluster, mgr->cluster ?: ""))) {
+		} else if (!node_object(w->nodes, n->id) || (n->cluster && strcmp(n->cluster, mgr->cluster ?: ""))) {
 			fprintf(stderr, "shoal: node %s is in another swarm than %s's: it must leave it first\n", n->inv->name,
 				mgr->inv->name);
 			bad = 1;
 		}
 	}
 	if (bad)
-		goto out;
-	if (mgr && (docker_call(mgr->dk, "GET", "/networks", NULL, &networks, &err) != DOCKER_OK ||
-		    docker_call(mgr->dk, "GET", "/configs", NULL, &configs, &err) != DOCKER_OK ||
-		    docker_call(mgr->dk, "GET", "/secrets", NULL, &secrets, &err) != DOCKER_OK)) {
-		fprintf(stderr, "shoal: node %s: %s\n", mgr->inv->name, err);
-		goto out;
-	}
+		return -1;
+	if (mgr && (docker_call(mgr->dk, "GET", "/networks", NULL, &w->networks, &err) != DOCKER_OK ||
+		    docker_call(mgr->dk, "GET", "/configs", NULL, &w->configs, &err) != DOCKER_OK ||
+		    docker_call(mgr->dk, "GET", "/secrets", NULL, &w->secrets, &err) != DOCKER_OK))
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "shoal: node %s: %s\n", mgr->inv->name, err);
+	free(err);
+	return -1;
+}
 
-	/* 2. the plan */
-	printf("swarm: %zu node%s, %s\n", nn, nn == 1 ? "" : "s",
-	       mgr ? "the swarm exists" : "no swarm yet");
-	if (!mgr) {
-		printf("  init      %s (advertise %s, address pool %s, subnets /%d)\n", first->inv->name,
-		       first->inv->address, inv.pool, inv.subnet_size);
-		first->join = 0;
-		changes++;
+/* 2. what is to be done, from what the probe found: nothing is printed
+ * or written.  -1 when the agent's stack cannot be planned. */
+static int plan_swarm(struct swarm_run *w)
+{
+	if (!w->mgr) {
+		w->init = 1;
+		w->first->join = 0;
+		w->changes++;
 	}
-	for (size_t i = 0; i < nn; i++) {
-		struct snode *n = &sn[i];
-		json_t *spec = json_object_get(node_object(nodes, n->id), "Spec");
+	for (size_t i = 0; i < w->nn; i++) {
+		struct snode *n = &w->sn[i];
+		json_t *spec = json_object_get(node_object(w->nodes, n->id), "Spec");
 		if (n->join) {
-			printf("  join      %s as %s\n", n->inv->name, n->inv->manager ? "manager" : "worker");
-			changes++;
+			w->changes++;
 		} else if (spec && strcmp(role_of(spec), n->inv->manager ? "manager" : "worker")) {
 			n->rerole = 1;
-			printf("  %-9s %s\n", n->inv->manager ? "promote" : "demote", n->inv->name);
-			changes++;
+			w->changes++;
 		}
 		if (n->inv->nlabels && (!spec || labels_differ(n->inv, spec))) {
 			n->relabel = 1;
-			printf("  label     %s", n->inv->name);
-			print_labels(n->inv);
-			printf("\n");
-			changes++;
+			w->changes++;
 		}
 	}
-	for (size_t i = 0; i < inv.nnetworks; i++) {
-		json_t *have = by_name(networks, inv.networks[i].name, 0);
-		if (have && strcmp(json_string_value(json_object_get(have, "Scope")) ?: "", "swarm"))
-			fprintf(stderr, "shoal: warning: network %s exists with scope %s, not swarm\n", inv.networks[i].name,
-				json_string_value(json_object_get(have, "Scope")));
+	w->create_network = xcalloc(w->inv.nnetworks + 1, sizeof *w->create_network);
+	for (size_t i = 0; i < w->inv.nnetworks; i++) {
+		json_t *have = by_name(w->networks, w->inv.networks[i].name, 0);
+		const char *scope = json_string_value(json_object_get(have, "Scope"));
+		if (have && strcmp(scope ?: "", "swarm"))
+			strv_push(&w->warnings, xasprintf("network %s exists with scope %s, not swarm",
+							 w->inv.networks[i].name, scope));
 		if (!have) {
-			printf("  create    network %s (overlay%s)\n", inv.networks[i].name,
-			       inv.networks[i].attachable ? ", attachable" : "");
-			changes++;
+			w->create_network[i] = 1;
+			w->changes++;
 		}
 	}
-	for (size_t i = 0; i < nobj; i++) {
-		int cfg = !strcmp(obj[i].kind, "config");
-		json_t *have = by_name(cfg ? configs : secrets, obj[i].name, 1);
+	for (size_t i = 0; i < w->nobj; i++) {
+		struct object *ob = &w->obj[i];
+		int cfg = !strcmp(ob->kind, "config");
+		json_t *have = by_name(cfg ? w->configs : w->secrets, ob->name, 1);
 		if (!have) {
-			obj[i].create = 1;
-			printf("  create    %s %s\n", obj[i].kind, obj[i].name);
-			changes++;
+			ob->create = 1;
+			w->changes++;
 		} else if (cfg) {
-			char *want = b64(obj[i].data, obj[i].len);
+			char *want = b64(ob->data, ob->len);
 			if (strcmp(json_string_value(json_object_get(json_object_get(have, "Spec"), "Data")) ?: "", want))
-				fprintf(stderr,
-					"shoal: warning: config %s differs from its file and is kept: configs cannot change, "
-					"give the new one another name\n",
-					obj[i].name);
+				strv_push(&w->warnings,
+					  xasprintf("config %s differs from its file and is kept: configs cannot change, "
+						    "give the new one another name",
+						    ob->name));
 			free(want);
 		}
 		/* a secret cannot be read back: one that exists is kept as it is */
 	}
-	int stack_changes = 0;
-	if (inv.agent_stack && mgr) {
-		stack_changes = agent_stack(&inv, mgr->inv, keyp, 0);
-		if (stack_changes < 0)
-			goto out;
-	} else if (inv.agent_stack) {
-		printf("  deploy    stack %s\n", inv.agent_stack);
-		stack_changes = 1;
+	if (w->inv.agent_stack && w->mgr) {
+		w->stack_changes = agent_stack_plan(&w->inv, w->mgr->inv, w->key, &w->stack_plan);
+		if (w->stack_changes < 0)
+			return -1;
+	} else if (w->inv.agent_stack) {
+		w->stack_changes = 1;
 	}
-	if (!changes && !stack_changes) {
-		printf("  nothing to do\n");
-		ret = EXIT_OK;
-		goto out;
-	}
-	if (o.dry_run) {
-		ret = EXIT_OK;
-		goto out;
-	}
+	return 0;
+}
 
-	/* 3. do it */
-	if (!mgr) {
+/* The plan, as `--dry-run` shows it. */
+static void print_plan(const struct swarm_run *w)
+{
+	for (size_t i = 0; i < w->warnings.n; i++)
+		fprintf(stderr, "shoal: warning: %s\n", w->warnings.v[i]);
+	printf("swarm: %zu node%s, %s\n", w->nn, w->nn == 1 ? "" : "s", w->mgr ? "the swarm exists" : "no swarm yet");
+	if (w->init)
+		printf("  init      %s (advertise %s, address pool %s, subnets /%d)\n", w->first->inv->name,
+		       w->first->inv->address, w->inv.pool, w->inv.subnet_size);
+	for (size_t i = 0; i < w->nn; i++) {
+		const struct snode *n = &w->sn[i];
+		if (n->join)
+			printf("  join      %s as %s\n", n->inv->name, n->inv->manager ? "manager" : "worker");
+		else if (n->rerole)
+			printf("  %-9s %s\n", n->inv->manager ? "promote" : "demote", n->inv->name);
+		if (n->relabel) {
+			printf("  label     %s", n->inv->name);
+			print_labels(n->inv);
+			printf("\n");
+		}
+	}
+	for (size_t i = 0; i < w->inv.nnetworks; i++)
+		if (w->create_network[i])
+			printf("  create    network %s (overlay%s)\n", w->inv.networks[i].name,
+			       w->inv.networks[i].attachable ? ", attachable" : "");
+	for (size_t i = 0; i < w->nobj; i++)
+		if (w->obj[i].create)
+			printf("  create    %s %s\n", w->obj[i].kind, w->obj[i].name);
+	if (w->inv.agent_stack && !w->mgr) {
+		printf("  deploy    stack %s\n", w->inv.agent_stack);
+	} else if (w->stack_changes > 0) {
+		printf("  deploy    stack %s: %d change%s\n", w->inv.agent_stack, w->stack_changes,
+		       w->stack_changes == 1 ? "" : "s");
+		fflush(stdout);
+		plan_print_text(&w->stack_plan, 0);
+	}
+	if (!w->changes && !w->stack_changes)
+		printf("  nothing to do\n");
+	fflush(stdout);
+}
+
+/* 3a. init, then the joins, with the tokens read from the manager once,
+ * kept in memory only, scrubbed from every message and wiped after. */
+static int execute_joins(struct swarm_run *w)
+{
+	char *err = NULL, *wtok = NULL, *mtok = NULL;
+	int ret = -1, joins = 0;
+	if (w->init) {
+		struct snode *first = w->first;
 		json_t *body = json_pack("{s:s, s:s, s:[s], s:i}", "ListenAddr", "0.0.0.0:2377", "AdvertiseAddr",
-					 first->inv->address, "DefaultAddrPool", inv.pool, "SubnetSize", inv.subnet_size);
+					 first->inv->address, "DefaultAddrPool", w->inv.pool, "SubnetSize", w->inv.subnet_size);
 		int rc = docker_call(first->dk, "POST", "/swarm/init", body, NULL, &err);
 		json_decref(body);
 		if (rc != DOCKER_OK || node_info(first, &err) < 0) {
@@ -453,11 +511,11 @@ int bootstrap_swarm(int argc, char **argv)
 			goto out;
 		}
 		printf("initialised the swarm on %s\n", first->inv->name);
-		mgr = first;
+		w->mgr = first;
 	}
-	int joins = 0;
-	for (size_t i = 0; i < nn; i++)
-		joins += sn[i].join;
+	struct snode *mgr = w->mgr;
+	for (size_t i = 0; i < w->nn; i++)
+		joins += w->sn[i].join;
 	if (joins) {
 		json_t *sw = NULL;
 		if (docker_call(mgr->dk, "GET", "/swarm", NULL, &sw, &err) != DOCKER_OK) {
@@ -483,8 +541,8 @@ int bootstrap_swarm(int argc, char **argv)
 		scrub_add(wtok, strlen(wtok), "(join token)", 0);
 		scrub_add(mtok, strlen(mtok), "(join token)", 0);
 	}
-	for (size_t i = 0; i < nn; i++) {
-		struct snode *n = &sn[i];
+	for (size_t i = 0; i < w->nn; i++) {
+		struct snode *n = &w->sn[i];
 		if (!n->join)
 			continue;
 		char *remote = xasprintf("%s:2377", mgr->inv->address);
@@ -503,31 +561,45 @@ int bootstrap_swarm(int argc, char **argv)
 		}
 		printf("joined %s as %s\n", n->inv->name, n->inv->manager ? "manager" : "worker");
 	}
+	ret = 0;
+out:
+	free(err);
 	wipe(&wtok);
 	wipe(&mtok);
-	json_decref(nodes);
-	nodes = NULL;
-	if (docker_call(mgr->dk, "GET", "/nodes", NULL, &nodes, &err) != DOCKER_OK) {
+	return ret;
+}
+
+/* 3b. roles and labels, compared again with the manager's node list as it
+ * is after the joins. */
+static int execute_nodes(struct swarm_run *w)
+{
+	struct snode *mgr = w->mgr;
+	char *err = NULL;
+	json_decref(w->nodes);
+	w->nodes = NULL;
+	if (docker_call(mgr->dk, "GET", "/nodes", NULL, &w->nodes, &err) != DOCKER_OK) {
 		fprintf(stderr, "shoal: node %s: %s\n", mgr->inv->name, err);
-		goto out;
+		free(err);
+		return -1;
 	}
-	for (size_t i = 0; i < nn; i++) {
-		struct snode *n = &sn[i];
-		json_t *o_ = node_object(nodes, n->id);
-		json_t *spec = json_object_get(o_, "Spec");
-		if (!o_) {
+	for (size_t i = 0; i < w->nn; i++) {
+		struct snode *n = &w->sn[i];
+		json_t *obj = node_object(w->nodes, n->id);
+		json_t *spec = json_object_get(obj, "Spec");
+		if (!obj) {
 			fprintf(stderr, "shoal: node %s (%s) is not in the manager's node list\n", n->inv->name,
 				n->id ? n->id : "no ID");
-			goto out;
+			return -1;
 		}
 		int relabel = labels_differ(n->inv, spec);
 		int promote = n->inv->manager && strcmp(role_of(spec), "manager");
 		int demote = !n->inv->manager && strcmp(role_of(spec), "worker");
 		if (!relabel && !promote && !demote)
 			continue;
-		if (update_node(n, mgr, o_, &err) < 0) {
+		if (update_node(n, mgr, obj, &err) < 0) {
 			fprintf(stderr, "shoal: node %s: %s\n", n->inv->name, err);
-			goto out;
+			free(err);
+			return -1;
 		}
 		if (relabel)
 			printf("labelled %s\n", n->inv->name);
@@ -538,29 +610,39 @@ int bootstrap_swarm(int argc, char **argv)
 		if (promote && wait_reachable(mgr, n) < 0)
 			fprintf(stderr, "shoal: warning: %s is not a reachable manager after 30 s\n", n->inv->name);
 	}
-	for (size_t i = 0; i < inv.nnetworks; i++) {
-		if (by_name(networks, inv.networks[i].name, 0))
+	return 0;
+}
+
+/* 3c. the overlay networks, and the agent's configs and secrets. */
+static int execute_objects(struct swarm_run *w)
+{
+	struct snode *mgr = w->mgr;
+	char *err = NULL;
+	for (size_t i = 0; i < w->inv.nnetworks; i++) {
+		if (!w->create_network[i])
 			continue;
-		json_t *body = json_pack("{s:s, s:s, s:b, s:b, s:{s:s}}", "Name", inv.networks[i].name, "Driver", "overlay",
-					 "Attachable", inv.networks[i].attachable, "CheckDuplicate", 1, "Labels",
-					 LABEL_BOOTSTRAP, "true");
+		json_t *body = json_pack("{s:s, s:s, s:b, s:b, s:{s:s}}", "Name", w->inv.networks[i].name, "Driver",
+					 "overlay", "Attachable", w->inv.networks[i].attachable, "CheckDuplicate", 1,
+					 "Labels", LABEL_BOOTSTRAP, "true");
 		int rc = docker_call(mgr->dk, "POST", "/networks/create", body, NULL, &err);
 		json_decref(body);
 		if (rc != DOCKER_OK) {
-			fprintf(stderr, "shoal: network %s: %s\n", inv.networks[i].name, err);
-			goto out;
+			fprintf(stderr, "shoal: network %s: %s\n", w->inv.networks[i].name, err);
+			free(err);
+			return -1;
 		}
-		printf("created network %s\n", inv.networks[i].name);
+		printf("created network %s\n", w->inv.networks[i].name);
 	}
-	for (size_t i = 0; i < nobj; i++) {
-		if (!obj[i].create)
+	for (size_t i = 0; i < w->nobj; i++) {
+		struct object *ob = &w->obj[i];
+		if (!ob->create)
 			continue;
-		char *data = b64(obj[i].data, obj[i].len);
-		json_t *body = json_pack("{s:s, s:s, s:{s:s}}", "Name", obj[i].name, "Data", data, "Labels",
-					 LABEL_BOOTSTRAP, "true");
+		char *data = b64(ob->data, ob->len);
+		json_t *body = json_pack("{s:s, s:s, s:{s:s}}", "Name", ob->name, "Data", data, "Labels", LABEL_BOOTSTRAP,
+					 "true");
 		sodium_memzero(data, strlen(data));
 		free(data);
-		char *path = xasprintf("/%ss/create", obj[i].kind);
+		char *path = xasprintf("/%ss/create", ob->kind);
 		int rc = docker_call(mgr->dk, "POST", path, body, NULL, &err);
 		free(path);
 		/* the body holds the secret: wipe jansson's copy */
@@ -568,36 +650,71 @@ int bootstrap_swarm(int argc, char **argv)
 		sodium_memzero((char *)d, strlen(d));
 		json_decref(body);
 		if (rc != DOCKER_OK) {
-			fprintf(stderr, "shoal: %s %s: %s\n", obj[i].kind, obj[i].name, err);
-			goto out;
+			fprintf(stderr, "shoal: %s %s: %s\n", ob->kind, ob->name, err);
+			free(err);
+			return -1;
 		}
-		printf("created %s %s\n", obj[i].kind, obj[i].name);
+		printf("created %s %s\n", ob->kind, ob->name);
 	}
-	if (inv.agent_stack && stack_changes) {
+	return 0;
+}
+
+static void run_free(struct swarm_run *w)
+{
+	json_decref(w->nodes);
+	json_decref(w->networks);
+	json_decref(w->configs);
+	json_decref(w->secrets);
+	objects_free(w->obj, w->nobj);
+	for (size_t i = 0; i < w->nn; i++) {
+		docker_free(w->sn[i].dk);
+		free(w->sn[i].state);
+		free(w->sn[i].id);
+		free(w->sn[i].cluster);
+		free(w->sn[i].hostname);
+	}
+	free(w->sn);
+	free(w->create_network);
+	strv_free(&w->warnings);
+	plan_free(&w->stack_plan);
+	inventory_free(&w->inv);
+}
+
+int bootstrap_swarm(int argc, char **argv)
+{
+	struct bootstrap_opts o;
+	if (bootstrap_parse(argc, argv, &o, 0) < 0 || o.root) {
+		fprintf(stderr, "usage: shoal bootstrap swarm [-f cluster.yml] [--dry-run]\n");
+		return EXIT_USAGE;
+	}
+	struct swarm_run w = {0};
+	struct seal_key key;
+	int ret = EXIT_FAIL;
+	seal_protect_process(); /* join tokens, secret files */
+	/* the agent's stack is planned with the whole repository, sealed
+	 * values included: the key of SHOAL_KEY_FILE when given */
+	if (load_key(&key, &w.key) < 0 || bootstrap_load(&o, &w.inv) < 0)
+		goto out;
+	w.nn = w.inv.nnodes;
+	w.sn = xcalloc(w.nn, sizeof *w.sn);
+	if (probe(&w, o.file) < 0 || plan_swarm(&w) < 0)
+		goto out;
+	print_plan(&w);
+	if (o.dry_run || (!w.changes && !w.stack_changes)) {
+		ret = EXIT_OK;
+		goto out;
+	}
+	if (execute_joins(&w) < 0 || execute_nodes(&w) < 0 || execute_objects(&w) < 0)
+		goto out;
+	if (w.inv.agent_stack && w.stack_changes) {
 		fflush(NULL);
-		if (agent_stack(&inv, mgr->inv, keyp, 1) < 0)
+		if (agent_stack_apply(&w.inv, w.mgr->inv, w.key) < 0)
 			goto out;
 	}
 	ret = EXIT_OK;
 out:
-	free(err);
-	wipe(&wtok);
-	wipe(&mtok);
-	json_decref(nodes);
-	json_decref(networks);
-	json_decref(configs);
-	json_decref(secrets);
-	objects_free(obj, nobj);
-	for (size_t i = 0; i < nn; i++) {
-		docker_free(sn[i].dk);
-		free(sn[i].state);
-		free(sn[i].id);
-		free(sn[i].cluster);
-		free(sn[i].hostname);
-	}
-	free(sn);
-	inventory_free(&inv);
-	if (keyp)
+	run_free(&w);
+	if (w.key)
 		sodium_memzero(&key, sizeof key);
 	return ret;
 }
