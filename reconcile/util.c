@@ -195,6 +195,28 @@ int read_file(const char *path, size_t cap, char **out, size_t *outlen)
 	return 0;
 }
 
+/* s with its control characters written \n, \t, \r or \xHH: a file name
+ * or a YAML key from the repository cannot start a line of its own (a
+ * forged log line) in what is printed about it. */
+static char *escape_controls(const char *s)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '\n')
+			buf_adds(&b, "\\n");
+		else if (*p == '\t')
+			buf_adds(&b, "\\t");
+		else if (*p == '\r')
+			buf_adds(&b, "\\r");
+		else if (*p < 0x20 || *p == 0x7f)
+			buf_addf(&b, "\\x%02x", *p);
+		else
+			buf_addc(&b, (char)*p);
+	}
+	return buf_detach(&b);
+}
+
 void diags_add(struct diags *d, enum diag_level lvl, const char *file, int line, int col,
 	       const char *fmt, ...)
 {
@@ -204,7 +226,7 @@ void diags_add(struct diags *d, enum diag_level lvl, const char *file, int line,
 	}
 	struct diag *g = &d->v[d->n++];
 	g->level = lvl;
-	g->file = file ? xstrdup(file) : NULL;
+	g->file = file ? escape_controls(file) : NULL;
 	g->line = line;
 	g->col = col;
 	va_list ap;
@@ -212,6 +234,11 @@ void diags_add(struct diags *d, enum diag_level lvl, const char *file, int line,
 	g->msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	scrub_str(&g->msg); /* a message may quote a value that held one */
+	if (file) { /* about a place in a file: one line (summaries have none) */
+		char *m = escape_controls(g->msg);
+		free(g->msg);
+		g->msg = m;
+	}
 	if (lvl == DIAG_ERROR)
 		d->nerrors++;
 }
