@@ -221,7 +221,7 @@ static char *task_failure(struct docker *dk, const char *service_id)
 			    (!desired || strcmp(desired, "remove"))) {
 				/* the node's words: may quote a value it was given */
 				out = xasprintf("task %s: %s", state, terr);
-				scrub_str(&out);
+				scrub_engine_str(&out);
 			}
 		}
 	}
@@ -254,7 +254,8 @@ static char *last_task_error(struct docker *dk, const char *name)
 			}
 		}
 	}
-	char *out = best ? scrub_text(best) : NULL;
+	char *out = best ? xstrdup(best) : NULL;
+	scrub_engine_str(&out);
 	free(err);
 	free(path);
 	free(f);
@@ -314,7 +315,7 @@ static int converge(struct agent *ag, struct docker *dk, const struct plan *p, c
 				      !strcmp(state, "rollback_completed"))) {
 				const char *msg = json_string_value(json_object_get(us, "Message"));
 				char *m = xasprintf("service %s: update %s%s%s", names.v[i], state, msg ? ": " : "", msg ? msg : "");
-				scrub_str(&m); /* the engine's words */
+				scrub_engine_str(&m); /* the engine's words */
 				if (!*why)
 					*why = m;
 				else

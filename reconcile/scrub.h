@@ -48,6 +48,15 @@ char *scrub_text(const char *s);
 /* *s (heap, NUL-terminated) replaced by its scrubbed copy; the old one is
  * wiped and freed. */
 void scrub_str(char **s);
+/* A text from the engine or a task (an error, a status message), *s
+ * replaced as scrub_str does, and first, whatever it registered or not:
+ * the error of a config or secret template the node could not expand is
+ * cut after "failed to expand templated config|secret ID".  A template
+ * reads the task's environment and secrets (env, secret) and can turn
+ * them into any text before it fails ({{ secret (slice (env "PW") 1) }},
+ * printf "%x", a byte as an index out of range): no scrubbing by value
+ * can catch that, and external secrets are not even known here. */
+void scrub_engine_str(char **s);
 /* Every string and object key in j, in place. */
 void scrub_json(json_t *j);
 /* Zero and forget every registered plaintext. */
