@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -423,15 +424,19 @@ int compose_parse_int(const char *s, long long *out)
 	return 0;
 }
 
-/* Go's time.ParseDuration. */
+/* Go's time.ParseDuration, in integers as Go does it: a decimal number
+ * (no exponent, no hex) and a unit, repeated; overflow past int64 is an
+ * error, 2562047h47m16.854775807s the largest. */
 int compose_parse_duration(const char *s, long long *ns)
 {
 	static const struct {
 		const char *u;
-		double mul;
-	} units[] = {{"ns", 1}, {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
-		     {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+		unsigned long long mul;
+	} units[] = {{"ns", 1}, {"us", 1000}, {"\xc2\xb5s", 1000}, {"\xce\xbcs", 1000},
+		     {"ms", 1000000}, {"s", 1000000000ULL}, {"m", 60000000000ULL}, {"h", 3600000000000ULL}};
+	const unsigned long long lim = 1ULL << 63;
 	const char *p = s;
+	unsigned long long d = 0;
 	int neg = 0;
 	if (*p == '-' || *p == '+')
 		neg = *p++ == '-';
@@ -441,32 +446,70 @@ int compose_parse_duration(const char *s, long long *ns)
 	}
 	if (!*p)
 		return -1;
-	double total = 0;
 	while (*p) {
-		char *end;
+		unsigned long long v = 0, f = 0;
+		double scale = 1;
+		int pre = 0, post = 0, over = 0;
 		if (!isdigit((unsigned char)*p) && *p != '.')
 			return -1;
-		errno = 0;
-		double v = strtod(p, &end);
-		if (end == p || errno)
-			return -1;
-		p = end;
-		size_t best = 0, bestlen = 0;
-		for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
-			size_t l = strlen(units[i].u);
-			if (strncmp(p, units[i].u, l) == 0 && l > bestlen) {
-				best = i;
-				bestlen = l;
+		for (; isdigit((unsigned char)*p); p++, pre = 1) {
+			if (v > lim / 10)
+				return -1;
+			v = v * 10 + (unsigned long long)(*p - '0');
+			if (v > lim)
+				return -1;
+		}
+		if (*p == '.') {
+			for (p++; isdigit((unsigned char)*p); p++, post = 1) {
+				if (over)
+					continue;
+				if (f > (lim - 1) / 10) {
+					over = 1;
+					continue;
+				}
+				unsigned long long y = f * 10 + (unsigned long long)(*p - '0');
+				if (y > lim) {
+					over = 1;
+					continue;
+				}
+				f = y;
+				scale *= 10;
 			}
 		}
-		if (!bestlen)
+		if (!pre && !post)
 			return -1;
-		total += v * units[best].mul;
-		p += bestlen;
+		size_t ul = 0;
+		while (p[ul] && p[ul] != '.' && !isdigit((unsigned char)p[ul]))
+			ul++;
+		if (!ul)
+			return -1;
+		size_t k;
+		for (k = 0; k < ARRAY_SIZE(units); k++)
+			if (strlen(units[k].u) == ul && !strncmp(p, units[k].u, ul))
+				break;
+		if (k == ARRAY_SIZE(units))
+			return -1;
+		p += ul;
+		unsigned long long unit = units[k].mul;
+		if (v > lim / unit)
+			return -1;
+		v *= unit;
+		if (f > 0) {
+			v += (unsigned long long)((double)f * ((double)unit / scale));
+			if (v > lim)
+				return -1;
+		}
+		d += v;
+		if (d > lim)
+			return -1;
 	}
-	if (total > 9.2e18)
+	if (neg) {
+		*ns = d == lim ? LLONG_MIN : -(long long)d;
+		return 0;
+	}
+	if (d > lim - 1)
 		return -1;
-	*ns = (long long)llround(neg ? -total : total);
+	*ns = (long long)d;
 	return 0;
 }
 

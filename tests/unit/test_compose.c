@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -384,6 +385,45 @@ static void test_huge_numbers(void **state)
 	assert_int_equal(compose_parse_bytes("1e400", &v), -1);
 	assert_int_equal(compose_parse_bytes("8g", &v), 0);
 	assert_int_equal(v, 8LL << 30);
+}
+
+/* Durations as Go's time.ParseDuration reads them (the CLI's schema format
+ * and its decoder): integers, no exponent or hex (strtod took "1e3s"),
+ * up to int64 nanoseconds exactly (2562047h was refused, docker takes it). */
+static void test_duration_as_go(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		int rc;
+		long long ns;
+	} cases[] = {
+		{"2562047h", 0, 2562047LL * 3600 * 1000000000LL},
+		{"2562047h47m16.854775807s", 0, LLONG_MAX},
+		{"9223372036854775807ns", 0, LLONG_MAX},
+		{"-9223372036854775808ns", 0, LLONG_MIN},
+		{"2562047h1ns", 0, 2562047LL * 3600 * 1000000000LL + 1},
+		{"1h.5m", 0, 3630LL * 1000000000LL},
+		{"1.s", 0, 1000000000LL},
+		{"3m.5s", 0, 180500000000LL},
+		{"1.0000000001s", 0, 1000000000LL},
+		{"1h1h", 0, 7200LL * 1000000000LL},
+		{"-0", 0, 0},
+		{"1\xce\xbcs", 0, 1000},
+		{"2562047h47m16.854775808s", -1, 0},
+		{"9223372036854775808ns", -1, 0},
+		{"1e3s", -1, 0},
+		{"0x10s", -1, 0},
+		{".s", -1, 0},
+		{"1hm", -1, 0},
+		{"1", -1, 0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		long long ns = 0;
+		int rc = compose_parse_duration(cases[i].s, &ns);
+		if (rc != cases[i].rc || (rc == 0 && ns != cases[i].ns))
+			fail_msg("%s: rc %d ns %lld, want rc %d ns %lld", cases[i].s, rc, ns, cases[i].rc, cases[i].ns);
+	}
 }
 
 /* What the CLI's schema refuses (docker stack config), shoal refuses before
@@ -995,6 +1035,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_interpolated_version),
 		cmocka_unit_test(test_huge_numbers),
+		cmocka_unit_test(test_duration_as_go),
 		cmocka_unit_test(test_version_kept_after_a_bad_file),
 		cmocka_unit_test(test_basic_service),
 		cmocka_unit_test(test_bare_image_gets_latest),
