@@ -1341,10 +1341,14 @@ static void short_port(struct nctx *c, const struct ynode *n, struct ynode *out)
 		}
 	}
 	long long ta, tb, pa = 0, pb = 0;
-	if (strcmp(protocol, "tcp") && strcmp(protocol, "udp") && strcmp(protocol, "sctp")) {
+	/* go-connections' ParsePortSpec: any case, stored in lower case */
+	if (strcasecmp(protocol, "tcp") && strcasecmp(protocol, "udp") && strcasecmp(protocol, "sctp")) {
 		nerr(c, n, "invalid proto: %s", protocol);
 		goto out;
 	}
+	if (proto)
+		for (char *q = proto + 1; *q; q++)
+			*q = (char)tolower((unsigned char)*q);
 	if (parse_port_range(tgt, &ta, &tb) < 0) {
 		nerr(c, n, "invalid containerPort: %s", tgt);
 		goto out;

@@ -275,6 +275,74 @@ static void test_caps_ports_restart(void **state)
 	diags_free(&d);
 }
 
+/* The CLI reads a short port's protocol in any case and stores it in
+ * lower case (go-connections' ParsePortSpec); "UDP" was refused. */
+static void test_port_protocol_case(void **state)
+{
+	(void)state;
+	const char *t[] = {"services:\n  s:\n    image: x\n    ports: ['5000:5000/UDP', '6000-6001:6000-6001/SCTP', 7000/Tcp]\n"};
+	struct diags d = {0};
+	struct desired *ds = load(t, 1, &d);
+	assert_non_null(ds);
+	assert_int_equal(n_errors(&d), 0);
+	json_t *ports = json_object_get(json_object_get(svc(ds, "st_s"), "EndpointSpec"), "Ports");
+	assert_int_equal(json_array_size(ports), 4);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ports, 0), "Protocol")), "tcp");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ports, 1), "Protocol")), "udp");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ports, 2), "Protocol")), "sctp");
+	desired_free(ds);
+	diags_free(&d);
+	const char *bad[] = {"services:\n  s:\n    image: x\n    ports: ['5000:5000/Udpx']\n"};
+	assert_null(load(bad, 1, &d));
+	assert_true(has_diag(&d, 4, 13, "invalid proto: Udpx"));
+	diags_free(&d);
+}
+
+/* cpus as Go's big.Rat reads them (the CLI's ParseCPUs): a sign, an
+ * exponent, a fraction a/b; "1e-1", "3/2" and "+0.5" were refused. */
+static void test_cpus_as_rational(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *cpus;
+		long long nanos;
+	} ok[] = {{"1e-1", 100000000}, {"5E-1", 500000000}, {"+0.5", 500000000}, {"1/10", 100000000},
+		  {"3/2", 1500000000}, {".5e1", 5000000000LL}, {"2.000", 2000000000}, {"0.001", 1000000}};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		char *y = NULL;
+		if (asprintf(&y, "services:\n  s:\n    image: x\n    deploy: {resources: {limits: {cpus: '%s'}}}\n", ok[i].cpus) < 0)
+			fail();
+		const char *t[] = {y};
+		struct diags d = {0};
+		struct desired *ds = load(t, 1, &d);
+		if (!ds || n_errors(&d))
+			fail_msg("cpus %s refused", ok[i].cpus);
+		json_t *lim = json_object_get(json_object_get(json_object_get(svc(ds, "st_s"), "TaskTemplate"), "Resources"), "Limits");
+		if (json_integer_value(json_object_get(lim, "NanoCPUs")) != ok[i].nanos)
+			fail_msg("cpus %s: %lld", ok[i].cpus, (long long)json_integer_value(json_object_get(lim, "NanoCPUs")));
+		desired_free(ds);
+		diags_free(&d);
+		free(y);
+	}
+	static const struct {
+		const char *cpus, *msg;
+	} bad[] = {{"1/0", "failed to parse 1/0 as a rational number"}, {"e1", "failed to parse e1 as a rational number"},
+		   {"1e-10", "value is too precise"}, {"1/3", "value is too precise"}, {"1/010", "failed to parse 1/010 as a rational number"},
+		   {"-0.5", "must be at least 0.001"}, {"0.5 ", "failed to parse"}};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char *y = NULL;
+		if (asprintf(&y, "services:\n  s:\n    image: x\n    deploy: {resources: {limits: {cpus: '%s'}}}\n", bad[i].cpus) < 0)
+			fail();
+		const char *t[] = {y};
+		struct diags d = {0};
+		assert_null(load(t, 1, &d));
+		if (!has_diag(&d, 4, 41, bad[i].msg))
+			fail_msg("cpus %s: no '%s'", bad[i].cpus, bad[i].msg);
+		diags_free(&d);
+		free(y);
+	}
+}
+
 static void test_strings_cast_only_after_interpolation(void **state)
 {
 	(void)state;
@@ -1036,6 +1104,8 @@ int main(void)
 		cmocka_unit_test(test_interpolated_version),
 		cmocka_unit_test(test_huge_numbers),
 		cmocka_unit_test(test_duration_as_go),
+		cmocka_unit_test(test_port_protocol_case),
+		cmocka_unit_test(test_cpus_as_rational),
 		cmocka_unit_test(test_version_kept_after_a_bad_file),
 		cmocka_unit_test(test_basic_service),
 		cmocka_unit_test(test_bare_image_gets_latest),
