@@ -110,6 +110,7 @@ enum shape {
 	SH_DUR,		/* Go duration string: 10s, 1m30s */
 	SH_SIZE,	/* bytes: integer or 512m, 1GiB */
 	SH_CONSTRAINTS, /* list of KEY ==|!= VALUE */
+	SH_ORDER,	/* "start-first" or "stop-first" (the schema's enum) */
 };
 
 struct field {
@@ -160,7 +161,7 @@ static const struct field f_config[] = {
 
 static const struct field f_update[] = {
 	F("parallelism", SH_UINT), F("delay", SH_DUR), F("failure_action", SH_STR), F("monitor", SH_DUR),
-	F("max_failure_ratio", SH_NUM), FV("order", SH_STR, 4), END};
+	F("max_failure_ratio", SH_NUM), FV("order", SH_ORDER, 4), END};
 static const struct field f_limits[] = {F("cpus", SH_STR), F("memory", SH_SIZESTR), FV("pids", SH_INT, 9), END};
 static const struct field f_discrete[] = {F("kind", SH_STR), F("value", SH_NUM), END};
 static const struct field f_generic[] = {FS("discrete_resource_spec", SH_OBJ, f_discrete), END};
@@ -376,6 +377,25 @@ static void verr(struct vctx *v, const struct ynode *at, const char *path, const
 		  path, *path ? " " : "", m);
 	free(m);
 	bad_add(v->bad, at);
+}
+
+/* The CLI reads a file into Go maps and hands them to its JSON schema
+ * check: a mapping with a key that is not a string (1:, true:, 1.5:)
+ * cannot be marshalled ("json: unsupported type: map[interface {}]
+ * interface {}") and the file is refused, wherever the mapping is. */
+static void check_keys(struct vctx *v, const struct ynode *n, const char *path)
+{
+	if (n->kind != Y_MAP && n->kind != Y_SEQ)
+		return;
+	for (size_t i = 0; i < n->n; i++) {
+		char *p = n->kind == Y_MAP ? path_join(path, n->k[i]->s) : path_join_index(path, i);
+		if (n->kind == Y_MAP && n->k[i]->kind == Y_SCALAR && n->k[i]->stype != YS_STR)
+			diags_add(v->d, DIAG_ERROR, n->k[i]->file, n->k[i]->line, n->k[i]->col,
+				  "%s: key %s is not a string (%s): docker reads only string keys (quote it)", p, n->k[i]->s,
+				  ynode_kind_name(n->k[i]));
+		check_keys(v, n->v[i], p);
+		free(p);
+	}
 }
 
 static int is_scalar(const struct ynode *n)
@@ -758,6 +778,12 @@ static void check(struct vctx *v, const struct ynode *n, enum shape sh, const st
 			return;
 		}
 		check(v, n, SH_DICT_OBJ, sub, 1 | 2, path);
+		return;
+	case SH_ORDER:
+		if (!is_scalar(n) || n->stype != YS_STR)
+			verr(v, n, path, "must be a string, got %s", ynode_kind_name(n));
+		else if (strcmp(n->s, "start-first") && strcmp(n->s, "stop-first"))
+			verr(v, n, path, "must be one of the following: \"start-first\", \"stop-first\"");
 		return;
 	case SH_DUR: {
 		long long ns;
@@ -1804,6 +1830,7 @@ int compose_load(const struct compose_file *files, size_t n, const struct compos
 		}
 		struct ictx ic = {o, d, &bad};
 		interpolate(&ic, root);
+		check_keys(&vc, root, "");
 		check_obj(&vc, root, f_top, "");
 		prune_bad(root, &bad);
 		struct nctx nc = {o, d};

@@ -343,6 +343,25 @@ static void test_cpus_as_rational(void **state)
 	}
 }
 
+/* What docker stack config refuses and shoal took: an order outside the
+ * schema's enum, and mapping keys that are not strings (anywhere, also in
+ * an x- extension: the CLI cannot marshal the file for its schema). */
+static void test_order_enum_and_string_keys(void **state)
+{
+	(void)state;
+	const char *t[] = {"services:\n  s:\n    image: x\n"
+			   "    deploy:\n      update_config: {order: random}\n      rollback_config: {order: stop-first}\n"
+			   "    environment: {1: a, '2': b}\n    labels: {true: c}\nx-ext: {1.5: d}\n"};
+	struct diags d = {0};
+	assert_null(load(t, 1, &d));
+	assert_true(has_diag(&d, 5, 30, "update_config.order must be one of the following: \"start-first\", \"stop-first\""));
+	assert_true(has_diag(&d, 7, 19, "key 1 is not a string (integer)"));
+	assert_true(has_diag(&d, 8, 14, "key true is not a string (boolean)"));
+	assert_true(has_diag(&d, 9, 9, "key 1.5 is not a string"));
+	assert_int_equal(n_errors(&d), 4);
+	diags_free(&d);
+}
+
 static void test_strings_cast_only_after_interpolation(void **state)
 {
 	(void)state;
@@ -1106,6 +1125,7 @@ int main(void)
 		cmocka_unit_test(test_duration_as_go),
 		cmocka_unit_test(test_port_protocol_case),
 		cmocka_unit_test(test_cpus_as_rational),
+		cmocka_unit_test(test_order_enum_and_string_keys),
 		cmocka_unit_test(test_version_kept_after_a_bad_file),
 		cmocka_unit_test(test_basic_service),
 		cmocka_unit_test(test_bare_image_gets_latest),
