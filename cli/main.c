@@ -427,6 +427,7 @@ static int offline_plan(const struct repo_args *a, const struct seal_key *key)
 {
 	struct repo base = {0}, head = {0};
 	struct repo_opts ro = {.key = key, .check_only = !key, .record_inputs = 1};
+	scrub_author_only();
 	if (load_repo(a, a->base, &ro, &base) < 0)
 		return EXIT_FAIL;
 	/* the head's stacks made from the same files as the base's are not read

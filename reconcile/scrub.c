@@ -144,10 +144,17 @@ static void add_quoted(const char *p, size_t n, size_t label)
 	wipe_buf(&b);
 }
 
+static int author_only;
+
+void scrub_author_only(void)
+{
+	author_only = 1;
+}
+
 void scrub_add(const void *pv, size_t len, const char *label, int flags)
 {
 	const char *p = pv;
-	if (!p || len < SCRUB_MIN)
+	if (!p || len < SCRUB_MIN || author_only)
 		return;
 	pthread_mutex_lock(&mu);
 	strv_push(&labels, xstrdup(label));

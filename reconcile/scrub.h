@@ -40,6 +40,12 @@ void scrub_add(const void *p, size_t len, const char *label, int flags);
 /* An opened sealed value, labelled "(sealed FP)" as plans show it: FP its
  * fingerprint keyed with rkey (seal_redact_key; NULL: no fingerprint). */
 void scrub_add_sealed(const unsigned char *rkey, const void *p, size_t len);
+/* From now on register nothing: for a process whose every output is made
+ * of its repository's text and nothing from an engine (plan --base/--head
+ * with the key), where scrubbing would be an oracle: a guess written in the
+ * repository would come out as "(sealed …)" when right.  Sealed values are
+ * still redacted there by their keys (plan_redact_changes). */
+void scrub_author_only(void);
 /* 1 when anything is registered. */
 int scrub_active(void);
 /* s with every registered form replaced by its label (caller frees;
