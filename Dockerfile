@@ -9,6 +9,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
 WORKDIR /src
 COPY Makefile ./
 COPY agent agent
+COPY cli cli
+COPY bootstrap bootstrap
 COPY reconcile reconcile
 COPY secrets secrets
 COPY forge forge

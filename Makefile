@@ -8,15 +8,17 @@ override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE
 CPPFLAGS += $(shell pkg-config --cflags $(PKGS))
 LDLIBS += $(shell pkg-config --libs $(PKGS)) -lm -lpthread
 
-LIB_OBJS = reconcile/util.o reconcile/envfile.o reconcile/ynode.o reconcile/interp.o reconcile/compose.o \
+LIB_OBJS = reconcile/util.o reconcile/envfile.o reconcile/ynode.o reconcile/interp.o reconcile/compose.o reconcile/compose_merge.o \
 	   reconcile/convert.o reconcile/docker.o reconcile/plan.o reconcile/apply.o \
-	   reconcile/uhttp.o reconcile/repo.o reconcile/source.o reconcile/review.o reconcile/regauth.o reconcile/scrub.o secrets/seal.o \
+	   reconcile/uhttp.o reconcile/repo.o reconcile/source.o reconcile/review.o reconcile/regauth.o reconcile/scrub.o reconcile/resolve.o reconcile/sync.o reconcile/log.o secrets/seal.o \
 	   forge/forge.o forge/http.o forge/ci.o
-AGENT_OBJS = agent/main.o agent/gitverify.o agent/agent.o agent/cycle.o agent/gitsrc.o agent/lease.o agent/notify.o agent/history.o agent/common.o agent/knownhosts.o \
-	     agent/inventory.o agent/render.o agent/atomic.o agent/netns.o agent/bootstrap.o agent/bootswarm.o \
-	     agent/review_cmd.o agent/help.o
+CLI_OBJS = cli/main.o cli/review_cmd.o cli/help.o
+BOOT_OBJS = bootstrap/inventory.o bootstrap/render.o bootstrap/atomic.o bootstrap/netns.o \
+	    bootstrap/bootstrap.o bootstrap/bootswarm.o
+AGENT_OBJS = $(CLI_OBJS) agent/gitverify.o agent/agent.o agent/cycle.o agent/gitsrc.o agent/lease.o agent/notify.o \
+	     agent/history.o agent/common.o agent/knownhosts.o $(BOOT_OBJS)
 # The agent's long-lived process: HTTP, timers, state; no Git, TLS or YAML.
-AGENTD_OBJS = agent/agentd.o agent/webhook.o agent/common.o agent/knownhosts.o reconcile/util.o reconcile/regauth.o reconcile/scrub.o secrets/seal.o
+AGENTD_OBJS = agent/agentd.o agent/webhook.o agent/common.o agent/knownhosts.o reconcile/util.o reconcile/log.o reconcile/regauth.o reconcile/scrub.o secrets/seal.o
 AGENTD_PKGS = jansson libsodium libmicrohttpd
 UNIT_TESTS = tests/unit/test_interp tests/unit/test_compose tests/unit/test_diff tests/unit/test_seal tests/unit/test_knownhosts tests/unit/test_regauth tests/unit/test_inventory tests/unit/test_bootfiles tests/unit/test_webhook tests/unit/test_uhttp tests/unit/test_secrepo tests/unit/test_scrub tests/unit/test_sealed tests/unit/test_review tests/unit/test_forge tests/unit/test_log
 
@@ -36,7 +38,7 @@ agent/lazylib.o: CPPFLAGS += -DLIBGIT2_SONAME='"$(call soname,libgit2,libgit2.so
 shoal: $(AGENT_OBJS) agent/lazylib.o $(LIB_OBJS) | shoal-agentd
 	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $(AGENT_OBJS) agent/lazylib.o $(LIB_OBJS) $(SHOAL_LIBS)
 
-# The manual page comes from the same table as --help (agent/help.c).
+# The manual page comes from the same table as --help (cli/help.c).
 shoal.1: shoal
 	./shoal help --man > $@.tmp && mv $@.tmp $@
 
@@ -57,8 +59,8 @@ tests/unit/%: tests/unit/%.o $(LIB_OBJS)
 
 tests/unit/test_knownhosts: agent/knownhosts.o
 tests/unit/test_webhook: agent/webhook.o
-tests/unit/test_inventory: agent/inventory.o
-tests/unit/test_bootfiles: agent/inventory.o agent/render.o agent/atomic.o
+tests/unit/test_inventory: bootstrap/inventory.o
+tests/unit/test_bootfiles: bootstrap/inventory.o bootstrap/render.o bootstrap/atomic.o
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do ./$$t; done
@@ -107,7 +109,7 @@ FUZZ_TARGETS = tests/fuzz/build/fuzz_compose tests/fuzz/build/fuzz_seal \
 	       tests/fuzz/build/fuzz_http tests/fuzz/build/fuzz_inventory
 FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined -std=gnu11 $(WARN) -D_GNU_SOURCE -DTOP='"$(CURDIR)"'
 FUZZ_SAN = address,undefined
-FUZZ_LIB = $(patsubst %.o,tests/fuzz/build/%.o,$(LIB_OBJS) agent/webhook.o agent/inventory.o agent/render.o)
+FUZZ_LIB = $(patsubst %.o,tests/fuzz/build/%.o,$(LIB_OBJS) agent/webhook.o bootstrap/inventory.o bootstrap/render.o)
 FUZZ_SECONDS ?= 60
 
 tests/fuzz/build/%.o: %.c
@@ -136,8 +138,8 @@ bench:
 
 clean:
 	rm -rf tests/fuzz/build
-	rm -f shoal shoal-agentd shoal.1 shoal.1.tmp agent/*.o agent/*.d reconcile/*.o reconcile/*.d secrets/*.o secrets/*.d forge/*.o forge/*.d tests/unit/*.o tests/unit/*.d $(UNIT_TESTS)
+	rm -f shoal shoal-agentd shoal.1 shoal.1.tmp agent/*.o agent/*.d cli/*.o cli/*.d bootstrap/*.o bootstrap/*.d reconcile/*.o reconcile/*.d secrets/*.o secrets/*.d forge/*.o forge/*.d tests/unit/*.o tests/unit/*.d $(UNIT_TESTS)
 
 .PHONY: all install unit test lab-test lab-up lab-down asan valgrind demo bench clean fuzz fuzz-run fuzz-smoke
 .SECONDARY:
--include $(wildcard agent/*.d reconcile/*.d secrets/*.d forge/*.d tests/unit/*.d tests/fuzz/build/*/*.d)
+-include $(wildcard agent/*.d cli/*.d bootstrap/*.d reconcile/*.d secrets/*.d forge/*.d tests/unit/*.d tests/fuzz/build/*/*.d)

@@ -23,10 +23,12 @@
 #include "../reconcile/compose.h"
 #include "../reconcile/convert.h"
 #include "../reconcile/regauth.h"
+#include "../reconcile/log.h"
 #include "../reconcile/scrub.h"
+#include "../reconcile/sync.h"
 #include "../reconcile/uhttp.h"
 #include "agent.h"
-#include "cli.h"
+#include "../cli/cli.h"
 #include "cycle.h"
 
 /* ---------------- entry points ---------------- */
@@ -38,8 +40,6 @@ static int agent_once(struct agent *ag)
 	umask(077);
 	if (agent_secrets(ag) < 0)
 		return EXIT_FAIL;
-	if (ag->key)
-		cli_use_key(ag->key);
 	if (agent_drop_privileges(ag, 0) < 0)
 		return EXIT_FAIL;
 	struct sigaction sa = {0};
@@ -157,10 +157,8 @@ int cmd_agent_cycle(int argc, char **argv)
 		ag.key = sodium_malloc(sizeof *ag.key);
 		if (!ag.key || sodium_hex2bin(ag.key->sk, sizeof ag.key->sk, key, strlen(key), NULL, &kl, NULL) || kl != 32)
 			ret = AGENT_EXIT_FATAL;
-		else {
+		else
 			crypto_scalarmult_base(ag.key->pk, ag.key->sk);
-			cli_use_key(ag.key);
-		}
 	}
 	if (token) {
 		ag.token = xstrdup(token);
@@ -185,7 +183,6 @@ int cmd_agent_cycle(int argc, char **argv)
 	docker_free(dk);
 	if (!ret)
 		publish(&ag);
-	cli_use_key(NULL);
 	agent_free(&ag);
 	scrub_wipe();
 	return ret;

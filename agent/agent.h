@@ -22,7 +22,7 @@
 #include <jansson.h>
 
 #include "../secrets/seal.h"
-#include "cli.h"
+#include "../cli/cli.h"
 
 #define WEBHOOK_MAX_BODY (1u << 20)
 #define AGENT_STATE_FD 3	 /* the cycle writes its state lines here */

@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "../reconcile/regauth.h"
+#include "../reconcile/log.h"
 #include "../reconcile/scrub.h"
 #include "../reconcile/util.h"
 #include "agent.h"
@@ -484,11 +485,15 @@ int agent_secrets(struct agent *ag)
 		}
 		ag->status_token = 1;
 	}
-	if (ag->registry_auth && !(ag->auths = regauth_load(ag->registry_auth, &err))) {
+	char *warning = NULL;
+	if (ag->registry_auth && !(ag->auths = regauth_load(ag->registry_auth, &warning, &err))) {
 		logmsg("error", "%s", err);
 		free(err);
 		return -1;
 	}
+	if (warning)
+		logmsg("warning", "%s", warning);
+	free(warning);
 	return 0;
 }
 

@@ -16,7 +16,9 @@
 #include "../reconcile/convert.h"
 #include "../reconcile/scrub.h"
 #include "agent.h"
-#include "cli.h"
+#include "../reconcile/log.h"
+#include "../reconcile/sync.h"
+#include "../cli/cli.h"
 #include "cycle.h"
 
 /* log fields naming a commit */
@@ -77,7 +79,7 @@ static char *task_failure(struct docker *dk, const char *service_id)
 			    (!desired || strcmp(desired, "remove"))) {
 				/* the node's words: may quote a value it was given */
 				out = xasprintf("task %s: %s", state, terr);
-				scrub_str(&out);
+				scrub_engine_str(&out);
 			}
 			if (state && !strcmp(state, "failed")) {
 				failed++;
@@ -89,7 +91,7 @@ static char *task_failure(struct docker *dk, const char *service_id)
 		}
 		if (!out && failed >= CRASH_LOOP_FAILURES) {
 			out = xasprintf("crash-looping: %zu tasks failed (last: %s)", failed, last ? last : "no error given");
-			scrub_str(&out);
+			scrub_engine_str(&out);
 		}
 	}
 	free(err);
@@ -121,7 +123,8 @@ static char *last_task_error(struct docker *dk, const char *name)
 			}
 		}
 	}
-	char *out = best ? scrub_text(best) : NULL;
+	char *out = best ? xstrdup(best) : NULL;
+	scrub_engine_str(&out);
 	free(err);
 	free(path);
 	free(f);
@@ -241,7 +244,7 @@ static enum conv converge(struct agent *ag, struct docker *dk, const char *commi
 				      !strcmp(state, "rollback_completed"))) {
 				const char *msg = json_string_value(json_object_get(us, "Message"));
 				fail = xasprintf("service %s: update %s%s%s", tg->name, state, msg ? ": " : "", msg ? msg : "");
-				scrub_str(&fail); /* the engine's words */
+				scrub_engine_str(&fail); /* the engine's words */
 				if (!strcmp(state, "rollback_completed") && ret == CONV_OK)
 					ret = CONV_ROLLED_BACK;
 			} else if (state && strcmp(state, "completed")) {
@@ -517,7 +520,10 @@ static enum outcome reconcile(struct agent *ag, struct docker *dk, const char *c
 	}
 	a.require_signed = 0; /* checked */
 	capture_begin(&errs, &other);
-	int rc = cli_repo_plan(&a, dk, &p, &r, &invalid);
+	struct sync_opts so = {.dk = dk, .key = ag->key, .dir = a.dir, .rev = commit, .path = a.path,
+			       .prune = a.prune, .only = a.only, .commit = sync_commit_of(commit), .resolve = a.resolve,
+			       .follow = a.follow, .adopt = &a.adopt, .adopt_all = a.adopt_all, .report = &log_apply_report};
+	int rc = sync_plan(&so, &p, &r, &invalid);
 	capture_end();
 	if (rc < 0) {
 		out = OUT_INVALID;
@@ -576,7 +582,7 @@ static enum outcome reconcile(struct agent *ag, struct docker *dk, const char *c
 	}
 	struct apply_result res = {0, 0};
 	capture_begin(&errs, &other);
-	ar = do_apply ? apply_plan(dk, &p, &res) : 0;
+	ar = do_apply ? sync_apply(&so, &p, &res) : 0;
 	capture_end();
 	applied_writes = docker_stats(dk)->writes - w0; /* not the lease renewals below */
 	pthread_mutex_lock(&ag->mu);

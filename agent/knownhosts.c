@@ -189,16 +189,25 @@ int url_credentials(const char *url, char **redacted)
 									    !strncasecmp(url, "ssh+git", 7)));
 		user = sep + 3;
 		const char *end = user + strcspn(user, "/?#");
+		/* a query or fragment (?access_token=T, #T): no Git server needs
+		 * one, and a token there would travel as far as the URL does */
+		const char *q = strpbrk(end, "?#");
 		at = NULL; /* the last '@' of the authority: a password may hold one */
 		for (const char *p = user; p < end; p++)
 			if (*p == '@')
 				at = p;
-		if (!at)
-			return 0;
 		/* SSH: the user is normal; a password (or an encoded one) is not */
-		if (ssh && !memchr(user, ':', (size_t)(at - user)) && !memchr(user, '%', (size_t)(at - user)))
+		if (at && ssh && !memchr(user, ':', (size_t)(at - user)) && !memchr(user, '%', (size_t)(at - user)))
+			at = NULL;
+		if (!at && !q)
 			return 0;
-		rest = at + 1;
+		if (redacted) {
+			const char *from = at ? at + 1 : user;
+			*redacted = xasprintf("%.*s%s%.*s%s%s", (int)(user - url), url, at ? "***@" : "",
+					      (int)((q ? q : from + strlen(from)) - from), from, q ? (*q == '?' ? "?" : "#") : "",
+					      q ? "***" : "");
+		}
+		return 1;
 	} else {
 		/* scp-like [user@]host:path; a local path has a '/' before any ':' */
 		const char *colon = strchr(url, ':'), *slash = strchr(url, '/');

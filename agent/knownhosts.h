@@ -13,9 +13,11 @@ int knownhosts_url(const char *url, char **host, int *port);
 
 /* Does URL carry credentials?  Any user part of an http(s), git or other
  * non-SSH URL (tokens travel as user names too), a password in an SSH one
- * (ssh://user:pw@host, user:pw@host:path; a user alone is normal there).
- * 1 with, when redacted is not NULL, the URL with its user part replaced
- * by "***" (caller frees); 0 for none (redacted untouched). */
+ * (ssh://user:pw@host, user:pw@host:path; a user alone is normal there),
+ * a query or fragment of a URL with a scheme (?access_token=T, #T).
+ * 1 with, when redacted is not NULL, the URL with its user part, query and
+ * fragment replaced by "***" (caller frees); 0 for none (redacted
+ * untouched). */
 int url_credentials(const char *url, char **redacted);
 
 #endif

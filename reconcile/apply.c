@@ -38,7 +38,15 @@ static long now_ms(void)
 struct retry {
 	long start, delay;
 	int n5xx;
+	const struct apply_report *rep;
+	const struct op *op;
 };
+
+static void tell(const struct apply_report *rep, const struct apply_event *ev)
+{
+	if (rep && rep->fn)
+		rep->fn(rep->ctx, ev);
+}
 
 /* After a failure rc: wait and return 1 to try again, or 0 to give up. */
 static int retry_after(struct retry *r, int rc, const char *what, const char *err)
@@ -51,7 +59,9 @@ static int retry_after(struct retry *r, int rc, const char *what, const char *er
 		return 0;
 	if (rc == DOCKER_EUNAVAIL && now_ms() - r->start + r->delay > RETRY_UNAVAIL_MS)
 		return 0;
-	say(stderr, "warning", NULL, "shoal: %s: %s; retrying in %.2g s", what, err ? err : "engine error", r->delay / 1000.0);
+	struct apply_event ev = {.kind = APPLY_RETRY, .op = r->op, .what = what, .err = err ? err : "engine error",
+				 .delay = r->delay / 1000.0};
+	tell(r->rep, &ev);
 	sleep_ms(r->delay);
 	r->delay = r->delay * 2 > 4000 ? 4000 : r->delay * 2;
 	return 1;
@@ -163,10 +173,11 @@ static const char *spec_hash(const json_t *spec)
 	return json_string_value(json_object_get(json_object_get(spec, "Labels"), LABEL_HASH));
 }
 
-static int update_service(struct docker *dk, const struct op *o, json_t *spec, char **err)
+static int update_service(struct docker *dk, const struct op *o, json_t *spec, const struct apply_report *rep,
+			  char **err)
 {
 	long long version = o->version;
-	struct retry rt = {0};
+	struct retry rt = {.rep = rep, .op = o};
 	char *what = xasprintf("update service %s", o->name);
 	int rc, conflicts = 0;
 	for (;;) {
@@ -174,8 +185,8 @@ static int update_service(struct docker *dk, const struct op *o, json_t *spec, c
 		rc = docker_call(dk, "POST", path, spec, NULL, err);
 		free(path);
 		if (rc == DOCKER_ECONFLICT && conflicts < CONFLICT_RETRIES) {
-			const char *f[] = {"kind", "service", "name", o->name, NULL};
-			say(stderr, "warning", f, "shoal: service %s: %s; retrying with a fresh version", o->name, *err);
+			struct apply_event ev = {.kind = APPLY_STALE, .op = o, .what = what, .err = *err};
+			tell(rep, &ev);
 			sleep_ms(200L << conflicts++);
 		} else if (!retry_after(&rt, rc, what, *err)) {
 			break;
@@ -208,13 +219,13 @@ static int update_service(struct docker *dk, const struct op *o, json_t *spec, c
 	return rc;
 }
 
-static int remove_obj(struct docker *dk, const struct op *o, char **err)
+static int remove_obj(struct docker *dk, const struct op *o, const struct apply_report *rep, char **err)
 {
 	static const char *paths[] = {"networks", "secrets", "configs", "services"};
 	char *path = xasprintf("/%s/%s", paths[o->kind], o->id);
 	int rc = DOCKER_ERR;
 	/* a network or secret can still be in use by tasks that are stopping */
-	struct retry rt = {0};
+	struct retry rt = {.rep = rep, .op = o};
 	char *what = xasprintf("remove %s", o->name);
 	for (int attempt = 0; attempt < 30; attempt++) {
 		rc = docker_call(dk, "DELETE", path, NULL, NULL, err);
@@ -236,10 +247,11 @@ static int remove_obj(struct docker *dk, const struct op *o, char **err)
 	return rc == DOCKER_ENOTFOUND ? DOCKER_OK : rc;
 }
 
-static int create(struct docker *dk, const struct op *o, json_t *body, struct ids *ids, char **err)
+static int create(struct docker *dk, const struct op *o, json_t *body, struct ids *ids,
+		  const struct apply_report *rep, char **err)
 {
 	static const char *paths[] = {"/networks/create", "/secrets/create", "/configs/create", "/services/create"};
-	struct retry rt = {0};
+	struct retry rt = {.rep = rep, .op = o};
 	char *what = xasprintf("create %s", o->name);
 	int rc;
 	if (o->kind == K_NETWORK)
@@ -272,12 +284,13 @@ static int create(struct docker *dk, const struct op *o, json_t *body, struct id
 /* A named secret's or config's labels (plan.c: the content is the same,
  * or the engine is to tell).  The engine refuses other data with "only
  * updates to Labels are allowed": said in the stack's terms here. */
-static int update_object(struct docker *dk, const struct op *o, json_t *body, char **err)
+static int update_object(struct docker *dk, const struct op *o, json_t *body, const struct apply_report *rep,
+			 char **err)
 {
 	const char *what = o->kind == K_SECRET ? "secret" : "config";
 	char *path = xasprintf("/%ss/%s/update?version=%lld", what, o->id, o->version);
 	char *label = xasprintf("update %s", o->name);
-	struct retry rt = {0};
+	struct retry rt = {.rep = rep, .op = o};
 	int rc;
 	while ((rc = docker_call(dk, "POST", path, body, NULL, err)) != DOCKER_OK && retry_after(&rt, rc, label, *err)) {
 		free(*err);
@@ -294,24 +307,25 @@ static int update_object(struct docker *dk, const struct op *o, json_t *body, ch
 }
 
 /* One operation, its body a private copy (wiped and freed here). */
-static int run_op(struct docker *dk, const struct op *o, json_t *body, struct ids *ids, char **err)
+static int run_op(struct docker *dk, const struct op *o, json_t *body, struct ids *ids,
+		  const struct apply_report *rep, char **err)
 {
 	int rc = DOCKER_OK;
 	switch (o->op) {
 	case OP_CREATE:
-		rc = create(dk, o, body, ids, err);
+		rc = create(dk, o, body, ids, rep, err);
 		break;
 	case OP_UPDATE:
 		if (o->kind == K_SECRET || o->kind == K_CONFIG) {
-			rc = update_object(dk, o, body, err);
+			rc = update_object(dk, o, body, rep, err);
 			break;
 		}
 		rc = resolve_refs(dk, ids, body, err);
 		if (!rc)
-			rc = update_service(dk, o, body, err);
+			rc = update_service(dk, o, body, rep, err);
 		break;
 	case OP_REMOVE:
-		rc = remove_obj(dk, o, err);
+		rc = remove_obj(dk, o, rep, err);
 		break;
 	}
 	if (body) {
@@ -340,6 +354,7 @@ struct batch {
 	const struct op **ops; /* the run, less the skipped */
 	json_t **bodies;
 	struct ids *ids; /* loaded: read only */
+	const struct apply_report *rep;
 	int *rc;
 	char **err;
 	size_t n, next;
@@ -356,7 +371,7 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&b->mu);
 		if (i >= b->n)
 			break;
-		b->rc[i] = run_op(dk, b->ops[i], b->bodies[i], b->ids, &b->err[i]);
+		b->rc[i] = run_op(dk, b->ops[i], b->bodies[i], b->ids, b->rep, &b->err[i]);
 		b->bodies[i] = NULL;
 	}
 	pthread_mutex_lock(&b->mu);
@@ -370,22 +385,19 @@ static int parallel(const struct op *o)
 	return o->kind == K_SERVICE && (o->op == OP_CREATE || o->op == OP_UPDATE);
 }
 
-static void report(const struct op *o, int rc, const char *err, struct apply_result *res, struct strv *failed_stacks)
+static void report(const struct op *o, int rc, const char *err, const struct apply_report *rep,
+		   struct apply_result *res, struct strv *failed_stacks)
 {
-	static const char *kinds[] = {"network", "secret", "config", "service"};
-	const char *op = o->op == OP_CREATE ? "create" : o->op == OP_UPDATE ? "update" : "remove";
-	const char *f[] = {"op", op, "kind", kinds[o->kind], "name", o->name, "stack", o->stack, NULL};
+	struct apply_event ev = {.kind = rc == DOCKER_OK ? APPLY_DONE : APPLY_FAILED, .op = o,
+				 .err = rc == DOCKER_OK ? NULL : err ? err : "failed"};
 	if (rc == DOCKER_OK) {
 		res->done++;
-		say(stdout, "info", f, "%s %s %s", o->op == OP_CREATE ? "Created" : o->op == OP_UPDATE ? "Updated" : "Removed",
-		    kinds[o->kind], o->name);
 	} else {
 		res->failed++;
-		say(stderr, "error", f, "shoal: stack %s: %s %s %s: %s", o->stack, op, kinds[o->kind], o->name,
-		    err ? err : "failed");
 		if (o->op != OP_REMOVE)
 			strv_push(failed_stacks, xstrdup(o->stack));
 	}
+	tell(rep, &ev);
 }
 
 static int stack_failed(const struct strv *failed_stacks, const char *stack)
@@ -397,10 +409,10 @@ static int stack_failed(const struct strv *failed_stacks, const char *stack)
 }
 
 /* ops[0..n), all parallel(): on the workers, reported in order. */
-static void run_batch(struct docker *dk, const struct op *ops, size_t n, struct ids *ids, struct apply_result *res,
-		      struct strv *failed_stacks)
+static void run_batch(struct docker *dk, const struct op *ops, size_t n, struct ids *ids,
+		      const struct apply_report *rep, struct apply_result *res, struct strv *failed_stacks)
 {
-	struct batch b = {.dk = dk, .ids = ids};
+	struct batch b = {.dk = dk, .ids = ids, .rep = rep};
 	b.ops = xcalloc(n, sizeof *b.ops);
 	b.bodies = xcalloc(n, sizeof *b.bodies);
 	b.rc = xcalloc(n, sizeof *b.rc);
@@ -438,7 +450,7 @@ static void run_batch(struct docker *dk, const struct op *ops, size_t n, struct 
 		pthread_join(th[t], NULL);
 	pthread_mutex_destroy(&b.mu);
 	for (size_t k = 0; k < b.n; k++) {
-		report(b.ops[k], b.rc[k], b.err[k], res, failed_stacks);
+		report(b.ops[k], b.rc[k], b.err[k], rep, res, failed_stacks);
 		free(b.err[k]);
 	}
 	free(b.ops);
@@ -447,7 +459,7 @@ static void run_batch(struct docker *dk, const struct op *ops, size_t n, struct 
 	free(b.err);
 }
 
-int apply_plan(struct docker *dk, const struct plan *p, struct apply_result *res)
+int apply_plan(struct docker *dk, const struct plan *p, const struct apply_report *rep, struct apply_result *res)
 {
 	struct strv failed_stacks = {0};
 	struct ids ids = {{NULL, NULL}};
@@ -457,7 +469,7 @@ int apply_plan(struct docker *dk, const struct plan *p, struct apply_result *res
 		while (j < p->n && parallel(&p->ops[j]) && p->ops[j].early == p->ops[i].early)
 			j++;
 		if (j - i >= 2) {
-			run_batch(dk, &p->ops[i], j - i, &ids, res, &failed_stacks);
+			run_batch(dk, &p->ops[i], j - i, &ids, rep, res, &failed_stacks);
 			i = j;
 			continue;
 		}
@@ -465,8 +477,8 @@ int apply_plan(struct docker *dk, const struct plan *p, struct apply_result *res
 		if (stack_failed(&failed_stacks, o->stack))
 			continue;
 		char *err = NULL;
-		int rc = run_op(dk, o, o->spec ? json_deep_copy(o->spec) : NULL, &ids, &err);
-		report(o, rc, err, res, &failed_stacks);
+		int rc = run_op(dk, o, o->spec ? json_deep_copy(o->spec) : NULL, &ids, rep, &err);
+		report(o, rc, err, rep, res, &failed_stacks);
 		free(err);
 	}
 	fflush(stdout);

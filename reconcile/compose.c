@@ -15,6 +15,7 @@
  *  networks/volumes/secrets/configs .NAME.external  {external: bool, name}
  */
 #include "compose.h"
+#include "compose_merge.h"
 #include "envfile.h"
 #include "source.h"
 
@@ -109,6 +110,7 @@ enum shape {
 	SH_DUR,		/* Go duration string: 10s, 1m30s */
 	SH_SIZE,	/* bytes: integer or 512m, 1GiB */
 	SH_CONSTRAINTS, /* list of KEY ==|!= VALUE */
+	SH_ORDER,	/* "start-first" or "stop-first" (the schema's enum) */
 };
 
 struct field {
@@ -159,7 +161,7 @@ static const struct field f_config[] = {
 
 static const struct field f_update[] = {
 	F("parallelism", SH_UINT), F("delay", SH_DUR), F("failure_action", SH_STR), F("monitor", SH_DUR),
-	F("max_failure_ratio", SH_NUM), FV("order", SH_STR, 4), END};
+	F("max_failure_ratio", SH_NUM), FV("order", SH_ORDER, 4), END};
 static const struct field f_limits[] = {F("cpus", SH_STR), F("memory", SH_SIZESTR), FV("pids", SH_INT, 9), END};
 static const struct field f_discrete[] = {F("kind", SH_STR), F("value", SH_NUM), END};
 static const struct field f_generic[] = {FS("discrete_resource_spec", SH_OBJ, f_discrete), END};
@@ -375,6 +377,25 @@ static void verr(struct vctx *v, const struct ynode *at, const char *path, const
 		  path, *path ? " " : "", m);
 	free(m);
 	bad_add(v->bad, at);
+}
+
+/* The CLI reads a file into Go maps and hands them to its JSON schema
+ * check: a mapping with a key that is not a string (1:, true:, 1.5:)
+ * cannot be marshalled ("json: unsupported type: map[interface {}]
+ * interface {}") and the file is refused, wherever the mapping is. */
+static void check_keys(struct vctx *v, const struct ynode *n, const char *path)
+{
+	if (n->kind != Y_MAP && n->kind != Y_SEQ)
+		return;
+	for (size_t i = 0; i < n->n; i++) {
+		char *p = n->kind == Y_MAP ? path_join(path, n->k[i]->s) : path_join_index(path, i);
+		if (n->kind == Y_MAP && n->k[i]->kind == Y_SCALAR && n->k[i]->stype != YS_STR)
+			diags_add(v->d, DIAG_ERROR, n->k[i]->file, n->k[i]->line, n->k[i]->col,
+				  "%s: key %s is not a string (%s): docker reads only string keys (quote it)", p, n->k[i]->s,
+				  ynode_kind_name(n->k[i]));
+		check_keys(v, n->v[i], p);
+		free(p);
+	}
 }
 
 static int is_scalar(const struct ynode *n)
@@ -757,6 +778,12 @@ static void check(struct vctx *v, const struct ynode *n, enum shape sh, const st
 			return;
 		}
 		check(v, n, SH_DICT_OBJ, sub, 1 | 2, path);
+		return;
+	case SH_ORDER:
+		if (!is_scalar(n) || n->stype != YS_STR)
+			verr(v, n, path, "must be a string, got %s", ynode_kind_name(n));
+		else if (strcmp(n->s, "start-first") && strcmp(n->s, "stop-first"))
+			verr(v, n, path, "must be one of the following: \"start-first\", \"stop-first\"");
 		return;
 	case SH_DUR: {
 		long long ns;
@@ -1340,10 +1367,14 @@ static void short_port(struct nctx *c, const struct ynode *n, struct ynode *out)
 		}
 	}
 	long long ta, tb, pa = 0, pb = 0;
-	if (strcmp(protocol, "tcp") && strcmp(protocol, "udp") && strcmp(protocol, "sctp")) {
+	/* go-connections' ParsePortSpec: any case, stored in lower case */
+	if (strcasecmp(protocol, "tcp") && strcasecmp(protocol, "udp") && strcasecmp(protocol, "sctp")) {
 		nerr(c, n, "invalid proto: %s", protocol);
 		goto out;
 	}
+	if (proto)
+		for (char *q = proto + 1; *q; q++)
+			*q = (char)tolower((unsigned char)*q);
 	if (parse_port_range(tgt, &ta, &tb) < 0) {
 		nerr(c, n, "invalid containerPort: %s", tgt);
 		goto out;
@@ -1696,151 +1727,6 @@ static void normalize_objects(struct nctx *c, struct ynode *root, const char *se
 	}
 }
 
-/* ---------------- merge ---------------- */
-
-static const char *list_merge_key(const char *key)
-{
-	if (!strcmp(key, "ports"))
-		return "published";
-	if (!strcmp(key, "secrets") || !strcmp(key, "configs"))
-		return "source";
-	if (!strcmp(key, "volumes"))
-		return "target";
-	return NULL;
-}
-
-static int cmp_keyed(const struct ynode *a, const struct ynode *b, const char *k)
-{
-	const char *x = ynode_str(ynode_get(a, k)), *y = ynode_str(ynode_get(b, k));
-	if (!strcmp(k, "published")) {
-		long long p = 0, q = 0;
-		compose_parse_int(x, &p);
-		compose_parse_int(y, &q);
-		return p < q ? -1 : p > q;
-	}
-	return strcmp(x, y);
-}
-
-/* docker's mergeSlice: both lists become maps by the key (a later item
- * replaces an earlier one with the same key, in dst as in src), src over
- * dst, then a list sorted by the key (unique by then: any sort will do). */
-static void merge_keyed_list(struct ynode *dst, const struct ynode *src, const char *k)
-{
-	size_t n = dst->n;
-	struct ynode **items = dst->v;
-	dst->v = NULL;
-	dst->n = dst->alloc = 0;
-	for (size_t pass = 0; pass < 2; pass++) {
-		size_t cnt = pass ? src->n : n;
-		for (size_t i = 0; i < cnt; i++) {
-			struct ynode *it = pass ? ynode_clone(src->v[i]) : items[i];
-			size_t j;
-			for (j = 0; j < dst->n; j++)
-				if (cmp_keyed(dst->v[j], it, k) == 0)
-					break;
-			if (j < dst->n) {
-				ynode_free(dst->v[j]);
-				dst->v[j] = it;
-			} else {
-				ynode_push(dst, it);
-			}
-		}
-	}
-	free(items);
-	for (size_t i = 1; i < dst->n; i++) {
-		struct ynode *x = dst->v[i];
-		size_t j = i;
-		while (j > 0 && cmp_keyed(dst->v[j - 1], x, k) > 0) {
-			dst->v[j] = dst->v[j - 1];
-			j--;
-		}
-		dst->v[j] = x;
-	}
-}
-
-static void merge_node(struct ynode *dst, const struct ynode *src, const char *key, int depth);
-
-static void merge_map(struct ynode *dst, const struct ynode *src, int depth)
-{
-	for (size_t i = 0; i < src->n; i++) {
-		const char *k = ynode_str(src->k[i]);
-		struct ynode *d = ynode_get(dst, k);
-		if (!d || d->kind == Y_NULL || src->v[i]->kind != d->kind || src->v[i]->kind == Y_SCALAR) {
-			if (src->v[i]->kind == Y_NULL && d)
-				continue;
-			ynode_set(dst, k, ynode_clone(src->v[i]), src->k[i]);
-			continue;
-		}
-		merge_node(d, src->v[i], k, depth + 1);
-	}
-}
-
-static void merge_node(struct ynode *dst, const struct ynode *src, const char *key, int depth)
-{
-	if (dst->kind == Y_MAP) {
-		if (!strcmp(key, "logging")) {
-			/* a different driver replaces the whole block */
-			const char *a = ynode_str(ynode_get(dst, "driver"));
-			const char *b = ynode_str(ynode_get(src, "driver"));
-			if (*b && strcmp(a, b)) {
-				while (dst->n)
-					ynode_del(dst, ynode_str(dst->k[0]));
-			}
-		}
-		merge_map(dst, src, depth);
-		return;
-	}
-	if (dst->kind == Y_SEQ) {
-		const char *k = depth == 1 ? list_merge_key(key) : NULL;
-		if (k) {
-			merge_keyed_list(dst, src, k);
-			return;
-		}
-		if (!strcmp(key, "command") || !strcmp(key, "entrypoint") || !strcmp(key, "test")) {
-			while (dst->n)
-				ynode_free(dst->v[--dst->n]);
-		}
-		for (size_t i = 0; i < src->n; i++)
-			ynode_push(dst, ynode_clone(src->v[i]));
-	}
-}
-
-static void merge_files(struct ynode *base, const struct ynode *over)
-{
-	static const char *sections[] = {"networks", "volumes", "secrets", "configs"};
-	struct ynode *bs = ynode_get(base, "services");
-	const struct ynode *os = ynode_get(over, "services");
-	if (os && os->kind == Y_MAP) {
-		if (!bs || bs->kind != Y_MAP) {
-			ynode_set(base, "services", ynode_clone(os), ynode_key(over, "services"));
-		} else {
-			for (size_t i = 0; i < os->n; i++) {
-				const char *name = ynode_str(os->k[i]);
-				struct ynode *b = ynode_get(bs, name);
-				if (!b || b->kind != Y_MAP)
-					ynode_set(bs, name, ynode_clone(os->v[i]), os->k[i]);
-				else
-					merge_map(b, os->v[i], 0);
-			}
-		}
-	}
-	for (size_t s = 0; s < ARRAY_SIZE(sections); s++) {
-		const struct ynode *o = ynode_get(over, sections[s]);
-		if (!o || o->kind != Y_MAP)
-			continue;
-		struct ynode *b = ynode_get(base, sections[s]);
-		if (!b || b->kind != Y_MAP) {
-			ynode_set(base, sections[s], ynode_clone(o), ynode_key(over, sections[s]));
-			continue;
-		}
-		for (size_t i = 0; i < o->n; i++)
-			ynode_set(b, ynode_str(o->k[i]), ynode_clone(o->v[i]), o->k[i]);
-	}
-}
-
-/* merge_map's depth argument: 0 for a service's own keys, so list keys at
- * depth 1 (ports, secrets ...) are the service-level lists. */
-
 /* ---------------- driver ---------------- */
 
 /* Which ignored keys were seen, over all files, for docker's summary. */
@@ -1944,6 +1830,7 @@ int compose_load(const struct compose_file *files, size_t n, const struct compos
 		}
 		struct ictx ic = {o, d, &bad};
 		interpolate(&ic, root);
+		check_keys(&vc, root, "");
 		check_obj(&vc, root, f_top, "");
 		prune_bad(root, &bad);
 		struct nctx nc = {o, d};
@@ -1957,7 +1844,7 @@ int compose_load(const struct compose_file *files, size_t n, const struct compos
 		if (!merged) {
 			merged = root;
 		} else {
-			merge_files(merged, root);
+			compose_merge_files(merged, root);
 			ynode_free(root);
 		}
 	}

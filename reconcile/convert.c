@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -199,37 +200,85 @@ static void set_if(json_t *o, const char *k, json_t *v)
 
 /* ---- CPUs and sizes ---- */
 
+/* A decimal integer without a base prefix (a leading 0 would be octal
+ * to Go's big.Int): [p, end), or to the string's end when end is NULL */
+static int cpus_int(const char *p, const char *end, unsigned long long *v)
+{
+	const char *q = p;
+	*v = 0;
+	for (; end ? q < end : *q != 0; q++) {
+		if (!isdigit((unsigned char)*q) || *v > 1000000000000000000ULL)
+			return -1;
+		*v = *v * 10 + (unsigned long long)(*q - '0');
+	}
+	if (q == p || (*p == '0' && q - p > 1))
+		return -1;
+	return 0;
+}
+
+/* The CLI's ParseCPUs: Go's big.Rat SetString (a sign, decimal digits
+ * with a point and an exponent, or a fraction a/b) times 1e9, which must
+ * be an integer ("value is too precise": -2).  Base prefixes (0x...)
+ * and '_' separators, which big.Rat also reads, are refused. */
 static int parse_cpus(const char *s, long long *nanos)
 {
 	const char *p = s;
-	long long ip = 0, frac = 0;
-	int fd = 0;
-	if (!isdigit((unsigned char)*p) && *p != '.')
-		return -1;
-	while (isdigit((unsigned char)*p)) {
-		ip = ip * 10 + (*p++ - '0');
-		if (ip > 9000000000LL)
+	int neg = 0;
+	__int128 m = 0;
+	if (*p == '+' || *p == '-')
+		neg = *p++ == '-';
+	const char *slash = strchr(p, '/');
+	if (slash) {
+		unsigned long long num, den;
+		if (cpus_int(p, slash, &num) < 0 || cpus_int(slash + 1, NULL, &den) < 0 || !den)
 			return -1;
-	}
-	if (*p == '.') {
-		p++;
-		while (isdigit((unsigned char)*p)) {
-			if (fd < 9) {
-				frac = frac * 10 + (*p - '0');
-				fd++;
-			} else if (*p != '0') {
-				return -2;
+		m = (__int128)num * 1000000000;
+		if (m % den)
+			return -2;
+		m /= den;
+	} else {
+		int digits = 0, dot = 0, scale = 0;
+		long long e = 0;
+		for (; isdigit((unsigned char)*p) || (*p == '.' && !dot); p++) {
+			if (*p == '.') {
+				dot = 1;
+				continue;
 			}
+			if (m > (__int128)1000000000000000000LL * 1000000000LL)
+				return -1;
+			m = m * 10 + (*p - '0');
+			digits++;
+			scale += dot;
+		}
+		if (!digits)
+			return -1;
+		if (*p == 'e' || *p == 'E') {
+			int eneg = 0;
 			p++;
+			if (*p == '+' || *p == '-')
+				eneg = *p++ == '-';
+			if (!isdigit((unsigned char)*p))
+				return -1;
+			for (; isdigit((unsigned char)*p); p++)
+				if ((e = e * 10 + (*p - '0')) > 100000)
+					return -1;
+			if (eneg)
+				e = -e;
+		}
+		if (*p)
+			return -1;
+		for (long long k = e - scale + 9; k > 0 && m; k--)
+			if ((m *= 10) > LLONG_MAX)
+				return -1;
+		for (long long k = e - scale + 9; k < 0 && m; k++) {
+			if (m % 10)
+				return -2;
+			m /= 10;
 		}
 	}
-	if (*p)
+	if (m > LLONG_MAX)
 		return -1;
-	while (fd < 9) {
-		frac *= 10;
-		fd++;
-	}
-	*nanos = ip * 1000000000LL + frac;
+	*nanos = neg ? -(long long)m : (long long)m;
 	return 0;
 }
 

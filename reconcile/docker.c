@@ -397,7 +397,7 @@ int docker_call(struct docker *dk, const char *method, const char *path, const j
 		ret = DOCKER_ETRANSIENT;
 	/* the engine's words may quote what it was sent (an environment
 	 * value, say): never a plaintext from here on */
-	scrub_str(err);
+	scrub_engine_str(err);
 	return ret;
 }
 

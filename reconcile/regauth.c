@@ -39,11 +39,13 @@ char *regauth_host(const char *image)
 	return xstrdup("docker.io");
 }
 
-json_t *regauth_load(const char *file, char **err)
+json_t *regauth_load(const char *file, char **warning, char **err)
 {
 	char *data;
 	size_t len;
 	*err = NULL;
+	if (warning)
+		*warning = NULL;
 	if (read_file(file, 1 << 20, &data, &len) < 0) {
 		*err = xasprintf("cannot read registry credentials %s: %s", file, strerror(errno));
 		return NULL;
@@ -57,8 +59,8 @@ json_t *regauth_load(const char *file, char **err)
 		json_decref(cfg);
 		return NULL;
 	}
-	if (json_object_get(cfg, "credsStore") || json_object_get(cfg, "credHelpers"))
-		say(stderr, "warning", NULL, "warning: %s: credsStore/credHelpers are not used: only \"auths\" entries", file);
+	if (warning && (json_object_get(cfg, "credsStore") || json_object_get(cfg, "credHelpers")))
+		*warning = xasprintf("%s: credsStore/credHelpers are not used: only \"auths\" entries", file);
 	json_t *out = json_object();
 	const char *k;
 	json_t *v;

@@ -11,8 +11,10 @@
 
 /* Load FILE: an object mapping a normalised registry host ("docker.io",
  * "registry.example.com:5000") to the engine's AuthConfig.  NULL and a
- * message on error.  credsStore/credHelpers are not run (warned). */
-json_t *regauth_load(const char *file, char **err);
+ * message in *err on error.  credsStore/credHelpers are not run: when
+ * FILE names them, *warning says so (caller frees; NULL: nothing to say;
+ * warning may be NULL). */
+json_t *regauth_load(const char *file, char **warning, char **err);
 
 /* The registry host of an image reference ("nginx" -> "docker.io",
  * "127.0.0.1:5000/app:1" -> "127.0.0.1:5000").  Caller frees. */

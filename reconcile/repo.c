@@ -131,6 +131,28 @@ static int is_compose_name(const char *n)
 	return str_has_suffix(n, ".yml") || str_has_suffix(n, ".yaml");
 }
 
+int stack_load(const struct stack_files *sf, const struct repo_opts *ro, struct desired **ds, struct diags *d)
+{
+	struct ynode *model = NULL;
+	struct var_ctx vc = {.vars = sf->vars, .key = ro->key, .check_only = ro->check_only, .stack = sf->stack};
+	struct compose_opts co = {.lookup = var_lookup, .sealed = var_sealed, .lookup_ctx = &vc,
+				  .workdir = sf->workdir, .src = sf->src};
+	vc.co = &co;
+	*ds = NULL;
+	int lr = compose_load(sf->files, sf->n, &co, &model, d);
+	struct convert_opts cvo = {.copts = &co, .repo_mode = sf->repo_mode, .key = ro->key,
+				   .check_only = ro->check_only, .keep_invalid = sf->keep_invalid};
+	/* after errors too: every error at once */
+	int cr = model ? convert_stack(sf->stack, model, &cvo, ds, d) : -1;
+	if (lr < 0 && !sf->keep_invalid) {
+		desired_free(*ds);
+		*ds = NULL;
+	}
+	var_ctx_wipe(&vc);
+	ynode_free(model);
+	return lr < 0 || cr < 0 ? -1 : 0;
+}
+
 static struct desired *load_stack(const struct source *src, const char *name, json_t *base_vars,
 				  const struct repo_opts *ro, struct diags *d)
 {
@@ -143,7 +165,6 @@ static struct desired *load_stack(const struct source *src, const char *name, js
 	struct compose_file *cf = NULL;
 	char **datas = NULL;
 	char **names = NULL;
-	struct ynode *model = NULL;
 	size_t before = d->nerrors;
 	const char *bad = convert_stack_name_problem(name);
 	if (bad) {
@@ -180,21 +201,10 @@ static struct desired *load_stack(const struct source *src, const char *name, js
 	}
 	if (d->nerrors > before)
 		goto out;
-	struct var_ctx vc = {.vars = vars, .key = ro->key, .check_only = ro->check_only, .stack = name};
-	struct compose_opts co = {.lookup = var_lookup, .sealed = var_sealed, .lookup_ctx = &vc, .workdir = sdir,
-				  .src = src};
-	vc.co = &co;
-	int lr = compose_load(cf, files.n, &co, &model, d);
-	struct convert_opts cvo = {.copts = &co, .repo_mode = 1, .key = ro->key, .check_only = ro->check_only};
-	if (model) /* after errors too: every error at once */
-		convert_stack(name, model, &cvo, &ds, d);
-	if (lr < 0) {
-		desired_free(ds);
-		ds = NULL;
-	}
-	var_ctx_wipe(&vc);
+	struct stack_files sf = {.stack = name, .files = cf, .n = files.n, .vars = vars, .workdir = sdir, .src = src,
+				 .repo_mode = 1};
+	stack_load(&sf, ro, &ds, d);
 out:
-	ynode_free(model);
 	for (size_t i = 0; i < files.n; i++) {
 		if (datas)
 			free(datas[i]);

@@ -42,6 +42,24 @@ struct repo_opts {
 int repo_load(const struct source *src, const struct repo_opts *o, struct repo *r, struct diags *d);
 void repo_free(struct repo *r);
 
+/* One stack's compose files, read already (a repository's stack folder, or
+ * the files of `stack deploy`). */
+struct stack_files {
+	const char *stack;
+	const struct compose_file *files;
+	size_t n;
+	json_t *vars;		   /* variables; NULL: the process environment */
+	const char *workdir;	   /* relative paths start here */
+	const struct source *src;  /* the repository, when it is one */
+	int repo_mode;		   /* a repository's rules (convert_opts) */
+	int keep_invalid;	   /* *ds even after errors, only for more checks */
+};
+
+/* Interpolate, merge and convert one stack (sealed values opened with
+ * ro->key).  Returns 0, or -1 with the errors in d: *ds is then NULL,
+ * unless sf->keep_invalid. */
+int stack_load(const struct stack_files *sf, const struct repo_opts *ro, struct desired **ds, struct diags *d);
+
 /* vars.env: KEY=VALUE lines into a JSON object (later keys win); the
  * rules are envfile.h's (ENVFILE_VARS).  -1 when any line was refused. */
 int vars_parse(const char *file, const char *data, size_t len, json_t *vars, struct diags *d);

@@ -144,10 +144,17 @@ static void add_quoted(const char *p, size_t n, size_t label)
 	wipe_buf(&b);
 }
 
+static int author_only;
+
+void scrub_author_only(void)
+{
+	author_only = 1;
+}
+
 void scrub_add(const void *pv, size_t len, const char *label, int flags)
 {
 	const char *p = pv;
-	if (!p || len < SCRUB_MIN)
+	if (!p || len < SCRUB_MIN || author_only)
 		return;
 	pthread_mutex_lock(&mu);
 	strv_push(&labels, xstrdup(label));
@@ -245,6 +252,30 @@ void scrub_str(char **s)
 	sodium_memzero(*s, strlen(*s));
 	free(*s);
 	*s = t;
+}
+
+void scrub_engine_str(char **s)
+{
+	static const char *const marks[] = {"failed to expand templated config ", "failed to expand templated secret "};
+	if (!*s)
+		return;
+	const char *cut = NULL, *mark = NULL;
+	for (size_t i = 0; i < sizeof marks / sizeof *marks; i++) {
+		const char *p = strstr(*s, marks[i]);
+		if (p && (!cut || p < cut)) {
+			cut = p;
+			mark = marks[i];
+		}
+	}
+	if (cut) {
+		const char *id = cut + strlen(mark);
+		char *t = xasprintf("%.*s%.*s: the template's error is withheld (it can quote secret values)",
+				    (int)(id - *s), *s, (int)strcspn(id, ": \"\n"), id);
+		sodium_memzero(*s, strlen(*s));
+		free(*s);
+		*s = t;
+	}
+	scrub_str(s);
 }
 
 void scrub_json(json_t *j)

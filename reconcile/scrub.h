@@ -40,6 +40,12 @@ void scrub_add(const void *p, size_t len, const char *label, int flags);
 /* An opened sealed value, labelled "(sealed FP)" as plans show it: FP its
  * fingerprint keyed with rkey (seal_redact_key; NULL: no fingerprint). */
 void scrub_add_sealed(const unsigned char *rkey, const void *p, size_t len);
+/* From now on register nothing: for a process whose every output is made
+ * of its repository's text and nothing from an engine (plan --base/--head
+ * with the key), where scrubbing would be an oracle: a guess written in the
+ * repository would come out as "(sealed …)" when right.  Sealed values are
+ * still redacted there by their keys (plan_redact_changes). */
+void scrub_author_only(void);
 /* 1 when anything is registered. */
 int scrub_active(void);
 /* s with every registered form replaced by its label (caller frees;
@@ -48,6 +54,15 @@ char *scrub_text(const char *s);
 /* *s (heap, NUL-terminated) replaced by its scrubbed copy; the old one is
  * wiped and freed. */
 void scrub_str(char **s);
+/* A text from the engine or a task (an error, a status message), *s
+ * replaced as scrub_str does, and first, whatever it registered or not:
+ * the error of a config or secret template the node could not expand is
+ * cut after "failed to expand templated config|secret ID".  A template
+ * reads the task's environment and secrets (env, secret) and can turn
+ * them into any text before it fails ({{ secret (slice (env "PW") 1) }},
+ * printf "%x", a byte as an index out of range): no scrubbing by value
+ * can catch that, and external secrets are not even known here. */
+void scrub_engine_str(char **s);
 /* Every string and object key in j, in place. */
 void scrub_json(json_t *j);
 /* Zero and forget every registered plaintext. */

@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -195,6 +196,28 @@ int read_file(const char *path, size_t cap, char **out, size_t *outlen)
 	return 0;
 }
 
+/* s with its control characters written \n, \t, \r or \xHH: a file name
+ * or a YAML key from the repository cannot start a line of its own (a
+ * forged log line) in what is printed about it. */
+static char *escape_controls(const char *s)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '\n')
+			buf_adds(&b, "\\n");
+		else if (*p == '\t')
+			buf_adds(&b, "\\t");
+		else if (*p == '\r')
+			buf_adds(&b, "\\r");
+		else if (*p < 0x20 || *p == 0x7f)
+			buf_addf(&b, "\\x%02x", *p);
+		else
+			buf_addc(&b, (char)*p);
+	}
+	return buf_detach(&b);
+}
+
 void diags_add(struct diags *d, enum diag_level lvl, const char *file, int line, int col,
 	       const char *fmt, ...)
 {
@@ -204,7 +227,7 @@ void diags_add(struct diags *d, enum diag_level lvl, const char *file, int line,
 	}
 	struct diag *g = &d->v[d->n++];
 	g->level = lvl;
-	g->file = file ? xstrdup(file) : NULL;
+	g->file = file ? escape_controls(file) : NULL;
 	g->line = line;
 	g->col = col;
 	va_list ap;
@@ -212,6 +235,11 @@ void diags_add(struct diags *d, enum diag_level lvl, const char *file, int line,
 	g->msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	scrub_str(&g->msg); /* a message may quote a value that held one */
+	if (file) { /* about a place in a file: one line (summaries have none) */
+		char *m = escape_controls(g->msg);
+		free(g->msg);
+		g->msg = m;
+	}
 	if (lvl == DIAG_ERROR)
 		d->nerrors++;
 }
@@ -257,51 +285,6 @@ void diag_format(const struct diag *g, struct buf *out)
 		buf_addf(out, "%s: %s", lvl, g->msg);
 }
 
-void diags_print(const struct diags *d)
-{
-	const struct diag **order = diags_sorted(d);
-	struct buf b;
-	buf_init(&b, 0);
-	for (size_t i = 0; i < d->n; i++) {
-		const struct diag *g = order[i];
-		const char *lvl = g->level == DIAG_ERROR ? "error" : "warning";
-		if (say_hook) {
-			char line[16], col[16];
-			snprintf(line, sizeof line, "%d", g->line);
-			snprintf(col, sizeof col, "%d", g->col);
-			const char *f[] = {"file", g->file, "line", line, "column", col, NULL};
-			if (!g->file || g->line <= 0)
-				f[g->file ? 2 : 0] = NULL;
-			say_hook(lvl, f, g->msg);
-			continue;
-		}
-		buf_reset(&b);
-		diag_format(g, &b);
-		fprintf(stderr, "%s\n", b.data);
-	}
-	buf_free(&b);
-	free(order);
-}
-
-say_fn say_hook;
-
-void say(FILE *to, const char *level, const char *const *fields, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *m = xvasprintf(fmt, ap);
-	va_end(ap);
-	if (say_hook) {
-		size_t n = strlen(m);
-		while (n && m[n - 1] == '\n')
-			m[--n] = 0;
-		const char *t = str_has_prefix(m, "shoal: ") ? m + 7 : m;
-		say_hook(level, fields, str_has_prefix(t, "warning: ") ? t + 9 : t);
-	} else {
-		fprintf(to, "%s\n", m);
-	}
-	free(m);
-}
 
 /* Length of the valid UTF-8 sequence at s (RFC 3629: no overlong forms,
  * no surrogates, nothing above U+10FFFF), 0 when invalid. */
@@ -441,15 +424,19 @@ int compose_parse_int(const char *s, long long *out)
 	return 0;
 }
 
-/* Go's time.ParseDuration. */
+/* Go's time.ParseDuration, in integers as Go does it: a decimal number
+ * (no exponent, no hex) and a unit, repeated; overflow past int64 is an
+ * error, 2562047h47m16.854775807s the largest. */
 int compose_parse_duration(const char *s, long long *ns)
 {
 	static const struct {
 		const char *u;
-		double mul;
-	} units[] = {{"ns", 1}, {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
-		     {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+		unsigned long long mul;
+	} units[] = {{"ns", 1}, {"us", 1000}, {"\xc2\xb5s", 1000}, {"\xce\xbcs", 1000},
+		     {"ms", 1000000}, {"s", 1000000000ULL}, {"m", 60000000000ULL}, {"h", 3600000000000ULL}};
+	const unsigned long long lim = 1ULL << 63;
 	const char *p = s;
+	unsigned long long d = 0;
 	int neg = 0;
 	if (*p == '-' || *p == '+')
 		neg = *p++ == '-';
@@ -459,32 +446,70 @@ int compose_parse_duration(const char *s, long long *ns)
 	}
 	if (!*p)
 		return -1;
-	double total = 0;
 	while (*p) {
-		char *end;
+		unsigned long long v = 0, f = 0;
+		double scale = 1;
+		int pre = 0, post = 0, over = 0;
 		if (!isdigit((unsigned char)*p) && *p != '.')
 			return -1;
-		errno = 0;
-		double v = strtod(p, &end);
-		if (end == p || errno)
-			return -1;
-		p = end;
-		size_t best = 0, bestlen = 0;
-		for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
-			size_t l = strlen(units[i].u);
-			if (strncmp(p, units[i].u, l) == 0 && l > bestlen) {
-				best = i;
-				bestlen = l;
+		for (; isdigit((unsigned char)*p); p++, pre = 1) {
+			if (v > lim / 10)
+				return -1;
+			v = v * 10 + (unsigned long long)(*p - '0');
+			if (v > lim)
+				return -1;
+		}
+		if (*p == '.') {
+			for (p++; isdigit((unsigned char)*p); p++, post = 1) {
+				if (over)
+					continue;
+				if (f > (lim - 1) / 10) {
+					over = 1;
+					continue;
+				}
+				unsigned long long y = f * 10 + (unsigned long long)(*p - '0');
+				if (y > lim) {
+					over = 1;
+					continue;
+				}
+				f = y;
+				scale *= 10;
 			}
 		}
-		if (!bestlen)
+		if (!pre && !post)
 			return -1;
-		total += v * units[best].mul;
-		p += bestlen;
+		size_t ul = 0;
+		while (p[ul] && p[ul] != '.' && !isdigit((unsigned char)p[ul]))
+			ul++;
+		if (!ul)
+			return -1;
+		size_t k;
+		for (k = 0; k < ARRAY_SIZE(units); k++)
+			if (strlen(units[k].u) == ul && !strncmp(p, units[k].u, ul))
+				break;
+		if (k == ARRAY_SIZE(units))
+			return -1;
+		p += ul;
+		unsigned long long unit = units[k].mul;
+		if (v > lim / unit)
+			return -1;
+		v *= unit;
+		if (f > 0) {
+			v += (unsigned long long)((double)f * ((double)unit / scale));
+			if (v > lim)
+				return -1;
+		}
+		d += v;
+		if (d > lim)
+			return -1;
 	}
-	if (total > 9.2e18)
+	if (neg) {
+		*ns = d == lim ? LLONG_MIN : -(long long)d;
+		return 0;
+	}
+	if (d > lim - 1)
 		return -1;
-	*ns = (long long)llround(neg ? -total : total);
+	*ns = (long long)d;
 	return 0;
 }
 

@@ -74,8 +74,7 @@ struct diags {
 
 void diags_add(struct diags *d, enum diag_level lvl, const char *file, int line, int col,
 	       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-void diags_print(const struct diags *d); /* to stderr, or say_hook */
-/* d's diagnostics in the order diags_print shows them: by file, line,
+/* d's diagnostics in the order diags_print (log.h) shows them: by file, line,
  * column (caller frees the array, not the diagnostics). */
 const struct diag **diags_sorted(const struct diags *d);
 /* One diagnostic as diags_print shows it ("file:line:col: error: msg"),
@@ -83,18 +82,6 @@ const struct diag **diags_sorted(const struct diags *d);
 void diag_format(const struct diag *g, struct buf *out);
 void diags_free(struct diags *d);
 
-/*
- * Messages for a person that are not diagnostics (progress, retries,
- * refusals): say() prints the text and a newline on the stream given,
- * unless a program routes messages elsewhere (say_hook: the agent's JSON
- * log, which gets the text without a leading "shoal: " or "warning: ").  fields:
- * NULL-terminated name/value pairs for the hook, or NULL; the text stands
- * alone without them.
- */
-typedef void (*say_fn)(const char *level, const char *const *fields, const char *msg);
-extern say_fn say_hook;
-void say(FILE *to, const char *level, const char *const *fields, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
 
 /* s as valid UTF-8: each byte of an invalid sequence becomes U+FFFD
  * (caller frees). */

@@ -534,6 +534,17 @@ static struct ynode *conv_node(struct conv *c, int idx, int depth)
 				}
 				struct ynode *kpos = ynode_new(Y_SCALAR, c->file, kl, kc);
 				kpos->s = xstrdup(key);
+				/* a plain key keeps its YAML type (1:, true:), which
+				 * docker cannot read (compose.c: check_keys) */
+				const char *ktag = (const char *)kn->tag;
+				if (kn->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+				    (!ktag || strcmp(ktag, "?") == 0 || strcmp(ktag, YAML_DEFAULT_SCALAR_TAG) == 0)) {
+					enum yscalar kt = YS_STR;
+					char *kcanon = NULL;
+					if (!resolve_plain(key, &kt, &kcanon))
+						kpos->stype = kt;
+					free(kcanon);
+				}
 				grow(n);
 				n->k[n->n] = kpos;
 				n->v[n->n++] = val;

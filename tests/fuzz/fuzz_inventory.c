@@ -14,8 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../../agent/inventory.h"
-#include "../../agent/render.h"
+#include "../../bootstrap/inventory.h"
+#include "../../bootstrap/render.h"
 #include "../../reconcile/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

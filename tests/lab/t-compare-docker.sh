@@ -60,6 +60,7 @@ run_case override override-base.yml override-extra.yml
 run_case scalars scalars.yml
 run_case ports ports.yml
 run_case version3 version3.yml
+run_case goparse goparse.yml
 # timestamps: with CLI 28 or later, compared like the others; an older CLI
 # stores them as written, so shoal is held to what CLI 28.2.2 stored
 stored() { # json -> "Env …" / "Labels …" lines of service typed

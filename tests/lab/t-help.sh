@@ -1,14 +1,14 @@
-# Every command of shoal's dispatch tables (agent/main.c, the bootstrap's
-# in agent/bootstrap.c) answers --help and `shoal help` with its usage on
+# Every command of shoal's dispatch tables (cli/main.c, the bootstrap's
+# in bootstrap/bootstrap.c) answers --help and `shoal help` with its usage on
 # stdout and exit 0, and has its section in the manual page, which man(1)
 # renders without a warning; usage errors still exit 64 on stderr with
 # nothing on stdout; make install puts the binaries and shoal(1) in place.
 # (No engine is used.)
 . "$TOP/tests/lab/lib.sh"
 # the commands, read from the tables the program dispatches with
-cmds=$(sed -n '/^static const struct cmd cmds\[\]/,/^};/s/^\t{"\([a-z-]*\)", cmd_.*/\1/p' "$TOP/agent/main.c")
-stack=$(sed -n '/^static const struct cmd stack_cmds\[\]/,/^};/s/^\t{"\([a-z-]*\)", cmd_.*/stack \1/p' "$TOP/agent/main.c")
-boot=$(sed -n '/^int cmd_bootstrap/,/^}/s/^\t\t{"\([a-z-]*\)", [a-z_]*, ".*/bootstrap \1/p' "$TOP/agent/bootstrap.c")
+cmds=$(sed -n '/^static const struct cmd cmds\[\]/,/^};/s/^\t{"\([a-z-]*\)", cmd_.*/\1/p' "$TOP/cli/main.c")
+stack=$(sed -n '/^static const struct cmd stack_cmds\[\]/,/^};/s/^\t{"\([a-z-]*\)", cmd_.*/stack \1/p' "$TOP/cli/main.c")
+boot=$(sed -n '/^int cmd_bootstrap/,/^}/s/^\t\t{"\([a-z-]*\)", [a-z_]*, ".*/bootstrap \1/p' "$TOP/bootstrap/bootstrap.c")
 [ "$(echo "$cmds" | wc -l)" -ge 15 ] && [ "$(echo "$stack" | wc -l)" = 3 ] && [ "$(echo "$boot" | wc -l)" = 4 ] ||
 	fail "could not read the command tables: [$cmds] [$stack] [$boot]"
 "$SHOAL" help --man > shoal.1 || fail "shoal help --man"

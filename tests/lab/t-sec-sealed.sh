@@ -176,7 +176,8 @@ assert "invalid at this commit" in s["stacks"]["app"]["error"], s
 PY
 # a templated config (a plain file of the repository) that makes the node
 # quote the sealed value in the task's error: the agent reports it when
-# the service does not converge, scrubbed
+# the service does not converge, the template's error withheld (a template
+# can transform what it quotes: t-sec-template)
 printf '{{ secret (env "DB_PASSWORD") }}\n' > repo/stacks/app/leak.tmpl
 v4=$(push leak <<YML
   leak:
@@ -194,12 +195,13 @@ YML
 )
 wait_field commit_failed "$v4" 90 || { show agent.log; fail "v4 not failed"; }
 snap v4
-field last_error | grep -Eq 'secret target \(sealed [0-9a-f]{12}\) not found' ||
+withheld="failed to expand templated config [a-z0-9]*: the template's error is withheld"
+field last_error | grep -q "$withheld" ||
 	{ field last_error | show; fail "the task's error is not in last_error, scrubbed"; }
-grep -Eq 'secret target \(sealed [0-9a-f]{12}\) not found' agent.log || fail "the task's error is not in the log, scrubbed"
+grep -q "$withheld" agent.log || fail "the task's error is not in the log, scrubbed"
 for _ in $(seq 1 30); do [ "$(grep -c failed notes.txt)" -ge 3 ] && break; sleep 0.1; done
 [ "$(grep -c failed notes.txt)" = 3 ] || { show notes.txt; fail "one notification per failed commit"; }
-grep -Eq 'secret target \(sealed [0-9a-f]{12}\) not found' notes.txt || fail "the notification does not carry the scrubbed error"
+grep -q "$withheld" notes.txt || fail "the notification does not carry the scrubbed error"
 kill $apid; wait $apid 2>/dev/null
 leaks status-* metrics-* table-* agent.log notes.txt
 # and nothing anywhere in this scenario's files (repositories included:

@@ -18,9 +18,9 @@
 
 #include <cmocka.h>
 
-#include "../../agent/atomic.h"
-#include "../../agent/inventory.h"
-#include "../../agent/render.h"
+#include "../../bootstrap/atomic.h"
+#include "../../bootstrap/inventory.h"
+#include "../../bootstrap/render.h"
 #include "../../reconcile/util.h"
 
 #define TEMPLATE TOP "/repo-template/cluster.yml"

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -274,6 +275,93 @@ static void test_caps_ports_restart(void **state)
 	diags_free(&d);
 }
 
+/* The CLI reads a short port's protocol in any case and stores it in
+ * lower case (go-connections' ParsePortSpec); "UDP" was refused. */
+static void test_port_protocol_case(void **state)
+{
+	(void)state;
+	const char *t[] = {"services:\n  s:\n    image: x\n    ports: ['5000:5000/UDP', '6000-6001:6000-6001/SCTP', 7000/Tcp]\n"};
+	struct diags d = {0};
+	struct desired *ds = load(t, 1, &d);
+	assert_non_null(ds);
+	assert_int_equal(n_errors(&d), 0);
+	json_t *ports = json_object_get(json_object_get(svc(ds, "st_s"), "EndpointSpec"), "Ports");
+	assert_int_equal(json_array_size(ports), 4);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ports, 0), "Protocol")), "tcp");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ports, 1), "Protocol")), "udp");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ports, 2), "Protocol")), "sctp");
+	desired_free(ds);
+	diags_free(&d);
+	const char *bad[] = {"services:\n  s:\n    image: x\n    ports: ['5000:5000/Udpx']\n"};
+	assert_null(load(bad, 1, &d));
+	assert_true(has_diag(&d, 4, 13, "invalid proto: Udpx"));
+	diags_free(&d);
+}
+
+/* cpus as Go's big.Rat reads them (the CLI's ParseCPUs): a sign, an
+ * exponent, a fraction a/b; "1e-1", "3/2" and "+0.5" were refused. */
+static void test_cpus_as_rational(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *cpus;
+		long long nanos;
+	} ok[] = {{"1e-1", 100000000}, {"5E-1", 500000000}, {"+0.5", 500000000}, {"1/10", 100000000},
+		  {"3/2", 1500000000}, {".5e1", 5000000000LL}, {"2.000", 2000000000}, {"0.001", 1000000}};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		char *y = NULL;
+		if (asprintf(&y, "services:\n  s:\n    image: x\n    deploy: {resources: {limits: {cpus: '%s'}}}\n", ok[i].cpus) < 0)
+			fail();
+		const char *t[] = {y};
+		struct diags d = {0};
+		struct desired *ds = load(t, 1, &d);
+		if (!ds || n_errors(&d))
+			fail_msg("cpus %s refused", ok[i].cpus);
+		json_t *lim = json_object_get(json_object_get(json_object_get(svc(ds, "st_s"), "TaskTemplate"), "Resources"), "Limits");
+		if (json_integer_value(json_object_get(lim, "NanoCPUs")) != ok[i].nanos)
+			fail_msg("cpus %s: %lld", ok[i].cpus, (long long)json_integer_value(json_object_get(lim, "NanoCPUs")));
+		desired_free(ds);
+		diags_free(&d);
+		free(y);
+	}
+	static const struct {
+		const char *cpus, *msg;
+	} bad[] = {{"1/0", "failed to parse 1/0 as a rational number"}, {"e1", "failed to parse e1 as a rational number"},
+		   {"1e-10", "value is too precise"}, {"1/3", "value is too precise"}, {"1/010", "failed to parse 1/010 as a rational number"},
+		   {"-0.5", "must be at least 0.001"}, {"0.5 ", "failed to parse"}};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char *y = NULL;
+		if (asprintf(&y, "services:\n  s:\n    image: x\n    deploy: {resources: {limits: {cpus: '%s'}}}\n", bad[i].cpus) < 0)
+			fail();
+		const char *t[] = {y};
+		struct diags d = {0};
+		assert_null(load(t, 1, &d));
+		if (!has_diag(&d, 4, 41, bad[i].msg))
+			fail_msg("cpus %s: no '%s'", bad[i].cpus, bad[i].msg);
+		diags_free(&d);
+		free(y);
+	}
+}
+
+/* What docker stack config refuses and shoal took: an order outside the
+ * schema's enum, and mapping keys that are not strings (anywhere, also in
+ * an x- extension: the CLI cannot marshal the file for its schema). */
+static void test_order_enum_and_string_keys(void **state)
+{
+	(void)state;
+	const char *t[] = {"services:\n  s:\n    image: x\n"
+			   "    deploy:\n      update_config: {order: random}\n      rollback_config: {order: stop-first}\n"
+			   "    environment: {1: a, '2': b}\n    labels: {true: c}\nx-ext: {1.5: d}\n"};
+	struct diags d = {0};
+	assert_null(load(t, 1, &d));
+	assert_true(has_diag(&d, 5, 30, "update_config.order must be one of the following: \"start-first\", \"stop-first\""));
+	assert_true(has_diag(&d, 7, 19, "key 1 is not a string (integer)"));
+	assert_true(has_diag(&d, 8, 14, "key true is not a string (boolean)"));
+	assert_true(has_diag(&d, 9, 9, "key 1.5 is not a string"));
+	assert_int_equal(n_errors(&d), 4);
+	diags_free(&d);
+}
+
 static void test_strings_cast_only_after_interpolation(void **state)
 {
 	(void)state;
@@ -384,6 +472,45 @@ static void test_huge_numbers(void **state)
 	assert_int_equal(compose_parse_bytes("1e400", &v), -1);
 	assert_int_equal(compose_parse_bytes("8g", &v), 0);
 	assert_int_equal(v, 8LL << 30);
+}
+
+/* Durations as Go's time.ParseDuration reads them (the CLI's schema format
+ * and its decoder): integers, no exponent or hex (strtod took "1e3s"),
+ * up to int64 nanoseconds exactly (2562047h was refused, docker takes it). */
+static void test_duration_as_go(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		int rc;
+		long long ns;
+	} cases[] = {
+		{"2562047h", 0, 2562047LL * 3600 * 1000000000LL},
+		{"2562047h47m16.854775807s", 0, LLONG_MAX},
+		{"9223372036854775807ns", 0, LLONG_MAX},
+		{"-9223372036854775808ns", 0, LLONG_MIN},
+		{"2562047h1ns", 0, 2562047LL * 3600 * 1000000000LL + 1},
+		{"1h.5m", 0, 3630LL * 1000000000LL},
+		{"1.s", 0, 1000000000LL},
+		{"3m.5s", 0, 180500000000LL},
+		{"1.0000000001s", 0, 1000000000LL},
+		{"1h1h", 0, 7200LL * 1000000000LL},
+		{"-0", 0, 0},
+		{"1\xce\xbcs", 0, 1000},
+		{"2562047h47m16.854775808s", -1, 0},
+		{"9223372036854775808ns", -1, 0},
+		{"1e3s", -1, 0},
+		{"0x10s", -1, 0},
+		{".s", -1, 0},
+		{"1hm", -1, 0},
+		{"1", -1, 0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		long long ns = 0;
+		int rc = compose_parse_duration(cases[i].s, &ns);
+		if (rc != cases[i].rc || (rc == 0 && ns != cases[i].ns))
+			fail_msg("%s: rc %d ns %lld, want rc %d ns %lld", cases[i].s, rc, ns, cases[i].rc, cases[i].ns);
+	}
 }
 
 /* What the CLI's schema refuses (docker stack config), shoal refuses before
@@ -995,6 +1122,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_interpolated_version),
 		cmocka_unit_test(test_huge_numbers),
+		cmocka_unit_test(test_duration_as_go),
+		cmocka_unit_test(test_port_protocol_case),
+		cmocka_unit_test(test_cpus_as_rational),
+		cmocka_unit_test(test_order_enum_and_string_keys),
 		cmocka_unit_test(test_version_kept_after_a_bad_file),
 		cmocka_unit_test(test_basic_service),
 		cmocka_unit_test(test_bare_image_gets_latest),

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "../../agent/inventory.h"
+#include "../../bootstrap/inventory.h"
 #include "../../reconcile/util.h"
 
 #define TEMPLATE TOP "/repo-template/cluster.yml"

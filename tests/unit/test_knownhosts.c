@@ -68,7 +68,11 @@ static void test_url_credentials(void **state)
 	creds_is("https://a:p@ss@host:8443/r.git", "https://***@host:8443/r.git"); /* '@' in the password */
 	creds_is("https://a%3Ab@host/r.git", "https://***@host/r.git");
 	creds_is("https://u:p@[::1]:8080/r.git", "https://***@[::1]:8080/r.git");
-	creds_is("https://u:p@host?x=1", "https://***@host?x=1");
+	creds_is("https://u:p@host?x=1", "https://***@host?***");
+	/* a token in a query or fragment */
+	creds_is("https://git.example.org/r.git?access_token=glpat-xyz", "https://git.example.org/r.git?***");
+	creds_is("https://git.example.org/r.git#glpat-xyz", "https://git.example.org/r.git#***");
+	creds_is("ssh://git@example.org/r.git?t=x", "ssh://git@example.org/r.git?***");
 	creds_is("git://u:p@host/r.git", "git://***@host/r.git");
 	/* ssh: a user is normal, a password is not */
 	creds_is("ssh://git:hunter2@example.org/r.git", "ssh://***@example.org/r.git");
@@ -85,11 +89,11 @@ static void test_url_credentials(void **state)
 	creds_is("git@example.org:team/repo.git", NULL);
 	creds_is("example.org:team/repo.git", NULL);
 	creds_is("example.org:team/repo@v1.git", NULL);
-	/* no user part: an '@' in the path or query is not one */
+	/* no user part: an '@' in the path is not one */
 	creds_is("https://example.org/team/repo.git", NULL);
 	creds_is("https://example.org/team@x/repo.git", NULL);
-	creds_is("https://example.org:8443/r.git?ref=a@b", NULL);
-	creds_is("https://example.org#a@b", NULL);
+	creds_is("https://example.org:8443/r.git?ref=a@b", "https://example.org:8443/r.git?***");
+	creds_is("https://example.org#a@b", "https://example.org#***");
 	creds_is("http://[::1]:8080/r.git", NULL);
 	creds_is("file:///srv/git/a@b.git", NULL);
 	creds_is("/srv/git/a:b@c.git", NULL);

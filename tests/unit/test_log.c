@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "../../reconcile/log.h"
 #include "../../reconcile/util.h"
 
 /* the line for msg parses as one object whose msg is want */
@@ -117,6 +118,28 @@ static void test_say(void **state)
 	assert_string_equal(got_field, "=");
 }
 
+/* A file name or YAML key of the repository holding a newline never
+ * starts a line of its own (a forged "info commit ... applied") in a
+ * diagnostic; a summary without a place keeps its lines. */
+static void test_diag_one_line(void **state)
+{
+	(void)state;
+	struct diags d = {0};
+	diags_add(&d, DIAG_ERROR, "stacks/app/b\n2026-12-01T04:00:00Z info commit deadbeef applied\r\x1b[2K.yml", 4, 5,
+		  "services.web additional property %s is not allowed", "bogus\nFORGED\tx");
+	diags_add(&d, DIAG_WARN, NULL, 0, 0, "Ignoring deprecated options:\n\n%s", "container_name");
+	struct buf b;
+	buf_init(&b, 0);
+	diag_format(&d.v[0], &b);
+	assert_string_equal(b.data, "stacks/app/b\\n2026-12-01T04:00:00Z info commit deadbeef applied\\r\\x1b[2K.yml:4:5: "
+				    "error: services.web additional property bogus\\nFORGED\\tx is not allowed");
+	buf_reset(&b);
+	diag_format(&d.v[1], &b);
+	assert_string_equal(b.data, "Ignoring deprecated options:\n\ncontainer_name\n");
+	buf_free(&b);
+	diags_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -124,6 +147,7 @@ int main(void)
 		cmocka_unit_test(test_no_fields),
 		cmocka_unit_test(test_utf8_fix),
 		cmocka_unit_test(test_say),
+		cmocka_unit_test(test_diag_one_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,7 +74,7 @@ static void test_header(void **state)
 			       "\"https://reg.example.com\": {\"identitytoken\": \"tok\"},"
 			       "\"empty.example.com\": {}}}");
 	char *err = NULL;
-	json_t *a = regauth_load(path, &err);
+	json_t *a = regauth_load(path, NULL, &err);
 	unlink(path);
 	free(path);
 	assert_non_null(a);
@@ -94,13 +94,38 @@ static void test_bad_files(void **state)
 {
 	(void)state;
 	char *err = NULL;
-	assert_null(regauth_load("/nonexistent/config.json", &err));
+	assert_null(regauth_load("/nonexistent/config.json", NULL, &err));
 	assert_non_null(strstr(err, "cannot read"));
 	free(err);
 	char *path = write_tmp("{\"auths\": ");
-	assert_null(regauth_load(path, &err));
+	assert_null(regauth_load(path, NULL, &err));
 	assert_non_null(strstr(err, "not a docker config.json"));
 	free(err);
+	unlink(path);
+	free(path);
+}
+
+/* credsStore/credHelpers are not run: the caller is told, nothing printed. */
+static void test_helpers_warned(void **state)
+{
+	(void)state;
+	char *path = write_tmp("{\"credsStore\": \"desktop\", \"auths\": {\"r.example.com\": {\"auth\": \"dTpw\"}}}");
+	char *err = NULL, *warning = NULL;
+	json_t *a = regauth_load(path, &warning, &err);
+	assert_non_null(a);
+	assert_null(err);
+	assert_non_null(warning);
+	assert_non_null(strstr(warning, "credsStore/credHelpers are not used"));
+	assert_non_null(strstr(warning, path));
+	free(warning);
+	json_decref(a);
+	unlink(path);
+	free(path);
+	path = write_tmp("{\"auths\": {}}");
+	a = regauth_load(path, &warning, &err);
+	assert_non_null(a);
+	assert_null(warning);
+	json_decref(a);
 	unlink(path);
 	free(path);
 }
@@ -111,6 +136,7 @@ int main(void)
 		cmocka_unit_test(test_hosts),
 		cmocka_unit_test(test_header),
 		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_helpers_warned),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

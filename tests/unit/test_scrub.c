@@ -126,6 +126,37 @@ static void test_json(void **state)
 	free(m);
 }
 
+/* The node's error for a template that failed quotes what the template
+ * made of the task's environment and secrets: withheld, whatever is
+ * registered (an external secret is not). */
+static void test_engine_template_error(void **state)
+{
+	(void)state;
+	char *m = xstrdup("starting container failed: unable to get config from config store: failed to expand "
+			  "templated config xyhx5br1fxzkdddia3tmzqrxd: template: expansion:1:3: executing \"expansion\" "
+			  "at <secret (slice (env \"DB_PASSWORD\") 1)>: error calling secret: secret target "
+			  "LAINTEXT-canary-7f3a not found");
+	scrub_engine_str(&m);
+	assert_string_equal(m, "starting container failed: unable to get config from config store: failed to expand "
+			       "templated config xyhx5br1fxzkdddia3tmzqrxd: the template's error is withheld (it can "
+			       "quote secret values)");
+	free(m);
+	m = xstrdup("task rejected: failed to expand templated secret s1: template: x: 5043");
+	scrub_engine_str(&m);
+	assert_string_equal(m, "task rejected: failed to expand templated secret s1: the template's error is withheld "
+			       "(it can quote secret values)");
+	free(m);
+	/* any other text is scrubbed as scrub_str does */
+	scrub_add("PLAINTEXT-canary-7f3a", 21, "(sealed 0011)", 0);
+	m = xstrdup("invalid environment variable: =PLAINTEXT-canary-7f3a");
+	scrub_engine_str(&m);
+	assert_string_equal(m, "invalid environment variable: =(sealed 0011)");
+	free(m);
+	m = NULL;
+	scrub_engine_str(&m);
+	assert_null(m);
+}
+
 static void test_wipe(void **state)
 {
 	(void)state;
@@ -144,6 +175,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_short_and_longest, wipe),
 		cmocka_unit_test_teardown(test_template_literal, wipe),
 		cmocka_unit_test_teardown(test_json, wipe),
+		cmocka_unit_test_teardown(test_engine_template_error, wipe),
 		cmocka_unit_test_teardown(test_wipe, wipe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

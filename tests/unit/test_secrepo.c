@@ -467,8 +467,9 @@ static void test_stack_deploy_name(void **state)
 static void test_object_names(void **state)
 {
 	(void)state;
-	char *long_svc = xasprintf("services:\n  %0*d:\n    image: busybox\n", 61, 0);
-	char *ok_svc = xasprintf("services:\n  %0*d:\n    image: busybox\n", 60, 0);
+	/* (a name of digits alone would be a YAML integer: not a name at all) */
+	char *long_svc = xasprintf("services:\n  s%0*d:\n    image: busybox\n", 60, 0);
+	char *ok_svc = xasprintf("services:\n  s%0*d:\n    image: busybox\n", 59, 0);
 	char *long_net = xasprintf("services:\n  web:\n    image: busybox\n    networks: [n]\n"
 				   "networks:\n  n:\n    name: n%0*d\n", 63, 0);
 	static const char *big_secret = "big";

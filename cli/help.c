@@ -424,7 +424,7 @@ static void roff_paras(FILE *out, const char *d)
 
 void help_man(FILE *out)
 {
-	fprintf(out, ".\\\" shoal(1): made by `shoal help --man` from agent/help.c; do not edit\n");
+	fprintf(out, ".\\\" shoal(1): made by `shoal help --man` from cli/help.c; do not edit\n");
 	fprintf(out, ".TH SHOAL 1 \"\" \"shoal %s\" \"User Commands\"\n", SHOAL_VERSION);
 	fputs(".SH NAME\nshoal \\- GitOps for Docker Swarm\n", out);
 	fputs(".SH SYNOPSIS\n.B shoal\n[\\fB\\-H\\fR \\fIHOST\\fR]\n\\fICOMMAND\\fR [\\fIARGS\\fR]\n.br\n"

@@ -27,6 +27,7 @@
 
 #include "../forge/ci.h"
 #include "../forge/forge.h"
+#include "../reconcile/log.h"
 #include "../reconcile/repo.h"
 #include "../reconcile/review.h"
 #include "../reconcile/source.h"

@@ -30,7 +30,8 @@
 
 #include "atomic.h"
 #include "bootstrap.h"
-#include "cli.h"
+#include "../cli/cli.h"
+#include "../reconcile/log.h"
 #include "netns.h"
 #include "render.h"
 

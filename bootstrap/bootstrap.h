@@ -1,6 +1,8 @@
 /*
- * bootstrap.h - shoal bootstrap (bootstrap.c): the gateway and the
- * floating IP from the inventory (inventory.h).
+ * bootstrap.h - shoal bootstrap: the gateway and the floating IP from the
+ * inventory (bootstrap.c, with inventory.h, render.h, netns.h, atomic.h),
+ * and the swarm (bootswarm.c: probe the engines, plan as data, print,
+ * execute; the agent's stack through reconcile/sync.h).
  */
 #ifndef SHOAL_BOOTSTRAP_H
 #define SHOAL_BOOTSTRAP_H

@@ -16,54 +16,36 @@
 #include "../reconcile/compose.h"
 #include "../reconcile/convert.h"
 #include "../reconcile/docker.h"
+#include "../reconcile/log.h"
 #include "../reconcile/plan.h"
 #include "../reconcile/regauth.h"
 #include "../reconcile/repo.h"
 #include "../reconcile/review.h"
 #include "../reconcile/scrub.h"
 #include "../reconcile/source.h"
+#include "../reconcile/sync.h"
 #include "../secrets/seal.h"
 #include "cli.h"
-#include "bootstrap.h"
-#include "gitverify.h"
+#include "../bootstrap/bootstrap.h"
+#include "../agent/gitverify.h"
 #include "help.h"
 
-static const char *opt_host;
-const char *opt_key_file; /* --key, else SHOAL_KEY_FILE */
-static struct seal_key g_key;
-const struct seal_key *g_keyp;
-unsigned char g_redact[32];
+static const char *opt_host; /* -H, else DOCKER_HOST */
 
-/* Load the private key if one was given: 0 (maybe none), -1 on error. */
-int cli_load_key(void)
+int cli_load_key(const char *file, struct seal_key *k, const struct seal_key **kp)
 {
-	const char *f = opt_key_file ? opt_key_file : getenv("SHOAL_KEY_FILE");
+	const char *f = file ? file : getenv("SHOAL_KEY_FILE");
 	char *err = NULL;
-	if (g_keyp || !f || !*f)
+	*kp = NULL;
+	if (!f || !*f)
 		return 0;
-	if (seal_load_key(f, &g_key, &err) < 0) {
+	if (seal_load_key(f, k, &err) < 0) {
 		say(stderr, "error", NULL, "shoal: %s", err);
 		free(err);
 		return -1;
 	}
-	cli_use_key(&g_key);
+	*kp = k;
 	return 0;
-}
-
-void cli_use_key(const struct seal_key *k)
-{
-	g_keyp = k;
-	if (!k) {
-		sodium_memzero(g_redact, sizeof g_redact);
-		return;
-	}
-	seal_redact_key(k, g_redact);
-}
-
-void cli_set_engine(const char *host)
-{
-	opt_host = host;
-	setenv("DOCKER_HOST", host, 1);
 }
 
 int cli_open_engine(struct docker **dk)
@@ -80,140 +62,6 @@ int cli_open_engine(struct docker **dk)
 	return 0;
 }
 
-/* Does msg name stack (as a whole word)? */
-static int mentions(const char *msg, const char *stack)
-{
-	size_t l = strlen(stack);
-	for (const char *p = strstr(msg, stack); p; p = strstr(p + 1, stack)) {
-		int before = p == msg || p[-1] == ' ', after = p[l] == ' ' || p[l] == ':' || p[l] == ',';
-		if (before && after)
-			return 1;
-	}
-	return 0;
-}
-
-/* What the engine would refuse across the plan - names taken, ports
- * taken - said, and the stacks concerned left out (in a repository, each
- * gets the messages that name it as its error).  Returns how many. */
-static int report_conflicts(struct plan *p, const struct swarm_state *st, struct repo *r)
-{
-	struct strv errs = {0}, bad = {0};
-	int n = plan_check_names(p, st, &errs, &bad);
-	n += plan_check_ports(p, st, &errs, &bad);
-	for (size_t i = 0; i < errs.n; i++)
-		say(stderr, "error", NULL, "shoal: %s", errs.v[i]);
-	for (size_t i = 0; i < bad.n; i++) {
-		const char *f[] = {"stack", bad.v[i], NULL};
-		say(stderr, "error", f, "shoal: stack %s is invalid: nothing of it will be applied", bad.v[i]);
-		for (size_t k = 0; r && k < r->n; k++) {
-			if (strcmp(r->stacks[k].name, bad.v[i]) || r->stacks[k].error)
-				continue;
-			struct buf b;
-			buf_init(&b, 0);
-			for (size_t e = 0; e < errs.n; e++)
-				if (mentions(errs.v[e], bad.v[i]))
-					buf_addf(&b, "%s%s", b.len ? "; " : "", errs.v[e]);
-			r->stacks[k].error = buf_detach(&b);
-		}
-	}
-	strv_free(&errs);
-	strv_free(&bad);
-	return n;
-}
-
-/*
- * --resolve-image: pin name:tag@digest through the engine's registry access
- * (with X-Registry-Auth when credentials are set).  "changed" asks the
- * registry only for a service whose image as written changed, except, on a
- * follow tick (fo->tick), the services labelled io.shoal.follow-tag=true:
- * their tag is resolved again and, when its digest moved, pinned anew (at
- * most fo->budget of them; the names go to fo->moved).
- */
-static void resolve_images(struct docker *dk, struct desired *ds, const struct live *lv, const char *mode,
-			   struct follow *fo)
-{
-	if (!mode || !strcmp(mode, "never"))
-		return;
-	const char *name;
-	json_t *spec;
-	json_object_foreach(ds->services, name, spec) {
-		json_t *cs = json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec");
-		const char *img = json_string_value(json_object_get(cs, "Image"));
-		if (!img || strchr(img, '@'))
-			continue;
-		const char *fl = json_string_value(json_object_get(json_object_get(spec, "Labels"), LABEL_FOLLOW));
-		int follow = fo && fo->tick && fl && !strcmp(fl, "true");
-		const char *live_img = NULL;
-		int same = 0;
-		size_t i;
-		json_t *x;
-		json_array_foreach(lv->services, i, x) {
-			json_t *s = json_object_get(x, "Spec");
-			const char *n = json_string_value(json_object_get(s, "Name"));
-			const char *l = json_string_value(json_object_get(json_object_get(s, "Labels"), LABEL_IMAGE));
-			if (n && l && !strcmp(n, name) && !strcmp(l, img)) {
-				same = 1;
-				live_img = json_string_value(
-					json_object_get(json_object_get(json_object_get(s, "TaskTemplate"), "ContainerSpec"), "Image"));
-			}
-		}
-		if (!same)
-			follow = 0; /* a new tag: resolved like any other */
-		if (same && !follow && !strcmp(mode, "changed"))
-			continue;
-		if (follow && fo->budget <= 0)
-			continue; /* over this tick's budget: stays as it runs */
-		char *err = NULL, *path = xasprintf("/distribution/%s/json", img);
-		json_t *r = NULL;
-		if (docker_call(dk, "GET", path, NULL, &r, &err) != DOCKER_OK) {
-			if (fo) {
-				const char *f[] = {"service", name, "image", img, NULL};
-				say(stderr, "warning", f,
-				    "warning: image %s: no digest from its registry (%s): deploying the tag", img, err);
-			} else {
-				fprintf(stderr, "image %s could not be accessed on a registry to record\nits digest. Each node will access %s independently,\npossibly leading to different nodes running different\nversions of the image.\n\n", img, img);
-			}
-			free(err);
-			free(path);
-			continue;
-		}
-		free(path);
-		const char *dg = json_string_value(json_object_get(json_object_get(r, "Descriptor"), "digest"));
-		if (dg && follow) {
-			const char *at = live_img ? strchr(live_img, '@') : NULL;
-			if (at && !strcmp(at + 1, dg)) {
-				json_decref(r);
-				continue; /* the tag did not move */
-			}
-			fo->budget--;
-			strv_push(&fo->moved, xstrdup(name));
-			const char *f[] = {"service", name, "image", img, "digest", dg, NULL};
-			say(stderr, "info", f, "follow: %s: %s moved to %s", name, img, dg);
-		}
-		if (dg) {
-			const char *slash = strrchr(img, '/');
-			int has_tag = strchr(slash ? slash : img, ':') != NULL;
-			char *pinned = xasprintf("%s%s@%s", img, has_tag ? "" : ":latest", dg);
-			json_object_set_new(cs, "Image", json_string(pinned));
-			free(pinned);
-			json_t *plats = json_object_get(r, "Platforms");
-			if (json_array_size(plats)) {
-				json_t *pa = json_array();
-				size_t pi;
-				json_t *p;
-				json_array_foreach(plats, pi, p) {
-					json_t *o = json_object();
-					json_object_set(o, "Architecture", json_object_get(p, "architecture") ?: json_string(""));
-					json_object_set(o, "OS", json_object_get(p, "os") ?: json_string(""));
-					json_array_append_new(pa, o);
-				}
-				json_object_set_new(json_object_get(json_object_get(spec, "TaskTemplate"), "Placement"), "Platforms", pa);
-			}
-		}
-		json_decref(r);
-	}
-}
-
 static int use_color(void)
 {
 	const char *nc = getenv("NO_COLOR");
@@ -221,6 +69,45 @@ static int use_color(void)
 }
 
 /* ---------------- stack deploy / rm / ls ---------------- */
+
+/* The compose files of -c, read (- : stdin, as docker does); -1 after
+ * saying which could not be. */
+static int read_compose_files(const struct strv *files, struct compose_file *cf, char **datas)
+{
+	for (size_t i = 0; i < files->n; i++) {
+		size_t len;
+		int in = !strcmp(files->v[i], "-");
+		if (read_file(in ? "/dev/stdin" : files->v[i], COMPOSE_MAX_FILE, &datas[i], &len) < 0) {
+			fprintf(stderr, "shoal: %s: %m\n", in ? "stdin" : files->v[i]);
+			return -1;
+		}
+		cf[i].name = in ? "stdin" : files->v[i];
+		cf[i].data = datas[i];
+		cf[i].len = len;
+	}
+	return 0;
+}
+
+/* Relative paths start from the first file's folder (stdin: here);
+ * caller frees. */
+static char *compose_workdir(const char *first)
+{
+	char *wd = strcmp(first, "-") ? realpath(first, NULL) : NULL;
+	char *slash = wd ? strrchr(wd, '/') : NULL;
+	if (slash && slash != wd)
+		*slash = 0;
+	if (!wd)
+		wd = getcwd(NULL, 0) ?: xstrdup(".");
+	return wd;
+}
+
+/* docker's --with-registry-auth reads the CLI's own config.json (caller
+ * frees). */
+static char *docker_config_file(void)
+{
+	const char *dc = getenv("DOCKER_CONFIG"), *home = getenv("HOME");
+	return dc && *dc ? xasprintf("%s/config.json", dc) : xasprintf("%s/.docker/config.json", home ? home : "");
+}
 
 static int cmd_stack_deploy(int argc, char **argv)
 {
@@ -233,7 +120,7 @@ static int cmd_stack_deploy(int argc, char **argv)
 					   {0, 0, 0, 0}};
 	struct strv files = {0};
 	int prune = 0, c, ret = EXIT_FAIL, with_auth = 0;
-	const char *resolve = "always", *auth_file = NULL;
+	const char *resolve = "always", *auth_file = NULL, *key_file = NULL;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:", lo, NULL)) != -1) {
 		switch (c) {
@@ -242,7 +129,7 @@ static int cmd_stack_deploy(int argc, char **argv)
 		case 'r': resolve = optarg; break;
 		case 'w': with_auth = 1; break;
 		case 'G': auth_file = optarg; break;
-		case 'k': opt_key_file = optarg; break;
+		case 'k': key_file = optarg; break;
 		default: strv_free(&files); return EXIT_USAGE;
 		}
 	}
@@ -263,108 +150,46 @@ static int cmd_stack_deploy(int argc, char **argv)
 		strv_free(&files);
 		return EXIT_FAIL;
 	}
-	struct diags d = {0};
 	struct compose_file *cf = xcalloc(files.n, sizeof *cf);
 	char **datas = xcalloc(files.n, sizeof *datas);
-	struct ynode *model = NULL;
-	struct desired *ds = NULL;
+	char *wd = NULL, *def_auth = NULL;
+	struct seal_key key;
+	const struct seal_key *keyp = NULL;
 	struct docker *dk = NULL;
-	struct swarm_state st = {0};
-	struct live lv = {0};
 	struct plan p = {0};
-	char *err = NULL;
-	for (size_t i = 0; i < files.n; i++) {
-		size_t len;
-		/* -c - reads the file from stdin, as docker does (relative
-		 * paths then start from the current directory) */
-		int in = !strcmp(files.v[i], "-");
-		if (read_file(in ? "/dev/stdin" : files.v[i], COMPOSE_MAX_FILE, &datas[i], &len) < 0) {
-			fprintf(stderr, "shoal: %s: %m\n", in ? "stdin" : files.v[i]);
-			goto out;
-		}
-		cf[i].name = in ? "stdin" : files.v[i];
-		cf[i].data = datas[i];
-		cf[i].len = len;
+	struct repo r = {0};
+	int invalid = 0;
+	if (read_compose_files(&files, cf, datas) < 0)
+		goto out;
+	wd = compose_workdir(files.v[0]);
+	if (cli_load_key(key_file, &key, &keyp) < 0 || cli_open_engine(&dk) < 0)
+		goto out;
+	if (with_auth && !auth_file)
+		def_auth = docker_config_file();
+	struct stack_files sf = {.stack = stack, .files = cf, .n = files.n, .workdir = wd, .keep_invalid = 1};
+	struct sync_opts so = {.dk = dk, .key = keyp, .files = &sf, .prune = prune, .resolve = resolve,
+			       .registry_auth = auth_file ? auth_file : def_auth, .report = &log_apply_report};
+	if (sync_plan(&so, &p, &r, &invalid) < 0)
+		goto out;
+	if (!invalid) {
+		struct apply_result res;
+		ret = sync_apply(&so, &p, &res) == 0 ? EXIT_OK : EXIT_FAIL;
+		if (p.n == 0)
+			printf("Stack %s is up to date: nothing to do.\n", stack);
 	}
-	/* relative paths start from the first file's folder (stdin: here) */
-	char *wd = strcmp(files.v[0], "-") ? realpath(files.v[0], NULL) : NULL;
-	char *slash = wd ? strrchr(wd, '/') : NULL;
-	if (slash && slash != wd)
-		*slash = 0;
-	if (!wd)
-		wd = getcwd(NULL, 0) ?: xstrdup(".");
-	if (cli_load_key() < 0) {
-		free(wd);
-		goto out;
-	}
-	struct var_ctx vc = {.key = g_keyp, .stack = stack};
-	struct compose_opts co = {.lookup = var_lookup, .sealed = var_sealed, .lookup_ctx = &vc, .workdir = wd};
-	vc.co = &co;
-	int lr = compose_load(cf, files.n, &co, &model, &d);
-	/* after errors too: they are all said at once */
-	struct convert_opts cvo = {.copts = &co, .key = g_keyp, .keep_invalid = 1};
-	int cr = model ? convert_stack(stack, model, &cvo, &ds, &d) : -1;
-	var_ctx_wipe(&vc);
-	free(wd);
-	diags_print(&d);
-	if (lr < 0 || cr < 0) {
-		/* and the engine's own rules, when it answers: nothing is
-		 * written, but nothing is left for a second run to find */
-		char *e = NULL;
-		if (ds && docker_new(&dk, opt_host, &e) == DOCKER_OK && plan_for_engine(dk, ds, &err) < 0)
-			fprintf(stderr, "shoal: %s\n", err);
-		free(e);
-		free(err);
-		err = NULL;
-		goto out;
-	}
-	if (cli_open_engine(&dk) < 0)
-		goto out;
-	if (with_auth || auth_file) {
-		/* docker's --with-registry-auth reads the CLI's own config.json */
-		char *def = NULL;
-		if (!auth_file) {
-			const char *dc = getenv("DOCKER_CONFIG"), *home = getenv("HOME");
-			def = dc && *dc ? xasprintf("%s/config.json", dc) : xasprintf("%s/.docker/config.json", home ? home : "");
-		}
-		if (cli_set_registry_auth(dk, auth_file ? auth_file : def) < 0) {
-			free(def);
-			goto out;
-		}
-		free(def);
-	}
-	if (plan_for_engine(dk, ds, &err) < 0)
-		goto out;
-	if (swarm_fetch(dk, &st, &err) < 0)
-		goto out;
-	live_select(&st, stack, &lv);
-	resolve_images(dk, ds, &lv, resolve, NULL);
-	struct plan_opts po = {.prune_services = prune, .redact_key = g_keyp ? g_redact : NULL};
-	if (plan_stack(&p, ds, stack, &lv, &po, &err) < 0)
-		goto out;
-	if (report_conflicts(&p, &st, NULL) > 0)
-		goto out;
-	plan_sort(&p);
-	struct apply_result res;
-	ret = apply_plan(dk, &p, &res) == 0 ? EXIT_OK : EXIT_FAIL;
-	if (p.n == 0)
-		printf("Stack %s is up to date: nothing to do.\n", stack);
+	repo_free(&r);
 out:
-	if (err)
-		fprintf(stderr, "shoal: %s\n", err);
-	free(err);
 	plan_free(&p);
-	live_free(&lv);
-	swarm_state_free(&st);
 	docker_free(dk);
-	desired_free(ds);
-	ynode_free(model);
+	if (keyp)
+		sodium_memzero(&key, sizeof key);
 	for (size_t i = 0; i < files.n; i++)
 		free(datas[i]);
 	free(datas);
 	free(cf);
+	free(wd);
+	free(def_auth);
 	strv_free(&files);
-	diags_free(&d);
 	return ret;
 }
 
@@ -400,7 +225,7 @@ static int cmd_stack_rm(int argc, char **argv)
 	}
 	plan_sort(&p);
 	struct apply_result res;
-	int ret = apply_plan(dk, &p, &res) < 0 ? EXIT_FAIL : EXIT_OK;
+	int ret = apply_plan(dk, &p, &log_apply_report, &res) < 0 ? EXIT_FAIL : EXIT_OK;
 	plan_free(&p);
 	swarm_state_free(&st);
 	docker_free(dk);
@@ -485,33 +310,10 @@ int cli_check_signed(const struct repo_args *a, const char *rev, char **why)
 	return r;
 }
 
-/* The files of a repository: a directory, or a commit of a Git repository. */
-static struct source *open_source(const struct repo_args *a, const char *rev)
-{
-	struct source *src = NULL;
-	char *err = NULL;
-	int r;
-	if (rev) {
-		r = source_git_new(&src, a->dir, rev, a->path, &err);
-	} else if (a->path && *a->path) {
-		char *d = xasprintf("%s/%s", a->dir, a->path);
-		r = source_dir_new(&src, d, &err);
-		free(d);
-	} else {
-		r = source_dir_new(&src, a->dir, &err);
-	}
-	if (r < 0) {
-		say(stderr, "error", NULL, "shoal: %s", err);
-		free(err);
-		return NULL;
-	}
-	return src;
-}
-
 /* Load a repository; diagnostics go to stderr. */
 static int load_repo(const struct repo_args *a, const char *rev, const struct repo_opts *ro, struct repo *r)
 {
-	struct source *src = open_source(a, rev);
+	struct source *src = sync_source_open(a->dir, rev, a->path);
 	if (!src)
 		return -1;
 	struct diags d = {0};
@@ -522,145 +324,38 @@ static int load_repo(const struct repo_args *a, const char *rev, const struct re
 	return rc;
 }
 
-int cli_set_registry_auth(struct docker *dk, const char *file)
+static void cli_sync_opts(const struct repo_args *a, struct sync_opts *so)
 {
-	char *err = NULL;
-	json_t *au = regauth_load(file, &err);
-	if (!au) {
-		say(stderr, "error", NULL, "shoal: %s", err);
-		free(err);
-		return -1;
-	}
-	docker_set_registry_auths(dk, au);
-	json_decref(au);
-	return 0;
+	so->dir = a->dir;
+	so->rev = a->rev;
+	so->path = a->path;
+	so->prune = a->prune;
+	so->only = a->only;
+	so->commit = sync_commit_of(a->rev);
+	so->resolve = a->resolve;
+	so->follow = a->follow;
+	so->registry_auth = a->registry_auth;
+	so->adopt = &a->adopt;
+	so->adopt_all = a->adopt_all;
 }
 
-int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, struct repo *r, int *invalid)
+/* The repository a describes, signature checked, planned against dk. */
+static int repo_plan(const struct repo_args *a, const struct seal_key *key, struct sync_opts *so, struct plan *p,
+		     struct repo *r, int *invalid)
 {
-	char *err = NULL;
-	int ret = 0, prune = a->prune;
-	*invalid = 0;
-	struct repo_opts ro = {.key = g_keyp};
-	if (cli_check_signed(a, a->rev, NULL) < 0 || load_repo(a, a->rev, &ro, r) < 0)
+	if (cli_check_signed(a, a->rev, NULL) < 0)
 		return -1;
-	if (a->registry_auth && cli_set_registry_auth(dk, a->registry_auth) < 0) {
-		repo_free(r);
-		return -1;
-	}
-	json_t *pending = json_object(), *keep = json_object();
-	for (size_t i = 0; i < r->n; i++) {
-		const char *k;
-		json_t *v;
-		if (!r->stacks[i].ds)
-			continue;
-		json_object_foreach(r->stacks[i].ds->networks, k, v)
-			json_object_set_new(pending, k, json_true());
-		json_object_foreach(r->stacks[i].ds->ext_networks, k, v)
-			json_object_set_new(keep, k, json_true());
-	}
-	/* what shoal did not write is never removed, whatever the stack */
-	struct plan_opts po = {.prune_all = prune, .pending_networks = pending, .keep_networks = keep,
-			       .redact_key = g_keyp ? g_redact : NULL, .managed_only = 1};
-	/* a commit ID (the agent, apply --rev SHA) labels what is written */
-	if (a->rev && strlen(a->rev) == 40 && strspn(a->rev, "0123456789abcdef") == 40)
-		po.commit = a->rev;
-	struct swarm_state st;
-	if (swarm_fetch(dk, &st, &err) < 0) {
-		say(stderr, "error", NULL, "shoal: %s", err);
-		free(err);
-		json_decref(pending);
-		json_decref(keep);
-		return -1;
-	}
-	struct strv names = {0};
-	for (size_t i = 0; i < r->n; i++)
-		if (!a->only || !strcmp(a->only, r->stacks[i].name))
-			strv_push(&names, xstrdup(r->stacks[i].name));
-	if (a->only && !names.n) {
-		say(stderr, "error", NULL, "shoal: no stack %s in %s", a->only, a->dir);
-		ret = -1;
-	}
-	if (prune && !a->only) /* --stack: that stack only, never the others */
-		swarm_managed_stacks(&st, &names);
-	strv_sort(&names);
-	for (size_t i = 0; i < names.n; i++) {
-		if (i && !strcmp(names.v[i], names.v[i - 1]))
-			continue;
-		struct repo_stack *rs = NULL;
-		for (size_t k = 0; k < r->n; k++)
-			if (!strcmp(r->stacks[k].name, names.v[i]))
-				rs = &r->stacks[k];
-		if (rs && !rs->ds) {
-			const char *f[] = {"stack", rs->name, NULL};
-			say(stderr, "error", f, "shoal: stack %s is invalid: nothing of it will be applied", rs->name);
-			(*invalid)++;
-			continue;
-		}
-		if (rs && plan_for_engine(dk, rs->ds, &err) < 0) {
-			fprintf(stderr, "shoal: stack %s: %s\nshoal: stack %s is invalid: nothing of it will be applied\n",
-				names.v[i], err, names.v[i]);
-			free(err);
-			err = NULL;
-			(*invalid)++;
-			continue;
-		}
-		struct live lv;
-		live_select(&st, names.v[i], &lv);
-		/* a stack the repository names but something else deployed:
-		 * taken over only when asked (never pruned: nothing managed) */
-		json_t *what = NULL;
-		if (rs && plan_foreign(&lv, &what)) {
-			int adopt = a->adopt_all;
-			for (size_t k = 0; k < a->adopt.n; k++)
-				adopt |= !strcmp(a->adopt.v[k], rs->name);
-			plan_add_conflict(p, rs->name, what, adopt);
-			char *t = plan_conflict_text(json_array_get(p->conflicts, json_array_size(p->conflicts) - 1));
-			const char *f[] = {"stack", rs->name, NULL};
-			say(stderr, adopt ? "warning" : "error", f, "shoal: %s", t);
-			if (!adopt) {
-				rs->error = t;
-				(*invalid)++;
-				live_free(&lv);
-				continue;
-			}
-			free(t);
-		}
-		if (rs)
-			resolve_images(dk, rs->ds, &lv, a->resolve, a->follow);
-		if (plan_stack(p, rs ? rs->ds : NULL, names.v[i], &lv, &po, &err) < 0) {
-			const char *f[] = {"stack", names.v[i], NULL};
-			say(stderr, "error", f, "shoal: stack %s: %s", names.v[i], err);
-			if (rs)
-				rs->error = err;
-			else
-				free(err);
-			err = NULL;
-			(*invalid)++;
-		}
-		live_free(&lv);
-	}
-	for (size_t k = 0; k < a->adopt.n; k++) {
-		int found = 0;
-		size_t ci;
-		json_t *c;
-		json_array_foreach(p->conflicts, ci, c)
-			found |= !strcmp(json_string_value(json_object_get(c, "stack")), a->adopt.v[k]);
-		if (!found)
-			say(stderr, "warning", NULL,
-			    "shoal: --adopt %s: no stack %s deployed by other means here: nothing to adopt", a->adopt.v[k],
-			    a->adopt.v[k]);
-	}
-	strv_free(&names);
-	*invalid += report_conflicts(p, &st, r);
-	swarm_state_free(&st);
-	json_decref(pending);
-	json_decref(keep);
-	plan_sort(p);
-	return ret;
+	cli_sync_opts(a, so);
+	so->key = key;
+	so->report = &log_apply_report;
+	return sync_plan(so, p, r, invalid);
 }
 
-static int parse_repo_args(int argc, char **argv, struct repo_args *a, const char *formats)
+/* The options of plan, apply and validate into a, and the key of --key
+ * (else SHOAL_KEY_FILE) into *k, *kp pointing to it (NULL: none): 0; -1 on
+ * a usage error, -2 when the key cannot be loaded (said). */
+static int parse_repo_args(int argc, char **argv, struct repo_args *a, const char *formats, struct seal_key *k,
+			   const struct seal_key **kp)
 {
 	static const struct option lo[] = {{"prune", no_argument, 0, 'p'},
 					   {"no-prune", no_argument, 0, 'n'},
@@ -680,13 +375,14 @@ static int parse_repo_args(int argc, char **argv, struct repo_args *a, const cha
 					   {"adopt-all", no_argument, 0, 'N'},
 					   {0, 0, 0, 0}};
 	int c;
-	const char *repo = NULL;
+	const char *repo = NULL, *key_file = NULL;
+	*kp = NULL;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'p': a->prune = 1; break;
 		case 'n': a->prune = 0; break;
-		case 'k': opt_key_file = optarg; break;
+		case 'k': key_file = optarg; break;
 		case 'r': a->rev = optarg; break;
 		case 'b': a->base = optarg; break;
 		case 'h': a->head = optarg; break;
@@ -723,14 +419,15 @@ static int parse_repo_args(int argc, char **argv, struct repo_args *a, const cha
 	if (argc - optind > 1 || (repo && argc - optind == 1))
 		return -1;
 	a->dir = repo ? repo : optind < argc ? argv[optind] : ".";
-	return cli_load_key() < 0 ? -2 : 0;
+	return cli_load_key(key_file, k, kp) < 0 ? -2 : 0;
 }
 
 /* shoal plan --base REV --head REV: no engine, only the repository. */
-static int offline_plan(const struct repo_args *a)
+static int offline_plan(const struct repo_args *a, const struct seal_key *key)
 {
 	struct repo base = {0}, head = {0};
-	struct repo_opts ro = {.key = g_keyp, .check_only = !g_keyp, .record_inputs = 1};
+	struct repo_opts ro = {.key = key, .check_only = !key, .record_inputs = 1};
+	scrub_author_only();
 	if (load_repo(a, a->base, &ro, &base) < 0)
 		return EXIT_FAIL;
 	/* the head's stacks made from the same files as the base's are not read
@@ -740,7 +437,11 @@ static int offline_plan(const struct repo_args *a)
 		repo_free(&base);
 		return EXIT_FAIL;
 	}
-	json_t *rv = review_compare(&base, &head, g_keyp ? g_redact : NULL);
+	unsigned char rkey[32];
+	if (key)
+		seal_redact_key(key, rkey);
+	json_t *rv = review_compare(&base, &head, key ? rkey : NULL);
+	sodium_memzero(rkey, sizeof rkey);
 	if (!strcmp(a->format, "json")) {
 		char *s = json_dumps(rv, JSON_INDENT(2) | JSON_SORT_KEYS);
 		printf("%s\n", s);
@@ -760,78 +461,86 @@ static int offline_plan(const struct repo_args *a)
 static int cmd_plan(int argc, char **argv)
 {
 	struct repo_args a = {.format = "text", .prune = 1};
-	int pr = parse_repo_args(argc, argv, &a, "text,json,markdown");
+	struct seal_key key;
+	const struct seal_key *keyp = NULL;
+	struct docker *dk = NULL;
+	struct plan p = {0};
+	struct repo r = {0};
+	int invalid = 0, ret = EXIT_FAIL;
+	int pr = parse_repo_args(argc, argv, &a, "text,json,markdown", &key, &keyp);
 	if (pr == 0 && (!a.base != !a.head || (a.rev && a.base)))
 		pr = -1;
 	if (pr < 0) {
 		if (pr == -1)
 			fprintf(stderr, "usage: shoal plan [DIR] [--rev REV] [--format text|json] [--no-prune] [--key FILE] [--adopt STACK | --adopt-all]\n"
 					"       shoal plan --base REV --head REV [--repo PATH] [--path P] [--format text|json|markdown]\n");
-		return pr == -1 ? EXIT_USAGE : EXIT_FAIL;
+		ret = pr == -1 ? EXIT_USAGE : EXIT_FAIL;
+		goto out;
 	}
-	if (a.base)
-		return offline_plan(&a);
+	if (a.base) {
+		ret = offline_plan(&a, keyp);
+		goto out;
+	}
 	if (!strcmp(a.format, "markdown")) {
 		fprintf(stderr, "shoal: --format markdown is for plans between commits (--base/--head)\n");
-		return EXIT_USAGE;
+		ret = EXIT_USAGE;
+		goto out;
 	}
-	const char *format = a.format;
-	struct docker *dk;
 	if (cli_open_engine(&dk) < 0)
-		return EXIT_FAIL;
-	struct plan p = {0};
-	struct repo r;
-	int invalid;
-	int rc = cli_repo_plan(&a, dk, &p, &r, &invalid);
-	int ret;
-	if (rc < 0) {
-		ret = EXIT_FAIL;
-	} else {
-		if (!strcmp(format, "json"))
-			plan_print_json(&p);
-		else
-			plan_print_text(&p, use_color());
-		ret = invalid ? EXIT_FAIL : p.n ? EXIT_CHANGES : EXIT_OK;
-	}
-	if (rc == 0)
-		repo_free(&r);
+		goto out;
+	struct sync_opts so = {.dk = dk};
+	if (repo_plan(&a, keyp, &so, &p, &r, &invalid) < 0)
+		goto out;
+	if (!strcmp(a.format, "json"))
+		plan_print_json(&p);
+	else
+		plan_print_text(&p, use_color());
+	ret = invalid ? EXIT_FAIL : p.n ? EXIT_CHANGES : EXIT_OK;
+out:
+	repo_free(&r);
 	plan_free(&p);
 	docker_free(dk);
+	if (keyp)
+		sodium_memzero(&key, sizeof key);
 	strv_free(&a.adopt);
 	return ret;
 }
 
-int cmd_apply(int argc, char **argv)
+static int cmd_apply(int argc, char **argv)
 {
 	struct repo_args a = {.prune = 1};
-	int pr = parse_repo_args(argc, argv, &a, NULL);
+	struct seal_key key;
+	const struct seal_key *keyp = NULL;
+	struct docker *dk = NULL;
+	struct plan p = {0};
+	struct repo r = {0};
+	int invalid = 0, ret = EXIT_FAIL;
+	int pr = parse_repo_args(argc, argv, &a, NULL, &key, &keyp);
 	if (pr == 0 && (a.base || a.head))
 		pr = -1;
 	if (pr < 0) {
 		if (pr == -1)
 			fprintf(stderr, "usage: shoal apply [DIR] [--rev REV] [--path P] [--prune | --no-prune] [--key FILE] [--adopt STACK | --adopt-all]\n");
-		return pr == -1 ? EXIT_USAGE : EXIT_FAIL;
+		ret = pr == -1 ? EXIT_USAGE : EXIT_FAIL;
+		goto out;
 	}
-	struct docker *dk;
 	if (cli_open_engine(&dk) < 0)
-		return EXIT_FAIL;
-	struct plan p = {0};
-	struct repo r;
-	int invalid;
-	int rc = cli_repo_plan(&a, dk, &p, &r, &invalid);
-	int ret = EXIT_FAIL;
-	if (rc == 0) {
-		struct apply_result res;
-		int ar = apply_plan(dk, &p, &res);
-		const struct docker_stats *st = docker_stats(dk);
-		printf("Applied %lu operation%s (%lu write request%s; %lu read request%s)%s.\n", res.done,
-		       res.done == 1 ? "" : "s", st->writes, st->writes == 1 ? "" : "s", st->reads,
-		       st->reads == 1 ? "" : "s", res.failed ? ", some failed" : "");
-		ret = ar == 0 && !invalid ? EXIT_OK : EXIT_FAIL;
-		repo_free(&r);
-	}
+		goto out;
+	struct sync_opts so = {.dk = dk};
+	if (repo_plan(&a, keyp, &so, &p, &r, &invalid) < 0)
+		goto out;
+	struct apply_result res;
+	int ar = sync_apply(&so, &p, &res);
+	char *sum = sync_summary(&so, &res);
+	printf("%s\n", sum);
+	free(sum);
+	ret = ar == 0 && !invalid ? EXIT_OK : EXIT_FAIL;
+out:
+	repo_free(&r);
 	plan_free(&p);
 	docker_free(dk);
+	if (keyp)
+		sodium_memzero(&key, sizeof key);
 	strv_free(&a.adopt);
 	return ret;
 }
@@ -839,31 +548,37 @@ int cmd_apply(int argc, char **argv)
 static int cmd_validate(int argc, char **argv)
 {
 	struct repo_args a = {0};
-	int pr = parse_repo_args(argc, argv, &a, NULL);
+	struct seal_key key;
+	const struct seal_key *keyp = NULL;
+	struct source *src = NULL;
+	struct diags d = {0};
+	struct repo r = {0};
+	int ret = EXIT_FAIL;
+	int pr = parse_repo_args(argc, argv, &a, NULL, &key, &keyp);
 	if (pr == 0 && (a.base || a.head))
 		pr = -1;
 	if (pr < 0) {
 		if (pr == -1)
 			fprintf(stderr, "usage: shoal validate [DIR | --rev REV [--repo PATH]] [--path P] [--key FILE]\n");
-		return pr == -1 ? EXIT_USAGE : EXIT_FAIL;
+		ret = pr == -1 ? EXIT_USAGE : EXIT_FAIL;
+		goto out;
 	}
-	struct source *src = open_source(&a, a.rev);
-	if (!src)
-		return EXIT_FAIL;
-	struct diags d = {0};
-	struct repo r;
+	if (!(src = sync_source_open(a.dir, a.rev, a.path)))
+		goto out;
 	/* without a key, sealed files are checked for form and scope only */
-	struct repo_opts ro = {.key = g_keyp, .check_only = !g_keyp};
+	struct repo_opts ro = {.key = keyp, .check_only = !keyp};
 	int rc = repo_load(src, &ro, &r, &d);
-	source_free(src);
 	diags_print(&d);
-	int ret = rc < 0 || d.nerrors ? EXIT_FAIL : EXIT_OK;
-	if (rc == 0) {
-		if (ret == EXIT_OK)
-			printf("%zu stack%s valid\n", r.n, r.n == 1 ? "" : "s");
-		repo_free(&r);
-	}
+	ret = rc < 0 || d.nerrors ? EXIT_FAIL : EXIT_OK;
+	if (ret == EXIT_OK)
+		printf("%zu stack%s valid\n", r.n, r.n == 1 ? "" : "s");
+out:
+	repo_free(&r);
 	diags_free(&d);
+	source_free(src);
+	if (keyp)
+		sodium_memzero(&key, sizeof key);
+	strv_free(&a.adopt);
 	return ret;
 }
 
@@ -1307,8 +1022,6 @@ int main(int argc, char **argv)
 	int ret = i < argc ? want_help(argc - i, argv + i) : -1;
 	if (ret < 0)
 		ret = run_table(cmds, argc - i, argv + i, "shoal");
-	sodium_memzero(&g_key, sizeof g_key);
-	sodium_memzero(g_redact, sizeof g_redact);
 	scrub_wipe();
 	return ret;
 }

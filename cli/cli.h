@@ -1,7 +1,7 @@
 /*
- * cli.h - what the command modules share: the repository arguments, the
- * key, the engine connection and one plan of a repository against the
- * swarm.  Implemented in main.c.
+ * cli.h - what the command modules share: the exit codes, the repository
+ * arguments, the key and the engine connection.  Implemented in main.c;
+ * the pipeline itself is reconcile/sync.h's.
  */
 #ifndef SHOAL_CLI_H
 #define SHOAL_CLI_H
@@ -9,6 +9,7 @@
 #include "../reconcile/docker.h"
 #include "../reconcile/plan.h"
 #include "../reconcile/repo.h"
+#include "../reconcile/resolve.h"
 #include "../secrets/seal.h"
 
 #define SHOAL_VERSION "0.1.0"
@@ -32,35 +33,15 @@ struct repo_args {
 	int adopt_all;		     /* --adopt-all: every such stack */
 };
 
-/* The agent's image resolution state: on a tick, how many moved tags may
- * still be pinned anew, and which services were. */
-struct follow {
-	int tick;
-	int budget;
-	struct strv moved;
-};
 
-
-extern const char *opt_key_file;	/* --key, else SHOAL_KEY_FILE */
-extern const struct seal_key *g_keyp;	/* loaded key, or NULL */
-extern unsigned char g_redact[32];	/* keys sealed-value fingerprints */
-
-int cli_load_key(void);
-/* Use k (the agent reads its own), NULL: none. */
-void cli_use_key(const struct seal_key *k);
-/* Connect and check this is a swarm manager (messages on stderr). */
+/* The key of file (--key), else of SHOAL_KEY_FILE, into *k: *kp is k, or
+ * NULL when none is given; -1 (said) when it cannot be loaded. */
+int cli_load_key(const char *file, struct seal_key *k, const struct seal_key **kp);
+/* The engine of -H, else DOCKER_HOST (message on stderr when it cannot be). */
 int cli_open_engine(struct docker **dk);
-/* The engine cli_open_engine opens from now on (as -H does). */
-void cli_set_engine(const char *host);
-/* shoal apply, for the bootstrap's agent stack */
-int cmd_apply(int argc, char **argv);
 /* With a->require_signed: 0 when rev is signed by an allowed signer, else
  * -1 and, if why, the reason (caller frees). */
 int cli_check_signed(const struct repo_args *a, const char *rev, char **why);
-/* Registry credentials from a docker config.json for dk (message on stderr). */
-int cli_set_registry_auth(struct docker *dk, const char *file);
-/* Load the repository a describes and plan it against the swarm. */
-int cli_repo_plan(const struct repo_args *a, struct docker *dk, struct plan *p, struct repo *r, int *invalid);
 
 int cmd_agent(int argc, char **argv);
 int cmd_agent_cycle(int argc, char **argv);
