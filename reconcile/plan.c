@@ -307,6 +307,16 @@ void plan_fill_defaults(json_t *spec)
 	json_t *rep = jpath(spec, "Mode", "Replicated");
 	if (json_is_object(rep) && !json_object_get(rep, "Replicas"))
 		json_object_set_new(rep, "Replicas", json_integer(1));
+	/* the engine's job defaults: one at a time, as many completions as
+	 * run at once (without them every plan saw a job service change) */
+	json_t *job = jpath(spec, "Mode", "ReplicatedJob");
+	if (json_is_object(job)) {
+		json_int_t mc = json_integer_value(json_object_get(job, "MaxConcurrent"));
+		if (mc < 1)
+			json_object_set_new(job, "MaxConcurrent", json_integer(mc = 1));
+		if (json_integer_value(json_object_get(job, "TotalCompletions")) < 1)
+			json_object_set_new(job, "TotalCompletions", json_integer(mc));
+	}
 }
 
 /* Empty mode variants ("Global": {}) would vanish as zero values. */

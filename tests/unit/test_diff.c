@@ -228,6 +228,40 @@ static void test_credential_spec_config_by_name(void **state)
 	json_decref(live);
 }
 
+/* A replicated job without max_concurrent/total_completions: the engine
+ * stores its defaults (1 and 1); no update for that (every plan saw one). */
+static void test_job_defaults(void **state)
+{
+	(void)state;
+	json_t *want = J("{\"Name\":\"s\",\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":\"x:1\"}},"
+			 "\"Mode\":{\"ReplicatedJob\":{}}}");
+	json_t *live = J("{\"Name\":\"s\",\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":\"x:1\",\"Isolation\":\"default\"},"
+			 "\"Runtime\":\"container\"},\"EndpointSpec\":{\"Mode\":\"vip\"},"
+			 "\"Mode\":{\"ReplicatedJob\":{\"MaxConcurrent\":1,\"TotalCompletions\":1}}}");
+	json_t *names = json_object();
+	json_t *c = plan_compare_specs(want, live, names, 1);
+	if (json_array_size(c)) {
+		char *s = json_dumps(c, 0);
+		fail_msg("unexpected changes: %s", s);
+	}
+	json_decref(c);
+	/* three at a time: as many completions by default */
+	json_object_set_new(json_object_get(json_object_get(want, "Mode"), "ReplicatedJob"), "MaxConcurrent", json_integer(3));
+	json_object_set_new(json_object_get(json_object_get(live, "Mode"), "ReplicatedJob"), "MaxConcurrent", json_integer(3));
+	json_object_set_new(json_object_get(json_object_get(live, "Mode"), "ReplicatedJob"), "TotalCompletions", json_integer(3));
+	c = plan_compare_specs(want, live, names, 1);
+	assert_int_equal(json_array_size(c), 0);
+	json_decref(c);
+	/* a real change still shows */
+	json_object_set_new(json_object_get(json_object_get(want, "Mode"), "ReplicatedJob"), "TotalCompletions", json_integer(5));
+	c = plan_compare_specs(want, live, names, 1);
+	assert_true(json_array_size(c) > 0);
+	json_decref(c);
+	json_decref(names);
+	json_decref(want);
+	json_decref(live);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +272,7 @@ int main(void)
 		cmocka_unit_test(test_hash_is_stable),
 		cmocka_unit_test(test_ports_across_the_plan),
 		cmocka_unit_test(test_credential_spec_config_by_name),
+		cmocka_unit_test(test_job_defaults),
 	};
 	return cmocka_run_group_tests_name("diff", tests, NULL, NULL);
 }
