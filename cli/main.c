@@ -202,18 +202,21 @@ static int cmd_stack_rm(int argc, char **argv)
 	struct docker *dk;
 	if (cli_open_engine(&dk) < 0)
 		return EXIT_FAIL;
-	struct swarm_state st;
 	char *err = NULL;
-	if (swarm_fetch(dk, &st, &err) < 0) {
-		fprintf(stderr, "shoal: %s\n", err);
-		free(err);
-		docker_free(dk);
-		return EXIT_FAIL;
-	}
-	/* docker stack rm removes everything labelled with the namespace */
+	/* docker stack rm removes everything labelled with the namespace:
+	 * each stack's objects read by that label */
 	struct plan_opts po = {.remove_all = 1};
 	struct plan p = {0};
 	for (int i = 1; i < argc; i++) {
+		struct snapshot_scope sc = {.stack = argv[i]};
+		struct swarm_state st;
+		if (swarm_fetch(dk, &sc, &st, &err) < 0) {
+			fprintf(stderr, "shoal: %s\n", err);
+			free(err);
+			plan_free(&p);
+			docker_free(dk);
+			return EXIT_FAIL;
+		}
 		struct live lv;
 		live_select(&st, argv[i], &lv);
 		if (!json_array_size(lv.services) && !json_array_size(lv.networks) && !json_array_size(lv.secrets) &&
@@ -222,12 +225,12 @@ static int cmd_stack_rm(int argc, char **argv)
 		else
 			plan_stack(&p, NULL, argv[i], &lv, &po, &err);
 		live_free(&lv);
+		swarm_state_free(&st);
 	}
 	plan_sort(&p);
 	struct apply_result res;
 	int ret = apply_plan(dk, &p, &log_apply_report, &res) < 0 ? EXIT_FAIL : EXIT_OK;
 	plan_free(&p);
-	swarm_state_free(&st);
 	docker_free(dk);
 	return ret;
 }

@@ -98,10 +98,11 @@ static int created_meanwhile(struct docker *dk, const struct op *o)
 	return rc == DOCKER_OK ? found : -1;
 }
 
-/* Name -> ID of every secret and config, read once per apply and again
- * after apply itself created one. */
+/* Name -> ID of the secrets and configs the plan's services refer to,
+ * read once per apply and again after apply itself created one. */
 struct ids {
 	json_t *by_kind[2]; /* secrets, configs: object name -> ID */
+	json_t *names[2];   /* the names referred to: ["name", ...] */
 };
 
 static int ids_load(struct docker *dk, struct ids *ids, int k, char **err)
@@ -110,7 +111,15 @@ static int ids_load(struct docker *dk, struct ids *ids, int k, char **err)
 	if (ids->by_kind[k])
 		return 0;
 	json_t *list = NULL;
-	if (docker_call(dk, "GET", paths[k], NULL, &list, err))
+	/* those alone, not every secret of the swarm (the engine matches
+	 * names by their start: the exact ones are picked below) */
+	json_t *f = json_pack("{s:O}", "name", ids->names[k] ? ids->names[k] : json_array());
+	char *enc = docker_filters_json(f), *path = xasprintf("%s?filters=%s", paths[k], enc);
+	int rc = json_array_size(ids->names[k]) ? docker_call(dk, "GET", path, NULL, &list, err) : DOCKER_OK;
+	json_decref(f);
+	free(enc);
+	free(path);
+	if (rc)
 		return -1;
 	json_t *m = json_object();
 	size_t i;
@@ -124,6 +133,30 @@ static int ids_load(struct docker *dk, struct ids *ids, int k, char **err)
 	json_decref(list);
 	ids->by_kind[k] = m;
 	return 0;
+}
+
+/* The secret and config names the service operations of p refer to. */
+static void ids_want(struct ids *ids, const struct plan *p)
+{
+	static const char *kinds[][2] = {{"Secrets", "SecretName"}, {"Configs", "ConfigName"}};
+	for (int k = 0; k < 2; k++) {
+		json_t *seen = json_object();
+		ids->names[k] = json_array();
+		for (size_t i = 0; i < p->n; i++) {
+			json_t *cs = json_object_get(json_object_get(p->ops[i].spec, "TaskTemplate"), "ContainerSpec"), *r;
+			size_t j;
+			if (p->ops[i].kind != K_SERVICE)
+				continue;
+			json_array_foreach(json_object_get(cs, kinds[k][0]), j, r) {
+				const char *name = json_string_value(json_object_get(r, kinds[k][1]));
+				if (name && !json_object_get(seen, name)) {
+					json_object_set_new(seen, name, json_true());
+					json_array_append_new(ids->names[k], json_string(name));
+				}
+			}
+		}
+		json_decref(seen);
+	}
 }
 
 static void ids_forget(struct ids *ids, int k)
@@ -462,8 +495,9 @@ static void run_batch(struct docker *dk, const struct op *ops, size_t n, struct 
 int apply_plan(struct docker *dk, const struct plan *p, const struct apply_report *rep, struct apply_result *res)
 {
 	struct strv failed_stacks = {0};
-	struct ids ids = {{NULL, NULL}};
+	struct ids ids = {{NULL, NULL}, {NULL, NULL}};
 	memset(res, 0, sizeof *res);
+	ids_want(&ids, p);
 	for (size_t i = 0; i < p->n;) {
 		size_t j = i;
 		while (j < p->n && parallel(&p->ops[j]) && p->ops[j].early == p->ops[i].early)
@@ -484,6 +518,8 @@ int apply_plan(struct docker *dk, const struct plan *p, const struct apply_repor
 	fflush(stdout);
 	ids_forget(&ids, 0);
 	ids_forget(&ids, 1);
+	json_decref(ids.names[0]);
+	json_decref(ids.names[1]);
 	strv_free(&failed_stacks);
 	return res->failed ? -1 : 0;
 }

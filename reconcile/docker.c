@@ -403,11 +403,15 @@ int docker_call(struct docker *dk, const char *method, const char *path, const j
 
 char *docker_filters(const char *key, const char *value)
 {
-	json_t *f = json_object(), *a = json_array();
-	json_array_append_new(a, json_string(value));
-	json_object_set_new(f, key, a);
-	char *s = json_dumps(f, JSON_COMPACT);
+	json_t *f = json_pack("{s:[s]}", key, value);
+	char *r = docker_filters_json(f);
 	json_decref(f);
+	return r;
+}
+
+char *docker_filters_json(const json_t *f)
+{
+	char *s = json_dumps(f, JSON_COMPACT);
 	/* percent-encode all but RFC 3986's unreserved characters */
 	static const char hex[] = "0123456789ABCDEF";
 	char *r = xmalloc(strlen(s) * 3 + 1), *o = r;

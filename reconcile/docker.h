@@ -59,5 +59,8 @@ void docker_set_registry_auths(struct docker *dk, json_t *auths);
 
 /* URL-encode a filters object: {"label":["a=b"]} -> escaped JSON. */
 char *docker_filters(const char *key, const char *value);
+/* URL-encode any filters object: {"name":["a","b"]} (the engine takes any
+ * of a key's values, and all of the keys). */
+char *docker_filters_json(const json_t *f);
 
 #endif

@@ -1027,6 +1027,41 @@ static void drop_stacks(struct plan *p, const struct strv *bad)
 	p->n = kept;
 }
 
+/* A port some service of the snapshot publishes so that no service
+ * outside it can clash with x: in ingress mode (the engine lets no other
+ * service hold it), or in host mode when x is in host mode too (others
+ * can hold it in host mode only). */
+static int covered(const struct ports *live, const struct pport *x)
+{
+	for (size_t i = 0; i < live->n; i++)
+		if (!cmp_port(&live->v[i], x) && (live->v[i].ingress || !x->ingress))
+			return 1;
+	return 0;
+}
+
+void plan_wide_reads(const struct plan *p, const struct swarm_state *st, int *services, int *networks)
+{
+	struct ports live = {0}, want = {0};
+	size_t i;
+	json_t *x;
+	*services = *networks = 0;
+	json_array_foreach(st->services, i, x)
+		add_ports(&live, json_object_get(x, "Spec"), i, 0);
+	for (size_t k = 0; k < p->n; k++) {
+		const struct op *o = &p->ops[k];
+		*networks |= o->kind == K_NETWORK && o->op == OP_CREATE;
+		if (o->kind != K_SERVICE || o->op == OP_REMOVE)
+			continue;
+		*services |= o->op == OP_CREATE;
+		want.n = 0;
+		add_ports(&want, o->spec, 0, 0);
+		for (size_t j = 0; j < want.n && !*services; j++)
+			*services = !covered(&live, &want.v[j]);
+	}
+	free(live.v);
+	free(want.v);
+}
+
 /* Every port of the swarm after the plan, sorted: only entries of one
  * (port, protocol) are compared, so a swarm of thousands of services costs
  * a sort, not every service against every other. */

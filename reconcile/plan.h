@@ -63,6 +63,14 @@ int plan_for_engine(struct docker *dk, struct desired *ds, char **err);
 int plan_stack(struct plan *p, const struct desired *ds, const char *stack, const struct live *lv,
 	       const struct plan_opts *o, char **err);
 /*
+ * Which swarm-wide reads the checks below need beyond a scoped snapshot
+ * (swarm_widen): every service when the plan creates one (its name must
+ * be free, whatever the case) or writes a published port that no service
+ * of the snapshot holds so that nothing outside could clash; every network
+ * when it creates one.
+ */
+void plan_wide_reads(const struct plan *p, const struct swarm_state *st, int *services, int *networks);
+/*
  * Published ports across the whole plan, before any write (call after the
  * last plan_stack, before plan_sort).  A port the engine would refuse
  * because another service - live, or created by this plan - publishes it

@@ -13,21 +13,6 @@
 #include "convert.h"
 #include "util.h"
 
-static int list(struct docker *dk, const char *what, const char *label, json_t **out, char **err)
-{
-	char *path;
-	if (label) {
-		char *f = docker_filters("label", label);
-		path = xasprintf("/%s?filters=%s", what, f);
-		free(f);
-	} else {
-		path = xasprintf("/%s", what);
-	}
-	int rc = docker_call(dk, "GET", path, NULL, out, err);
-	free(path);
-	return rc;
-}
-
 /* Every element an object with a string ID (networks: Id) and, except
  * networks, a Spec object: what the planner relies on. */
 static int well_formed(const json_t *a, const char *what, char **err)
@@ -71,44 +56,139 @@ int swarm_state_init(struct swarm_state *st, json_t *services, json_t *secrets, 
 	return 0;
 }
 
+/* ---------------- what to read ---------------- */
+
+void snapshot_scope_init(struct snapshot_scope *sc)
+{
+	memset(sc, 0, sizeof *sc);
+	sc->svc_prefixes = json_object();
+	for (int k = 0; k < 3; k++)
+		sc->names[k] = json_object();
+}
+
+void snapshot_scope_free(struct snapshot_scope *sc)
+{
+	json_decref(sc->svc_prefixes);
+	for (int k = 0; k < 3; k++)
+		json_decref(sc->names[k]);
+	memset(sc, 0, sizeof *sc);
+}
+
+static void add_keys(json_t *into, const json_t *obj)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)obj, k, v)
+		json_object_set_new(into, k, json_true());
+}
+
+void snapshot_scope_add_stack(struct snapshot_scope *sc, const char *stack)
+{
+	char *pre = xasprintf("%s_", stack), *def = xasprintf("%s_default", stack);
+	json_object_set_new(sc->svc_prefixes, pre, json_true());
+	json_object_set_new(sc->names[SNAP_SECRETS], pre, json_true());
+	json_object_set_new(sc->names[SNAP_CONFIGS], pre, json_true());
+	json_object_set_new(sc->names[SNAP_NETWORKS], def, json_true());
+	free(pre);
+	free(def);
+}
+
+void snapshot_scope_add(struct snapshot_scope *sc, const struct desired *ds)
+{
+	char *pre = xasprintf("%s_", ds->stack);
+	if (json_object_size(ds->secrets))
+		json_object_set_new(sc->names[SNAP_SECRETS], pre, json_true());
+	if (json_object_size(ds->configs))
+		json_object_set_new(sc->names[SNAP_CONFIGS], pre, json_true());
+	free(pre);
+	add_keys(sc->names[SNAP_NETWORKS], ds->networks);
+	add_keys(sc->names[SNAP_NETWORKS], ds->ext_networks);
+	add_keys(sc->names[SNAP_SECRETS], ds->secrets);
+	add_keys(sc->names[SNAP_SECRETS], ds->ext_secrets);
+	add_keys(sc->names[SNAP_CONFIGS], ds->configs);
+	add_keys(sc->names[SNAP_CONFIGS], ds->ext_configs);
+	/* what the services refer to (declared or not: precheck says which) */
+	const char *k;
+	json_t *spec;
+	json_object_foreach(ds->services, k, spec) {
+		json_t *tt = json_object_get(spec, "TaskTemplate"), *cs = json_object_get(tt, "ContainerSpec"), *x;
+		size_t i;
+		json_array_foreach(json_object_get(tt, "Networks"), i, x)
+			if (json_is_string(json_object_get(x, "Target")))
+				json_object_set_new(sc->names[SNAP_NETWORKS], json_string_value(json_object_get(x, "Target")),
+						    json_true());
+		json_array_foreach(json_object_get(cs, "Secrets"), i, x)
+			if (json_is_string(json_object_get(x, "SecretName")))
+				json_object_set_new(sc->names[SNAP_SECRETS], json_string_value(json_object_get(x, "SecretName")),
+						    json_true());
+		json_array_foreach(json_object_get(cs, "Configs"), i, x)
+			if (json_is_string(json_object_get(x, "ConfigName")))
+				json_object_set_new(sc->names[SNAP_CONFIGS], json_string_value(json_object_get(x, "ConfigName")),
+						    json_true());
+	}
+}
+
+/* ---------------- reading ---------------- */
+
+static const char *const kinds[] = {"services", "secrets", "configs", "networks"};
+
+/* One list request: /what, filtered by key (label, name, id) with the
+ * values given (the engine takes any of them), or every object. */
 struct list_job {
 	struct docker *dk;
-	const char *what, *label;
+	int kind; /* index into kinds */
+	char *path;
 	json_t *out;
 	char *err;
 	int rc;
 };
 
+static char *list_path(int kind, const char *key, const json_t *values)
+{
+	if (!key)
+		return xasprintf("/%s", kinds[kind]);
+	json_t *f = json_pack("{s:O}", key, values);
+	char *enc = docker_filters_json(f);
+	char *path = xasprintf("/%s?filters=%s", kinds[kind], enc);
+	json_decref(f);
+	free(enc);
+	return path;
+}
+
+static void add_job(struct list_job *jobs, size_t *n, int kind, const char *key, const json_t *values)
+{
+	jobs[*n] = (struct list_job){.kind = kind, .path = list_path(kind, key, values)};
+	(*n)++;
+}
+
 static void *list_thread(void *arg)
 {
 	struct list_job *j = arg;
-	j->rc = list(j->dk, j->what, j->label, &j->out, &j->err);
+	j->rc = docker_call(j->dk, "GET", j->path, NULL, &j->out, &j->err);
+	if (!j->rc && !j->out)
+		j->out = json_array();
 	return NULL;
 }
 
-/* The four lists at once, each on its own connection: the engine answers
- * them in parallel, and the services list (the big one) is parsed while
- * the others are on their way. */
-int swarm_fetch(struct docker *dk, struct swarm_state *st, char **err)
+/* The jobs at once, each on its own connection (the first on dk): the
+ * engine answers them in parallel, and a big list is parsed while the
+ * others are on their way.  -1 with the first error. */
+static int run_jobs(struct docker *dk, struct list_job *jobs, size_t n, char **err)
 {
-	struct list_job jobs[4] = {
-		{dk, "services", NULL}, /* all: a port is taken by any service */
-		{NULL, "secrets", NULL}, /* all: external ones must exist, names are taken */
-		{NULL, "configs", NULL},
-		{NULL, "networks", NULL},
-	};
-	pthread_t th[4];
-	int started[4] = {0};
-	for (int i = 1; i < 4; i++) {
+	pthread_t th[SNAP_MAX_JOBS];
+	int started[SNAP_MAX_JOBS] = {0};
+	for (size_t i = 1; i < n; i++) {
 		jobs[i].dk = docker_clone(dk);
 		started[i] = pthread_create(&th[i], NULL, list_thread, &jobs[i]) == 0;
 		if (!started[i])
 			list_thread(&jobs[i]);
 	}
-	list_thread(&jobs[0]);
+	if (n) {
+		jobs[0].dk = dk;
+		list_thread(&jobs[0]);
+	}
 	int rc = 0;
-	memset(st, 0, sizeof *st);
-	for (int i = 0; i < 4; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (i && started[i])
 			pthread_join(th[i], NULL);
 		if (i)
@@ -119,13 +199,221 @@ int swarm_fetch(struct docker *dk, struct swarm_state *st, char **err)
 			jobs[i].err = NULL;
 		}
 		free(jobs[i].err);
+		free(jobs[i].path);
 	}
-	if (rc) {
-		for (int i = 0; i < 4; i++)
+	return rc;
+}
+
+static const char *obj_id(const json_t *x)
+{
+	return json_string_value(json_object_get(x, "ID")) ?: json_string_value(json_object_get(x, "Id"));
+}
+
+/* Append to into the objects of from whose ID it does not hold yet
+ * (objects without an ID are kept: well_formed refuses them). */
+static void merge(json_t *into, const json_t *from)
+{
+	json_t *seen = json_object(), *x;
+	size_t i;
+	json_array_foreach(into, i, x)
+		if (obj_id(x))
+			json_object_set_new(seen, obj_id(x), json_true());
+	json_array_foreach((json_t *)from, i, x) {
+		const char *id = obj_id(x);
+		if (id && json_object_get(seen, id))
+			continue;
+		if (id)
+			json_object_set_new(seen, id, json_true());
+		json_array_append(into, x);
+	}
+	json_decref(seen);
+}
+
+/* The lists of one kind as one array. */
+static json_t *gather(struct list_job *jobs, size_t n, int kind)
+{
+	json_t *out = json_array();
+	for (size_t i = 0; i < n; i++) {
+		if (jobs[i].kind != kind)
+			continue;
+		if (!json_is_array(jobs[i].out)) { /* well_formed says it */
+			json_decref(out);
+			return json_incref(jobs[i].out);
+		}
+		merge(out, jobs[i].out);
+	}
+	return out;
+}
+
+static int has_ingress(const json_t *networks)
+{
+	size_t i;
+	json_t *x;
+	json_array_foreach((json_t *)networks, i, x)
+		if (json_is_true(json_object_get(x, "Ingress")))
+			return 1;
+	return 0;
+}
+
+/* A service as the swarm-wide checks need it (names, published ports,
+ * whose it is): a list of thousands kept small. */
+static json_t *slim_service(const json_t *x)
+{
+	const json_t *spec = json_object_get(x, "Spec"), *l = json_object_get(spec, "Labels");
+	if (!json_is_object(spec) || !json_is_string(json_object_get(x, "ID")))
+		return json_incref((json_t *)x); /* malformed: well_formed says it */
+	json_t *ns = json_object();
+	static const char *keep[] = {LABEL_NAMESPACE, LABEL_MANAGED};
+	for (size_t k = 0; k < ARRAY_SIZE(keep); k++)
+		if (json_object_get(l, keep[k]))
+			json_object_set(ns, keep[k], json_object_get(l, keep[k]));
+	json_t *s = json_pack("{s:O*, s:o}", "Name", json_object_get(spec, "Name"), "Labels", ns);
+	json_t *ports = json_object_get(json_object_get(spec, "EndpointSpec"), "Ports");
+	if (ports)
+		json_object_set_new(s, "EndpointSpec", json_pack("{s:O}", "Ports", ports));
+	return json_pack("{s:O, s:o}", "ID", json_object_get(x, "ID"), "Spec", s);
+}
+
+/* Network IDs the snapshot's services use and its networks do not name. */
+static json_t *unnamed_networks(const json_t *services, const json_t *net_names)
+{
+	json_t *ids = json_array(), *seen = json_object(), *svc;
+	size_t i;
+	json_array_foreach((json_t *)services, i, svc) {
+		json_t *tt = json_object_get(json_object_get(svc, "Spec"), "TaskTemplate"), *x;
+		size_t j;
+		json_array_foreach(json_object_get(tt, "Networks"), j, x) {
+			const char *t = json_string_value(json_object_get(x, "Target"));
+			if (!t || !*t || json_object_get(net_names, t) || json_object_get(seen, t))
+				continue;
+			json_object_set_new(seen, t, json_true());
+			json_array_append_new(ids, json_string(t));
+		}
+	}
+	json_decref(seen);
+	return ids;
+}
+
+int swarm_fetch(struct docker *dk, const struct snapshot_scope *sc, struct swarm_state *st, char **err)
+{
+	struct list_job jobs[SNAP_MAX_JOBS];
+	size_t n = 0;
+	memset(st, 0, sizeof *st);
+	json_t *label = NULL;
+	if (sc && sc->stack) {
+		char *l = xasprintf(LABEL_NAMESPACE "=%s", sc->stack);
+		label = json_pack("[s]", l);
+		free(l);
+	} else if (sc && sc->managed) {
+		label = json_pack("[s]", LABEL_MANAGED "=true");
+	}
+	for (int k = 0; k < 4; k++) {
+		if (!sc || label)
+			add_job(jobs, &n, k, label ? "label" : NULL, label);
+		if (!sc)
+			continue;
+		/* by name: services, secrets and configs by prefix (secrets and
+		 * configs case-insensitively, as the engine keeps their names),
+		 * networks by the exact name */
+		json_t *values = json_array(), *x;
+		const char *name;
+		if (k == 0)
+			json_object_foreach(sc->svc_prefixes, name, x)
+				json_array_append_new(values, json_string(name));
+		if (k)
+			json_object_foreach(sc->names[k == 3 ? SNAP_NETWORKS : k == 1 ? SNAP_SECRETS : SNAP_CONFIGS], name, x)
+				json_array_append_new(values, json_string(name));
+		if (k == 3) /* the swarm's ingress network, usually by this name */
+			json_array_append_new(values, json_string("ingress"));
+		if (json_array_size(values))
+			add_job(jobs, &n, k, "name", values);
+		json_decref(values);
+	}
+	json_decref(label);
+	if (run_jobs(dk, jobs, n, err) < 0) {
+		for (size_t i = 0; i < n; i++)
 			json_decref(jobs[i].out);
 		return -1;
 	}
-	return swarm_state_init(st, jobs[0].out, jobs[1].out, jobs[2].out, jobs[3].out, err);
+	json_t *lists[4];
+	for (int k = 0; k < 4; k++)
+		lists[k] = gather(jobs, n, k);
+	for (size_t i = 0; i < n; i++)
+		json_decref(jobs[i].out);
+	if (swarm_state_init(st, lists[0], lists[1], lists[2], lists[3], err) < 0)
+		return -1;
+	if (!sc)
+		return 0;
+	/* the ingress network under another name (or none): every network */
+	if (!has_ingress(st->networks) && swarm_widen(dk, st, 0, 1, err) < 0)
+		return -1;
+	/* networks the stack's services use that no desired state names (a
+	 * plan shows them by name) */
+	json_t *ids = unnamed_networks(st->services, st->net_names);
+	int rc = 0;
+	if (json_array_size(ids)) {
+		n = 0;
+		add_job(jobs, &n, 3, "id", ids);
+		if ((rc = run_jobs(dk, jobs, n, err)) == 0)
+			rc = snapshot_add(st, NULL, jobs[0].out, err);
+		json_decref(jobs[0].out);
+	}
+	json_decref(ids);
+	return rc;
+}
+
+int snapshot_add(struct swarm_state *st, json_t *services, json_t *networks, char **err)
+{
+	if ((services && well_formed(services, "services", err)) || (networks && well_formed(networks, "networks", err)))
+		return -1;
+	if (services)
+		merge(st->services, services);
+	if (networks) {
+		merge(st->networks, networks);
+		size_t i;
+		json_t *x;
+		json_array_foreach(networks, i, x)
+			json_object_set_new(st->net_names, json_string_value(json_object_get(x, "Id")),
+					    json_string(json_string_value(json_object_get(x, "Name"))));
+	}
+	return 0;
+}
+
+int swarm_widen(struct docker *dk, struct swarm_state *st, int services, int networks, char **err)
+{
+	struct list_job jobs[2];
+	size_t n = 0;
+	if (services)
+		add_job(jobs, &n, 0, NULL, NULL);
+	if (networks)
+		add_job(jobs, &n, 3, NULL, NULL);
+	if (!n)
+		return 0;
+	int rc = run_jobs(dk, jobs, n, err);
+	json_t *svcs = NULL, *nets = NULL;
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (jobs[i].kind == 3) {
+			nets = json_incref(jobs[i].out);
+			continue;
+		}
+		/* keep what the checks read: the list may be thousands long */
+		svcs = json_array();
+		size_t k;
+		json_t *x;
+		json_array_foreach(jobs[i].out, k, x)
+			json_array_append_new(svcs, slim_service(x));
+		if (!json_is_array(jobs[i].out)) {
+			json_decref(svcs);
+			svcs = json_incref(jobs[i].out);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		json_decref(jobs[i].out);
+	if (!rc)
+		rc = snapshot_add(st, svcs, nets, err);
+	json_decref(svcs);
+	json_decref(nets);
+	return rc;
 }
 
 void swarm_state_free(struct swarm_state *st)

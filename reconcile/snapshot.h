@@ -10,17 +10,58 @@
 #include "docker.h"
 #include "util.h"
 
+struct desired;
+
 /*
- * A snapshot of the swarm's objects, read once (four list requests
- * whatever the number of stacks): every service, secret, config and
- * network (those outside any stack too: their names are taken).
+ * What a snapshot reads: the objects of the stacks concerned (by label)
+ * and the objects their desired states name, never the whole swarm, so
+ * that the cost of a command follows its stacks, not the swarm.
+ */
+enum { SNAP_NETWORKS, SNAP_SECRETS, SNAP_CONFIGS };
+struct snapshot_scope {
+	const char *stack; /* one stack: every object of its namespace */
+	int managed;	   /* else every object labelled LABEL_MANAGED (a repository) */
+	/* by SNAP_*: {name: true}, exact names (networks), or the start of
+	 * names (secrets and configs: the engine matches them so, and
+	 * case-insensitively, as it keeps them) */
+	json_t *names[3];
+	/* services whose names start so ("STACK_": what another tool deployed
+	 * in a repository's stack) */
+	json_t *svc_prefixes;
+};
+
+void snapshot_scope_init(struct snapshot_scope *sc);
+void snapshot_scope_free(struct snapshot_scope *sc);
+/* A stack's namespace by its names (repository mode): services, secrets
+ * and configs "STACK_*", the network STACK_default. */
+void snapshot_scope_add_stack(struct snapshot_scope *sc, const char *stack);
+/* Every network, secret and config a desired state declares or its
+ * services refer to, and "STACK_*" secrets and configs when it declares
+ * some (the names it creates). */
+void snapshot_scope_add(struct snapshot_scope *sc, const struct desired *ds);
+
+/*
+ * A snapshot of the swarm's objects: with sc NULL every service, secret,
+ * config and network; else what sc says, read at once (one label and one
+ * name request per kind, in parallel), plus the ingress network and the
+ * networks the services read use.  A plan may need more before it is
+ * checked: swarm_widen.
  */
 struct swarm_state {
 	json_t *services, *secrets, *configs, *networks;
 	json_t *net_names; /* network ID -> name */
 };
 
-int swarm_fetch(struct docker *dk, struct swarm_state *st, char **err);
+#define SNAP_MAX_JOBS 8
+int swarm_fetch(struct docker *dk, const struct snapshot_scope *sc, struct swarm_state *st, char **err);
+/* Every service (kept to its name, labels and published ports) and/or
+ * every network of the swarm added to the snapshot: what the swarm-wide
+ * checks need when a plan creates objects or publishes a new port
+ * (plan_wide_reads says when). */
+int swarm_widen(struct docker *dk, struct swarm_state *st, int services, int networks, char **err);
+/* Objects added to a snapshot (those it holds by ID are kept); either
+ * list may be NULL.  -1 with *err when malformed. */
+int snapshot_add(struct swarm_state *st, json_t *services, json_t *networks, char **err);
 /* A snapshot from the four lists (references taken, even on error): -1
  * with *err when any is not what the engine sends (an array of objects
  * with IDs and specs). */

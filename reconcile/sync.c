@@ -32,9 +32,19 @@ static int mentions(const char *msg, const char *stack)
 
 /* What the engine would refuse across the plan - names taken, ports
  * taken - said, and the stacks concerned left out (each gets the messages
- * that name it as its error).  Returns how many. */
-static int report_conflicts(struct plan *p, const struct swarm_state *st, struct repo *r)
+ * that name it as its error).  Returns how many, -1 when the engine could
+ * not be read. */
+static int report_conflicts(struct docker *dk, struct plan *p, struct swarm_state *st, struct repo *r)
 {
+	/* the swarm-wide reads the checks need, when they need them */
+	int ws, wn;
+	char *err = NULL;
+	plan_wide_reads(p, st, &ws, &wn);
+	if (swarm_widen(dk, st, ws, wn, &err) < 0) {
+		say(stderr, "error", NULL, "shoal: %s", err);
+		free(err);
+		return -1;
+	}
 	struct strv errs = {0}, bad = {0};
 	int n = plan_check_names(p, st, &errs, &bad);
 	n += plan_check_ports(p, st, &errs, &bad);
@@ -135,7 +145,16 @@ static int plan_files(const struct sync_opts *o, struct plan *p, struct repo *r,
 	int ret = -1;
 	if (o->registry_auth && set_registry_auth(o->dk, o->registry_auth) < 0)
 		goto out;
-	if (plan_for_engine(o->dk, ds, &err) < 0 || swarm_fetch(o->dk, &st, &err) < 0)
+	if (plan_for_engine(o->dk, ds, &err) < 0)
+		goto out;
+	/* the stack's objects and what it names, not the whole swarm */
+	struct snapshot_scope sc;
+	snapshot_scope_init(&sc);
+	sc.stack = stack;
+	snapshot_scope_add(&sc, ds);
+	int fr = swarm_fetch(o->dk, &sc, &st, &err);
+	snapshot_scope_free(&sc);
+	if (fr < 0)
 		goto out;
 	live_select(&st, stack, &lv);
 	resolve_images(o->dk, ds, &lv, o->resolve, NULL);
@@ -147,7 +166,11 @@ static int plan_files(const struct sync_opts *o, struct plan *p, struct repo *r,
 	sodium_memzero(rkey, sizeof rkey);
 	if (pr < 0)
 		goto out;
-	*invalid = report_conflicts(p, &st, r);
+	*invalid = report_conflicts(o->dk, p, &st, r);
+	if (*invalid < 0) {
+		*invalid = 0;
+		goto out;
+	}
 	plan_sort(p);
 	ret = 0;
 out:
@@ -207,9 +230,28 @@ static int plan_repo(const struct sync_opts *o, struct plan *p, struct repo *r, 
 	/* what shoal did not write is never removed, whatever the stack */
 	struct plan_opts po = {.prune_all = prune, .pending_networks = pending, .keep_networks = keep,
 			       .redact_key = o->key ? rkey : NULL, .managed_only = 1, .commit = o->commit};
+	/* what this repository manages, and what its stacks name (another
+	 * tool's objects in a stack's namespace, names taken, external ones):
+	 * never the rest of the swarm; --stack: that stack's namespace */
+	struct snapshot_scope sc;
+	snapshot_scope_init(&sc);
+	if (o->only)
+		sc.stack = o->only;
+	else
+		sc.managed = 1;
+	for (size_t i = 0; i < r->n; i++) {
+		if (o->only && strcmp(o->only, r->stacks[i].name))
+			continue;
+		if (!o->only)
+			snapshot_scope_add_stack(&sc, r->stacks[i].name);
+		if (r->stacks[i].ds)
+			snapshot_scope_add(&sc, r->stacks[i].ds);
+	}
 	struct swarm_state st;
 	struct strv names = {0};
-	if (swarm_fetch(o->dk, &st, &err) < 0) {
+	int fr = swarm_fetch(o->dk, &sc, &st, &err);
+	snapshot_scope_free(&sc);
+	if (fr < 0) {
 		say(stderr, "error", NULL, "shoal: %s", err);
 		free(err);
 		ret = -1;
@@ -279,7 +321,11 @@ static int plan_repo(const struct sync_opts *o, struct plan *p, struct repo *r, 
 			    "shoal: --adopt %s: no stack %s deployed by other means here: nothing to adopt", o->adopt->v[k],
 			    o->adopt->v[k]);
 	}
-	*invalid += report_conflicts(p, &st, r);
+	int nc = report_conflicts(o->dk, p, &st, r);
+	if (nc < 0)
+		ret = -1;
+	else
+		*invalid += nc;
 	swarm_state_free(&st);
 	plan_sort(p);
 out:
