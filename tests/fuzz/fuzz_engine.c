@@ -95,6 +95,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		live_free(&lv);
 	}
 	struct strv perr = {0}, pbad = {0};
+	int wide_svc, wide_net;
+	plan_wide_reads(&p, &st, &wide_svc, &wide_net);
 	plan_check_names(&p, &st, &perr, &pbad);
 	plan_check_ports(&p, &st, &perr, &pbad);
 	strv_free(&perr);

@@ -197,6 +197,55 @@ static void test_ports_across_the_plan(void **state)
 	swarm_state_free(&st);
 }
 
+/* When a scoped snapshot is not enough for the swarm-wide checks: a
+ * service created, or a port written that no service read holds so that
+ * nothing outside the snapshot could clash (issue 20). */
+static void test_wide_reads(void **state)
+{
+	(void)state;
+	/* the stack's live services: web holds 80 in ingress, h 90 in host */
+	json_t *sv = json_pack("[{s:s, s:o}, {s:s, s:o}]", "ID", "w", "Spec", svc_with_port("st_web", 80, "ingress"), "ID",
+			       "h", "Spec", svc_with_port("st_h", 90, "host"));
+	struct swarm_state st;
+	char *err = NULL;
+	assert_int_equal(swarm_state_init(&st, sv, json_array(), json_array(), json_array(), &err), 0);
+	struct {
+		enum op_kind op;
+		int port;
+		const char *mode;
+		int services;
+	} cases[] = {
+		{OP_UPDATE, 80, "ingress", 0}, /* held in ingress: nobody else can */
+		{OP_UPDATE, 80, "host", 0},
+		{OP_UPDATE, 90, "host", 0},    /* others may hold it, in host mode only */
+		{OP_UPDATE, 90, "ingress", 1}, /* a host-mode holder elsewhere would clash */
+		{OP_UPDATE, 81, "ingress", 1}, /* a new port */
+		{OP_UPDATE, 0, "ingress", 0},  /* the engine picks it */
+		{OP_CREATE, 80, "ingress", 1}, /* a name the engine may hold in another case */
+		{OP_REMOVE, 81, "ingress", 0},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct plan p = {0};
+		add(&p, cases[i].op, "st", "st_x", cases[i].op == OP_CREATE ? NULL : "x",
+		    svc_with_port("st_x", cases[i].port, cases[i].mode));
+		int s = -1, n = -1;
+		plan_wide_reads(&p, &st, &s, &n);
+		assert_int_equal(s, cases[i].services);
+		assert_int_equal(n, 0);
+		plan_free(&p);
+	}
+	/* a network created: every network */
+	struct plan p = {0};
+	add(&p, OP_CREATE, "st", "st_net", NULL, json_object());
+	p.ops[0].kind = K_NETWORK;
+	int s = -1, n = -1;
+	plan_wide_reads(&p, &st, &s, &n);
+	assert_int_equal(s, 0);
+	assert_int_equal(n, 1);
+	plan_free(&p);
+	swarm_state_free(&st);
+}
+
 /* A credential spec in a config: shoal sends the config's name, the engine
  * keeps its ID (and a Runtime reference): the same spec, no update. */
 static void test_credential_spec_config_by_name(void **state)
@@ -271,6 +320,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_live_fields_ignored_in_subset),
 		cmocka_unit_test(test_hash_is_stable),
 		cmocka_unit_test(test_ports_across_the_plan),
+		cmocka_unit_test(test_wide_reads),
 		cmocka_unit_test(test_credential_spec_config_by_name),
 		cmocka_unit_test(test_job_defaults),
 	};
