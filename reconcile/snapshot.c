@@ -345,8 +345,10 @@ int swarm_fetch(struct docker *dk, const struct snapshot_scope *sc, struct swarm
 	if (!sc)
 		return 0;
 	/* the ingress network under another name (or none): every network */
-	if (!has_ingress(st->networks) && swarm_widen(dk, st, 0, 1, err) < 0)
+	if (!has_ingress(st->networks) && swarm_widen(dk, st, 0, 1, err) < 0) {
+		swarm_state_free(st);
 		return -1;
+	}
 	/* networks the stack's services use that no desired state names (a
 	 * plan shows them by name) */
 	json_t *ids = unnamed_networks(st->services, st->net_names);
@@ -359,6 +361,8 @@ int swarm_fetch(struct docker *dk, const struct snapshot_scope *sc, struct swarm
 		json_decref(jobs[0].out);
 	}
 	json_decref(ids);
+	if (rc < 0)
+		swarm_state_free(st);
 	return rc;
 }
 

@@ -53,6 +53,7 @@ struct swarm_state {
 };
 
 #define SNAP_MAX_JOBS 8
+/* -1 with *err (and nothing held in st) when the engine could not be read. */
 int swarm_fetch(struct docker *dk, const struct snapshot_scope *sc, struct swarm_state *st, char **err);
 /* Every service (kept to its name, labels and published ports) and/or
  * every network of the swarm added to the snapshot: what the swarm-wide

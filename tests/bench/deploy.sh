@@ -11,35 +11,6 @@ compare_cli || fail "no docker CLI to compare with"
 DOCKER_CLI=$DOCKER28
 rounds=${BENCH_DEPLOY_ROUNDS:-5}
 sizes=${BENCH_SIZES:-1 10 50 200}
-gen_stack() { # n image -> compose file on stdout
-	echo 'version: "3.8"'
-	echo services:
-	for i in $(seq 1 "$1"); do
-		printf '  s%03d:\n    image: %s\n    environment: [INDEX=%s]\n    deploy:\n      replicas: 0\n      labels: {bench: "yes"}\n' "$i" "${3:-$2}" "$i"
-	done
-}
-# the command's wall time alone: bash's clock, no process started to read it
-timed() {
-	local t0=$EPOCHREALTIME t1 rc
-	"$@" >/dev/null 2>&1
-	rc=$? t1=$EPOCHREALTIME
-	[ $rc = 0 ] || echo "bench: failed: $*" >&2
-	echo "$t1 - $t0" | bc
-}
-deploy() { # tool file stack
-	if [ "$1" = docker ]; then "$DOCKER_CLI" stack deploy --resolve-image never -c "$2" "$3"
-	else "$SHOAL" stack deploy --resolve-image never -c "$2" "$3"; fi
-}
-empty_swarm() { # every stack removed, services and their networks gone
-	for s in $(docker stack ls --format '{{.Name}}'); do docker stack rm "$s" >/dev/null 2>&1; done
-	for _ in $(seq 1 300); do
-		[ -z "$(docker service ls -q)" ] && [ -z "$(docker network ls -q -f label=com.docker.stack.namespace)" ] && break
-		sleep 0.2
-	done
-	settle
-}
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
 proxy_log="$T/proxy.log"
 python3 "$TOP/tests/lab/race-proxy.py" "$T/proxy.sock" "${DOCKER_HOST#unix://}" "$proxy_log" 0 &
 ppid_=$!
