@@ -318,8 +318,79 @@ const struct docker_stats *docker_stats(const struct docker *dk)
 	return &dk->stats;
 }
 
+/*
+ * A JSON array's elements parsed one at a time, each passed through keep
+ * (which returns what to hold of it): a list of thousands of objects never
+ * stands whole in memory.  NULL when the text is not an array of values
+ * (the caller parses it whole, and sees why).
+ */
+static int is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static json_t *load_each(const char *s, size_t n, json_t *(*keep)(const json_t *))
+{
+	size_t i = 0;
+	while (i < n && is_ws(s[i]))
+		i++;
+	if (i == n || s[i] != '[')
+		return NULL;
+	json_t *out = json_array();
+	for (i++;;) {
+		while (i < n && is_ws(s[i]))
+			i++;
+		if (i < n && s[i] == ']' && !json_array_size(out))
+			return out;
+		size_t start = i;
+		int depth = 0, str = 0;
+		for (; i < n; i++) {
+			char c = s[i];
+			if (str) {
+				if (c == '\\')
+					i++;
+				else if (c == '"')
+					str = 0;
+			} else if (c == '"') {
+				str = 1;
+			} else if (c == '{' || c == '[') {
+				depth++;
+			} else if (c == '}' || c == ']') {
+				if (!depth)
+					break;
+				depth--;
+			} else if (c == ',' && !depth) {
+				break;
+			}
+		}
+		json_t *e = i < n ? json_loadb(s + start, i - start, JSON_DECODE_ANY, NULL) : NULL;
+		if (!e) {
+			json_decref(out);
+			return NULL;
+		}
+		json_array_append_new(out, keep(e));
+		json_decref(e);
+		if (s[i++] == ']')
+			return out;
+	}
+}
+
+static int call(struct docker *dk, const char *method, const char *path, const json_t *body,
+		json_t *(*keep)(const json_t *), json_t **resp, char **err);
+
 int docker_call(struct docker *dk, const char *method, const char *path, const json_t *body,
 		json_t **resp, char **err)
+{
+	return call(dk, method, path, body, NULL, resp, err);
+}
+
+int docker_list(struct docker *dk, const char *path, json_t *(*keep)(const json_t *), json_t **resp, char **err)
+{
+	return call(dk, "GET", path, NULL, keep, resp, err);
+}
+
+static int call(struct docker *dk, const char *method, const char *path, const json_t *body,
+		json_t *(*keep)(const json_t *), json_t **resp, char **err)
 {
 	if (resp)
 		*resp = NULL;
@@ -360,7 +431,9 @@ int docker_call(struct docker *dk, const char *method, const char *path, const j
 		return rc;
 	}
 	json_t *j = NULL;
-	if (out.len) {
+	if (out.len && keep && status >= 200 && status < 300)
+		j = load_each(out.data, out.len, keep);
+	if (out.len && !j) {
 		json_error_t je;
 		j = json_loadb(out.data, out.len, JSON_DECODE_ANY, &je);
 	}

@@ -138,6 +138,7 @@ struct list_job {
 	struct docker *dk;
 	int kind; /* index into kinds */
 	char *path;
+	json_t *(*keep)(const json_t *); /* what to hold of each object, or NULL: all */
 	json_t *out;
 	char *err;
 	int rc;
@@ -164,7 +165,8 @@ static void add_job(struct list_job *jobs, size_t *n, int kind, const char *key,
 static void *list_thread(void *arg)
 {
 	struct list_job *j = arg;
-	j->rc = docker_call(j->dk, "GET", j->path, NULL, &j->out, &j->err);
+	j->rc = j->keep ? docker_list(j->dk, j->path, j->keep, &j->out, &j->err) :
+			  docker_call(j->dk, "GET", j->path, NULL, &j->out, &j->err);
 	if (!j->rc && !j->out)
 		j->out = json_array();
 	return NULL;
@@ -393,23 +395,17 @@ int swarm_widen(struct docker *dk, struct swarm_state *st, int services, int net
 		add_job(jobs, &n, 3, NULL, NULL);
 	if (!n)
 		return 0;
+	/* keep what the checks read of the services: thousands, maybe */
+	for (size_t i = 0; i < n; i++)
+		if (jobs[i].kind == 0)
+			jobs[i].keep = slim_service;
 	int rc = run_jobs(dk, jobs, n, err);
 	json_t *svcs = NULL, *nets = NULL;
 	for (size_t i = 0; i < n && !rc; i++) {
-		if (jobs[i].kind == 3) {
+		if (jobs[i].kind == 3)
 			nets = json_incref(jobs[i].out);
-			continue;
-		}
-		/* keep what the checks read: the list may be thousands long */
-		svcs = json_array();
-		size_t k;
-		json_t *x;
-		json_array_foreach(jobs[i].out, k, x)
-			json_array_append_new(svcs, slim_service(x));
-		if (!json_is_array(jobs[i].out)) {
-			json_decref(svcs);
+		else
 			svcs = json_incref(jobs[i].out);
-		}
 	}
 	for (size_t i = 0; i < n; i++)
 		json_decref(jobs[i].out);
