@@ -17,6 +17,7 @@ mkdir -p one/stacks/s50 && cp big50.yml one/stacks/s50/s50.yml
 rlog="$T/record.log"
 python3 "$TOP/tests/lab/record-proxy.py" "$T/record.sock" "${DOCKER_HOST#unix://}" "$rlog" &
 rpid=$!
+trap 'kill $rpid 2>/dev/null; lab_down' EXIT
 for _ in $(seq 1 50); do [ -S "$T/record.sock" ] && break; sleep 0.1; done
 # one stack removed and gone (the other stacks stay)
 stack_gone() {
