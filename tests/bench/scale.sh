@@ -4,7 +4,7 @@
 # bigswarm.py: stacks of 10, every tenth service publishing a port);
 # apply --stack of the same stack from a repository; a repository of 100
 # stacks applied on the big swarm, its reads counted by an engine proxy
-# (tests/lab/record-proxy.py); the agent's webhook latency on the big swarm.
+# (tests/lab/read-proxy.py); the agent's webhook latency on the big swarm.
 echo
 echo "## Big swarm: shoal vs docker, empty swarm vs $((${BENCH_BIG:-1000})) other services"
 echo
@@ -15,7 +15,7 @@ big=${BENCH_BIG:-1000}
 gen_stack 50 "$LAB_IMAGE" > big50.yml
 mkdir -p one/stacks/s50 && cp big50.yml one/stacks/s50/s50.yml
 rlog="$T/record.log"
-python3 "$TOP/tests/lab/record-proxy.py" "$T/record.sock" "${DOCKER_HOST#unix://}" "$rlog" &
+python3 "$TOP/tests/lab/read-proxy.py" "$T/record.sock" "${DOCKER_HOST#unix://}" "$rlog" &
 rpid=$!
 trap 'kill $rpid 2>/dev/null; lab_down' EXIT
 for _ in $(seq 1 50); do [ -S "$T/record.sock" ] && break; sleep 0.1; done
@@ -143,7 +143,7 @@ printf '| objects read that are neither managed nor named by the repository | %s
 	"$([ "$other" = 0 ] && echo met || echo "NOT met")"
 kill $rpid 2>/dev/null
 echo
-echo "Big swarm built through the Engine API in $(printf '%.0f' "$tbig") s ($big services, 16 creates in flight). Time is the command's wall time, each run started on an idle engine (settle), medians of $rounds rounds (redeploys: 3 per round); requests and the objects their answers held counted by tests/lab/record-proxy.py; peak RSS by /usr/bin/time (max resident set)."
+echo "Big swarm built through the Engine API in $(printf '%.0f' "$tbig") s ($big services, 16 creates in flight). Time is the command's wall time, each run started on an idle engine (settle), medians of $rounds rounds (redeploys: 3 per round); requests and the objects their answers held counted by tests/lab/read-proxy.py; peak RSS by /usr/bin/time (max resident set)."
 # the agent on the big swarm: its webhook latency
 if [ -z "${BENCH_SCALE_NO_AGENT:-}" ]; then
 	tsave=$T
