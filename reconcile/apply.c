@@ -252,6 +252,17 @@ static int update_service(struct docker *dk, const struct op *o, json_t *spec, c
 	return rc;
 }
 
+/* Is the object at path (by ID) gone?  Only a 404 says so. */
+static int gone(struct docker *dk, const char *path)
+{
+	json_t *r = NULL;
+	char *err = NULL;
+	int rc = docker_call(dk, "GET", path, NULL, &r, &err);
+	json_decref(r);
+	free(err);
+	return rc == DOCKER_ENOTFOUND;
+}
+
 static int remove_obj(struct docker *dk, const struct op *o, const struct apply_report *rep, char **err)
 {
 	static const char *paths[] = {"networks", "secrets", "configs", "services"};
@@ -264,6 +275,12 @@ static int remove_obj(struct docker *dk, const struct op *o, const struct apply_
 		rc = docker_call(dk, "DELETE", path, NULL, NULL, err);
 		if (rc == DOCKER_OK || rc == DOCKER_ENOTFOUND)
 			break;
+		/* an earlier attempt that took effect though its answer was lost:
+		 * the engine may say "not found" with a 5xx; gone is done */
+		if (strstr(*err, "not found") && gone(dk, path)) {
+			rc = DOCKER_OK;
+			break;
+		}
 		/* a conflict on a delete is nothing a fresh read would settle: retry it */
 		if (retry_after(&rt, rc == DOCKER_ECONFLICT ? DOCKER_ETRANSIENT : rc, what, *err)) {
 			attempt--;
