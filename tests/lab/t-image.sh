@@ -54,8 +54,16 @@ wait_applied() { # sha seconds
 }
 agent_logs() { docker service logs --raw shoal_agent 2>&1 | tail -30; }
 wait_applied "$v1" 90 || { docker service ps --no-trunc shoal_agent; agent_logs; fail "the agent did not apply v1"; }
-c=$(task_container shoal_agent) || fail "no agent container"
-docker exec "$c" sh -c 'grep ^Uid: /proc/1/status' | grep -q '10001' || fail "the agent does not run as shoal (uid 10001)"
+# the running task's PID 1 (on a loaded machine a first task may have
+# been replaced by then: asked again of the one running now)
+uid=
+for _ in $(seq 1 20); do
+	c=$(task_container shoal_agent) && uid=$(docker exec "$c" sh -c 'grep ^Uid: /proc/1/status' 2>&1) && break
+	sleep 0.5
+done
+[ -n "$c" ] || fail "no agent container"
+echo "$uid" | grep -q '^Uid:[[:space:]]*10001[[:space:]]' ||
+	{ echo "agent's PID 1: $uid"; docker service ps --no-trunc shoal_agent; agent_logs; fail "the agent does not run as shoal (uid 10001)"; }
 docker exec "$c" /usr/local/bin/shoal health >/dev/null || fail "shoal health inside the container"
 # a pushed commit is applied by the agent in the container
 printf 'KITTENAPI_IMAGE=shoal-lab/busybox:latest\n' > src/stacks/kittenapi/vars.env
