@@ -1,5 +1,6 @@
 #include "repo.h"
 #include "envfile.h"
+#include "objdata.h"
 #include "scrub.h"
 #include "source.h"
 
@@ -139,18 +140,24 @@ int stack_load(const struct stack_files *sf, const struct repo_opts *ro, struct 
 				  .workdir = sf->workdir, .src = sf->src};
 	vc.co = &co;
 	*ds = NULL;
+	struct stack_objdata data = {0};
 	int lr = compose_load(sf->files, sf->n, &co, &model, d);
-	struct convert_opts cvo = {.copts = &co, .repo_mode = sf->repo_mode, .key = ro->key,
-				   .check_only = ro->check_only, .keep_invalid = sf->keep_invalid};
+	/* the contents of secrets and configs: read and opened before
+	 * conversion, which reads nothing */
+	struct objdata_opts oo = {.copts = &co, .key = ro->key, .check_only = ro->check_only};
+	int or = model ? objdata_load(sf->stack, model, &oo, &data, d) : 0;
+	struct convert_opts cvo = {.copts = &co, .data = &data, .repo_mode = sf->repo_mode,
+				   .keep_invalid = sf->keep_invalid};
 	/* after errors too: every error at once */
 	int cr = model ? convert_stack(sf->stack, model, &cvo, ds, d) : -1;
-	if (lr < 0 && !sf->keep_invalid) {
+	if ((lr < 0 || or < 0) && !sf->keep_invalid) {
 		desired_free(*ds);
 		*ds = NULL;
 	}
+	objdata_free(&data);
 	var_ctx_wipe(&vc);
 	ynode_free(model);
-	return lr < 0 || cr < 0 ? -1 : 0;
+	return lr < 0 || or < 0 || cr < 0 ? -1 : 0;
 }
 
 static struct desired *load_stack(const struct source *src, const char *name, json_t *base_vars,

@@ -10,6 +10,7 @@
 
 #include "../../reconcile/compose.h"
 #include "../../reconcile/convert.h"
+#include "../../reconcile/objdata.h"
 #include "../../reconcile/plan.h"
 #include "../../reconcile/repo.h"
 
@@ -45,8 +46,12 @@ static struct desired *load_in(const char **texts, size_t n, struct diags *d, co
 	struct desired *ds = NULL;
 	int lr = compose_load(f, n, &co, &m, d);
 	if (m) {
-		struct convert_opts cvo = {.copts = &co};
+		struct objdata_opts oo = {.copts = &co};
+		struct stack_objdata od;
+		objdata_load("st", m, &oo, &od, d);
+		struct convert_opts cvo = {.copts = &co, .data = &od};
 		convert_stack("st", m, &cvo, &ds, d);
+		objdata_free(&od);
 	}
 	if (lr < 0) {
 		desired_free(ds);

@@ -14,6 +14,7 @@
 
 #include "../../reconcile/compose.h"
 #include "../../reconcile/convert.h"
+#include "../../reconcile/objdata.h"
 #include "../../reconcile/plan.h"
 #include "../../reconcile/repo.h"
 #include "../../reconcile/review.h"
@@ -49,8 +50,12 @@ static struct desired *load(const char *text, struct diags *d)
 	struct ynode *m = NULL;
 	struct desired *ds = NULL;
 	if (compose_load(&f, 1, &co, &m, d) == 0) {
-		struct convert_opts cvo = {.copts = &co};
+		struct objdata_opts oo = {.copts = &co};
+		struct stack_objdata od;
+		objdata_load("st", m, &oo, &od, d);
+		struct convert_opts cvo = {.copts = &co, .data = &od};
 		convert_stack("st", m, &cvo, &ds, d);
+		objdata_free(&od);
 	}
 	ynode_free(m);
 	return ds;

@@ -17,6 +17,7 @@
 
 #include "../../reconcile/compose.h"
 #include "../../reconcile/convert.h"
+#include "../../reconcile/objdata.h"
 #include "../../reconcile/plan.h"
 #include "../../reconcile/repo.h"
 #include "../../reconcile/source.h"
@@ -215,8 +216,12 @@ static struct desired *load_compose(const char *text, long len, struct diags *d)
 	struct ynode *m = NULL;
 	struct desired *ds = NULL;
 	if (compose_load(&f, 1, &co, &m, d) == 0) {
-		struct convert_opts cvo = {.copts = &co};
+		struct objdata_opts oo = {.copts = &co};
+		struct stack_objdata od;
+		objdata_load("st", m, &oo, &od, d);
+		struct convert_opts cvo = {.copts = &co, .data = &od};
 		convert_stack("st", m, &cvo, &ds, d);
+		objdata_free(&od);
 	}
 	ynode_free(m);
 	json_decref(vc.vars);
@@ -446,8 +451,12 @@ static void test_stack_deploy_name(void **state)
 		struct desired *ds = NULL;
 		struct diags d = {0};
 		assert_int_equal(compose_load(&f, 1, &co, &m, &d), 0);
-		struct convert_opts cvo = {.copts = &co};
+		struct objdata_opts oo = {.copts = &co};
+		struct stack_objdata od;
+		objdata_load(cases[i].stack, m, &oo, &od, &d);
+		struct convert_opts cvo = {.copts = &co, .data = &od};
 		convert_stack(cases[i].stack, m, &cvo, &ds, &d);
+		objdata_free(&od);
 		if (cases[i].ok != (ds != NULL))
 			fail_msg("stack \"%s\": %s", cases[i].stack, ds ? "accepted" : "refused");
 		if (!ds)
@@ -536,8 +545,12 @@ static struct desired *desired_from(const char *stack, const char *text, int rep
 	struct ynode *m = NULL;
 	struct desired *ds = NULL;
 	if (compose_load(&f, 1, &co, &m, &d) == 0) {
-		struct convert_opts cvo = {.copts = &co, .repo_mode = repo_mode};
+		struct objdata_opts oo = {.copts = &co};
+		struct stack_objdata od;
+		objdata_load(stack, m, &oo, &od, &d);
+		struct convert_opts cvo = {.copts = &co, .data = &od, .repo_mode = repo_mode};
 		convert_stack(stack, m, &cvo, &ds, &d);
+		objdata_free(&od);
 	}
 	if (!ds)
 		for (size_t i = 0; i < d.n; i++)
