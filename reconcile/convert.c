@@ -112,6 +112,13 @@ const char **json_sorted_keys(const json_t *obj, size_t *n)
 
 /* ---- typed getters over the normalised model ---- */
 
+/* What gint, gdur and gdur_nonneg found. */
+enum got {
+	GOT_BAD = -1,	/* there, but not a valid value (said) */
+	GOT_NONE = 0,	/* absent, or not a scalar: *out untouched */
+	GOT_SET = 1,	/* *out holds the value */
+};
+
 static const char *gstr(const struct ynode *m, const char *k)
 {
 	const struct ynode *n = ynode_get(m, k);
@@ -127,44 +134,44 @@ static int gbool(const struct ynode *m, const char *k)
 	return b;
 }
 
-static int gint(struct cctx *c, const struct ynode *m, const char *k, long long *out)
+static enum got gint(struct cctx *c, const struct ynode *m, const char *k, long long *out)
 {
 	const struct ynode *n = ynode_get(m, k);
 	if (!n || n->kind != Y_SCALAR)
-		return 0;
+		return GOT_NONE;
 	if (compose_parse_int(n->s, out) < 0) {
 		char *end;
 		double d = strtod(n->s, &end);
 		/* outside long long, the cast itself is undefined: check first */
 		if (*end || !(d >= -9.2e18 && d <= 9.2e18) || d != (double)(long long)d) {
 			cerr(c, n, "%s: invalid integer %s", k, n->s);
-			return -1;
+			return GOT_BAD;
 		}
 		*out = (long long)d;
 	}
-	return 1;
+	return GOT_SET;
 }
 
-static int gdur(struct cctx *c, const struct ynode *m, const char *k, long long *out)
+static enum got gdur(struct cctx *c, const struct ynode *m, const char *k, long long *out)
 {
 	const struct ynode *n = ynode_get(m, k);
 	if (!n || n->kind != Y_SCALAR)
-		return 0;
+		return GOT_NONE;
 	if (compose_parse_duration(n->s, out) < 0) {
 		cerr(c, n, "%s: invalid duration %s", k, n->s);
-		return -1;
+		return GOT_BAD;
 	}
-	return 1;
+	return GOT_SET;
 }
 
 /* gdur for durations the engine refuses when negative (swarmkit's
  * controlapi checks them only after the stack's networks exist). */
-static int gdur_nonneg(struct cctx *c, const struct ynode *m, const char *k, long long *out)
+static enum got gdur_nonneg(struct cctx *c, const struct ynode *m, const char *k, long long *out)
 {
-	int rc = gdur(c, m, k, out);
-	if (rc > 0 && *out < 0) {
+	enum got rc = gdur(c, m, k, out);
+	if (rc == GOT_SET && *out < 0) {
 		cerr(c, ynode_get(m, k), "%s cannot be negative", k);
-		return -1;
+		return GOT_BAD;
 	}
 	return rc;
 }
@@ -218,9 +225,15 @@ static int cpus_int(const char *p, const char *end, unsigned long long *v)
 
 /* The CLI's ParseCPUs: Go's big.Rat SetString (a sign, decimal digits
  * with a point and an exponent, or a fraction a/b) times 1e9, which must
- * be an integer ("value is too precise": -2).  Base prefixes (0x...)
- * and '_' separators, which big.Rat also reads, are refused. */
-static int parse_cpus(const char *s, long long *nanos)
+ * be an integer (else CPUS_TOO_PRECISE).  Base prefixes (0x...) and '_'
+ * separators, which big.Rat also reads, are refused. */
+enum cpus_rc {
+	CPUS_OK = 0,
+	CPUS_INVALID = -1,	/* not a rational number */
+	CPUS_TOO_PRECISE = -2,	/* finer than a nanoCPU */
+};
+
+static enum cpus_rc parse_cpus(const char *s, long long *nanos)
 {
 	const char *p = s;
 	int neg = 0;
@@ -231,10 +244,10 @@ static int parse_cpus(const char *s, long long *nanos)
 	if (slash) {
 		unsigned long long num, den;
 		if (cpus_int(p, slash, &num) < 0 || cpus_int(slash + 1, NULL, &den) < 0 || !den)
-			return -1;
+			return CPUS_INVALID;
 		m = (__int128)num * 1000000000;
 		if (m % den)
-			return -2;
+			return CPUS_TOO_PRECISE;
 		m /= den;
 	} else {
 		int digits = 0, dot = 0, scale = 0;
@@ -245,41 +258,41 @@ static int parse_cpus(const char *s, long long *nanos)
 				continue;
 			}
 			if (m > (__int128)1000000000000000000LL * 1000000000LL)
-				return -1;
+				return CPUS_INVALID;
 			m = m * 10 + (*p - '0');
 			digits++;
 			scale += dot;
 		}
 		if (!digits)
-			return -1;
+			return CPUS_INVALID;
 		if (*p == 'e' || *p == 'E') {
 			int eneg = 0;
 			p++;
 			if (*p == '+' || *p == '-')
 				eneg = *p++ == '-';
 			if (!isdigit((unsigned char)*p))
-				return -1;
+				return CPUS_INVALID;
 			for (; isdigit((unsigned char)*p); p++)
 				if ((e = e * 10 + (*p - '0')) > 100000)
-					return -1;
+					return CPUS_INVALID;
 			if (eneg)
 				e = -e;
 		}
 		if (*p)
-			return -1;
+			return CPUS_INVALID;
 		for (long long k = e - scale + 9; k > 0 && m; k--)
 			if ((m *= 10) > LLONG_MAX)
-				return -1;
+				return CPUS_INVALID;
 		for (long long k = e - scale + 9; k < 0 && m; k++) {
 			if (m % 10)
-				return -2;
+				return CPUS_TOO_PRECISE;
 			m /= 10;
 		}
 	}
 	if (m > LLONG_MAX)
-		return -1;
+		return CPUS_INVALID;
 	*nanos = neg ? -(long long)m : (long long)m;
-	return 0;
+	return CPUS_OK;
 }
 
 static int size_of(struct cctx *c, const struct ynode *n, long long *out)
@@ -541,7 +554,7 @@ static json_t *convert_refs(struct cctx *c, const struct ynode *svc, const char 
 		strv_push(&targets, xstrdup(target));
 		const char *uid = gstr(r, "uid"), *gid = gstr(r, "gid");
 		long long mode = 0444;
-		if (gint(c, r, "mode", &mode) < 0)
+		if (gint(c, r, "mode", &mode) == GOT_BAD)
 			continue;
 		json_t *f = json_object();
 		json_object_set_new(f, "Name", json_string(target));
@@ -845,11 +858,11 @@ static json_t *convert_restart(struct cctx *c, const struct ynode *svc, const st
 		const char *cond = gstr(rp, "condition");
 		if (cond && *cond)
 			json_object_set_new(o, "Condition", json_string(cond));
-		if (gdur_nonneg(c, rp, "delay", &v) > 0)
+		if (gdur_nonneg(c, rp, "delay", &v) == GOT_SET)
 			json_object_set_new(o, "Delay", json_integer(v));
-		if (gint(c, rp, "max_attempts", &v) > 0)
+		if (gint(c, rp, "max_attempts", &v) == GOT_SET)
 			json_object_set_new(o, "MaxAttempts", json_integer(v));
-		if (gdur_nonneg(c, rp, "window", &v) > 0)
+		if (gdur_nonneg(c, rp, "window", &v) == GOT_SET)
 			json_object_set_new(o, "Window", json_integer(v));
 		return o;
 	}
@@ -907,10 +920,10 @@ static json_t *convert_resources(struct cctx *c, const struct ynode *dep)
 		const struct ynode *cpus = ynode_get(p, "cpus");
 		if (cpus && cpus->kind == Y_SCALAR) {
 			long long nanos;
-			int rc = parse_cpus(cpus->s, &nanos);
-			if (rc == -2)
+			enum cpus_rc rc = parse_cpus(cpus->s, &nanos);
+			if (rc == CPUS_TOO_PRECISE)
 				cerr(c, cpus, "value is too precise");
-			else if (rc < 0)
+			else if (rc != CPUS_OK)
 				cerr(c, cpus, "failed to parse %s as a rational number", cpus->s);
 			else if (nanos && nanos < 1000000)
 				cerr(c, cpus, "invalid cpu value %s: must be at least 0.001", cpus->s);
@@ -925,7 +938,7 @@ static json_t *convert_resources(struct cctx *c, const struct ynode *dep)
 			json_object_set_new(o, "MemoryBytes", json_integer(bytes));
 		}
 		long long pids;
-		if (i == 0 && gint(c, p, "pids", &pids) > 0 && pids)
+		if (i == 0 && gint(c, p, "pids", &pids) == GOT_SET && pids)
 			json_object_set_new(o, "Pids", json_integer(pids));
 		const struct ynode *gr = ynode_get(p, "generic_resources");
 		if (i == 1 && gr && gr->kind == Y_SEQ && gr->n) {
@@ -972,14 +985,14 @@ static json_t *convert_health(struct cctx *c, const struct ynode *hc)
 		    {"start_interval", "StartInterval"}};
 	for (size_t i = 0; i < ARRAY_SIZE(durs); i++) {
 		long long v;
-		if (gdur(c, hc, durs[i].k, &v) > 0 && v) {
+		if (gdur(c, hc, durs[i].k, &v) == GOT_SET && v) {
 			if (v < 1000000)
 				cerr(c, ynode_get(hc, durs[i].k), "%s cannot be less than 1ms", durs[i].k);
 			json_object_set_new(o, durs[i].j, json_integer(v));
 		}
 	}
 	long long r;
-	if (gint(c, hc, "retries", &r) > 0 && r)
+	if (gint(c, hc, "retries", &r) == GOT_SET && r)
 		json_object_set_new(o, "Retries", json_integer(r));
 	return o;
 }
@@ -1066,14 +1079,14 @@ static void check_ports(struct cctx *c, const struct ynode *l, int dnsrr)
 		const struct ynode *p = l->v[i];
 		long long pub = 0, pub2;
 		const char *proto = or_default(gstr(p, "protocol"), "tcp");
-		if (gint(c, p, "published", &pub) <= 0 || !pub)
+		if (gint(c, p, "published", &pub) != GOT_SET || !pub)
 			continue;
 		if (dnsrr && !strcmp(or_default(gstr(p, "mode"), "ingress"), "ingress")) {
 			cerr(c, p, "port %lld is published in ingress mode, which endpoint_mode dnsrr cannot serve (use mode: host)", pub);
 			continue;
 		}
 		for (size_t k = 0; k < i; k++)
-			if (gint(c, l->v[k], "published", &pub2) > 0 && pub2 == pub &&
+			if (gint(c, l->v[k], "published", &pub2) == GOT_SET && pub2 == pub &&
 			    !strcasecmp(or_default(gstr(l->v[k], "protocol"), "tcp"), proto)) {
 				cerr(c, p, "port %lld/%s is published twice (ports item %zu has it too)", pub, proto, k);
 				break;
@@ -1122,19 +1135,19 @@ static json_t *convert_mode(struct cctx *c, const struct ynode *dep, int *replic
 {
 	const char *mode = dep ? gstr(dep, "mode") : NULL;
 	long long rep = 0;
-	int has = dep ? gint(c, dep, "replicas", &rep) : 0;
-	*replicas_set = has > 0;
+	enum got has = dep ? gint(c, dep, "replicas", &rep) : GOT_NONE;
+	*replicas_set = has == GOT_SET;
 	json_t *m = json_object(), *inner = json_object();
 	if (!mode || !*mode || !strcmp(mode, "replicated")) {
-		if (has > 0)
+		if (has == GOT_SET)
 			json_object_set_new(inner, "Replicas", json_integer(rep));
 		json_object_set_new(m, "Replicated", inner);
 	} else if (!strcmp(mode, "global") || !strcmp(mode, "global-job")) {
-		if (has > 0)
+		if (has == GOT_SET)
 			cerr(c, ynode_get(dep, "replicas"), "replicas can only be used with replicated or replicated-job mode");
 		json_object_set_new(m, !strcmp(mode, "global") ? "Global" : "GlobalJob", inner);
 	} else if (!strcmp(mode, "replicated-job")) {
-		if (has > 0) {
+		if (has == GOT_SET) {
 			json_object_set_new(inner, "MaxConcurrent", json_integer(rep));
 			json_object_set_new(inner, "TotalCompletions", json_integer(rep));
 		}
@@ -1681,7 +1694,7 @@ static json_t *convert_container(struct cctx *c, struct desired *ds, const char 
 	else
 		json_decref(mounts);
 	long long v;
-	if (gdur(c, svc, "stop_grace_period", &v) > 0)
+	if (gdur(c, svc, "stop_grace_period", &v) == GOT_SET)
 		json_object_set_new(cs, "StopGracePeriod", json_integer(v));
 	set_if(cs, "Healthcheck", convert_health(c, ynode_get(svc, "healthcheck")));
 	if ((n = ynode_get(svc, "extra_hosts")) && n->n)
@@ -1704,7 +1717,7 @@ static json_t *convert_container(struct cctx *c, struct desired *ds, const char 
 	caps(ynode_get(svc, "cap_add"), ynode_get(svc, "cap_drop"), cs);
 	if ((n = ynode_get(svc, "ulimits")) && n->kind == Y_MAP && n->n)
 		json_object_set_new(cs, "Ulimits", convert_ulimits(c, n));
-	if (gint(c, svc, "oom_score_adj", &v) > 0 && v)
+	if (gint(c, svc, "oom_score_adj", &v) == GOT_SET && v)
 		json_object_set_new(cs, "OomScoreAdj", json_integer(v));
 	return cs;
 }
@@ -1740,7 +1753,7 @@ static json_t *convert_placement(struct cctx *c, const struct ynode *dep)
 			}
 			json_object_set_new(pl, "Preferences", a);
 		}
-		if (gint(c, place, "max_replicas_per_node", &v) > 0 && v)
+		if (gint(c, place, "max_replicas_per_node", &v) == GOT_SET && v)
 			json_object_set_new(pl, "MaxReplicas", json_integer(v));
 	}
 	return pl;
