@@ -132,32 +132,51 @@ static int is_compose_name(const char *n)
 	return str_has_suffix(n, ".yml") || str_has_suffix(n, ".yaml");
 }
 
-int stack_load(const struct stack_files *sf, const struct repo_opts *ro, struct desired **ds, struct diags *d)
+int stack_convert(const char *stack, const struct ynode *model, const struct objdata_opts *oo,
+		  const struct convert_opts *o, struct desired **ds, struct diags *d)
 {
-	struct ynode *model = NULL;
-	struct var_ctx vc = {.vars = sf->vars, .key = ro->key, .check_only = ro->check_only, .stack = sf->stack};
-	struct compose_opts co = {.lookup = var_lookup, .sealed = var_sealed, .lookup_ctx = &vc,
-				  .workdir = sf->workdir, .src = sf->src};
-	vc.co = &co;
-	*ds = NULL;
-	struct stack_objdata data = {0};
-	int lr = compose_load(sf->files, sf->n, &co, &model, d);
 	/* the contents of secrets and configs: read and opened before
 	 * conversion, which reads nothing */
-	struct objdata_opts oo = {.copts = &co, .key = ro->key, .check_only = ro->check_only};
-	int or = model ? objdata_load(sf->stack, model, &oo, &data, d) : 0;
-	struct convert_opts cvo = {.copts = &co, .data = &data, .repo_mode = sf->repo_mode,
-				   .keep_invalid = sf->keep_invalid};
-	/* after errors too: every error at once */
-	int cr = model ? convert_stack(sf->stack, model, &cvo, ds, d) : -1;
-	if ((lr < 0 || or < 0) && !sf->keep_invalid) {
+	struct stack_objdata data;
+	int lr = objdata_load(stack, model, oo, &data, d);
+	struct convert_opts cvo = *o;
+	cvo.data = &data;
+	int cr = convert_stack(stack, model, &cvo, ds, d);
+	if (lr < 0 && !o->keep_invalid) {
 		desired_free(*ds);
 		*ds = NULL;
 	}
 	objdata_free(&data);
-	var_ctx_wipe(&vc);
+	return lr < 0 || cr < 0 ? -1 : 0;
+}
+
+int stack_compose(const char *stack, const struct compose_file *files, size_t n, const struct compose_opts *co,
+		  const struct objdata_opts *oo, const struct convert_opts *o, struct desired **ds, struct diags *d)
+{
+	struct ynode *model = NULL;
+	*ds = NULL;
+	int lr = compose_load(files, n, co, &model, d);
+	/* after errors too: every error at once */
+	int cr = model ? stack_convert(stack, model, oo, o, ds, d) : -1;
+	if (lr < 0 && !o->keep_invalid) {
+		desired_free(*ds);
+		*ds = NULL;
+	}
 	ynode_free(model);
-	return lr < 0 || or < 0 || cr < 0 ? -1 : 0;
+	return lr < 0 || cr < 0 ? -1 : 0;
+}
+
+int stack_load(const struct stack_files *sf, const struct repo_opts *ro, struct desired **ds, struct diags *d)
+{
+	struct var_ctx vc = {.vars = sf->vars, .key = ro->key, .check_only = ro->check_only, .stack = sf->stack};
+	struct compose_opts co = {.lookup = var_lookup, .sealed = var_sealed, .lookup_ctx = &vc,
+				  .workdir = sf->workdir, .src = sf->src};
+	vc.co = &co;
+	struct objdata_opts oo = {.copts = &co, .key = ro->key, .check_only = ro->check_only};
+	struct convert_opts cvo = {.copts = &co, .repo_mode = sf->repo_mode, .keep_invalid = sf->keep_invalid};
+	int r = stack_compose(sf->stack, sf->files, sf->n, &co, &oo, &cvo, ds, d);
+	var_ctx_wipe(&vc);
+	return r;
 }
 
 static struct desired *load_stack(const struct source *src, const char *name, json_t *base_vars,

@@ -14,7 +14,7 @@
 
 #include "../../reconcile/compose.h"
 #include "../../reconcile/convert.h"
-#include "../../reconcile/objdata.h"
+#include "../../reconcile/repo.h"
 #include "../../reconcile/envfile.h"
 #include "../../reconcile/interp.h"
 #include "../../reconcile/util.h"
@@ -113,11 +113,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	compose_load(f, n, &co, &m, &d);
 	if (m) { /* a model with errors cut out is converted too */
 		struct objdata_opts oo = {.copts = &co};
-		struct stack_objdata od;
-		objdata_load("st", m, &oo, &od, &d);
-		struct convert_opts cvo = {.copts = &co, .data = &od};
-		convert_stack("st", m, &cvo, &ds, &d);
-		objdata_free(&od);
+		struct convert_opts cvo = {.copts = &co};
+		stack_convert("st", m, &oo, &cvo, &ds, &d);
 	}
 	/* (an input that spells the plaintext out proves nothing) */
 	if (!memmem(data, size, "canary-7f3a", 11))
