@@ -50,6 +50,15 @@ int compose_parse_bool(const char *s, int *out)
 	return -1;
 }
 
+int compose_get_bool(const struct ynode *m, const char *k)
+{
+	const struct ynode *n = ynode_get(m, k);
+	int b = 0;
+	if (n && n->kind == Y_SCALAR)
+		compose_parse_bool(n->s, &b);
+	return b;
+}
+
 /* docker/go-units RAMInBytes: binary multipliers, optional i and b. */
 int compose_parse_bytes(const char *s, long long *out)
 {

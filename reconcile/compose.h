@@ -58,6 +58,8 @@ int compose_read_rel_shown(const struct compose_opts *o, const char *path, const
 /* Scalar conversions used by the loader and the converter. */
 int compose_parse_bool(const char *s, int *out);
 int compose_parse_bytes(const char *s, long long *out);
+/* The boolean at key k of map m (normalised); 0 when absent or not one. */
+int compose_get_bool(const struct ynode *m, const char *k);
 /* A scalar's text the way Go's fmt.Sprint prints the YAML value (null:
  * ""); caller frees. */
 char *compose_scalar_text(const struct ynode *n);

@@ -125,15 +125,6 @@ static const char *gstr(const struct ynode *m, const char *k)
 	return n && n->kind == Y_SCALAR ? n->s : NULL;
 }
 
-static int gbool(const struct ynode *m, const char *k)
-{
-	const struct ynode *n = ynode_get(m, k);
-	int b = 0;
-	if (n && n->kind == Y_SCALAR)
-		compose_parse_bool(n->s, &b);
-	return b;
-}
-
 static enum got gint(struct cctx *c, const struct ynode *m, const char *k, long long *out)
 {
 	const struct ynode *n = ynode_get(m, k);
@@ -330,7 +321,7 @@ static void convert_networks(struct cctx *c, struct desired *ds, const struct st
 		const struct ynode *nw = ynode_get(nets, key);
 		const struct ynode *ext = nw ? ynode_get(nw, "external") : NULL;
 		const char *name = nw ? gstr(nw, "name") : NULL;
-		if (ext && gbool(ext, "external")) {
+		if (ext && compose_get_bool(ext, "external")) {
 			json_object_set_new(ds->ext_networks, name ? name : key, json_string(key));
 			continue;
 		}
@@ -354,9 +345,9 @@ static void convert_networks(struct cctx *c, struct desired *ds, const struct st
 		json_object_set_new(b, "Driver", json_string(drv ? drv : "overlay"));
 		if (nw && ynode_get(nw, "driver_opts"))
 			json_object_set_new(b, "Options", jstrmap(ynode_get(nw, "driver_opts")));
-		if (nw && gbool(nw, "internal"))
+		if (nw && compose_get_bool(nw, "internal"))
 			json_object_set_new(b, "Internal", json_true());
-		if (nw && gbool(nw, "attachable"))
+		if (nw && compose_get_bool(nw, "attachable"))
 			json_object_set_new(b, "Attachable", json_true());
 		const struct ynode *ipam = nw ? ynode_get(nw, "ipam") : NULL;
 		if (ipam && ipam->kind == Y_MAP) {
@@ -422,7 +413,7 @@ static void convert_file_objects(struct cctx *c, const char *section, json_t *ou
 		const struct ynode *obj = sec->v[i];
 		const char *name = gstr(obj, "name");
 		const struct ynode *ext = ynode_get(obj, "external");
-		if (ext && gbool(ext, "external")) {
+		if (ext && compose_get_bool(ext, "external")) {
 			json_object_set_new(ext_out, name ? name : key, json_string(key));
 			continue;
 		}
@@ -617,7 +608,7 @@ static void mount_volume(struct cctx *c, json_t *m, const struct ynode *v, const
 	json_object_set_new(m, "Source", json_string(nm ? nm : s));
 	free(s);
 	json_t *vo = json_object();
-	if (vol && gbool(vol, "nocopy"))
+	if (vol && compose_get_bool(vol, "nocopy"))
 		json_object_set_new(vo, "NoCopy", json_true());
 	/* not in the schema, which leaves volume open: the
 	 * CLI reads it (engines with API 1.45: plan.c) */
@@ -625,7 +616,7 @@ static void mount_volume(struct cctx *c, json_t *m, const struct ynode *v, const
 	if (sub && *sub)
 		json_object_set_new(vo, "Subpath", json_string(sub));
 	const struct ynode *ext = sv ? ynode_get(sv, "external") : NULL;
-	if (!(ext && gbool(ext, "external"))) {
+	if (!(ext && compose_get_bool(ext, "external"))) {
 		json_object_set_new(vo, "Labels", labels_with_ns(c, sv ? ynode_get(sv, "labels") : NULL));
 		const char *drv = sv ? gstr(sv, "driver") : NULL;
 		const struct ynode *dopts = sv ? ynode_get(sv, "driver_opts") : NULL;
@@ -755,7 +746,7 @@ static json_t *convert_mount(struct cctx *c, const struct ynode *v, const struct
 	json_t *m = json_object();
 	json_object_set_new(m, "Type", json_string(type));
 	json_object_set_new(m, "Target", json_string(tgt ? tgt : ""));
-	if (gbool(v, "read_only"))
+	if (compose_get_bool(v, "read_only"))
 		json_object_set_new(m, "ReadOnly", json_true());
 	const char *cons = gstr(v, "consistency");
 	if (cons && *cons)
@@ -969,7 +960,7 @@ static json_t *convert_health(struct cctx *c, const struct ynode *hc)
 		return NULL;
 	json_t *o = json_object();
 	const struct ynode *test = ynode_get(hc, "test");
-	if (gbool(hc, "disable")) {
+	if (compose_get_bool(hc, "disable")) {
 		if (test && test->n)
 			cerr(c, hc, "test and disable can't be set at the same time");
 		json_t *t = json_array();
@@ -1032,7 +1023,7 @@ static json_t *convert_svc_networks(struct cctx *c, const struct ynode *svc, con
 		char *target;
 		if (nm && *nm)
 			target = xstrdup(nm);
-		else if (ext && gbool(ext, "external"))
+		else if (ext && compose_get_bool(ext, "external"))
 			target = xstrdup(key);
 		else
 			target = scope(c, key);
@@ -1679,14 +1670,14 @@ static json_t *convert_container(struct cctx *c, struct desired *ds, const char 
 		json_object_set_new(cs, "User", json_string(s));
 	json_object_set_new(cs, "Privileges", convert_privileges(c, ds, svc));
 	if ((n = ynode_get(svc, "init")))
-		json_object_set_new(cs, "Init", json_boolean(gbool(svc, "init")));
+		json_object_set_new(cs, "Init", json_boolean(compose_get_bool(svc, "init")));
 	if ((s = gstr(svc, "stop_signal")) && *s)
 		json_object_set_new(cs, "StopSignal", json_string(s));
-	if (gbool(svc, "tty"))
+	if (compose_get_bool(svc, "tty"))
 		json_object_set_new(cs, "TTY", json_true());
-	if (gbool(svc, "stdin_open"))
+	if (compose_get_bool(svc, "stdin_open"))
 		json_object_set_new(cs, "OpenStdin", json_true());
-	if (gbool(svc, "read_only"))
+	if (compose_get_bool(svc, "read_only"))
 		json_object_set_new(cs, "ReadOnly", json_true());
 	json_t *mounts = convert_mounts(c, svc);
 	if (json_array_size(mounts))

@@ -19,15 +19,6 @@ static char *to_base64(const unsigned char *p, size_t len)
 	return b;
 }
 
-static int is_true(const struct ynode *m, const char *k)
-{
-	const struct ynode *n = ynode_get(m, k);
-	int b = 0;
-	if (n && n->kind == Y_SCALAR)
-		compose_parse_bool(n->s, &b);
-	return b;
-}
-
 /* A sealed file of scope STACK/KEY: its plaintext as base64 into od. */
 static void open_sealed(const char *stack, const char *key, const struct ynode *file, const char *data, size_t len,
 			const struct objdata_opts *o, struct obj_data *od, struct diags *d)
@@ -95,7 +86,7 @@ int objdata_load(const char *stack, const struct ynode *model, const struct objd
 		for (size_t i = 0; sec && sec->kind == Y_MAP && i < sec->n; i++) {
 			const struct ynode *def = sec->v[i], *ext = ynode_get(def, "external");
 			const struct ynode *drv = s == 0 ? ynode_get(def, "driver") : NULL;
-			if ((ext && is_true(ext, "external")) || !ynode_get(def, "file"))
+			if ((ext && compose_get_bool(ext, "external")) || !ynode_get(def, "file"))
 				continue;
 			if (drv && drv->kind == Y_SCALAR && *drv->s)
 				continue; /* the driver makes the content */
