@@ -68,6 +68,15 @@ static int use_color(void)
 	return isatty(STDOUT_FILENO) && !(nc && *nc);
 }
 
+/* --resolve-image's value: always, changed or never (else said). */
+static int resolve_mode_ok(const char *v)
+{
+	if (!strcmp(v, "always") || !strcmp(v, "changed") || !strcmp(v, "never"))
+		return 1;
+	fprintf(stderr, "shoal: invalid option %s for flag --resolve-image\n", v);
+	return 0;
+}
+
 /* ---------------- stack deploy / rm / ls ---------------- */
 
 /* The compose files of -c, read (- : stdin, as docker does); -1 after
@@ -119,22 +128,21 @@ static int cmd_stack_deploy(int argc, char **argv)
 					   {"key", required_argument, 0, 'k'},
 					   {0, 0, 0, 0}};
 	struct strv files = {0};
-	int prune = 0, c, ret = EXIT_FAIL, with_auth = 0;
-	const char *resolve = "always", *auth_file = NULL, *key_file = NULL;
+	struct repo_args a = {.resolve = "always"}; /* docker's default */
+	int c, ret = EXIT_FAIL, with_auth = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': strv_push(&files, xstrdup(optarg)); break;
-		case 'p': prune = 1; break;
-		case 'r': resolve = optarg; break;
+		case 'p': a.prune = 1; break;
+		case 'r': a.resolve = optarg; break;
 		case 'w': with_auth = 1; break;
-		case 'G': auth_file = optarg; break;
-		case 'k': key_file = optarg; break;
+		case 'G': a.registry_auth = optarg; break;
+		case 'k': a.key_file = optarg; break;
 		default: strv_free(&files); return EXIT_USAGE;
 		}
 	}
-	if (strcmp(resolve, "always") && strcmp(resolve, "changed") && strcmp(resolve, "never")) {
-		fprintf(stderr, "shoal: invalid option %s for flag --resolve-image\n", resolve);
+	if (!resolve_mode_ok(a.resolve)) {
 		strv_free(&files);
 		return EXIT_USAGE;
 	}
@@ -162,13 +170,13 @@ static int cmd_stack_deploy(int argc, char **argv)
 	if (read_compose_files(&files, cf, datas) < 0)
 		goto out;
 	wd = compose_workdir(files.v[0]);
-	if (cli_load_key(key_file, &key, &keyp) < 0 || cli_open_engine(&dk) < 0)
+	if (cli_load_key(a.key_file, &key, &keyp) < 0 || cli_open_engine(&dk) < 0)
 		goto out;
-	if (with_auth && !auth_file)
+	if (with_auth && !a.registry_auth)
 		def_auth = docker_config_file();
 	struct stack_files sf = {.stack = stack, .files = cf, .n = files.n, .workdir = wd, .keep_invalid = 1};
-	struct sync_opts so = {.dk = dk, .key = keyp, .files = &sf, .prune = prune, .resolve = resolve,
-			       .registry_auth = auth_file ? auth_file : def_auth, .report = &log_apply_report};
+	struct sync_opts so = {.dk = dk, .key = keyp, .files = &sf, .prune = a.prune, .resolve = a.resolve,
+			       .registry_auth = a.registry_auth ? a.registry_auth : def_auth, .report = &log_apply_report};
 	if (sync_plan(&so, &p, &r, &invalid) < 0)
 		goto out;
 	if (!invalid) {
@@ -392,10 +400,8 @@ static int parse_repo_args(int argc, char **argv, struct repo_args *a, const cha
 		case 'S': a->require_signed = 1; break;
 		case 'A': a->allowed_signers = optarg; break;
 		case 'I':
-			if (strcmp(optarg, "always") && strcmp(optarg, "changed") && strcmp(optarg, "never")) {
-				fprintf(stderr, "shoal: invalid option %s for flag --resolve-image\n", optarg);
+			if (!resolve_mode_ok(optarg))
 				return -1;
-			}
 			a->resolve = optarg;
 			break;
 		case 'G': a->registry_auth = optarg; break;
