@@ -8,8 +8,8 @@ override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE
 CPPFLAGS += $(shell pkg-config --cflags $(PKGS))
 LDLIBS += $(shell pkg-config --libs $(PKGS)) -lm -lpthread
 
-LIB_OBJS = reconcile/util.o reconcile/envfile.o reconcile/ynode.o reconcile/interp.o reconcile/compose.o reconcile/compose_merge.o \
-	   reconcile/convert.o reconcile/docker.o reconcile/snapshot.o reconcile/plan.o reconcile/apply.o \
+LIB_OBJS = reconcile/util.o reconcile/envfile.o reconcile/ynode.o reconcile/interp.o reconcile/compose.o reconcile/compose_schema.o reconcile/compose_normalize.o reconcile/compose_merge.o \
+	   reconcile/objdata.o reconcile/convert.o reconcile/docker.o reconcile/snapshot.o reconcile/plan.o reconcile/apply.o \
 	   reconcile/uhttp.o reconcile/repo.o reconcile/source.o reconcile/review.o reconcile/regauth.o reconcile/scrub.o reconcile/resolve.o reconcile/sync.o reconcile/log.o secrets/seal.o \
 	   forge/forge.o forge/http.o forge/ci.o
 CLI_OBJS = cli/main.o cli/review_cmd.o cli/help.o

@@ -16,8 +16,13 @@
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_CHANGES = 2, EXIT_UNDONE = 3, EXIT_USAGE = 64 };
 
+/* The arguments of the commands that load stacks: plan, apply and validate
+ * (parsed once, by main.c's parse_repo_args), stack deploy (its key,
+ * prune, resolve and registry_auth; docker's options), the agent (its
+ * own, agent/common.c). */
 struct repo_args {
 	const char *dir;	/* directory, or the Git repository with --rev */
+	const char *key_file;	/* --key, else SHOAL_KEY_FILE (cli_load_key) */
 	const char *rev;	/* a commit instead of the directory's files */
 	const char *base, *head; /* plan between two commits (offline) */
 	const char *path;	/* sub-path of the repository holding stacks/ */

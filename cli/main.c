@@ -68,6 +68,15 @@ static int use_color(void)
 	return isatty(STDOUT_FILENO) && !(nc && *nc);
 }
 
+/* --resolve-image's value: always, changed or never (else said). */
+static int resolve_mode_ok(const char *v)
+{
+	if (!strcmp(v, "always") || !strcmp(v, "changed") || !strcmp(v, "never"))
+		return 1;
+	fprintf(stderr, "shoal: invalid option %s for flag --resolve-image\n", v);
+	return 0;
+}
+
 /* ---------------- stack deploy / rm / ls ---------------- */
 
 /* The compose files of -c, read (- : stdin, as docker does); -1 after
@@ -119,22 +128,21 @@ static int cmd_stack_deploy(int argc, char **argv)
 					   {"key", required_argument, 0, 'k'},
 					   {0, 0, 0, 0}};
 	struct strv files = {0};
-	int prune = 0, c, ret = EXIT_FAIL, with_auth = 0;
-	const char *resolve = "always", *auth_file = NULL, *key_file = NULL;
+	struct repo_args a = {.resolve = "always"}; /* docker's default */
+	int c, ret = EXIT_FAIL, with_auth = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': strv_push(&files, xstrdup(optarg)); break;
-		case 'p': prune = 1; break;
-		case 'r': resolve = optarg; break;
+		case 'p': a.prune = 1; break;
+		case 'r': a.resolve = optarg; break;
 		case 'w': with_auth = 1; break;
-		case 'G': auth_file = optarg; break;
-		case 'k': key_file = optarg; break;
+		case 'G': a.registry_auth = optarg; break;
+		case 'k': a.key_file = optarg; break;
 		default: strv_free(&files); return EXIT_USAGE;
 		}
 	}
-	if (strcmp(resolve, "always") && strcmp(resolve, "changed") && strcmp(resolve, "never")) {
-		fprintf(stderr, "shoal: invalid option %s for flag --resolve-image\n", resolve);
+	if (!resolve_mode_ok(a.resolve)) {
 		strv_free(&files);
 		return EXIT_USAGE;
 	}
@@ -162,13 +170,13 @@ static int cmd_stack_deploy(int argc, char **argv)
 	if (read_compose_files(&files, cf, datas) < 0)
 		goto out;
 	wd = compose_workdir(files.v[0]);
-	if (cli_load_key(key_file, &key, &keyp) < 0 || cli_open_engine(&dk) < 0)
+	if (cli_load_key(a.key_file, &key, &keyp) < 0 || cli_open_engine(&dk) < 0)
 		goto out;
-	if (with_auth && !auth_file)
+	if (with_auth && !a.registry_auth)
 		def_auth = docker_config_file();
 	struct stack_files sf = {.stack = stack, .files = cf, .n = files.n, .workdir = wd, .keep_invalid = 1};
-	struct sync_opts so = {.dk = dk, .key = keyp, .files = &sf, .prune = prune, .resolve = resolve,
-			       .registry_auth = auth_file ? auth_file : def_auth, .report = &log_apply_report};
+	struct sync_opts so = {.dk = dk, .key = keyp, .files = &sf, .prune = a.prune, .resolve = a.resolve,
+			       .registry_auth = a.registry_auth ? a.registry_auth : def_auth, .report = &log_apply_report};
 	if (sync_plan(&so, &p, &r, &invalid) < 0)
 		goto out;
 	if (!invalid) {
@@ -354,11 +362,10 @@ static int repo_plan(const struct repo_args *a, const struct seal_key *key, stru
 	return sync_plan(so, p, r, invalid);
 }
 
-/* The options of plan, apply and validate into a, and the key of --key
- * (else SHOAL_KEY_FILE) into *k, *kp pointing to it (NULL: none): 0; -1 on
- * a usage error, -2 when the key cannot be loaded (said). */
-static int parse_repo_args(int argc, char **argv, struct repo_args *a, const char *formats, struct seal_key *k,
-			   const struct seal_key **kp)
+/* The options of plan, apply and validate into a (formats: the --format
+ * values the command takes, comma-separated, or NULL): 0, or -1 on a usage
+ * error. */
+static int parse_repo_args(int argc, char **argv, struct repo_args *a, const char *formats)
 {
 	static const struct option lo[] = {{"prune", no_argument, 0, 'p'},
 					   {"no-prune", no_argument, 0, 'n'},
@@ -378,14 +385,13 @@ static int parse_repo_args(int argc, char **argv, struct repo_args *a, const cha
 					   {"adopt-all", no_argument, 0, 'N'},
 					   {0, 0, 0, 0}};
 	int c;
-	const char *repo = NULL, *key_file = NULL;
-	*kp = NULL;
+	const char *repo = NULL;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'p': a->prune = 1; break;
 		case 'n': a->prune = 0; break;
-		case 'k': key_file = optarg; break;
+		case 'k': a->key_file = optarg; break;
 		case 'r': a->rev = optarg; break;
 		case 'b': a->base = optarg; break;
 		case 'h': a->head = optarg; break;
@@ -394,10 +400,8 @@ static int parse_repo_args(int argc, char **argv, struct repo_args *a, const cha
 		case 'S': a->require_signed = 1; break;
 		case 'A': a->allowed_signers = optarg; break;
 		case 'I':
-			if (strcmp(optarg, "always") && strcmp(optarg, "changed") && strcmp(optarg, "never")) {
-				fprintf(stderr, "shoal: invalid option %s for flag --resolve-image\n", optarg);
+			if (!resolve_mode_ok(optarg))
 				return -1;
-			}
 			a->resolve = optarg;
 			break;
 		case 'G': a->registry_auth = optarg; break;
@@ -422,7 +426,60 @@ static int parse_repo_args(int argc, char **argv, struct repo_args *a, const cha
 	if (argc - optind > 1 || (repo && argc - optind == 1))
 		return -1;
 	a->dir = repo ? repo : optind < argc ? argv[optind] : ".";
-	return cli_load_key(key_file, k, kp) < 0 ? -2 : 0;
+	return 0;
+}
+
+/* What plan, apply and validate hold from start to end (repo_cmd_end). */
+struct repo_cmd {
+	struct repo_args a;
+	struct seal_key key;
+	const struct seal_key *keyp; /* &key, or NULL: no key given */
+	struct docker *dk;
+	struct plan p;
+	struct repo r;
+	int invalid; /* stacks left out of the plan */
+};
+
+enum base_head { BASE_HEAD_REFUSED, BASE_HEAD_TAKEN };
+
+/* A repository command's options into rc->a, then its key: EXIT_OK to go
+ * on, else the exit code (a usage error: usage_text on stderr).  With
+ * BASE_HEAD_TAKEN, --base and --head go together, without --rev. */
+static int repo_cmd_start(struct repo_cmd *rc, int argc, char **argv, const char *formats, enum base_head bh,
+			  const char *usage_text)
+{
+	const struct repo_args *a = &rc->a;
+	int bad = parse_repo_args(argc, argv, &rc->a, formats) < 0;
+	if (!bad && cli_load_key(a->key_file, &rc->key, &rc->keyp) < 0)
+		return EXIT_FAIL;
+	if (!bad && bh == BASE_HEAD_TAKEN)
+		bad = !a->base != !a->head || (a->rev && a->base);
+	else if (!bad)
+		bad = a->base || a->head;
+	if (bad) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+/* The engine, then the repository planned against it into rc->p. */
+static int repo_cmd_plan(struct repo_cmd *rc, struct sync_opts *so)
+{
+	if (cli_open_engine(&rc->dk) < 0)
+		return -1;
+	so->dk = rc->dk;
+	return repo_plan(&rc->a, rc->keyp, so, &rc->p, &rc->r, &rc->invalid);
+}
+
+static void repo_cmd_end(struct repo_cmd *rc)
+{
+	repo_free(&rc->r);
+	plan_free(&rc->p);
+	docker_free(rc->dk);
+	if (rc->keyp)
+		sodium_memzero(&rc->key, sizeof rc->key);
+	strv_free(&rc->a.adopt);
 }
 
 /* shoal plan --base REV --head REV: no engine, only the repository. */
@@ -463,125 +520,80 @@ static int offline_plan(const struct repo_args *a, const struct seal_key *key)
 
 static int cmd_plan(int argc, char **argv)
 {
-	struct repo_args a = {.format = "text", .prune = 1};
-	struct seal_key key;
-	const struct seal_key *keyp = NULL;
-	struct docker *dk = NULL;
-	struct plan p = {0};
-	struct repo r = {0};
-	int invalid = 0, ret = EXIT_FAIL;
-	int pr = parse_repo_args(argc, argv, &a, "text,json,markdown", &key, &keyp);
-	if (pr == 0 && (!a.base != !a.head || (a.rev && a.base)))
-		pr = -1;
-	if (pr < 0) {
-		if (pr == -1)
-			fprintf(stderr, "usage: shoal plan [DIR] [--rev REV] [--format text|json] [--no-prune] [--key FILE] [--adopt STACK | --adopt-all]\n"
-					"       shoal plan --base REV --head REV [--repo PATH] [--path P] [--format text|json|markdown]\n");
-		ret = pr == -1 ? EXIT_USAGE : EXIT_FAIL;
+	struct repo_cmd rc = {.a = {.format = "text", .prune = 1}};
+	int ret = repo_cmd_start(&rc, argc, argv, "text,json,markdown", BASE_HEAD_TAKEN,
+				 "usage: shoal plan [DIR] [--rev REV] [--format text|json] [--no-prune] [--key FILE] [--adopt STACK | --adopt-all]\n"
+				 "       shoal plan --base REV --head REV [--repo PATH] [--path P] [--format text|json|markdown]\n");
+	if (ret != EXIT_OK)
+		goto out;
+	ret = EXIT_FAIL;
+	if (rc.a.base) {
+		ret = offline_plan(&rc.a, rc.keyp);
 		goto out;
 	}
-	if (a.base) {
-		ret = offline_plan(&a, keyp);
-		goto out;
-	}
-	if (!strcmp(a.format, "markdown")) {
+	if (!strcmp(rc.a.format, "markdown")) {
 		fprintf(stderr, "shoal: --format markdown is for plans between commits (--base/--head)\n");
 		ret = EXIT_USAGE;
 		goto out;
 	}
-	if (cli_open_engine(&dk) < 0)
+	struct sync_opts so = {0};
+	if (repo_cmd_plan(&rc, &so) < 0)
 		goto out;
-	struct sync_opts so = {.dk = dk};
-	if (repo_plan(&a, keyp, &so, &p, &r, &invalid) < 0)
-		goto out;
-	if (!strcmp(a.format, "json"))
-		plan_print_json(&p);
+	if (!strcmp(rc.a.format, "json"))
+		plan_print_json(&rc.p);
 	else
-		plan_print_text(&p, use_color());
-	ret = invalid ? EXIT_FAIL : p.n ? EXIT_CHANGES : EXIT_OK;
+		plan_print_text(&rc.p, use_color());
+	ret = rc.invalid ? EXIT_FAIL : rc.p.n ? EXIT_CHANGES : EXIT_OK;
 out:
-	repo_free(&r);
-	plan_free(&p);
-	docker_free(dk);
-	if (keyp)
-		sodium_memzero(&key, sizeof key);
-	strv_free(&a.adopt);
+	repo_cmd_end(&rc);
 	return ret;
 }
 
 static int cmd_apply(int argc, char **argv)
 {
-	struct repo_args a = {.prune = 1};
-	struct seal_key key;
-	const struct seal_key *keyp = NULL;
-	struct docker *dk = NULL;
-	struct plan p = {0};
-	struct repo r = {0};
-	int invalid = 0, ret = EXIT_FAIL;
-	int pr = parse_repo_args(argc, argv, &a, NULL, &key, &keyp);
-	if (pr == 0 && (a.base || a.head))
-		pr = -1;
-	if (pr < 0) {
-		if (pr == -1)
-			fprintf(stderr, "usage: shoal apply [DIR] [--rev REV] [--path P] [--prune | --no-prune] [--key FILE] [--adopt STACK | --adopt-all]\n");
-		ret = pr == -1 ? EXIT_USAGE : EXIT_FAIL;
+	struct repo_cmd rc = {.a = {.prune = 1}};
+	int ret = repo_cmd_start(&rc, argc, argv, NULL, BASE_HEAD_REFUSED,
+				 "usage: shoal apply [DIR] [--rev REV] [--path P] [--prune | --no-prune] [--key FILE] [--adopt STACK | --adopt-all]\n");
+	if (ret != EXIT_OK)
 		goto out;
-	}
-	if (cli_open_engine(&dk) < 0)
-		goto out;
-	struct sync_opts so = {.dk = dk};
-	if (repo_plan(&a, keyp, &so, &p, &r, &invalid) < 0)
+	ret = EXIT_FAIL;
+	struct sync_opts so = {0};
+	if (repo_cmd_plan(&rc, &so) < 0)
 		goto out;
 	struct apply_result res;
-	int ar = sync_apply(&so, &p, &res);
+	int ar = sync_apply(&so, &rc.p, &res);
 	char *sum = sync_summary(&so, &res);
 	printf("%s\n", sum);
 	free(sum);
-	ret = ar == 0 && !invalid ? EXIT_OK : EXIT_FAIL;
+	ret = ar == 0 && !rc.invalid ? EXIT_OK : EXIT_FAIL;
 out:
-	repo_free(&r);
-	plan_free(&p);
-	docker_free(dk);
-	if (keyp)
-		sodium_memzero(&key, sizeof key);
-	strv_free(&a.adopt);
+	repo_cmd_end(&rc);
 	return ret;
 }
 
 static int cmd_validate(int argc, char **argv)
 {
-	struct repo_args a = {0};
-	struct seal_key key;
-	const struct seal_key *keyp = NULL;
+	struct repo_cmd rc = {0};
 	struct source *src = NULL;
 	struct diags d = {0};
-	struct repo r = {0};
-	int ret = EXIT_FAIL;
-	int pr = parse_repo_args(argc, argv, &a, NULL, &key, &keyp);
-	if (pr == 0 && (a.base || a.head))
-		pr = -1;
-	if (pr < 0) {
-		if (pr == -1)
-			fprintf(stderr, "usage: shoal validate [DIR | --rev REV [--repo PATH]] [--path P] [--key FILE]\n");
-		ret = pr == -1 ? EXIT_USAGE : EXIT_FAIL;
+	int ret = repo_cmd_start(&rc, argc, argv, NULL, BASE_HEAD_REFUSED,
+				 "usage: shoal validate [DIR | --rev REV [--repo PATH]] [--path P] [--key FILE]\n");
+	if (ret != EXIT_OK)
 		goto out;
-	}
-	if (!(src = sync_source_open(a.dir, a.rev, a.path)))
+	ret = EXIT_FAIL;
+	if (!(src = sync_source_open(rc.a.dir, rc.a.rev, rc.a.path)))
 		goto out;
 	/* without a key, sealed files are checked for form and scope only */
-	struct repo_opts ro = {.key = keyp, .check_only = !keyp};
-	int rc = repo_load(src, &ro, &r, &d);
+	struct repo_opts ro = {.key = rc.keyp, .check_only = !rc.keyp};
+	int lr = repo_load(src, &ro, &rc.r, &d);
 	diags_print(&d);
-	ret = rc < 0 || d.nerrors ? EXIT_FAIL : EXIT_OK;
+	ret = lr < 0 || d.nerrors ? EXIT_FAIL : EXIT_OK;
 	if (ret == EXIT_OK)
-		printf("%zu stack%s valid\n", r.n, r.n == 1 ? "" : "s");
+		printf("%zu stack%s valid\n", rc.r.n, rc.r.n == 1 ? "" : "s");
 out:
-	repo_free(&r);
 	diags_free(&d);
 	source_free(src);
-	if (keyp)
-		sodium_memzero(&key, sizeof key);
-	strv_free(&a.adopt);
+	repo_cmd_end(&rc);
 	return ret;
 }
 
@@ -813,13 +825,11 @@ static int cmd_unseal(int argc, char **argv)
 	}
 	free(a.pks);
 	struct seal_key k;
+	const struct seal_key *kp;
 	char *err = NULL, *data;
 	size_t len;
-	if (seal_load_key(a.key, &k, &err) < 0) {
-		fprintf(stderr, "shoal: %s\n", err);
-		free(err);
+	if (cli_load_key(a.key, &k, &kp) < 0)
 		return EXIT_FAIL;
-	}
 	if (read_input(a.in, &data, &len) < 0) {
 		sodium_memzero(&k, sizeof k);
 		return EXIT_FAIL;
@@ -851,10 +861,9 @@ static int cmd_reseal(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	struct seal_key k;
+	const struct seal_key *kp;
 	char *err = NULL;
-	if (seal_load_key(a.key, &k, &err) < 0) {
-		fprintf(stderr, "shoal: %s\n", err);
-		free(err);
+	if (cli_load_key(a.key, &k, &kp) < 0) {
 		free(a.pks);
 		return EXIT_FAIL;
 	}

@@ -5,6 +5,10 @@
  *
  * The result is one ynode tree in a canonical shape (see compose.c, "the
  * normalised shape") that convert.c turns into Swarm API objects.
+ *
+ * compose.c owns the driver (compose_load), interpolation and file access;
+ * compose_schema.c the schema table and its check; compose_normalize.c
+ * the long syntax; compose_merge.c the merge.  Only compose.h is public.
  */
 #ifndef SHOAL_COMPOSE_H
 #define SHOAL_COMPOSE_H
@@ -54,5 +58,10 @@ int compose_read_rel_shown(const struct compose_opts *o, const char *path, const
 /* Scalar conversions used by the loader and the converter. */
 int compose_parse_bool(const char *s, int *out);
 int compose_parse_bytes(const char *s, long long *out);
+/* The boolean at key k of map m (normalised); 0 when absent or not one. */
+int compose_get_bool(const struct ynode *m, const char *k);
+/* A scalar's text the way Go's fmt.Sprint prints the YAML value (null:
+ * ""); caller frees. */
+char *compose_scalar_text(const struct ynode *n);
 
 #endif

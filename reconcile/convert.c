@@ -14,7 +14,7 @@
 
 #include <sodium.h>
 
-#include "../secrets/seal.h"
+#include "objdata.h"
 #include "scrub.h"
 
 struct cctx {
@@ -112,59 +112,57 @@ const char **json_sorted_keys(const json_t *obj, size_t *n)
 
 /* ---- typed getters over the normalised model ---- */
 
+/* What gint, gdur and gdur_nonneg found. */
+enum got {
+	GOT_BAD = -1,	/* there, but not a valid value (said) */
+	GOT_NONE = 0,	/* absent, or not a scalar: *out untouched */
+	GOT_SET = 1,	/* *out holds the value */
+};
+
 static const char *gstr(const struct ynode *m, const char *k)
 {
 	const struct ynode *n = ynode_get(m, k);
 	return n && n->kind == Y_SCALAR ? n->s : NULL;
 }
 
-static int gbool(const struct ynode *m, const char *k)
-{
-	const struct ynode *n = ynode_get(m, k);
-	int b = 0;
-	if (n && n->kind == Y_SCALAR)
-		compose_parse_bool(n->s, &b);
-	return b;
-}
-
-static int gint(struct cctx *c, const struct ynode *m, const char *k, long long *out)
+static enum got gint(struct cctx *c, const struct ynode *m, const char *k, long long *out)
 {
 	const struct ynode *n = ynode_get(m, k);
 	if (!n || n->kind != Y_SCALAR)
-		return 0;
+		return GOT_NONE;
 	if (compose_parse_int(n->s, out) < 0) {
 		char *end;
 		double d = strtod(n->s, &end);
 		/* outside long long, the cast itself is undefined: check first */
 		if (*end || !(d >= -9.2e18 && d <= 9.2e18) || d != (double)(long long)d) {
 			cerr(c, n, "%s: invalid integer %s", k, n->s);
-			return -1;
+			return GOT_BAD;
 		}
 		*out = (long long)d;
 	}
-	return 1;
+	return GOT_SET;
 }
 
-static int gdur(struct cctx *c, const struct ynode *m, const char *k, long long *out)
+static enum got gdur(struct cctx *c, const struct ynode *m, const char *k, long long *out)
 {
 	const struct ynode *n = ynode_get(m, k);
 	if (!n || n->kind != Y_SCALAR)
-		return 0;
+		return GOT_NONE;
 	if (compose_parse_duration(n->s, out) < 0) {
 		cerr(c, n, "%s: invalid duration %s", k, n->s);
-		return -1;
+		return GOT_BAD;
 	}
-	return 1;
+	return GOT_SET;
 }
 
 /* gdur for durations the engine refuses when negative (swarmkit's
  * controlapi checks them only after the stack's networks exist). */
-static int gdur_nonneg(struct cctx *c, const struct ynode *m, const char *k, long long *out)
+static enum got gdur_nonneg(struct cctx *c, const struct ynode *m, const char *k, long long *out)
 {
-	int rc = gdur(c, m, k, out);
-	if (rc > 0 && *out < 0) {
+	enum got rc = gdur(c, m, k, out);
+	if (rc == GOT_SET && *out < 0) {
 		cerr(c, ynode_get(m, k), "%s cannot be negative", k);
-		return -1;
+		return GOT_BAD;
 	}
 	return rc;
 }
@@ -218,9 +216,15 @@ static int cpus_int(const char *p, const char *end, unsigned long long *v)
 
 /* The CLI's ParseCPUs: Go's big.Rat SetString (a sign, decimal digits
  * with a point and an exponent, or a fraction a/b) times 1e9, which must
- * be an integer ("value is too precise": -2).  Base prefixes (0x...)
- * and '_' separators, which big.Rat also reads, are refused. */
-static int parse_cpus(const char *s, long long *nanos)
+ * be an integer (else CPUS_TOO_PRECISE).  Base prefixes (0x...) and '_'
+ * separators, which big.Rat also reads, are refused. */
+enum cpus_rc {
+	CPUS_OK = 0,
+	CPUS_INVALID = -1,	/* not a rational number */
+	CPUS_TOO_PRECISE = -2,	/* finer than a nanoCPU */
+};
+
+static enum cpus_rc parse_cpus(const char *s, long long *nanos)
 {
 	const char *p = s;
 	int neg = 0;
@@ -231,10 +235,10 @@ static int parse_cpus(const char *s, long long *nanos)
 	if (slash) {
 		unsigned long long num, den;
 		if (cpus_int(p, slash, &num) < 0 || cpus_int(slash + 1, NULL, &den) < 0 || !den)
-			return -1;
+			return CPUS_INVALID;
 		m = (__int128)num * 1000000000;
 		if (m % den)
-			return -2;
+			return CPUS_TOO_PRECISE;
 		m /= den;
 	} else {
 		int digits = 0, dot = 0, scale = 0;
@@ -245,41 +249,41 @@ static int parse_cpus(const char *s, long long *nanos)
 				continue;
 			}
 			if (m > (__int128)1000000000000000000LL * 1000000000LL)
-				return -1;
+				return CPUS_INVALID;
 			m = m * 10 + (*p - '0');
 			digits++;
 			scale += dot;
 		}
 		if (!digits)
-			return -1;
+			return CPUS_INVALID;
 		if (*p == 'e' || *p == 'E') {
 			int eneg = 0;
 			p++;
 			if (*p == '+' || *p == '-')
 				eneg = *p++ == '-';
 			if (!isdigit((unsigned char)*p))
-				return -1;
+				return CPUS_INVALID;
 			for (; isdigit((unsigned char)*p); p++)
 				if ((e = e * 10 + (*p - '0')) > 100000)
-					return -1;
+					return CPUS_INVALID;
 			if (eneg)
 				e = -e;
 		}
 		if (*p)
-			return -1;
+			return CPUS_INVALID;
 		for (long long k = e - scale + 9; k > 0 && m; k--)
 			if ((m *= 10) > LLONG_MAX)
-				return -1;
+				return CPUS_INVALID;
 		for (long long k = e - scale + 9; k < 0 && m; k++) {
 			if (m % 10)
-				return -2;
+				return CPUS_TOO_PRECISE;
 			m /= 10;
 		}
 	}
 	if (m > LLONG_MAX)
-		return -1;
+		return CPUS_INVALID;
 	*nanos = neg ? -(long long)m : (long long)m;
-	return 0;
+	return CPUS_OK;
 }
 
 static int size_of(struct cctx *c, const struct ynode *n, long long *out)
@@ -317,7 +321,7 @@ static void convert_networks(struct cctx *c, struct desired *ds, const struct st
 		const struct ynode *nw = ynode_get(nets, key);
 		const struct ynode *ext = nw ? ynode_get(nw, "external") : NULL;
 		const char *name = nw ? gstr(nw, "name") : NULL;
-		if (ext && gbool(ext, "external")) {
+		if (ext && compose_get_bool(ext, "external")) {
 			json_object_set_new(ds->ext_networks, name ? name : key, json_string(key));
 			continue;
 		}
@@ -341,9 +345,9 @@ static void convert_networks(struct cctx *c, struct desired *ds, const struct st
 		json_object_set_new(b, "Driver", json_string(drv ? drv : "overlay"));
 		if (nw && ynode_get(nw, "driver_opts"))
 			json_object_set_new(b, "Options", jstrmap(ynode_get(nw, "driver_opts")));
-		if (nw && gbool(nw, "internal"))
+		if (nw && compose_get_bool(nw, "internal"))
 			json_object_set_new(b, "Internal", json_true());
-		if (nw && gbool(nw, "attachable"))
+		if (nw && compose_get_bool(nw, "attachable"))
 			json_object_set_new(b, "Attachable", json_true());
 		const struct ynode *ipam = nw ? ynode_get(nw, "ipam") : NULL;
 		if (ipam && ipam->kind == Y_MAP) {
@@ -399,48 +403,6 @@ static size_t b64_decoded_len(const char *b)
 	return n / 4 * 3 - (b[n - 1] == '=') - (b[n - 2] == '=');
 }
 
-static char *to_base64(const unsigned char *p, size_t len)
-{
-	size_t bl = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
-	char *b = xmalloc(bl);
-	sodium_bin2base64(b, bl, p, len, sodium_base64_VARIANT_ORIGINAL);
-	return b;
-}
-
-/* A sealed secret/config file, scope STACK/KEY: its plaintext as base64,
- * and in *hash_input what names the object (the sealed text's fingerprint,
- * so the name tells nothing of the value). */
-static char *open_sealed(struct cctx *c, const struct ynode *file, const char *key, const char *data, size_t len,
-			 char **hash_input)
-{
-	char *scope = xasprintf("%s/%s", c->stack, key), *err = NULL, *b64 = NULL;
-	char fp[13];
-	seal_fingerprint(data, len, fp);
-	*hash_input = xasprintf("sealed:%s", fp);
-	if (c->o->key) {
-		unsigned char *p;
-		size_t pl;
-		if (seal_open(data, len, scope, c->o->key, &p, &pl, &err) == 0) {
-			b64 = to_base64(p, pl);
-			unsigned char rkey[32];
-			seal_redact_key(c->o->key, rkey);
-			scrub_add_sealed(rkey, p, pl);
-			sodium_memzero(rkey, sizeof rkey);
-			seal_free_plain(p, pl);
-		}
-	} else if (c->o->check_only) {
-		if (seal_check(data, len, scope, &err) == 0)
-			b64 = xstrdup("");
-	} else {
-		err = xstrdup("is sealed: give the private key with --key FILE (or SHOAL_KEY_FILE)");
-	}
-	if (!b64)
-		cerr(c, file, "%s: %s", ynode_str(file), err);
-	free(err);
-	free(scope);
-	return b64;
-}
-
 static void convert_file_objects(struct cctx *c, const char *section, json_t *out,
 				 json_t *ext_out)
 {
@@ -451,7 +413,7 @@ static void convert_file_objects(struct cctx *c, const char *section, json_t *ou
 		const struct ynode *obj = sec->v[i];
 		const char *name = gstr(obj, "name");
 		const struct ynode *ext = ynode_get(obj, "external");
-		if (ext && gbool(ext, "external")) {
+		if (ext && compose_get_bool(ext, "external")) {
 			json_object_set_new(ext_out, name ? name : key, json_string(key));
 			continue;
 		}
@@ -475,32 +437,23 @@ static void convert_file_objects(struct cctx *c, const char *section, json_t *ou
 				json_object_set_new(drv, "Options", jstrmap(ynode_get(obj, "driver_opts")));
 			json_object_set_new(spec, "Driver", drv);
 			b64 = xstrdup("");
+		} else if (!file) {
+			cerr(c, obj, "%s %s: file is required", is_secret ? "secret" : "config", key);
+			b64 = xstrdup("");
 		} else {
-			char *data = NULL;
-			size_t len = 0;
-			if (!file) {
-				cerr(c, obj, "%s %s: file is required", is_secret ? "secret" : "config", key);
-			} else if (compose_read_rel(c->o->copts, ynode_str(file), file, c->d, &data, &len) == 0) {
-				if (seal_is_sealed(data, len)) {
-					b64 = open_sealed(c, file, key, data, len, &hash_input);
-					sized = b64 && c->o->key; /* not a form check's stand-in */
-					const char *td = gstr(obj, "template_driver");
-					if (td && *td) /* its errors would quote pieces of it */
-						cerr(c, ynode_get(obj, "template_driver"),
-						     "%s %s: a sealed file is never expanded as a template (template_driver)",
-						     is_secret ? "secret" : "config", key);
-				} else {
-					b64 = to_base64((unsigned char *)data, len);
-					sized = 1;
-					char *label = xasprintf("(%s %s)", is_secret ? "secret" : "config", key);
-					scrub_add(data, len, label, is_secret ? SCRUB_LINES : 0);
-					free(label);
-				}
-				sodium_memzero(data, len);
-				free(data);
-			}
-			if (!b64)
-				b64 = xstrdup("");
+			/* read and opened before (objdata.c): a copy to hash and send */
+			const struct obj_data *od = objdata_find(c->o->data, obj);
+			if (!od)
+				cerr(c, file, "%s: not loaded", ynode_str(file));
+			b64 = xstrdup(od && od->b64 ? od->b64 : "");
+			sized = od && od->sized;
+			if (od && od->hash_input)
+				hash_input = xstrdup(od->hash_input);
+			const char *td = gstr(obj, "template_driver");
+			if (od && od->sealed && td && *td) /* its errors would quote pieces of it */
+				cerr(c, ynode_get(obj, "template_driver"),
+				     "%s %s: a sealed file is never expanded as a template (template_driver)",
+				     is_secret ? "secret" : "config", key);
 		}
 		json_t *templ = NULL;
 		const char *td = gstr(obj, "template_driver");
@@ -592,7 +545,7 @@ static json_t *convert_refs(struct cctx *c, const struct ynode *svc, const char 
 		strv_push(&targets, xstrdup(target));
 		const char *uid = gstr(r, "uid"), *gid = gstr(r, "gid");
 		long long mode = 0444;
-		if (gint(c, r, "mode", &mode) < 0)
+		if (gint(c, r, "mode", &mode) == GOT_BAD)
 			continue;
 		json_t *f = json_object();
 		json_object_set_new(f, "Name", json_string(target));
@@ -640,6 +593,195 @@ static json_t *convert_refs(struct cctx *c, const struct ynode *svc, const char 
 
 static char *template_problem(const char *s);
 
+/* A volume mount's source (the stack's volume, or its name:) and options:
+ * a volume the stack makes carries its labels and driver. */
+static void mount_volume(struct cctx *c, json_t *m, const struct ynode *v, const char *src, const struct ynode *vols)
+{
+	const struct ynode *vol = ynode_get(v, "volume");
+	const struct ynode *sv = ynode_get(vols, src);
+	if (!vols || !ynode_key(vols, src)) {
+		cerr(c, v, "undefined volume \"%s\"", src);
+		return;
+	}
+	char *s = scope(c, src);
+	const char *nm = sv ? gstr(sv, "name") : NULL;
+	json_object_set_new(m, "Source", json_string(nm ? nm : s));
+	free(s);
+	json_t *vo = json_object();
+	if (vol && compose_get_bool(vol, "nocopy"))
+		json_object_set_new(vo, "NoCopy", json_true());
+	/* not in the schema, which leaves volume open: the
+	 * CLI reads it (engines with API 1.45: plan.c) */
+	const char *sub = vol ? gstr(vol, "subpath") : NULL;
+	if (sub && *sub)
+		json_object_set_new(vo, "Subpath", json_string(sub));
+	const struct ynode *ext = sv ? ynode_get(sv, "external") : NULL;
+	if (!(ext && compose_get_bool(ext, "external"))) {
+		json_object_set_new(vo, "Labels", labels_with_ns(c, sv ? ynode_get(sv, "labels") : NULL));
+		const char *drv = sv ? gstr(sv, "driver") : NULL;
+		const struct ynode *dopts = sv ? ynode_get(sv, "driver_opts") : NULL;
+		if ((drv && *drv) || dopts) {
+			json_t *dc = json_object();
+			json_object_set_new(dc, "Name", json_string(drv ? drv : ""));
+			if (dopts)
+				json_object_set_new(dc, "Options", jstrmap(dopts));
+			json_object_set_new(vo, "DriverConfig", dc);
+		}
+	}
+	json_object_set_new(m, "VolumeOptions", vo);
+}
+
+/* filepath.Join(workdir, src): "./" and ".." cleaned, absolute. */
+static char *join_clean(const char *workdir, const char *src)
+{
+	char *joined = xasprintf("%s/%s", workdir ? workdir : ".", src);
+	struct strv parts = {0};
+	char *save = NULL;
+	for (char *t = strtok_r(joined, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(t, "."))
+			continue;
+		if (!strcmp(t, "..")) {
+			if (parts.n)
+				free(parts.v[--parts.n]);
+			continue;
+		}
+		strv_push(&parts, xstrdup(t));
+	}
+	struct buf b;
+	buf_init(&b, 0);
+	for (size_t k = 0; k < parts.n; k++)
+		buf_addf(&b, "/%s", parts.v[k]);
+	if (!b.len)
+		buf_adds(&b, "/");
+	strv_free(&parts);
+	free(joined);
+	return buf_detach(&b);
+}
+
+/* A bind mount's source on the node: absolute (in a repository it must be
+ * written so), ~ from HOME, else relative to the compose file's folder. */
+static char *bind_source(struct cctx *c, const struct ynode *v, const char *src)
+{
+	if (src[0] == '/')
+		return xstrdup(src);
+	if (c->o->repo_mode) {
+		cerr(c, v, "bind mount source %s is relative: in a repository it must be an absolute path on the node", src);
+		return xstrdup(src);
+	}
+	if (src[0] == '~') {
+		const char *home = c->o->copts->lookup(c->o->copts->lookup_ctx, "HOME");
+		return home ? xasprintf("%s%s", home, src + 1) : xstrdup(src);
+	}
+	return join_clean(c->o->copts->workdir, src);
+}
+
+static void mount_bind(struct cctx *c, json_t *m, const struct ynode *v, const char *src)
+{
+	const struct ynode *bind = ynode_get(v, "bind"), *vol = ynode_get(v, "volume"), *tmpfs = ynode_get(v, "tmpfs");
+	if (!src || !*src) {
+		cerr(c, v, "invalid mount config for type \"bind\": field Source must not be empty");
+	} else {
+		char *path = bind_source(c, v, src);
+		json_object_set_new(m, "Source", json_string(path));
+		free(path);
+	}
+	if (vol || tmpfs)
+		cerr(c, v, "%s options are incompatible with type bind", vol ? "volume" : "tmpfs");
+	if (bind) {
+		json_t *bo = json_object();
+		const char *pr = gstr(bind, "propagation");
+		if (pr && *pr)
+			json_object_set_new(bo, "Propagation", json_string(pr));
+		json_object_set_new(m, "BindOptions", bo);
+	}
+}
+
+static void mount_tmpfs(struct cctx *c, json_t *m, const struct ynode *v, const char *src)
+{
+	const struct ynode *bind = ynode_get(v, "bind"), *vol = ynode_get(v, "volume"), *tmpfs = ynode_get(v, "tmpfs");
+	if (src && *src)
+		cerr(c, v, "invalid tmpfs source, source must be empty");
+	if (bind || vol)
+		cerr(c, v, "%s options are incompatible with type tmpfs", bind ? "bind" : "volume");
+	if (tmpfs) {
+		json_t *to = json_object();
+		const struct ynode *sz = ynode_get(tmpfs, "size");
+		long long bytes;
+		if (sz && sz->kind == Y_SCALAR && size_of(c, sz, &bytes) == 0 && bytes)
+			json_object_set_new(to, "SizeBytes", json_integer(bytes));
+		json_object_set_new(m, "TmpfsOptions", to);
+	}
+}
+
+/* A CSI volume (API 1.42): a volume of the file, or a group. */
+static void mount_cluster(struct cctx *c, json_t *m, const struct ynode *v, const char *src, const struct ynode *vols)
+{
+	const struct ynode *bind = ynode_get(v, "bind"), *vol = ynode_get(v, "volume"), *tmpfs = ynode_get(v, "tmpfs");
+	if (!src || !*src) {
+		cerr(c, v, "invalid cluster source, source cannot be empty");
+	} else if (tmpfs || bind || vol) {
+		cerr(c, v, "%s options are incompatible with type cluster", tmpfs ? "tmpfs" : bind ? "bind" : "volume");
+	} else if (str_has_prefix(src, "group:")) {
+		json_object_set_new(m, "Source", json_string(src));
+	} else if (!vols || !ynode_key(vols, src)) {
+		cerr(c, v, "undefined volume \"%s\"", src);
+	} else {
+		const struct ynode *sv = ynode_get(vols, src);
+		const char *nm = sv ? gstr(sv, "name") : NULL;
+		char *sc = scope(c, src);
+		json_object_set_new(m, "Source", json_string(nm && *nm ? nm : sc));
+		free(sc);
+	}
+	json_object_set_new(m, "ClusterOptions", json_object());
+}
+
+/* One item of a service's volumes (long syntax) as a Mount. */
+static json_t *convert_mount(struct cctx *c, const struct ynode *v, const struct ynode *vols)
+{
+	const char *type = gstr(v, "type");
+	const char *src = gstr(v, "source");
+	const char *tgt = gstr(v, "target");
+	if (!type || !*type)
+		type = "volume";
+	json_t *m = json_object();
+	json_object_set_new(m, "Type", json_string(type));
+	json_object_set_new(m, "Target", json_string(tgt ? tgt : ""));
+	if (compose_get_bool(v, "read_only"))
+		json_object_set_new(m, "ReadOnly", json_true());
+	const char *cons = gstr(v, "consistency");
+	if (cons && *cons)
+		json_object_set_new(m, "Consistency", json_string(cons));
+	const struct ynode *bind = ynode_get(v, "bind"), *vol = ynode_get(v, "volume"), *tmpfs = ynode_get(v, "tmpfs");
+	if (!strcmp(type, "volume")) {
+		if (tmpfs || bind)
+			cerr(c, v, "%s options are incompatible with type volume", tmpfs ? "tmpfs" : "bind");
+		if (src && *src)
+			mount_volume(c, m, v, src, vols);
+	} else if (!strcmp(type, "bind")) {
+		mount_bind(c, m, v, src);
+	} else if (!strcmp(type, "tmpfs")) {
+		mount_tmpfs(c, m, v, src);
+	} else if (!strcmp(type, "npipe")) {
+		if (!src || !*src)
+			cerr(c, v, "invalid npipe source, source cannot be empty");
+		else
+			json_object_set_new(m, "Source", json_string(src));
+	} else if (!strcmp(type, "image")) {
+		/* an image's file system (engines with API 1.48: plan.c) */
+		if (!src || !*src)
+			cerr(c, v, "invalid image source, source cannot be empty");
+		else if (vol || bind || tmpfs)
+			cerr(c, v, "%s options are incompatible with type image", vol ? "volume" : bind ? "bind" : "tmpfs");
+		else
+			json_object_set_new(m, "Source", json_string(src));
+	} else if (!strcmp(type, "cluster")) {
+		mount_cluster(c, m, v, src, vols);
+	} else {
+		cerr(c, v, "volume type must be volume, bind, tmpfs, npipe, or cluster");
+	}
+	return m;
+}
+
 static json_t *convert_mounts(struct cctx *c, const struct ynode *svc)
 {
 	const struct ynode *l = ynode_get(svc, "volumes");
@@ -647,154 +789,9 @@ static json_t *convert_mounts(struct cctx *c, const struct ynode *svc)
 	json_t *arr = json_array();
 	for (size_t i = 0; l && l->kind == Y_SEQ && i < l->n; i++) {
 		const struct ynode *v = l->v[i];
-		const char *type = gstr(v, "type");
 		const char *src = gstr(v, "source");
 		const char *tgt = gstr(v, "target");
-		if (!type || !*type)
-			type = "volume";
-		json_t *m = json_object();
-		json_object_set_new(m, "Type", json_string(type));
-		json_object_set_new(m, "Target", json_string(tgt ? tgt : ""));
-		if (gbool(v, "read_only"))
-			json_object_set_new(m, "ReadOnly", json_true());
-		const char *cons = gstr(v, "consistency");
-		if (cons && *cons)
-			json_object_set_new(m, "Consistency", json_string(cons));
-		const struct ynode *bind = ynode_get(v, "bind"), *vol = ynode_get(v, "volume"),
-				  *tmpfs = ynode_get(v, "tmpfs");
-		if (!strcmp(type, "volume")) {
-			if (tmpfs || bind)
-				cerr(c, v, "%s options are incompatible with type volume", tmpfs ? "tmpfs" : "bind");
-			if (src && *src) {
-				const struct ynode *sv = ynode_get(vols, src);
-				if (!vols || !ynode_key(vols, src)) {
-					cerr(c, v, "undefined volume \"%s\"", src);
-				} else {
-					char *s = scope(c, src);
-					const char *nm = sv ? gstr(sv, "name") : NULL;
-					json_object_set_new(m, "Source", json_string(nm ? nm : s));
-					free(s);
-					json_t *vo = json_object();
-					if (vol && gbool(vol, "nocopy"))
-						json_object_set_new(vo, "NoCopy", json_true());
-					/* not in the schema, which leaves volume open: the
-					 * CLI reads it (engines with API 1.45: plan.c) */
-					const char *sub = vol ? gstr(vol, "subpath") : NULL;
-					if (sub && *sub)
-						json_object_set_new(vo, "Subpath", json_string(sub));
-					const struct ynode *ext = sv ? ynode_get(sv, "external") : NULL;
-					if (!(ext && gbool(ext, "external"))) {
-						json_object_set_new(vo, "Labels", labels_with_ns(c, sv ? ynode_get(sv, "labels") : NULL));
-						const char *drv = sv ? gstr(sv, "driver") : NULL;
-						const struct ynode *dopts = sv ? ynode_get(sv, "driver_opts") : NULL;
-						if ((drv && *drv) || dopts) {
-							json_t *dc = json_object();
-							json_object_set_new(dc, "Name", json_string(drv ? drv : ""));
-							if (dopts)
-								json_object_set_new(dc, "Options", jstrmap(dopts));
-							json_object_set_new(vo, "DriverConfig", dc);
-						}
-					}
-					json_object_set_new(m, "VolumeOptions", vo);
-				}
-			}
-		} else if (!strcmp(type, "bind")) {
-			if (!src || !*src) {
-				cerr(c, v, "invalid mount config for type \"bind\": field Source must not be empty");
-			} else {
-				char *path;
-				if (src[0] == '/') {
-					path = xstrdup(src);
-				} else if (c->o->repo_mode) {
-					cerr(c, v, "bind mount source %s is relative: in a repository it must be an absolute path on the node", src);
-					path = xstrdup(src);
-				} else if (src[0] == '~') {
-					const char *home = c->o->copts->lookup(c->o->copts->lookup_ctx, "HOME");
-					path = home ? xasprintf("%s%s", home, src + 1) : xstrdup(src);
-				} else {
-					/* filepath.Join(workdir, src): clean "./" and ".." */
-					char *joined = xasprintf("%s/%s", c->o->copts->workdir ? c->o->copts->workdir : ".", src);
-					struct strv parts = {0};
-					char *save = NULL;
-					for (char *t = strtok_r(joined, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
-						if (!strcmp(t, "."))
-							continue;
-						if (!strcmp(t, "..")) {
-							if (parts.n)
-								free(parts.v[--parts.n]);
-							continue;
-						}
-						strv_push(&parts, xstrdup(t));
-					}
-					struct buf b;
-					buf_init(&b, 0);
-					for (size_t k = 0; k < parts.n; k++)
-						buf_addf(&b, "/%s", parts.v[k]);
-					if (!b.len)
-						buf_adds(&b, "/");
-					path = buf_detach(&b);
-					strv_free(&parts);
-					free(joined);
-				}
-				json_object_set_new(m, "Source", json_string(path));
-				free(path);
-			}
-			if (vol || tmpfs)
-				cerr(c, v, "%s options are incompatible with type bind", vol ? "volume" : "tmpfs");
-			if (bind) {
-				json_t *bo = json_object();
-				const char *pr = gstr(bind, "propagation");
-				if (pr && *pr)
-					json_object_set_new(bo, "Propagation", json_string(pr));
-				json_object_set_new(m, "BindOptions", bo);
-			}
-		} else if (!strcmp(type, "tmpfs")) {
-			if (src && *src)
-				cerr(c, v, "invalid tmpfs source, source must be empty");
-			if (bind || vol)
-				cerr(c, v, "%s options are incompatible with type tmpfs", bind ? "bind" : "volume");
-			if (tmpfs) {
-				json_t *to = json_object();
-				const struct ynode *sz = ynode_get(tmpfs, "size");
-				long long bytes;
-				if (sz && sz->kind == Y_SCALAR && size_of(c, sz, &bytes) == 0 && bytes)
-					json_object_set_new(to, "SizeBytes", json_integer(bytes));
-				json_object_set_new(m, "TmpfsOptions", to);
-			}
-		} else if (!strcmp(type, "npipe")) {
-			if (!src || !*src)
-				cerr(c, v, "invalid npipe source, source cannot be empty");
-			else
-				json_object_set_new(m, "Source", json_string(src));
-		} else if (!strcmp(type, "image")) {
-			/* an image's file system (engines with API 1.48: plan.c) */
-			if (!src || !*src)
-				cerr(c, v, "invalid image source, source cannot be empty");
-			else if (vol || bind || tmpfs)
-				cerr(c, v, "%s options are incompatible with type image", vol ? "volume" : bind ? "bind" : "tmpfs");
-			else
-				json_object_set_new(m, "Source", json_string(src));
-		} else if (!strcmp(type, "cluster")) {
-			/* a CSI volume (API 1.42): a volume of the file, or a group */
-			if (!src || !*src) {
-				cerr(c, v, "invalid cluster source, source cannot be empty");
-			} else if (tmpfs || bind || vol) {
-				cerr(c, v, "%s options are incompatible with type cluster", tmpfs ? "tmpfs" : bind ? "bind" : "volume");
-			} else if (str_has_prefix(src, "group:")) {
-				json_object_set_new(m, "Source", json_string(src));
-			} else if (!vols || !ynode_key(vols, src)) {
-				cerr(c, v, "undefined volume \"%s\"", src);
-			} else {
-				const struct ynode *sv = ynode_get(vols, src);
-				const char *nm = sv ? gstr(sv, "name") : NULL;
-				char *sc = scope(c, src);
-				json_object_set_new(m, "Source", json_string(nm && *nm ? nm : sc));
-				free(sc);
-			}
-			json_object_set_new(m, "ClusterOptions", json_object());
-		} else {
-			cerr(c, v, "volume type must be volume, bind, tmpfs, npipe, or cluster");
-		}
+		json_t *m = convert_mount(c, v, vols);
 		for (int k = 0; k < 2; k++) {
 			const char *path = k ? tgt : src;
 			char *why = path ? template_problem(path) : NULL;
@@ -852,11 +849,11 @@ static json_t *convert_restart(struct cctx *c, const struct ynode *svc, const st
 		const char *cond = gstr(rp, "condition");
 		if (cond && *cond)
 			json_object_set_new(o, "Condition", json_string(cond));
-		if (gdur_nonneg(c, rp, "delay", &v) > 0)
+		if (gdur_nonneg(c, rp, "delay", &v) == GOT_SET)
 			json_object_set_new(o, "Delay", json_integer(v));
-		if (gint(c, rp, "max_attempts", &v) > 0)
+		if (gint(c, rp, "max_attempts", &v) == GOT_SET)
 			json_object_set_new(o, "MaxAttempts", json_integer(v));
-		if (gdur_nonneg(c, rp, "window", &v) > 0)
+		if (gdur_nonneg(c, rp, "window", &v) == GOT_SET)
 			json_object_set_new(o, "Window", json_integer(v));
 		return o;
 	}
@@ -914,10 +911,10 @@ static json_t *convert_resources(struct cctx *c, const struct ynode *dep)
 		const struct ynode *cpus = ynode_get(p, "cpus");
 		if (cpus && cpus->kind == Y_SCALAR) {
 			long long nanos;
-			int rc = parse_cpus(cpus->s, &nanos);
-			if (rc == -2)
+			enum cpus_rc rc = parse_cpus(cpus->s, &nanos);
+			if (rc == CPUS_TOO_PRECISE)
 				cerr(c, cpus, "value is too precise");
-			else if (rc < 0)
+			else if (rc != CPUS_OK)
 				cerr(c, cpus, "failed to parse %s as a rational number", cpus->s);
 			else if (nanos && nanos < 1000000)
 				cerr(c, cpus, "invalid cpu value %s: must be at least 0.001", cpus->s);
@@ -932,7 +929,7 @@ static json_t *convert_resources(struct cctx *c, const struct ynode *dep)
 			json_object_set_new(o, "MemoryBytes", json_integer(bytes));
 		}
 		long long pids;
-		if (i == 0 && gint(c, p, "pids", &pids) > 0 && pids)
+		if (i == 0 && gint(c, p, "pids", &pids) == GOT_SET && pids)
 			json_object_set_new(o, "Pids", json_integer(pids));
 		const struct ynode *gr = ynode_get(p, "generic_resources");
 		if (i == 1 && gr && gr->kind == Y_SEQ && gr->n) {
@@ -963,7 +960,7 @@ static json_t *convert_health(struct cctx *c, const struct ynode *hc)
 		return NULL;
 	json_t *o = json_object();
 	const struct ynode *test = ynode_get(hc, "test");
-	if (gbool(hc, "disable")) {
+	if (compose_get_bool(hc, "disable")) {
 		if (test && test->n)
 			cerr(c, hc, "test and disable can't be set at the same time");
 		json_t *t = json_array();
@@ -979,14 +976,14 @@ static json_t *convert_health(struct cctx *c, const struct ynode *hc)
 		    {"start_interval", "StartInterval"}};
 	for (size_t i = 0; i < ARRAY_SIZE(durs); i++) {
 		long long v;
-		if (gdur(c, hc, durs[i].k, &v) > 0 && v) {
+		if (gdur(c, hc, durs[i].k, &v) == GOT_SET && v) {
 			if (v < 1000000)
 				cerr(c, ynode_get(hc, durs[i].k), "%s cannot be less than 1ms", durs[i].k);
 			json_object_set_new(o, durs[i].j, json_integer(v));
 		}
 	}
 	long long r;
-	if (gint(c, hc, "retries", &r) > 0 && r)
+	if (gint(c, hc, "retries", &r) == GOT_SET && r)
 		json_object_set_new(o, "Retries", json_integer(r));
 	return o;
 }
@@ -1026,7 +1023,7 @@ static json_t *convert_svc_networks(struct cctx *c, const struct ynode *svc, con
 		char *target;
 		if (nm && *nm)
 			target = xstrdup(nm);
-		else if (ext && gbool(ext, "external"))
+		else if (ext && compose_get_bool(ext, "external"))
 			target = xstrdup(key);
 		else
 			target = scope(c, key);
@@ -1073,14 +1070,14 @@ static void check_ports(struct cctx *c, const struct ynode *l, int dnsrr)
 		const struct ynode *p = l->v[i];
 		long long pub = 0, pub2;
 		const char *proto = or_default(gstr(p, "protocol"), "tcp");
-		if (gint(c, p, "published", &pub) <= 0 || !pub)
+		if (gint(c, p, "published", &pub) != GOT_SET || !pub)
 			continue;
 		if (dnsrr && !strcmp(or_default(gstr(p, "mode"), "ingress"), "ingress")) {
 			cerr(c, p, "port %lld is published in ingress mode, which endpoint_mode dnsrr cannot serve (use mode: host)", pub);
 			continue;
 		}
 		for (size_t k = 0; k < i; k++)
-			if (gint(c, l->v[k], "published", &pub2) > 0 && pub2 == pub &&
+			if (gint(c, l->v[k], "published", &pub2) == GOT_SET && pub2 == pub &&
 			    !strcasecmp(or_default(gstr(l->v[k], "protocol"), "tcp"), proto)) {
 				cerr(c, p, "port %lld/%s is published twice (ports item %zu has it too)", pub, proto, k);
 				break;
@@ -1129,19 +1126,19 @@ static json_t *convert_mode(struct cctx *c, const struct ynode *dep, int *replic
 {
 	const char *mode = dep ? gstr(dep, "mode") : NULL;
 	long long rep = 0;
-	int has = dep ? gint(c, dep, "replicas", &rep) : 0;
-	*replicas_set = has > 0;
+	enum got has = dep ? gint(c, dep, "replicas", &rep) : GOT_NONE;
+	*replicas_set = has == GOT_SET;
 	json_t *m = json_object(), *inner = json_object();
 	if (!mode || !*mode || !strcmp(mode, "replicated")) {
-		if (has > 0)
+		if (has == GOT_SET)
 			json_object_set_new(inner, "Replicas", json_integer(rep));
 		json_object_set_new(m, "Replicated", inner);
 	} else if (!strcmp(mode, "global") || !strcmp(mode, "global-job")) {
-		if (has > 0)
+		if (has == GOT_SET)
 			cerr(c, ynode_get(dep, "replicas"), "replicas can only be used with replicated or replicated-job mode");
 		json_object_set_new(m, !strcmp(mode, "global") ? "Global" : "GlobalJob", inner);
 	} else if (!strcmp(mode, "replicated-job")) {
-		if (has > 0) {
+		if (has == GOT_SET) {
 			json_object_set_new(inner, "MaxConcurrent", json_integer(rep));
 			json_object_set_new(inner, "TotalCompletions", json_integer(rep));
 		}
@@ -1486,30 +1483,162 @@ const char *convert_image_problem(const char *ref)
 	return NULL;
 }
 
-static void convert_service(struct cctx *c, struct desired *ds, const char *key, const struct ynode *svc,
-			    struct strv *used_nets)
+/* environment -> Env ("K=V" sorted); the keys holding sealed values go in
+ * ds->sealed_env and the service's LABEL_SEALED_ENV label */
+static void convert_env(struct cctx *c, struct desired *ds, const char *name, const struct ynode *n, json_t *cs,
+			json_t *labels)
 {
-	c->svc = key;
-	char *name = scope(c, key);
-	const char *bad_name = dns_name_problem(name);
-	if (bad_name)
-		cerr(c, ynode_key(ynode_get(c->root, "services"), key), "name %s: %s", name, bad_name);
-	const struct ynode *dep = ynode_get(svc, "deploy");
-	const char *image = gstr(svc, "image");
-	const char *bad_ref;
-	if (!image || !*image) {
-		cerr(c, svc, "invalid image reference for service %s: no image specified", key);
-		image = "";
-	} else if ((bad_ref = convert_image_problem(image))) {
-		cerr(c, ynode_get(svc, "image"), "invalid image reference for service %s: %s", key, bad_ref);
+	struct strv env = {0};
+	for (size_t i = 0; i < n->n; i++) {
+		if (n->v[i]->sealed) {
+			json_t *se = json_object_get(ds->sealed_env, name);
+			if (!se) {
+				se = json_object();
+				json_object_set_new(ds->sealed_env, name, se);
+			}
+			json_object_set_new(se, ynode_str(n->k[i]), json_true());
+		}
+		const char *ek = ynode_str(n->k[i]);
+		/* the node refuses an empty name ("invalid environment
+		 * variable: =VALUE", the value quoted); a name with '='
+		 * would be cut there, the rest taken for the value */
+		if (!*ek)
+			cerr(c, n->k[i], "environment: a variable with an empty name (the node would refuse the task)");
+		else if (strchr(ek, '='))
+			cerr(c, n->k[i], "environment %s: a variable name cannot contain '='", ek);
+		if (n->v[i]->kind == Y_NULL) {
+			strv_push(&env, xstrdup(ek));
+			continue;
+		}
+		if (n->v[i]->sealed) {
+			/* the engine expands {{ }} in values: a sealed value's
+			 * are sent as template text that prints them as they
+			 * are (compose.c refused any template of the file's own) */
+			char *lit = scrub_template_literal(ynode_str(n->v[i]));
+			strv_push(&env, xasprintf("%s=%s", ek, lit));
+			sodium_memzero(lit, strlen(lit));
+			free(lit);
+			continue;
+		}
+		strv_push(&env, xasprintf("%s=%s", ek, ynode_str(n->v[i])));
+		char *why = template_problem(ynode_str(n->v[i]));
+		if (why)
+			cerr(c, n->v[i], "environment %s: %s", ek, why);
+		free(why);
 	}
-	json_t *spec = json_object();
-	json_object_set_new(spec, "Name", json_string(name));
-	json_t *labels = labels_with_ns(c, dep ? ynode_get(dep, "labels") : NULL);
-	json_object_set_new(labels, LABEL_IMAGE, json_string(image));
-	json_object_set_new(spec, "Labels", labels);
+	strv_sort(&env);
+	json_t *a = json_array();
+	for (size_t i = 0; i < env.n; i++)
+		json_array_append_new(a, json_string(env.v[i]));
+	json_object_set_new(cs, "Env", a);
+	json_t *se = json_object_get(ds->sealed_env, name);
+	if (se) {
+		/* so a later plan redacts these even once the file drops them */
+		size_t nk;
+		const char **ks = json_sorted_keys(se, &nk);
+		struct buf kb;
+		buf_init(&kb, 0);
+		for (size_t i = 0; i < nk; i++)
+			buf_addf(&kb, "%s%s", i ? "," : "", ks[i]);
+		json_object_set_new(labels, LABEL_SEALED_ENV, json_string(kb.data));
+		buf_free(&kb);
+		free(ks);
+	}
+	for (size_t i = 0; i < env.n; i++)
+		sodium_memzero(env.v[i], strlen(env.v[i]));
+	strv_free(&env);
+}
 
-	json_t *tt = json_object(), *cs = json_object();
+/* Privileges: a credential spec (one of config, file, registry) */
+static json_t *convert_privileges(struct cctx *c, const struct desired *ds, const struct ynode *svc)
+{
+	const char *s;
+	json_t *priv = json_object();
+	json_object_set_new(priv, "CredentialSpec", json_null());
+	json_object_set_new(priv, "SELinuxContext", json_null());
+	json_object_set_new(priv, "NoNewPrivileges", json_false());
+	const struct ynode *cred = ynode_get(svc, "credential_spec");
+	if (cred && cred->kind == Y_MAP && cred->n) {
+		json_t *cj = json_object();
+		int cnt = 0;
+		static const char *ck[] = {"config", "file", "registry"};
+		static const char *cjk[] = {"Config", "File", "Registry"};
+		for (int i = 0; i < 3; i++)
+			if ((s = gstr(cred, ck[i])) && *s) {
+				cnt++;
+				/* a config by the object's name; its ID at apply time */
+				const char *obj = i ? NULL : file_object_name(ds->configs, ds->ext_configs, s);
+				json_object_set_new(cj, cjk[i], json_string(obj ? obj : s));
+			}
+		if (cnt > 1)
+			cerr(c, cred, "invalid credential spec: cannot specify more than one of Config, File, Registry");
+		json_object_set_new(priv, "CredentialSpec", cj);
+	}
+	return priv;
+}
+
+/* extra_hosts ("host:ip") -> Hosts ("ip host") */
+static json_t *convert_hosts(const struct ynode *n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n->n; i++) {
+		const char *h = ynode_str(n->v[i]);
+		const char *colon = strchr(h, ':');
+		if (colon) {
+			char *e = xasprintf("%s %.*s", colon + 1, (int)(colon - h), h);
+			json_array_append_new(a, json_string(e));
+			free(e);
+		}
+	}
+	return a;
+}
+
+static json_t *convert_dns(const struct ynode *svc)
+{
+	const struct ynode *dns = ynode_get(svc, "dns"), *dnss = ynode_get(svc, "dns_search");
+	if (!(dns && dns->n) && !(dnss && dnss->n))
+		return NULL;
+	json_t *dc = json_object();
+	if (dns && dns->n)
+		json_object_set_new(dc, "Nameservers", jstrlist(dns));
+	if (dnss && dnss->n)
+		json_object_set_new(dc, "Search", jstrlist(dnss));
+	return dc;
+}
+
+/* ulimits, by name: a number sets both limits */
+static json_t *convert_ulimits(struct cctx *c, const struct ynode *n)
+{
+	struct strv names = {0};
+	for (size_t i = 0; i < n->n; i++)
+		strv_push(&names, xstrdup(ynode_str(n->k[i])));
+	strv_sort(&names);
+	json_t *a = json_array();
+	for (size_t i = 0; i < names.n; i++) {
+		const struct ynode *u = ynode_get(n, names.v[i]);
+		long long soft = 0, hard = 0;
+		if (u->kind == Y_SCALAR) {
+			compose_parse_int(u->s, &soft);
+			hard = soft;
+		} else {
+			gint(c, u, "soft", &soft);
+			gint(c, u, "hard", &hard);
+		}
+		json_t *o = json_object();
+		json_object_set_new(o, "Name", json_string(names.v[i]));
+		json_object_set_new(o, "Hard", json_integer(hard));
+		json_object_set_new(o, "Soft", json_integer(soft));
+		json_array_append_new(a, o);
+	}
+	strv_free(&names);
+	return a;
+}
+
+/* The service's ContainerSpec; labels: the service's, for LABEL_SEALED_ENV */
+static json_t *convert_container(struct cctx *c, struct desired *ds, const char *name, const char *image,
+				 const struct ynode *svc, json_t *labels)
+{
+	json_t *cs = json_object();
 	/* docker appends :latest to an image with neither tag nor digest */
 	const char *lastc = strrchr(image, '/');
 	if (*image && !strchr(image, '@') && !strchr(lastc ? lastc : image, ':')) {
@@ -1533,102 +1662,22 @@ static void convert_service(struct cctx *c, struct desired *ds, const char *key,
 		free(why);
 		json_object_set_new(cs, "Hostname", json_string(s));
 	}
-	if ((n = ynode_get(svc, "environment")) && n->n) {
-		struct strv env = {0};
-		for (size_t i = 0; i < n->n; i++) {
-			if (n->v[i]->sealed) {
-				json_t *se = json_object_get(ds->sealed_env, name);
-				if (!se) {
-					se = json_object();
-					json_object_set_new(ds->sealed_env, name, se);
-				}
-				json_object_set_new(se, ynode_str(n->k[i]), json_true());
-			}
-			const char *ek = ynode_str(n->k[i]);
-			/* the node refuses an empty name ("invalid environment
-			 * variable: =VALUE", the value quoted); a name with '='
-			 * would be cut there, the rest taken for the value */
-			if (!*ek)
-				cerr(c, n->k[i], "environment: a variable with an empty name (the node would refuse the task)");
-			else if (strchr(ek, '='))
-				cerr(c, n->k[i], "environment %s: a variable name cannot contain '='", ek);
-			if (n->v[i]->kind == Y_NULL) {
-				strv_push(&env, xstrdup(ek));
-				continue;
-			}
-			if (n->v[i]->sealed) {
-				/* the engine expands {{ }} in values: a sealed value's
-				 * are sent as template text that prints them as they
-				 * are (compose.c refused any template of the file's own) */
-				char *lit = scrub_template_literal(ynode_str(n->v[i]));
-				strv_push(&env, xasprintf("%s=%s", ek, lit));
-				sodium_memzero(lit, strlen(lit));
-				free(lit);
-				continue;
-			}
-			strv_push(&env, xasprintf("%s=%s", ek, ynode_str(n->v[i])));
-			char *why = template_problem(ynode_str(n->v[i]));
-			if (why)
-				cerr(c, n->v[i], "environment %s: %s", ek, why);
-			free(why);
-		}
-		strv_sort(&env);
-		json_t *a = json_array();
-		for (size_t i = 0; i < env.n; i++)
-			json_array_append_new(a, json_string(env.v[i]));
-		json_object_set_new(cs, "Env", a);
-		json_t *se = json_object_get(ds->sealed_env, name);
-		if (se) {
-			/* so a later plan redacts these even once the file drops them */
-			size_t nk;
-			const char **ks = json_sorted_keys(se, &nk);
-			struct buf kb;
-			buf_init(&kb, 0);
-			for (size_t i = 0; i < nk; i++)
-				buf_addf(&kb, "%s%s", i ? "," : "", ks[i]);
-			json_object_set_new(labels, LABEL_SEALED_ENV, json_string(kb.data));
-			buf_free(&kb);
-			free(ks);
-		}
-		for (size_t i = 0; i < env.n; i++)
-			sodium_memzero(env.v[i], strlen(env.v[i]));
-		strv_free(&env);
-	}
+	if ((n = ynode_get(svc, "environment")) && n->n)
+		convert_env(c, ds, name, n, cs, labels);
 	if ((s = gstr(svc, "working_dir")) && *s)
 		json_object_set_new(cs, "Dir", json_string(s));
 	if ((s = gstr(svc, "user")) && *s)
 		json_object_set_new(cs, "User", json_string(s));
-	json_t *priv = json_object();
-	json_object_set_new(priv, "CredentialSpec", json_null());
-	json_object_set_new(priv, "SELinuxContext", json_null());
-	json_object_set_new(priv, "NoNewPrivileges", json_false());
-	const struct ynode *cred = ynode_get(svc, "credential_spec");
-	if (cred && cred->kind == Y_MAP && cred->n) {
-		json_t *cj = json_object();
-		int cnt = 0;
-		static const char *ck[] = {"config", "file", "registry"};
-		static const char *cjk[] = {"Config", "File", "Registry"};
-		for (int i = 0; i < 3; i++)
-			if ((s = gstr(cred, ck[i])) && *s) {
-				cnt++;
-				/* a config by the object's name; its ID at apply time */
-				const char *obj = i ? NULL : file_object_name(ds->configs, ds->ext_configs, s);
-				json_object_set_new(cj, cjk[i], json_string(obj ? obj : s));
-			}
-		if (cnt > 1)
-			cerr(c, cred, "invalid credential spec: cannot specify more than one of Config, File, Registry");
-		json_object_set_new(priv, "CredentialSpec", cj);
-	}
-	json_object_set_new(cs, "Privileges", priv);
+	json_object_set_new(cs, "Privileges", convert_privileges(c, ds, svc));
 	if ((n = ynode_get(svc, "init")))
-		json_object_set_new(cs, "Init", json_boolean(gbool(svc, "init")));
+		json_object_set_new(cs, "Init", json_boolean(compose_get_bool(svc, "init")));
 	if ((s = gstr(svc, "stop_signal")) && *s)
 		json_object_set_new(cs, "StopSignal", json_string(s));
-	if (gbool(svc, "tty"))
+	if (compose_get_bool(svc, "tty"))
 		json_object_set_new(cs, "TTY", json_true());
-	if (gbool(svc, "stdin_open"))
+	if (compose_get_bool(svc, "stdin_open"))
 		json_object_set_new(cs, "OpenStdin", json_true());
-	if (gbool(svc, "read_only"))
+	if (compose_get_bool(svc, "read_only"))
 		json_object_set_new(cs, "ReadOnly", json_true());
 	json_t *mounts = convert_mounts(c, svc);
 	if (json_array_size(mounts))
@@ -1636,31 +1685,12 @@ static void convert_service(struct cctx *c, struct desired *ds, const char *key,
 	else
 		json_decref(mounts);
 	long long v;
-	if (gdur(c, svc, "stop_grace_period", &v) > 0)
+	if (gdur(c, svc, "stop_grace_period", &v) == GOT_SET)
 		json_object_set_new(cs, "StopGracePeriod", json_integer(v));
 	set_if(cs, "Healthcheck", convert_health(c, ynode_get(svc, "healthcheck")));
-	if ((n = ynode_get(svc, "extra_hosts")) && n->n) {
-		json_t *a = json_array();
-		for (size_t i = 0; i < n->n; i++) {
-			const char *h = ynode_str(n->v[i]);
-			const char *colon = strchr(h, ':');
-			if (colon) {
-				char *e = xasprintf("%s %.*s", colon + 1, (int)(colon - h), h);
-				json_array_append_new(a, json_string(e));
-				free(e);
-			}
-		}
-		json_object_set_new(cs, "Hosts", a);
-	}
-	const struct ynode *dns = ynode_get(svc, "dns"), *dnss = ynode_get(svc, "dns_search");
-	if ((dns && dns->n) || (dnss && dnss->n)) {
-		json_t *dc = json_object();
-		if (dns && dns->n)
-			json_object_set_new(dc, "Nameservers", jstrlist(dns));
-		if (dnss && dnss->n)
-			json_object_set_new(dc, "Search", jstrlist(dnss));
-		json_object_set_new(cs, "DNSConfig", dc);
-	}
+	if ((n = ynode_get(svc, "extra_hosts")) && n->n)
+		json_object_set_new(cs, "Hosts", convert_hosts(n));
+	set_if(cs, "DNSConfig", convert_dns(svc));
 	json_t *sr = convert_refs(c, svc, "secrets", ds->secrets, ds->ext_secrets);
 	if (json_array_size(sr))
 		json_object_set_new(cs, "Secrets", sr);
@@ -1676,45 +1706,29 @@ static void convert_service(struct cctx *c, struct desired *ds, const char *key,
 	if ((n = ynode_get(svc, "sysctls")) && n->n)
 		json_object_set_new(cs, "Sysctls", jstrmap(n));
 	caps(ynode_get(svc, "cap_add"), ynode_get(svc, "cap_drop"), cs);
-	if ((n = ynode_get(svc, "ulimits")) && n->kind == Y_MAP && n->n) {
-		struct strv names = {0};
-		for (size_t i = 0; i < n->n; i++)
-			strv_push(&names, xstrdup(ynode_str(n->k[i])));
-		strv_sort(&names);
-		json_t *a = json_array();
-		for (size_t i = 0; i < names.n; i++) {
-			const struct ynode *u = ynode_get(n, names.v[i]);
-			long long soft = 0, hard = 0;
-			if (u->kind == Y_SCALAR) {
-				compose_parse_int(u->s, &soft);
-				hard = soft;
-			} else {
-				gint(c, u, "soft", &soft);
-				gint(c, u, "hard", &hard);
-			}
-			json_t *o = json_object();
-			json_object_set_new(o, "Name", json_string(names.v[i]));
-			json_object_set_new(o, "Hard", json_integer(hard));
-			json_object_set_new(o, "Soft", json_integer(soft));
-			json_array_append_new(a, o);
-		}
-		json_object_set_new(cs, "Ulimits", a);
-		strv_free(&names);
-	}
-	if (gint(c, svc, "oom_score_adj", &v) > 0 && v)
+	if ((n = ynode_get(svc, "ulimits")) && n->kind == Y_MAP && n->n)
+		json_object_set_new(cs, "Ulimits", convert_ulimits(c, n));
+	if (gint(c, svc, "oom_score_adj", &v) == GOT_SET && v)
 		json_object_set_new(cs, "OomScoreAdj", json_integer(v));
-	json_object_set_new(tt, "ContainerSpec", cs);
+	return cs;
+}
 
+static json_t *convert_log_driver(const struct ynode *svc)
+{
 	const struct ynode *lg = ynode_get(svc, "logging");
-	if (lg && lg->kind == Y_MAP) {
-		json_t *ld = json_object();
-		json_object_set_new(ld, "Name", json_string(ynode_str(ynode_get(lg, "driver"))));
-		if (ynode_get(lg, "options"))
-			json_object_set_new(ld, "Options", jstrmap(ynode_get(lg, "options")));
-		json_object_set_new(tt, "LogDriver", ld);
-	}
-	json_object_set_new(tt, "Resources", convert_resources(c, dep));
-	set_if(tt, "RestartPolicy", convert_restart(c, svc, dep));
+	if (!lg || lg->kind != Y_MAP)
+		return NULL;
+	json_t *ld = json_object();
+	json_object_set_new(ld, "Name", json_string(ynode_str(ynode_get(lg, "driver"))));
+	if (ynode_get(lg, "options"))
+		json_object_set_new(ld, "Options", jstrmap(ynode_get(lg, "options")));
+	return ld;
+}
+
+static json_t *convert_placement(struct cctx *c, const struct ynode *dep)
+{
+	const struct ynode *n;
+	long long v;
 	json_t *pl = json_object();
 	const struct ynode *place = dep ? ynode_get(dep, "placement") : NULL;
 	if (place && place->kind == Y_MAP) {
@@ -1730,25 +1744,15 @@ static void convert_service(struct cctx *c, struct desired *ds, const char *key,
 			}
 			json_object_set_new(pl, "Preferences", a);
 		}
-		if (gint(c, place, "max_replicas_per_node", &v) > 0 && v)
+		if (gint(c, place, "max_replicas_per_node", &v) == GOT_SET && v)
 			json_object_set_new(pl, "MaxReplicas", json_integer(v));
 	}
-	json_object_set_new(tt, "Placement", pl);
-	json_object_set_new(tt, "Networks", convert_svc_networks(c, svc, key, used_nets));
-	json_object_set_new(tt, "ForceUpdate", json_integer(0));
-	json_object_set_new(spec, "TaskTemplate", tt);
+	return pl;
+}
 
-	int replicas_set;
-	json_object_set_new(spec, "Mode", convert_mode(c, dep, &replicas_set));
-	if (!replicas_set)
-		json_object_set_new(ds->replicas_unset, name, json_true());
-	const struct ynode *uc = dep ? ynode_get(dep, "update_config") : NULL;
-	if (uc && uc->kind == Y_MAP &&
-	    (json_object_get(json_object_get(spec, "Mode"), "ReplicatedJob") ||
-	     json_object_get(json_object_get(spec, "Mode"), "GlobalJob")))
-		cerr(c, ynode_key(dep, "update_config"), "jobs may not have an update_config");
-	set_if(spec, "UpdateConfig", convert_update(c, uc));
-	set_if(spec, "RollbackConfig", convert_update(c, dep ? ynode_get(dep, "rollback_config") : NULL));
+/* EndpointSpec: the mode (vip, dnsrr) and the published ports */
+static json_t *convert_endpoint(struct cctx *c, const struct ynode *svc, const struct ynode *dep)
+{
 	json_t *ep = json_object();
 	const char *em = dep ? gstr(dep, "endpoint_mode") : NULL;
 	if (em && *em) {
@@ -1764,7 +1768,55 @@ static void convert_service(struct cctx *c, struct desired *ds, const char *key,
 		json_object_set_new(ep, "Ports", ports);
 	else
 		json_decref(ports);
-	json_object_set_new(spec, "EndpointSpec", ep);
+	return ep;
+}
+
+static void convert_service(struct cctx *c, struct desired *ds, const char *key, const struct ynode *svc,
+			    struct strv *used_nets)
+{
+	c->svc = key;
+	char *name = scope(c, key);
+	const char *bad_name = dns_name_problem(name);
+	if (bad_name)
+		cerr(c, ynode_key(ynode_get(c->root, "services"), key), "name %s: %s", name, bad_name);
+	const struct ynode *dep = ynode_get(svc, "deploy");
+	const char *image = gstr(svc, "image");
+	const char *bad_ref;
+	if (!image || !*image) {
+		cerr(c, svc, "invalid image reference for service %s: no image specified", key);
+		image = "";
+	} else if ((bad_ref = convert_image_problem(image))) {
+		cerr(c, ynode_get(svc, "image"), "invalid image reference for service %s: %s", key, bad_ref);
+	}
+	json_t *spec = json_object();
+	json_object_set_new(spec, "Name", json_string(name));
+	json_t *labels = labels_with_ns(c, dep ? ynode_get(dep, "labels") : NULL);
+	json_object_set_new(labels, LABEL_IMAGE, json_string(image));
+	json_object_set_new(spec, "Labels", labels);
+
+	json_t *tt = json_object();
+	json_object_set_new(tt, "ContainerSpec", convert_container(c, ds, name, image, svc, labels));
+
+	set_if(tt, "LogDriver", convert_log_driver(svc));
+	json_object_set_new(tt, "Resources", convert_resources(c, dep));
+	set_if(tt, "RestartPolicy", convert_restart(c, svc, dep));
+	json_object_set_new(tt, "Placement", convert_placement(c, dep));
+	json_object_set_new(tt, "Networks", convert_svc_networks(c, svc, key, used_nets));
+	json_object_set_new(tt, "ForceUpdate", json_integer(0));
+	json_object_set_new(spec, "TaskTemplate", tt);
+
+	int replicas_set;
+	json_object_set_new(spec, "Mode", convert_mode(c, dep, &replicas_set));
+	if (!replicas_set)
+		json_object_set_new(ds->replicas_unset, name, json_true());
+	const struct ynode *uc = dep ? ynode_get(dep, "update_config") : NULL;
+	if (uc && uc->kind == Y_MAP &&
+	    (json_object_get(json_object_get(spec, "Mode"), "ReplicatedJob") ||
+	     json_object_get(json_object_get(spec, "Mode"), "GlobalJob")))
+		cerr(c, ynode_key(dep, "update_config"), "jobs may not have an update_config");
+	set_if(spec, "UpdateConfig", convert_update(c, uc));
+	set_if(spec, "RollbackConfig", convert_update(c, dep ? ynode_get(dep, "rollback_config") : NULL));
+	json_object_set_new(spec, "EndpointSpec", convert_endpoint(c, svc, dep));
 	json_object_set_new(ds->services, name, spec);
 	free(name);
 	c->svc = NULL;

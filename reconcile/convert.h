@@ -1,6 +1,8 @@
 /*
  * convert.h - compose model -> Swarm API objects (the desired state of one
- * stack), as `docker stack deploy` builds them.  Pure: no engine access.
+ * stack), as `docker stack deploy` builds them.  Pure: no engine access, no
+ * file read, no sealed value opened: the contents of secrets and configs
+ * are loaded before (objdata.h) and handed in with the options.
  */
 #ifndef SHOAL_CONVERT_H
 #define SHOAL_CONVERT_H
@@ -20,13 +22,12 @@
 #define LABEL_FOLLOW "io.shoal.follow-tag"	/* deploy label: "true" = follow the tag's digest */
 #define LABEL_PREFIX "io.shoal."
 
-struct seal_key;
+struct stack_objdata;
 
 struct convert_opts {
-	const struct compose_opts *copts; /* for reading secret/config files */
+	const struct compose_opts *copts;  /* bind sources: workdir, ~ from HOME */
+	const struct stack_objdata *data;  /* secrets' and configs' contents (objdata.h) */
 	int repo_mode;			   /* stricter path rules, managed label */
-	const struct seal_key *key;	   /* opens sealed secret/config files */
-	int check_only;			   /* no key: check sealed files' form and scope */
 	int keep_invalid;		   /* *out even after errors: only for more checks */
 };
 

@@ -1,5 +1,6 @@
 #include "repo.h"
 #include "envfile.h"
+#include "objdata.h"
 #include "scrub.h"
 #include "source.h"
 
@@ -131,26 +132,51 @@ static int is_compose_name(const char *n)
 	return str_has_suffix(n, ".yml") || str_has_suffix(n, ".yaml");
 }
 
-int stack_load(const struct stack_files *sf, const struct repo_opts *ro, struct desired **ds, struct diags *d)
+int stack_convert(const char *stack, const struct ynode *model, const struct objdata_opts *oo,
+		  const struct convert_opts *o, struct desired **ds, struct diags *d)
+{
+	/* the contents of secrets and configs: read and opened before
+	 * conversion, which reads nothing */
+	struct stack_objdata data;
+	int lr = objdata_load(stack, model, oo, &data, d);
+	struct convert_opts cvo = *o;
+	cvo.data = &data;
+	int cr = convert_stack(stack, model, &cvo, ds, d);
+	if (lr < 0 && !o->keep_invalid) {
+		desired_free(*ds);
+		*ds = NULL;
+	}
+	objdata_free(&data);
+	return lr < 0 || cr < 0 ? -1 : 0;
+}
+
+int stack_compose(const char *stack, const struct compose_file *files, size_t n, const struct compose_opts *co,
+		  const struct objdata_opts *oo, const struct convert_opts *o, struct desired **ds, struct diags *d)
 {
 	struct ynode *model = NULL;
+	*ds = NULL;
+	int lr = compose_load(files, n, co, &model, d);
+	/* after errors too: every error at once */
+	int cr = model ? stack_convert(stack, model, oo, o, ds, d) : -1;
+	if (lr < 0 && !o->keep_invalid) {
+		desired_free(*ds);
+		*ds = NULL;
+	}
+	ynode_free(model);
+	return lr < 0 || cr < 0 ? -1 : 0;
+}
+
+int stack_load(const struct stack_files *sf, const struct repo_opts *ro, struct desired **ds, struct diags *d)
+{
 	struct var_ctx vc = {.vars = sf->vars, .key = ro->key, .check_only = ro->check_only, .stack = sf->stack};
 	struct compose_opts co = {.lookup = var_lookup, .sealed = var_sealed, .lookup_ctx = &vc,
 				  .workdir = sf->workdir, .src = sf->src};
 	vc.co = &co;
-	*ds = NULL;
-	int lr = compose_load(sf->files, sf->n, &co, &model, d);
-	struct convert_opts cvo = {.copts = &co, .repo_mode = sf->repo_mode, .key = ro->key,
-				   .check_only = ro->check_only, .keep_invalid = sf->keep_invalid};
-	/* after errors too: every error at once */
-	int cr = model ? convert_stack(sf->stack, model, &cvo, ds, d) : -1;
-	if (lr < 0 && !sf->keep_invalid) {
-		desired_free(*ds);
-		*ds = NULL;
-	}
+	struct objdata_opts oo = {.copts = &co, .key = ro->key, .check_only = ro->check_only};
+	struct convert_opts cvo = {.copts = &co, .repo_mode = sf->repo_mode, .keep_invalid = sf->keep_invalid};
+	int r = stack_compose(sf->stack, sf->files, sf->n, &co, &oo, &cvo, ds, d);
 	var_ctx_wipe(&vc);
-	ynode_free(model);
-	return lr < 0 || cr < 0 ? -1 : 0;
+	return r;
 }
 
 static struct desired *load_stack(const struct source *src, const char *name, json_t *base_vars,

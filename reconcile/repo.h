@@ -8,6 +8,7 @@
 #define SHOAL_REPO_H
 
 #include "convert.h"
+#include "objdata.h"
 
 struct seal_key;
 struct source;
@@ -59,6 +60,20 @@ struct stack_files {
  * ro->key).  Returns 0, or -1 with the errors in d: *ds is then NULL,
  * unless sf->keep_invalid. */
 int stack_load(const struct stack_files *sf, const struct repo_opts *ro, struct desired **ds, struct diags *d);
+
+/* A loaded model (compose_load) as the stack's desired state: its secrets'
+ * and configs' files read and opened with oo (objdata.h), then converted
+ * with o (its data member is set here).  Returns 0, or -1 with the errors
+ * in d: *ds is then NULL, unless o->keep_invalid. */
+int stack_convert(const char *stack, const struct ynode *model, const struct objdata_opts *oo,
+		  const struct convert_opts *o, struct desired **ds, struct diags *d);
+
+/* files[0..n) loaded with co (compose_load), then stack_convert: what
+ * stack_load does, for a caller with compose options of its own.  After
+ * load errors the model is still converted, for more errors; *ds is then
+ * NULL unless o->keep_invalid.  Returns 0, or -1 with the errors in d. */
+int stack_compose(const char *stack, const struct compose_file *files, size_t n, const struct compose_opts *co,
+		  const struct objdata_opts *oo, const struct convert_opts *o, struct desired **ds, struct diags *d);
 
 /* vars.env: KEY=VALUE lines into a JSON object (later keys win); the
  * rules are envfile.h's (ENVFILE_VARS).  -1 when any line was refused. */

@@ -193,7 +193,7 @@ static int add_body(struct uhttp_parser *p, const char *d, size_t n)
 int uhttp_parser_feed(struct uhttp_parser *p, const char *data, size_t len, size_t *used)
 {
 	size_t i = 0;
-	int rc = 0;
+	int rc = UHTTP_MORE;
 	while (i < len && p->state != S_DONE) {
 		switch (p->state) {
 		case S_LEN:
@@ -237,7 +237,7 @@ int uhttp_parser_feed(struct uhttp_parser *p, const char *data, size_t len, size
 		}
 		}
 	}
-	rc = p->state == S_DONE;
+	rc = p->state == S_DONE ? UHTTP_DONE : UHTTP_MORE;
 out:
 	*used = i;
 	return rc;
@@ -247,9 +247,9 @@ int uhttp_parser_eof(struct uhttp_parser *p)
 {
 	if (p->state == S_CLOSE) {
 		p->state = S_DONE;
-		return 1;
+		return UHTTP_DONE;
 	}
-	return p->state == S_DONE ? 1 : UHTTP_ELOST;
+	return p->state == S_DONE ? UHTTP_DONE : UHTTP_ELOST;
 }
 
 /* ---- the connection ---- */
@@ -384,7 +384,7 @@ static int exchange(struct uhttp *u, const struct buf *req, int head, long long 
 			return UHTTP_ELOST;
 		}
 		if (r == 0) {
-			if (uhttp_parser_eof(&p) == 1)
+			if (uhttp_parser_eof(&p) == UHTTP_DONE)
 				break;
 			*err = xasprintf(got ? "connection closed in the middle of the answer" : "empty reply");
 			return UHTTP_ELOST;
@@ -400,7 +400,7 @@ static int exchange(struct uhttp *u, const struct buf *req, int head, long long 
 				*err = xasprintf("malformed answer");
 			return f;
 		}
-		if (f == 1) {
+		if (f == UHTTP_DONE) {
 			if (used < (size_t)r)
 				p.close = 1; /* bytes after the answer: not to be trusted */
 			break;

@@ -42,14 +42,20 @@ struct uhttp_parser {
 };
 
 void uhttp_parser_init(struct uhttp_parser *p, struct buf *body, int head_request);
+/* The parser's answers besides UHTTP_ELOST and UHTTP_ETOOBIG. */
+enum {
+	UHTTP_MORE = 0, /* more bytes are needed */
+	UHTTP_DONE = 1, /* the answer is complete */
+};
 /*
- * Consumes up to len bytes; *used says how many.  Returns 1 when the answer
- * is complete (bytes after it are not consumed), 0 when more are needed,
- * UHTTP_ELOST when malformed, UHTTP_ETOOBIG when the body is over the cap.
+ * Consumes up to len bytes; *used says how many.  Returns UHTTP_DONE when
+ * the answer is complete (bytes after it are not consumed), UHTTP_MORE when
+ * more are needed, UHTTP_ELOST when malformed, UHTTP_ETOOBIG when the body
+ * is over the cap.
  */
 int uhttp_parser_feed(struct uhttp_parser *p, const char *data, size_t len, size_t *used);
-/* The peer closed: 1 if that completes the answer (body to close), else
- * UHTTP_ELOST. */
+/* The peer closed: UHTTP_DONE if that completes the answer (body to
+ * close), else UHTTP_ELOST. */
 int uhttp_parser_eof(struct uhttp_parser *p);
 
 struct uhttp;

@@ -14,6 +14,7 @@
 
 #include "../../reconcile/compose.h"
 #include "../../reconcile/convert.h"
+#include "../../reconcile/repo.h"
 #include "../../reconcile/envfile.h"
 #include "../../reconcile/interp.h"
 #include "../../reconcile/util.h"
@@ -111,8 +112,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct desired *ds = NULL;
 	compose_load(f, n, &co, &m, &d);
 	if (m) { /* a model with errors cut out is converted too */
+		struct objdata_opts oo = {.copts = &co};
 		struct convert_opts cvo = {.copts = &co};
-		convert_stack("st", m, &cvo, &ds, &d);
+		stack_convert("st", m, &oo, &cvo, &ds, &d);
 	}
 	/* (an input that spells the plaintext out proves nothing) */
 	if (!memmem(data, size, "canary-7f3a", 11))

@@ -24,19 +24,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct uhttp_parser p;
 	uhttp_parser_init(&p, &body, head);
 	size_t off = 0;
-	int rc = 0;
-	while (off < size && rc == 0) {
+	int rc = UHTTP_MORE;
+	while (off < size && rc == UHTTP_MORE) {
 		size_t n = size - off < step ? size - off : step, used = 0;
 		rc = uhttp_parser_feed(&p, (const char *)data + off, n, &used);
-		if (used > n || (rc == 0 && used != n))
+		if (used > n || (rc == UHTTP_MORE && used != n))
 			abort();
 		off += used;
 	}
-	if (rc == 0)
+	if (rc == UHTTP_MORE)
 		rc = uhttp_parser_eof(&p);
 	if (body.len > 4096 || body.data[body.len] != 0)
 		abort();
-	if (rc == 1 && (p.status < 200 || p.status > 999))
+	if (rc == UHTTP_DONE && (p.status < 200 || p.status > 999))
 		abort();
 	buf_free(&body);
 	return 0;

@@ -131,6 +131,21 @@ CONF
 	return 1
 }
 
+# A receiver for the agent's notifications on 127.0.0.1:PORT: each POSTed
+# body appended, one a line, to FILE (notify-receiver.py).  Sets NOTIFY_PID;
+# returns once it answers, 1 when it does not within 10 s.
+notify_receiver_start() { # port file
+	python3 "$TOP/tests/lab/notify-receiver.py" "$1" "$2" &
+	NOTIFY_PID=$!
+	for _ in $(seq 1 100); do
+		curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
+		kill -0 "$NOTIFY_PID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	kill "$NOTIFY_PID" 2>/dev/null
+	return 1
+}
+
 # A real SSH Git server: the machine's sshd binary with a config, host key
 # and authorized_keys of our own, on loopback, serving $T/origin.git.  Sets
 # SSH_PORT, SSH_URL, SSHD_PID, SSH_KEY (the deploy key) and KNOWN_HOSTS.

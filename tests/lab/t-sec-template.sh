@@ -41,20 +41,8 @@ B=$(git -C repo rev-parse HEAD)
 git_server_start; case $? in 0) ;; 77) echo "SKIP: lighttpd missing: NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
 port=$GIT_PORT; aport=$((port + 1)); nport=$((port + 2)); hpid=$HTTPD_PID
 git -C repo push -q "$T/origin.git" HEAD:refs/heads/main || fail "push v1"
-cat > receiver.py <<'PY'
-import sys
-from http.server import BaseHTTPRequestHandler, HTTPServer
-class H(BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with open(sys.argv[2], "ab") as f:
-            f.write(body + b"\n")
-        self.send_response(200); self.end_headers()
-    def log_message(self, *a): pass
-HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-PY
-python3 receiver.py $nport notes.txt &
-npid=$!
+notify_receiver_start $nport notes.txt || fail "the notification receiver did not start"
+npid=$NOTIFY_PID
 trap 'kill $hpid $apid $npid 2>/dev/null' EXIT
 "$SHOAL" agent --repo "$GIT_URL" --interval 1s --listen 127.0.0.1:$aport --cache "$T/cache.git" --run-dir "$T/run" \
 	--converge-timeout 60s --notify-url "http://127.0.0.1:$nport/hook" > agent.log 2>&1 &

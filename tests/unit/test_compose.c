@@ -41,18 +41,10 @@ static struct desired *load_in(const char **texts, size_t n, struct diags *d, co
 		f[i].len = strlen(texts[i]);
 	}
 	struct compose_opts co = {.lookup = lookup, .workdir = workdir};
-	struct ynode *m = NULL;
-	struct desired *ds = NULL;
-	int lr = compose_load(f, n, &co, &m, d);
-	if (m) {
-		struct convert_opts cvo = {.copts = &co};
-		convert_stack("st", m, &cvo, &ds, d);
-	}
-	if (lr < 0) {
-		desired_free(ds);
-		ds = NULL;
-	}
-	ynode_free(m);
+	struct objdata_opts oo = {.copts = &co};
+	struct convert_opts cvo = {.copts = &co};
+	struct desired *ds;
+	stack_compose("st", f, n, &co, &oo, &cvo, &ds, d);
 	return ds;
 }
 

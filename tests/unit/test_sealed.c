@@ -23,6 +23,10 @@
 
 #define CANARY "PLAINTEXT-canary-7f3a"
 
+/* A compose file's first four lines: service web, its environment next
+ * (the positions the tests check count them). */
+#define WEB_ENV "services:\n  web:\n    image: busybox\n    environment:\n"
+
 static const char *no_vars(void *ctx, const char *name)
 {
 	(void)ctx;
@@ -46,13 +50,10 @@ static struct desired *load(const char *text, struct diags *d)
 {
 	struct compose_file f = {"app.yml", text, strlen(text)};
 	struct compose_opts co = {.lookup = no_vars, .sealed = fake_sealed, .workdir = "/nonexistent"};
-	struct ynode *m = NULL;
-	struct desired *ds = NULL;
-	if (compose_load(&f, 1, &co, &m, d) == 0) {
-		struct convert_opts cvo = {.copts = &co};
-		convert_stack("st", m, &cvo, &ds, d);
-	}
-	ynode_free(m);
+	struct objdata_opts oo = {.copts = &co};
+	struct convert_opts cvo = {.copts = &co};
+	struct desired *ds;
+	stack_compose("st", &f, 1, &co, &oo, &cvo, &ds, d);
 	return ds;
 }
 
@@ -71,69 +72,74 @@ static int has_error(const struct diags *d, int line, int col, const char *frag)
 	return found;
 }
 
+/* An error that must be said: at line:col, its message holding frag. */
+struct want {
+	int line, col;
+	const char *frag;
+};
+
+/* text refused with each error of w (and, with nerrors, no other), no
+ * message quoting the canary. */
+static void expect_refused(const char *text, const struct want *w, size_t n, size_t nerrors)
+{
+	struct diags d = {0};
+	struct desired *ds = load(text, &d);
+	assert_null(ds);
+	for (size_t i = 0; i < n; i++)
+		if (!has_error(&d, w[i].line, w[i].col, w[i].frag))
+			fail_msg("no error at %d:%d with \"%s\"", w[i].line, w[i].col, w[i].frag);
+	if (nerrors)
+		assert_int_equal(d.nerrors, nerrors);
+	diags_free(&d);
+}
+
+#define REFUSED(text, nerrors, ...)                                                     \
+	do {                                                                            \
+		static const struct want w_[] = {__VA_ARGS__};                          \
+		expect_refused(text, w_, sizeof w_ / sizeof *w_, nerrors);              \
+	} while (0)
+
 static void test_names_the_engine_refuses(void **state)
 {
 	(void)state;
-	struct diags d = {0};
-	struct desired *ds = load("services:\n"
-				  "  web:\n"
-				  "    image: busybox\n"
-				  "    environment:\n"
-				  "      - \"=${sealed:pw.sealed}\"\n"
-				  "      - \"${sealed:pw.sealed}\"\n"
-				  "      - \"A$$B=${sealed:pw.sealed}\"\n",
-				  &d);
-	assert_null(ds);
-	assert_true(has_error(&d, 5, 9, "services.web.environment.0: an item holding ${sealed:...} must start with the variable's name"));
-	assert_true(has_error(&d, 6, 9, "services.web.environment.1: an item holding"));
-	assert_true(has_error(&d, 7, 9, "services.web.environment.2: an item holding"));
-	diags_free(&d);
+	REFUSED(WEB_ENV
+		"      - \"=${sealed:pw.sealed}\"\n"
+		"      - \"${sealed:pw.sealed}\"\n"
+		"      - \"A$$B=${sealed:pw.sealed}\"\n",
+		0, {5, 9, "services.web.environment.0: an item holding ${sealed:...} must start with the variable's name"},
+		{6, 9, "services.web.environment.1: an item holding"},
+		{7, 9, "services.web.environment.2: an item holding"});
 	/* without a sealed value: still what the node refuses */
-	ds = load("services:\n"
-		  "  web:\n"
-		  "    image: busybox\n"
-		  "    environment:\n"
-		  "      - \"=plain\"\n"
-		  "  two:\n"
-		  "    image: busybox\n"
-		  "    environment:\n"
-		  "      \"\": x\n"
-		  "      \"X=Y\": ${sealed:pw.sealed}\n"
-		  "      GOOD: ${sealed:pw.sealed}\n",
-		  &d);
-	assert_null(ds);
-	assert_true(has_error(&d, 5, 9, "environment: a variable with an empty name"));
-	assert_true(has_error(&d, 9, 7, "environment: a variable with an empty name"));
-	assert_true(has_error(&d, 10, 7, "environment X=Y: a variable name cannot contain '='"));
-	assert_int_equal(d.nerrors, 3);
-	diags_free(&d);
+	REFUSED(WEB_ENV
+		"      - \"=plain\"\n"
+		"  two:\n"
+		"    image: busybox\n"
+		"    environment:\n"
+		"      \"\": x\n"
+		"      \"X=Y\": ${sealed:pw.sealed}\n"
+		"      GOOD: ${sealed:pw.sealed}\n",
+		3, {5, 9, "environment: a variable with an empty name"},
+		{9, 7, "environment: a variable with an empty name"},
+		{10, 7, "environment X=Y: a variable name cannot contain '='"});
 }
 
 static void test_never_a_template(void **state)
 {
 	(void)state;
-	struct diags d = {0};
-	struct desired *ds = load("services:\n"
-				  "  web:\n"
-				  "    image: busybox\n"
-				  "    environment:\n"
-				  "      A: \"{{${sealed:pw.sealed}}}\"\n"
-				  "      B: \"{{.Task.Slot}}-${sealed:pw.sealed}\"\n"
-				  "      C: \"${OPEN}${sealed:pw.sealed}}}\"\n"
-				  "      D: \"${sealed:pw.sealed}{{\"\n"
-				  "  list:\n"
-				  "    image: busybox\n"
-				  "    environment:\n"
-				  "      - \"E={{ printf \\\"%s\\\" \\\"${sealed:pw.sealed}\\\" }}\"\n",
-				  &d);
-	assert_null(ds);
-	assert_true(has_error(&d, 5, 10, "services.web.environment.A: a value holding ${sealed:...} cannot use templates"));
-	assert_true(has_error(&d, 6, 10, "services.web.environment.B: a value holding"));
-	assert_true(has_error(&d, 7, 10, "services.web.environment.C: a value holding")); /* {{ from a variable */
-	assert_true(has_error(&d, 8, 10, "services.web.environment.D: a value holding"));
-	assert_true(has_error(&d, 12, 9, "services.list.environment.0: a value holding"));
-	assert_int_equal(d.nerrors, 5);
-	diags_free(&d);
+	REFUSED(WEB_ENV
+		"      A: \"{{${sealed:pw.sealed}}}\"\n"
+		"      B: \"{{.Task.Slot}}-${sealed:pw.sealed}\"\n"
+		"      C: \"${OPEN}${sealed:pw.sealed}}}\"\n"
+		"      D: \"${sealed:pw.sealed}{{\"\n"
+		"  list:\n"
+		"    image: busybox\n"
+		"    environment:\n"
+		"      - \"E={{ printf \\\"%s\\\" \\\"${sealed:pw.sealed}\\\" }}\"\n",
+		5, {5, 10, "services.web.environment.A: a value holding ${sealed:...} cannot use templates"},
+		{6, 10, "services.web.environment.B: a value holding"},
+		{7, 10, "services.web.environment.C: a value holding"}, /* {{ from a variable */
+		{8, 10, "services.web.environment.D: a value holding"},
+		{12, 9, "services.list.environment.0: a value holding"});
 }
 
 static const char *env_of(struct desired *ds, const char *svc, size_t i)
@@ -148,10 +154,7 @@ static void test_braces_reach_the_container(void **state)
 	struct diags d = {0};
 	/* a plaintext holding {{, braces around it that do not make one, a
 	 * name with dots, a name-only item beside, the list form */
-	struct desired *ds = load("services:\n"
-				  "  web:\n"
-				  "    image: busybox\n"
-				  "    environment:\n"
+	struct desired *ds = load(WEB_ENV
 				  "      A: \"{${sealed:tm.sealed}{\"\n"
 				  "      spring.datasource.password: ${sealed:pw.sealed}\n"
 				  "  list:\n"
@@ -179,22 +182,18 @@ static void test_braces_reach_the_container(void **state)
 static void test_only_in_environment(void **state)
 {
 	(void)state;
-	struct diags d = {0};
-	struct desired *ds = load("x-pw: &pw \"${sealed:pw.sealed}\"\n"
-				  "services:\n"
-				  "  web:\n"
-				  "    image: busybox\n"
-				  "    deploy:\n"
-				  "      labels:\n"
-				  "        a: *pw\n"
-				  "    environment:\n"
-				  "      A: [\"${sealed:pw.sealed}\"]\n",
-				  &d);
-	assert_null(ds);
-	assert_true(has_error(&d, 1, 7, "x-pw: ${sealed:...} may only be used in environment values"));
-	assert_true(has_error(&d, 1, 7, "services.web.deploy.labels.a: ${sealed:...} may only be used"));
-	assert_true(has_error(&d, 9, 11, "services.web.environment.A.0: ${sealed:...} may only be used"));
-	diags_free(&d);
+	REFUSED("x-pw: &pw \"${sealed:pw.sealed}\"\n"
+		"services:\n"
+		"  web:\n"
+		"    image: busybox\n"
+		"    deploy:\n"
+		"      labels:\n"
+		"        a: *pw\n"
+		"    environment:\n"
+		"      A: [\"${sealed:pw.sealed}\"]\n",
+		0, {1, 7, "x-pw: ${sealed:...} may only be used in environment values"},
+		{1, 7, "services.web.deploy.labels.a: ${sealed:...} may only be used"},
+		{9, 11, "services.web.environment.A.0: ${sealed:...} may only be used"});
 }
 
 /* A live service whose spec has no ContainerSpec: the change is the whole
@@ -203,10 +202,7 @@ static void test_plan_redacts_at_any_depth(void **state)
 {
 	(void)state;
 	struct diags d = {0};
-	struct desired *ds = load("services:\n"
-				  "  web:\n"
-				  "    image: busybox\n"
-				  "    environment:\n"
+	struct desired *ds = load(WEB_ENV
 				  "      DB_PASSWORD: ${sealed:pw.sealed}\n"
 				  "      PLAIN: shown\n",
 				  &d);

@@ -212,13 +212,10 @@ static struct desired *load_compose(const char *text, long len, struct diags *d)
 	co.lookup = var_lookup;
 	co.lookup_ctx = &vc;
 	vc.co = &co;
-	struct ynode *m = NULL;
-	struct desired *ds = NULL;
-	if (compose_load(&f, 1, &co, &m, d) == 0) {
-		struct convert_opts cvo = {.copts = &co};
-		convert_stack("st", m, &cvo, &ds, d);
-	}
-	ynode_free(m);
+	struct objdata_opts oo = {.copts = &co};
+	struct convert_opts cvo = {.copts = &co};
+	struct desired *ds;
+	stack_compose("st", &f, 1, &co, &oo, &cvo, &ds, d);
 	json_decref(vc.vars);
 	free(data);
 	free(path);
@@ -446,8 +443,9 @@ static void test_stack_deploy_name(void **state)
 		struct desired *ds = NULL;
 		struct diags d = {0};
 		assert_int_equal(compose_load(&f, 1, &co, &m, &d), 0);
+		struct objdata_opts oo = {.copts = &co};
 		struct convert_opts cvo = {.copts = &co};
-		convert_stack(cases[i].stack, m, &cvo, &ds, &d);
+		stack_convert(cases[i].stack, m, &oo, &cvo, &ds, &d);
 		if (cases[i].ok != (ds != NULL))
 			fail_msg("stack \"%s\": %s", cases[i].stack, ds ? "accepted" : "refused");
 		if (!ds)
@@ -533,16 +531,13 @@ static struct desired *desired_from(const char *stack, const char *text, int rep
 	struct var_ctx vc = {.vars = json_object()};
 	co.lookup = var_lookup;
 	co.lookup_ctx = &vc;
-	struct ynode *m = NULL;
-	struct desired *ds = NULL;
-	if (compose_load(&f, 1, &co, &m, &d) == 0) {
-		struct convert_opts cvo = {.copts = &co, .repo_mode = repo_mode};
-		convert_stack(stack, m, &cvo, &ds, &d);
-	}
+	struct objdata_opts oo = {.copts = &co};
+	struct convert_opts cvo = {.copts = &co, .repo_mode = repo_mode};
+	struct desired *ds;
+	stack_compose(stack, &f, 1, &co, &oo, &cvo, &ds, &d);
 	if (!ds)
 		for (size_t i = 0; i < d.n; i++)
 			fprintf(stderr, "  %s\n", d.v[i].msg);
-	ynode_free(m);
 	json_decref(vc.vars);
 	diags_free(&d);
 	assert_non_null(ds);

@@ -21,13 +21,13 @@ static int parse(const char *in, size_t step, int head, struct buf *body, long *
 	struct uhttp_parser p;
 	uhttp_parser_init(&p, body, head);
 	size_t len = strlen(in), off = 0;
-	int rc = 0;
-	while (off < len && rc == 0) {
+	int rc = UHTTP_MORE;
+	while (off < len && rc == UHTTP_MORE) {
 		size_t n = len - off < step ? len - off : step, used;
 		rc = uhttp_parser_feed(&p, in + off, n, &used);
 		off += used;
 	}
-	if (rc == 0)
+	if (rc == UHTTP_MORE)
 		rc = uhttp_parser_eof(&p);
 	*status = p.status;
 	if (version)
@@ -46,7 +46,7 @@ static void test_parser_forms(void **state)
 		buf_init(&b, 0);
 		assert_int_equal(parse("HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 5\r\n\r\nhello", steps[s], 0,
 				       &b, &st, v),
-				 1);
+				 UHTTP_DONE);
 		assert_int_equal(st, 200);
 		assert_string_equal(v, "1.41");
 		assert_string_equal(b.data, "hello");
@@ -54,21 +54,21 @@ static void test_parser_forms(void **state)
 		assert_int_equal(parse("HTTP/1.1 201 Created\r\ntransfer-encoding: Chunked\r\n\r\n"
 				       "4\r\n{\"a\"\r\n9;ext=1\r\n:[1,2,3]}\r\n0\r\nX-Trailer: y\r\n\r\n",
 				       steps[s], 0, &b, &st, v),
-				 1);
+				 UHTTP_DONE);
 		assert_int_equal(st, 201);
 		assert_string_equal(b.data, "{\"a\":[1,2,3]}");
 		buf_reset(&b);
 		/* no length: the body runs to the close */
-		assert_int_equal(parse("HTTP/1.0 500 Oops\nContent-Type: text/plain\n\nbroken", steps[s], 0, &b, &st, v), 1);
+		assert_int_equal(parse("HTTP/1.0 500 Oops\nContent-Type: text/plain\n\nbroken", steps[s], 0, &b, &st, v), UHTTP_DONE);
 		assert_int_equal(st, 500);
 		assert_string_equal(b.data, "broken");
 		buf_reset(&b);
 		/* 100 Continue, then the answer; 204 and HEAD have no body */
 		assert_int_equal(parse("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", steps[s], 0, &b, &st, v),
-				 1);
+				 UHTTP_DONE);
 		assert_int_equal(st, 204);
 		assert_int_equal(b.len, 0);
-		assert_int_equal(parse("HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", steps[s], 1, &b, &st, v), 1);
+		assert_int_equal(parse("HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", steps[s], 1, &b, &st, v), UHTTP_DONE);
 		assert_int_equal(b.len, 0);
 		buf_free(&b);
 	}
@@ -84,7 +84,7 @@ static void test_parser_stops_at_end(void **state)
 	size_t used;
 	buf_init(&b, 0);
 	uhttp_parser_init(&p, &b, 0);
-	assert_int_equal(uhttp_parser_feed(&p, two, strlen(two), &used), 1);
+	assert_int_equal(uhttp_parser_feed(&p, two, strlen(two), &used), UHTTP_DONE);
 	assert_int_equal(used, strlen("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
 	assert_string_equal(b.data, "ok");
 	buf_free(&b);
