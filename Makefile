@@ -15,7 +15,8 @@ LIB_OBJS = reconcile/util.o reconcile/envfile.o reconcile/ynode.o reconcile/inte
 CLI_OBJS = cli/main.o cli/review_cmd.o cli/help.o
 BOOT_OBJS = bootstrap/inventory.o bootstrap/render.o bootstrap/atomic.o bootstrap/netns.o \
 	    bootstrap/bootstrap.o bootstrap/bootswarm.o
-AGENT_OBJS = $(CLI_OBJS) agent/gitverify.o agent/agent.o agent/common.o agent/knownhosts.o $(BOOT_OBJS)
+AGENT_OBJS = $(CLI_OBJS) agent/gitverify.o agent/agent.o agent/cycle.o agent/gitsrc.o agent/lease.o agent/notify.o \
+	     agent/history.o agent/common.o agent/knownhosts.o $(BOOT_OBJS)
 # The agent's long-lived process: HTTP, timers, state; no Git, TLS or YAML.
 AGENTD_OBJS = agent/agentd.o agent/webhook.o agent/common.o agent/knownhosts.o reconcile/util.o reconcile/log.o reconcile/regauth.o reconcile/scrub.o secrets/seal.o
 AGENTD_PKGS = jansson libsodium libmicrohttpd

@@ -54,6 +54,14 @@ struct agent {
 	double hist_sum;
 	json_t *stacks; /* last plan's operations per stack */
 	json_t *stack_state; /* per stack: commit_applied, error, services */
+	/* what became of the last HISTORY_MAX commits, newest first: objects
+	 * {commit, outcome, operations, ops, started, finished, seconds,
+	 * errors, error_count, superseded_by}; outcome one of "applied",
+	 * "failed", "rolled back", "superseded", "invalid" (history.c) */
+	json_t *history;
+	/* the commit being converged, as kept with the lease: {commit,
+	 * started, deadline (wall seconds), services}; NULL when none */
+	json_t *converging;
 	struct follow fo;    /* image resolution; follow-tag ticks */
 	long long follow_ns;
 	int follow_max;
@@ -75,11 +83,13 @@ struct agent {
 };
 
 extern volatile sig_atomic_t stop_flag;
+extern volatile sig_atomic_t fetch_flag; /* a cycle: a webhook came, fetch now (SIGUSR1) */
 extern volatile pid_t cycle_pid; /* the supervisor's running cycle */
 extern int wake_fd;
 extern const double agent_buckets[8];
 
 void on_signal(int sig);
+void on_fetch_signal(int sig);
 double now_mono(void);
 double now_wall(void);
 /* One log line on stderr: "TIME LEVEL MESSAGE", or with --log-format json

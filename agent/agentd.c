@@ -221,6 +221,8 @@ static char *status_json(struct agent *ag)
 	json_object_set_new(j, "next_poll", json_real(ag->next_poll_wall));
 	json_object_set_new(j, "last_operations", json_deep_copy(ag->stacks ? ag->stacks : json_object()));
 	json_object_set_new(j, "stacks", json_deep_copy(ag->stack_state ? ag->stack_state : json_object()));
+	json_object_set_new(j, "history", json_deep_copy(ag->history ? ag->history : json_array()));
+	json_object_set_new(j, "converging", ag->converging ? json_deep_copy(ag->converging) : json_null());
 	json_object_set_new(j, "follow_updates", json_integer((json_int_t)ag->follow_updates));
 	json_object_set_new(j, "role", json_string(ag->leader == 1 ? "leader" : ag->leader == 0 ? "standby" : "starting"));
 	json_object_set_new(j, "lease_holder", json_string(ag->lease_holder_seen));
@@ -309,6 +311,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			return reply(c, 401, "text/plain", xstrdup("bad signature\n"));
 		ssize_t w = write(ag->wake[1], "w", 1); /* coalesced by the loop */
 		(void)w;
+		pid_t cp = cycle_pid; /* one converging: it fetches now (SIGUSR1) */
+		if (cp > 0)
+			kill(cp, SIGUSR1);
 		return reply(c, 202, "text/plain", xstrdup("accepted\n"));
 	}
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
@@ -580,6 +585,7 @@ static int run_cycle(struct agent *ag, int drift_due, int follow_due, int releas
 		sigemptyset(&stop);
 		sigaddset(&stop, SIGTERM);
 		sigaddset(&stop, SIGINT);
+		sigaddset(&stop, SIGUSR1); /* a webhook's "fetch now" would kill it */
 		sigprocmask(SIG_BLOCK, &stop, NULL);
 		if (move_fd(in[0], 0) < 0 || (logp[1] >= 0 && (dup2(logp[1], 1) < 0 || dup2(logp[1], 2) < 0)) ||
 		    move_fd(out[1], AGENT_STATE_FD) < 0)
@@ -755,8 +761,8 @@ int main(int argc, char **argv)
 	}
 	if (stop_flag)
 		logmsg("info", "stopping on signal");
-	if (ag.leader == 1)
-		run_cycle(&ag, 0, 0, 1); /* hand the lease over */
+	if (ag.leader != 0) /* holding it, or perhaps (a cycle that took it and died): hand it over */
+		run_cycle(&ag, 0, 0, 1);
 	http_stop(http);
 	MHD_stop_daemon(health);
 	unlink(health_path); /* best effort: the next agent replaces a stale one */

@@ -29,6 +29,7 @@
 #include "knownhosts.h"
 
 volatile sig_atomic_t stop_flag;
+volatile sig_atomic_t fetch_flag;
 volatile pid_t cycle_pid;
 int wake_fd = -1;
 const double agent_buckets[8] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
@@ -45,6 +46,12 @@ void on_signal(int sig)
 		(void)r;
 		errno = e;
 	}
+}
+
+void on_fetch_signal(int sig)
+{
+	(void)sig;
+	fetch_flag = 1;
 }
 
 double now_mono(void)
@@ -813,6 +820,8 @@ void agent_free(struct agent *ag)
 	free(ag->last_error);
 	json_decref(ag->stacks);
 	json_decref(ag->stack_state);
+	json_decref(ag->history);
+	json_decref(ag->converging);
 	json_decref(ag->auths);
 	json_decref(ag->opts);
 	strv_free(&ag->fo.moved);
@@ -832,14 +841,14 @@ json_t *agent_state_out(struct agent *ag)
 	for (size_t i = 0; i < ARRAY_SIZE(ag->hist); i++)
 		json_array_append_new(h, json_integer((json_int_t)ag->hist[i]));
 	return json_pack("{s:s, s:s, s:s, s:s?, s:b, s:I, s:I, s:I, s:I, s:I, s:f, s:o, s:f, s:O?, s:O?, s:i, s:f, s:s, "
-			 "s:i, s:s}",
+			 "s:i, s:s, s:O*, s:O*}",
 			 "seen", ag->commit_seen, "applied", ag->commit_applied, "failed", ag->commit_failed, "error",
 			 ag->last_error, "ready", ag->ready, "reconciles", (json_int_t)ag->reconciles, "errors",
 			 (json_int_t)ag->errors, "writes", (json_int_t)ag->writes, "drift", (json_int_t)ag->drift_corrections,
 			 "follow", (json_int_t)ag->follow_updates, "last_success", ag->last_success, "hist", h, "hist_sum",
 			 ag->hist_sum, "stacks", ag->stacks, "stack_state", ag->stack_state, "leader", ag->leader,
 			 "lease_until", ag->lease_until, "holder_seen", ag->lease_holder_seen, "notified",
-			 ag->notified_failure, "holder", ag->holder);
+			 ag->notified_failure, "holder", ag->holder, "history", ag->history, "converging", ag->converging);
 }
 
 void agent_state_in(struct agent *ag, json_t *j)
@@ -870,6 +879,11 @@ void agent_state_in(struct agent *ag, json_t *j)
 	ag->stacks = json_incref(json_object_get(j, "stacks"));
 	json_decref(ag->stack_state);
 	ag->stack_state = json_incref(json_object_get(j, "stack_state"));
+	json_decref(ag->history);
+	json_t *h = json_object_get(j, "history"), *c = json_object_get(j, "converging");
+	ag->history = json_is_array(h) ? json_incref(h) : NULL;
+	json_decref(ag->converging);
+	ag->converging = json_is_object(c) ? json_incref(c) : NULL;
 	ag->leader = (int)json_integer_value(json_object_get(j, "leader"));
 	ag->lease_until = json_real_value(json_object_get(j, "lease_until"));
 	ag->notified_failure = (int)json_integer_value(json_object_get(j, "notified"));

@@ -111,6 +111,11 @@ GITV(git_object_free, (git_object *o), (o))
 GIT(int, git_reference_lookup, (git_reference **out, git_repository *r, const char *name), (out, r, name))
 GIT(const git_oid *, git_reference_target, (const git_reference *ref), (ref))
 GITV(git_reference_free, (git_reference *ref), (ref))
+GIT(int, git_reference_iterator_glob_new, (git_reference_iterator **out, git_repository *r, const char *glob),
+    (out, r, glob))
+GIT(int, git_reference_next, (git_reference **out, git_reference_iterator *it), (out, it))
+GITV(git_reference_iterator_free, (git_reference_iterator *it), (it))
+GIT(int, git_reference_delete, (git_reference *ref), (ref))
 
 GIT(const git_oid *, git_commit_id, (const git_commit *c), (c))
 GIT(int, git_commit_tree, (git_tree **out, const git_commit *c), (out, c))
@@ -140,6 +145,8 @@ GIT(int, git_remote_lookup, (git_remote **out, git_repository *r, const char *na
 GIT(int, git_remote_fetch, (git_remote *rm, const git_strarray *refspecs, const git_fetch_options *o, const char *msg),
     (rm, refspecs, o, msg))
 GITV(git_remote_free, (git_remote *rm), (rm))
+GIT(const char *, git_remote_url, (const git_remote *rm), (rm))
+GIT(int, git_remote_set_url, (git_repository *r, const char *remote, const char *url), (r, remote, url))
 GIT(int, git_credential_userpass_plaintext_new, (git_credential **out, const char *user, const char *pass),
     (out, user, pass))
 GIT(int, git_credential_ssh_key_new,

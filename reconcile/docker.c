@@ -24,7 +24,29 @@ struct docker {
 	json_t *auths;	   /* registry credentials, or NULL */
 	char *auth_header; /* "X-Registry-Auth: ..." for the request in flight */
 	long timeout;	   /* seconds per request */
+	int manager;	   /* a swarm request succeeded: this engine is a manager */
 };
+
+/*
+ * What an engine that is a manager answers while it starts again (its
+ * swarm component not up yet, no raft leader yet): the same words a
+ * worker or an engine outside any swarm would say for good, so they mean
+ * "not reachable yet" only from an engine that answered as a manager
+ * before (dk->manager).
+ */
+static const char *const starting_words[] = {
+	"not a swarm manager",	  "not part of a swarm",  "does not have a leader", "no elected cluster leader",
+	"rpc error: code = Unavailable", "swarm component", NULL,
+};
+
+static int swarm_path(const char *path)
+{
+	static const char *const p[] = {"/services", "/tasks", "/secrets", "/configs", "/nodes", "/swarm", NULL};
+	for (size_t i = 0; p[i]; i++)
+		if (!strncmp(path, p[i], strlen(p[i])))
+			return 1;
+	return 0;
+}
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
@@ -416,6 +438,8 @@ static int call(struct docker *dk, const char *method, const char *path, const j
 		j = json_loadb(out.data, out.len, JSON_DECODE_ANY, &je);
 	}
 	if (status >= 200 && status < 300) {
+		if (swarm_path(path))
+			dk->manager = 1;
 		if (resp)
 			*resp = j;
 		else
@@ -430,8 +454,12 @@ static int call(struct docker *dk, const char *method, const char *path, const j
 		(*err)[--l] = 0;
 	json_decref(j);
 	buf_free(&out);
-	int ret = DOCKER_ERR;
-	if (status == 404)
+	int ret = DOCKER_ERR, starting = 0;
+	for (size_t i = 0; dk->manager && status >= 500 && starting_words[i]; i++)
+		starting |= strstr(*err, starting_words[i]) != NULL;
+	if (starting) /* the manager restarting: retried as long as an unreachable one */
+		ret = DOCKER_EUNAVAIL;
+	else if (status == 404)
 		ret = DOCKER_ENOTFOUND;
 	else if (status == 409 || (status == 500 && strstr(*err, "update out of sequence")))
 		ret = DOCKER_ECONFLICT;

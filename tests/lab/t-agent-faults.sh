@@ -37,12 +37,15 @@ hpid=$!
 for _ in $(seq 1 900); do [ "$(field commit_applied)" = "$v2" ] && break; sleep 0.1; done
 [ "$(field commit_applied)" = "$v2" ] || { tail agent.log; fail "no recovery after the remote came back"; }
 [ -z "$(field last_error)" ] || fail "error not cleared: $(field last_error)"
-# SIGTERM in the middle of an apply of 100 services
+# SIGTERM in the middle of an apply of 100 services and a 2-replica one
+# that runs (created last): the stopping agent does not call the commit
+# applied before it converged; the next one resumes the wait
 mkdir -p src/stacks/many
 {
 	echo 'version: "3.8"'
 	echo services:
 	for i in $(seq 1 100); do printf '  s%03d:\n    image: shoal-lab/term:1\n    deploy: {replicas: 0}\n' "$i"; done
+	printf '  web:\n    image: %s\n    stop_grace_period: 2s\n    deploy: {replicas: 2}\n' "$LAB_IMAGE"
 } > src/stacks/many/many.yml
 ( cd src && git add -A && git commit -qm v3 && git push -q ../origin.git main ) || fail "push v3"
 v3=$(git -C src rev-parse HEAD)
@@ -56,9 +59,13 @@ wait $apid; rc=$?
 echo "SIGTERM with $at/100 services created; stopped $(echo "$(date +%s.%N) - $t0" | bc | cut -c1-4) s later with $(count)/100 (exit $rc)"
 [ $rc = 0 ] || fail "exit $rc after SIGTERM"
 grep -q 'lease .* released' agent.log || fail "lease not handed over"
+grep -q "commit ${v3:0:12} applied" agent.log && fail "the stopping agent said v3 applied before many_web converged"
 start_agent
 for _ in $(seq 1 600); do [ "$(field commit_applied)" = "$v3" ] && break; sleep 0.1; done
 [ "$(field commit_applied)" = "$v3" ] || { tail agent.log; fail "restart did not converge v3"; }
-[ "$(count)" = 100 ] || fail "$(count)/100 services after the restart"
+[ "$(count)" = 101 ] || fail "$(count)/101 services after the restart"
+[ "$(docker service ls --filter name=many_web --format '{{.Replicas}}')" = 2/2 ] || fail "v3 applied with many_web $(docker service ls --filter name=many_web --format '{{.Replicas}}')"
+[ "$(field history | python3 -c 'import ast,sys; h=ast.literal_eval(sys.stdin.read()); print(h[0]["commit"], h[0]["outcome"])')" = "$v3 applied" ] ||
+	fail "history: $(field history)"
 kill $apid; wait $apid 2>/dev/null
 echo "ok: remote outage kept state and recovered; SIGTERM mid-apply stopped cleanly, restart converged"

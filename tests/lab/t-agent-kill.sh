@@ -1,19 +1,24 @@
 # kill -9 of the agent in the middle of an apply (a commit updating 100
-# services, rotating a secret, moving services between networks; 20 trials
-# (KILL_TRIALS), early, middle, late, then at random points): a restarted agent converges to the commit with every
-# object exactly once (no duplicated networks, secrets or services, nothing
-# left of the previous commit).
+# services, rotating a secret, moving services between networks, and
+# rolling a 2-replica service that runs, a task at a time; 20 trials
+# (KILL_TRIALS), early, middle, late, then at random points): a restarted
+# agent converges to the commit with every object exactly once (no
+# duplicated networks, secrets or services, nothing left of the previous
+# commit), and says the commit applied only once the rollout completed.
 . "$TOP/tests/lab/lib.sh"
 need lighttpd
 git_server_start; case $? in 0) ;; 77) echo "lighttpd missing: NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
 hpid=$HTTPD_PID apid=
 trap 'kill $hpid $apid 2>/dev/null' EXIT
 n=100
-gen() { # round: a stack of $n services (no tasks, so no image needed), two networks, a secret
+gen() { # round: a stack of $n services (no tasks, so no image needed), two networks, a secret, and web
 	mkdir -p src/stacks/many
 	{
 		echo 'version: "3.8"'
 		echo services:
+		printf '  web:\n    image: %s\n    command: ["sleep", "3600"]\n    environment: {ROUND: "%s"}\n' "$LAB_IMAGE" "$1"
+		printf '    stop_grace_period: 1s\n    deploy:\n      replicas: 2\n'
+		printf '      update_config: {parallelism: 1, monitor: 1s, order: stop-first}\n
 		for i in $(seq 1 $n); do
 			printf '  s%02d:\n    image: shoal-lab/round:%s\n    networks: [net%s]\n' "$i" "$1" $(( (i + $1) % 2 ))
 			printf '    secrets: [tok]\n    deploy: {replicas: 0}\n'
@@ -26,7 +31,7 @@ mkdir -p src && ( cd src && git init -q -b main && git config user.email ci@exam
 start_agent() { "$SHOAL" agent --repo "$GIT_URL" --interval 1s --lease-ttl 3s --cache "$T/cache.git" --run-dir "$T/run" >> agent.log 2>&1 & apid=$!; }
 alive() { [ -e /proc/$1/stat ] && [ "$(sed 's/.*) //' /proc/$1/stat | cut -c1)" != Z ]; }
 round_count() { # services already at round $1
-	docker service ls --filter label=com.docker.stack.namespace=many --format '{{.Image}}' | grep -c ":$1\$"
+	docker service ls --filter label=com.docker.stack.namespace=many --format '{{.Image}}' | grep -c "^shoal-lab/round:$1\$"
 }
 trials=${KILL_TRIALS:-20}
 for r in $(seq 1 "$trials"); do
@@ -59,9 +64,17 @@ for r in $(seq 1 "$trials"); do
 		[ "$(round_count $r)" = $n ] && [ "$(docker secret ls -q --filter name=many_tok_ | wc -l)" = 1 ] && break
 		sleep 0.1
 	done
+	# applied only once web's rollout (a task at a time) has completed
+	sha=$(git -C src rev-parse HEAD)
+	for _ in $(seq 1 600); do grep -q "commit ${sha:0:12} applied" agent.log && break; sleep 0.1; done
+	grep -q "commit ${sha:0:12} applied" agent.log || { tail agent.log; fail "round $r: not applied after the restart"; }
+	[ "$(docker service inspect -f '{{json .Spec.TaskTemplate.ContainerSpec.Env}}' many_web)" = "[\"ROUND=$r\"]" ] || fail "round $r: web not at this round"
+	state=$(docker service inspect -f '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' many_web)
+	[ -z "$state" ] || [ "$state" = completed ] || fail "round $r: applied while web's update is $state"
+	[ "$(docker service ls --filter name=many_web --format '{{.Replicas}}')" = 2/2 ] || fail "round $r: web $(docker service ls --filter name=many_web --format '{{.Replicas}}') when applied"
 	kill $apid; wait $apid 2>/dev/null
 	[ "$(round_count $r)" = $n ] || fail "round $r: $(round_count $r)/$n services converged after restart"
-	[ "$(docker service ls -q --filter label=com.docker.stack.namespace=many | wc -l)" = $n ] || fail "round $r: service count"
+	[ "$(docker service ls -q --filter label=com.docker.stack.namespace=many | wc -l)" = $((n + 1)) ] || fail "round $r: service count"
 	for net in many_net0 many_net1; do
 		[ "$(docker network ls --format "{{.Name}}" | grep -cx "$net")" = 1 ] || { docker network ls; fail "round $r: $net not exactly once"; }
 	done

@@ -13,13 +13,17 @@ run_agent() { "$SHOAL" agent --repo "$GIT_URL" --interval 1s --lease-ttl 4s \
 	--listen "127.0.0.1:$1" --cache "$T/cache-$1.git" --run-dir "$T/run-$1" > "agent-$1.log" 2>&1 & }
 run_agent $pa; aa=$!
 run_agent $pb; ab=$!
-field() { curl -fs "http://127.0.0.1:$1/status" | python3 -c "import json,sys; v=json.load(sys.stdin)[\"$2\"]; print(v if v is not None else '')" 2>/dev/null; }
+field() { curl -fs --max-time 5 "http://127.0.0.1:$1/status" | python3 -c "import json,sys; v=json.load(sys.stdin)[\"$2\"]; print(v if v is not None else '')" 2>/dev/null; }
 v1=$(git -C src rev-parse HEAD)
 for _ in $(seq 1 100); do
 	[ "$(field $pa commit_applied)" = "$v1" ] || [ "$(field $pb commit_applied)" = "$v1" ] && break
 	sleep 0.1
 done
-sleep 2
+# both know their role (each says it as soon as its cycle knows)
+for _ in $(seq 1 300); do
+	case "$(field $pa role)$(field $pb role)" in leaderstandby|standbyleader) break ;; esac
+	sleep 0.1
+done
 ra=$(field $pa role); rb=$(field $pb role)
 echo "roles: a=$ra b=$rb"
 [ "$ra$rb" = leaderstandby ] || [ "$ra$rb" = standbyleader ] || fail "roles $ra/$rb: want exactly one leader"
@@ -55,6 +59,8 @@ ab=$!
 for _ in $(seq 1 50); do [ "$(field $pf role)" = standby ] && break; sleep 0.1; done
 [ "$(field $pf role)" = standby ] || fail "f should stand by while e holds the lease"
 kill -TERM $aa; wait $aa 2>/dev/null
+grep -q "lease .* released" agent-e.log || { cat agent-e.log; fail "e did not release the lease on SIGTERM"; }
+# f polls every second and says its role as soon as it has taken the lease
 for _ in $(seq 1 100); do [ "$(field $pf role)" = leader ] && break; sleep 0.1; done
 [ "$(field $pf role)" = leader ] || { cat agent-e.log agent-f.log; fail "f did not take over after e's clean stop"; }
 echo "ok: one writer; SIGKILL → takeover after TTL; SIGTERM → immediate handover"
