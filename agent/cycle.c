@@ -581,10 +581,13 @@ static enum outcome reconcile(struct agent *ag, struct docker *dk, const char *c
 		}
 	}
 	struct apply_result res = {0, 0};
+	/* the apply's own writes: not the converge record written just above,
+	 * nor the lease renewals below */
+	unsigned long wa = docker_stats(dk)->writes;
 	capture_begin(&errs, &other);
 	ar = do_apply ? sync_apply(&so, &p, &res) : 0;
 	capture_end();
-	applied_writes = docker_stats(dk)->writes - w0; /* not the lease renewals below */
+	applied_writes = docker_stats(dk)->writes - wa;
 	pthread_mutex_lock(&ag->mu);
 	json_decref(ag->stacks);
 	ag->stacks = ops_json(&p);

@@ -18,7 +18,7 @@ gen() { # round: a stack of $n services (no tasks, so no image needed), two netw
 		echo services:
 		printf '  web:\n    image: %s\n    command: ["sleep", "3600"]\n    environment: {ROUND: "%s"}\n' "$LAB_IMAGE" "$1"
 		printf '    stop_grace_period: 1s\n    deploy:\n      replicas: 2\n'
-		printf '      update_config: {parallelism: 1, monitor: 1s, order: stop-first}\n
+		printf '      update_config: {parallelism: 1, monitor: 1s, order: stop-first}\n'
 		for i in $(seq 1 $n); do
 			printf '  s%02d:\n    image: shoal-lab/round:%s\n    networks: [net%s]\n' "$i" "$1" $(( (i + $1) % 2 ))
 			printf '    secrets: [tok]\n    deploy: {replicas: 0}\n'
