@@ -132,8 +132,10 @@ int cmd_agent_cycle(int argc, char **argv)
 		json_decref(msg);
 		return AGENT_EXIT_FATAL;
 	}
-	if (log_is_json()) /* stdout goes to shoal-agentd's log too: line by line, in order */
-		setvbuf(stdout, NULL, _IOLBF, 0);
+	/* stdout goes to the agent's log with stderr (a pipe to shoal-agentd,
+	 * or the file or journal it writes to): line by line, in order, as
+	 * it happens, never a buffer's worth at the cycle's end */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);

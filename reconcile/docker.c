@@ -260,6 +260,7 @@ struct docker *docker_clone(const struct docker *dk)
 	c->cert_dir = dk->cert_dir ? xstrdup(dk->cert_dir) : NULL;
 	memcpy(c->version, dk->version, sizeof c->version);
 	c->timeout = dk->timeout;
+	c->manager = dk->manager; /* a worker's first answer may be a restart's */
 	c->auths = json_incref(dk->auths);
 	return c;
 }

@@ -345,6 +345,49 @@ static void test_remove_gone(void **state)
 	stop(&s, t);
 }
 
+/* An engine that answered as a manager and then says "not a swarm
+ * manager" is starting again: not reachable yet (retried), also on a
+ * clone made for an apply's worker; from an engine never seen as a
+ * manager the same words are final. */
+static void test_docker_restart_words(void **state)
+{
+	(void)state;
+#define PING "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK"
+#define NOTMGR                                                                                                         \
+	"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 48\r\n\r\n"             \
+	"{\"message\":\"This node is not a swarm manager.\"}\n"
+	static const char *const answers[] = {
+		PING "\f" "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]",
+		NOTMGR,
+		PING "\f" NOTMGR,
+		NULL,
+	};
+	struct server s;
+	pthread_t t;
+	start(&s, &t, answers);
+	char host[128];
+	snprintf(host, sizeof host, "unix://%s", s.path);
+	struct docker *dk = NULL, *fresh = NULL;
+	char *err = NULL;
+	json_t *r = NULL;
+	assert_int_equal(docker_open(&dk, host, NULL, &err), DOCKER_OK);
+	assert_int_equal(docker_call(dk, "GET", "/services", NULL, &r, &err), DOCKER_OK);
+	json_decref(r);
+	struct docker *c = docker_clone(dk);
+	assert_int_equal(docker_call(c, "POST", "/services/create", NULL, NULL, &err), DOCKER_EUNAVAIL);
+	assert_non_null(strstr(err, "not a swarm manager"));
+	free(err), err = NULL;
+	docker_absorb(dk, c);
+	assert_int_equal(docker_open(&fresh, host, NULL, &err), DOCKER_OK);
+	assert_int_equal(docker_call(fresh, "POST", "/services/create", NULL, NULL, &err), DOCKER_ERR);
+	free(err);
+	docker_free(fresh);
+	docker_free(dk);
+	stop(&s, t);
+#undef PING
+#undef NOTMGR
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -352,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_parser_malformed),   cmocka_unit_test(test_parser_cap),
 		cmocka_unit_test(test_keepalive_and_close), cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_timeout),	   cmocka_unit_test(test_remove_gone),
+		cmocka_unit_test(test_docker_restart_words),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
