@@ -15,6 +15,9 @@ void resolve_images(struct docker *dk, struct desired *ds, const struct live *lv
 		return;
 	const char *name;
 	json_t *spec;
+	/* each image asked of its registry once per run: the engine's
+	 * answer (or null when there was none, said once) by image */
+	json_t *asked = json_object();
 	json_object_foreach(ds->services, name, spec) {
 		json_t *cs = json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec");
 		const char *img = json_string_value(json_object_get(cs, "Image"));
@@ -42,9 +45,16 @@ void resolve_images(struct docker *dk, struct desired *ds, const struct live *lv
 			continue;
 		if (follow && fo->budget <= 0)
 			continue; /* over this tick's budget: stays as it runs */
+		json_t *r = json_object_get(asked, img);
+		if (json_is_null(r))
+			continue; /* no digest: said for its first service */
+		if (r) {
+			json_incref(r);
+			goto pin;
+		}
 		char *err = NULL, *path = xasprintf("/distribution/%s/json", img);
-		json_t *r = NULL;
 		if (docker_call(dk, "GET", path, NULL, &r, &err) != DOCKER_OK) {
+			json_object_set_new(asked, img, json_null());
 			if (fo) {
 				const char *f[] = {"service", name, "image", img, NULL};
 				say(stderr, "warning", f,
@@ -57,6 +67,8 @@ void resolve_images(struct docker *dk, struct desired *ds, const struct live *lv
 			continue;
 		}
 		free(path);
+		json_object_set_new(asked, img, r ? json_incref(r) : json_object());
+	pin:;
 		const char *dg = json_string_value(json_object_get(json_object_get(r, "Descriptor"), "digest"));
 		if (dg && follow) {
 			const char *at = live_img ? strchr(live_img, '@') : NULL;
@@ -91,4 +103,5 @@ void resolve_images(struct docker *dk, struct desired *ds, const struct live *lv
 		}
 		json_decref(r);
 	}
+	json_decref(asked);
 }

@@ -57,6 +57,8 @@ done
 [ "$(field '.commit_applied')" = "$v1" ] || { grep -v -e 'Created service' -e 'no digest' agent.log | tail -40; docker service ps --no-trunc many_web | head; docker node ls; docker info 2>/dev/null | grep -A3 -i swarm; fail "not applied after the engine restart: $(field '.last_error')"; }
 ! grep -q -e 'failed' -e ' error ' agent.log || { grep -v -e "Created service" -e "no digest" agent.log | tail -40; fail "a failure reported"; }
 echo "retries: $(grep -c retrying agent.log), of which for start-up answers: $(grep retrying agent.log | grep -c -e 'not a swarm manager' -e 'not part of a swarm' -e leader)"
+# one image for all: asked of its registry (and its absence said) once
+[ "$(grep -c 'no digest' agent.log)" = 1 ] || fail "$(grep -c 'no digest' agent.log) warnings for one image"
 [ "$(count)" = $((n + 1)) ] || fail "$(count)/$((n + 1)) services"
 [ "$(docker service ls --format '{{.Name}}' | sort | uniq -d | wc -l)" = 0 ] || fail "a service twice"
 [ "$(docker service inspect -f '{{.Spec.Mode.Replicated.Replicas}}' many_web)" = 2 ] || fail "many_web"

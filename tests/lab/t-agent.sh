@@ -82,7 +82,11 @@ before=$(specs)
 v4=$(git -C src rev-parse HEAD)
 for _ in $(seq 1 100); do [ "$(field commit_failed)" = "$v4" ] && break; sleep 0.1; done
 [ "$(field commit_failed)" = "$v4" ] || fail "invalid commit not reported failed"
-field last_error | grep -q 'invalid' || fail "no error in /status: $(field last_error)"
+# each error where it is (issue 18, item 4), the commit invalid in the history
+field last_error | grep -q '^stacks/kittenapi/kittenapi.yml:[0-9]*:[0-9]*: .*replicas must be an integer' ||
+	fail "no positioned error in /status: $(field last_error)"
+[ "$(api /status | python3 -c 'import json,sys; h=json.load(sys.stdin)["history"][0]; print(h["commit"], h["outcome"])')" = "$v4 invalid" ] ||
+	fail "history: $(api /status | python3 -c 'import json,sys; print(json.load(sys.stdin)["history"][:1])')"
 [ "$(st "j['kittenapi']['commit_applied']")" = "$v3" ] || fail "kittenapi moved to the invalid commit"
 st "j['kittenapi']['error']" | grep -q invalid || fail "no per-stack error"
 [ "$(st "j['mongo']['commit_applied']")" = "$v4" ] || fail "valid stacks not at the new commit"
