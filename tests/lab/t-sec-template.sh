@@ -92,7 +92,7 @@ YML
 	for _ in $(seq 1 50); do [ "$(grep -c failed notes.txt 2>/dev/null)" -ge $n ] && break; sleep 0.1; done
 	[ "$(grep -c failed notes.txt)" -ge $n ] || fail "$1: no notification"
 	leaks agent.log notes.txt "status-$1.json" "metrics-$1.txt" "table-$1.txt" "error-$1.txt"
-	grep -q "app_$1 .*failed to expand templated config [a-z0-9]*: the template's error is withheld" "error-$1.txt" ||
+	grep -q "app_$1[: ].*failed to expand templated config [a-z0-9]*: the template's error is withheld" "error-$1.txt" ||
 		{ show "error-$1.txt"; fail "$1: last_error does not name the config, its error withheld"; }
 }
 attack cut '{{ secret (slice (env "DB_PASSWORD") 1) }}' <<'YML'
