@@ -23,6 +23,7 @@
 
 #include "../secrets/seal.h"
 #include "../cli/cli.h"
+#include "../reconcile/log.h"
 
 #define WEBHOOK_MAX_BODY (1u << 20)
 #define AGENT_STATE_FD 3	 /* the cycle writes its state lines here */
@@ -92,12 +93,6 @@ void on_signal(int sig);
 void on_fetch_signal(int sig);
 double now_mono(void);
 double now_wall(void);
-/* One log line on stderr: "TIME LEVEL MESSAGE", or with --log-format json
- * a JSON object {"ts", "level", "msg", "fields"}.  logmsgf: with fields
- * (a JSON object, stolen; NULL for none), shown in JSON only. */
-void logmsg(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void logmsgf(const char *level, json_t *fields, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-int log_is_json(void);
 void set_error(struct agent *ag, const char *msg);
 
 /* Defaults, then the config file, then the command line (recorded in

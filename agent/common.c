@@ -68,77 +68,6 @@ double now_wall(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static const char *log_fmt = "human";
-
-int log_is_json(void)
-{
-	return !strcmp(log_fmt, "json");
-}
-
-static void log_emit(const char *level, json_t *fields, const char *msg)
-{
-	/* The one door every log line leaves by: no plaintext passes it. */
-	char *m = scrub_text(msg);
-	if (fields)
-		scrub_json(fields);
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	struct tm tm;
-	gmtime_r(&now.tv_sec, &tm);
-	char ts[40];
-	if (log_is_json()) {
-		size_t n = strftime(ts, sizeof ts - 6, "%Y-%m-%dT%H:%M:%S", &tm);
-		snprintf(ts + n, sizeof ts - n, ".%03dZ", (int)(now.tv_nsec / 1000000) % 1000);
-		char *line = log_json_line(ts, level, m, fields);
-		fprintf(stderr, "%s\n", line);
-		free(line);
-	} else {
-		strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-		fprintf(stderr, "%s %s %s\n", ts, level, m);
-	}
-	json_decref(fields);
-	free(m);
-}
-
-void logmsg(const char *level, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *m = xvasprintf(fmt, ap);
-	va_end(ap);
-	log_emit(level, NULL, m);
-	free(m);
-}
-
-void logmsgf(const char *level, json_t *fields, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *m = xvasprintf(fmt, ap);
-	va_end(ap);
-	log_emit(level, fields, m);
-	free(m);
-}
-
-/* say_hook with --log-format json: the library's messages (each apply
- * operation, retries, diagnostics) as log lines with their fields. */
-static void say_json(const char *level, const char *const *fields, const char *msg)
-{
-	json_t *f = json_object();
-	for (size_t i = 0; fields && fields[i] && fields[i + 1]; i += 2) {
-		char *v = utf8_fix(fields[i + 1]);
-		json_object_set_new(f, fields[i], json_string(v));
-		free(v);
-	}
-	log_emit(level, f, msg);
-}
-
-static void set_log_format(const char *fmt)
-{
-	log_fmt = fmt && !strcmp(fmt, "json") ? "json" : "human";
-	say_hook = log_is_json() ? say_json : NULL;
-}
-
 void set_error(struct agent *ag, const char *msg)
 {
 	pthread_mutex_lock(&ag->mu);
@@ -304,7 +233,7 @@ static int load_config(struct agent *ag, const char *path)
 	}
 	free(data);
 	/* said once the file's own log-format is known */
-	set_log_format(ag->log_format);
+	log_set_format(ag->log_format);
 	for (size_t i = 0; i < bad.n; i++)
 		logmsg("error", "%s", bad.v[i]);
 	strv_free(&bad);
@@ -354,7 +283,7 @@ static void defaults(struct agent *ag)
 /* What follows from the options. */
 static int derive(struct agent *ag)
 {
-	set_log_format(ag->log_format);
+	log_set_format(ag->log_format);
 	if (!ag->url || (ag->ra.require_signed && !ag->ra.allowed_signers))
 		return usage();
 	/* a token in the URL would show in /status, the log, ps, the
@@ -402,7 +331,7 @@ int agent_options(struct agent *ag, int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--log-format=json") || (!strcmp(argv[i], "--log-format") && i + 1 < argc &&
 							      !strcmp(argv[i + 1], "json")))
-			set_log_format("json");
+			log_set_format("json");
 	/* the config file first, so the command line wins */
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--config") && i + 1 < argc && load_config(ag, argv[i + 1]) < 0)
@@ -417,7 +346,7 @@ int agent_options(struct agent *ag, int argc, char **argv)
 		if (c == 'C')
 			continue;
 		if (!o->name || record_opt(ag, o, optarg ? optarg : "true") < 0) {
-			set_log_format(ag->log_format);
+			log_set_format(ag->log_format);
 			if (o->name)
 				logmsg("error", "bad value for --%s: %s", o->name, optarg ? optarg : "");
 			else
@@ -425,7 +354,7 @@ int agent_options(struct agent *ag, int argc, char **argv)
 			return usage();
 		}
 	}
-	set_log_format(ag->log_format);
+	log_set_format(ag->log_format);
 	if (optind != argc) {
 		logmsg("error", "unexpected argument %s", argv[optind]);
 		return usage();

@@ -11,6 +11,8 @@
 
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "util.h"
 
 struct apply_event;
@@ -28,6 +30,18 @@ typedef void (*say_fn)(const char *level, const char *const *fields, const char 
 extern say_fn say_hook;
 void say(FILE *to, const char *level, const char *const *fields, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/*
+ * Log lines of a long-lived process (the agent): on stderr, "TIME LEVEL
+ * MESSAGE", or with log_set_format("json") a JSON object {"ts", "level",
+ * "msg", "fields"}, which also routes say() here (say_hook).  logmsgf:
+ * with fields (a JSON object, stolen; NULL for none), shown in JSON only.
+ * Every line is scrubbed of registered plaintexts (scrub.h).
+ */
+void logmsg(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void logmsgf(const char *level, json_t *fields, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void log_set_format(const char *fmt); /* "json", or anything else: text */
+int log_is_json(void);
 
 /* Diagnostics sorted by position, "file:line:col: error: msg", on stderr;
  * through say_hook when set. */
