@@ -28,16 +28,9 @@ struct ctx {
 	struct strv shown; /* values quoted for messages, freed at the end */
 };
 
-static void err(struct ctx *c, const struct ynode *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void err(struct ctx *c, const struct ynode *at, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *m = xvasprintf(fmt, ap);
-	va_end(ap);
-	diags_add(c->d, DIAG_ERROR, c->file, at ? at->line : 0, at ? at->col : 0, "%s", m);
-	free(m);
-}
+/* an error at a node of the inventory, or about the file as a whole */
+#define err(c, at, ...)                                                                                              \
+	((at) ? diag_at((c)->d, DIAG_ERROR, (at), __VA_ARGS__) : diags_add((c)->d, DIAG_ERROR, (c)->file, 0, 0, __VA_ARGS__))
 
 /* ---------------- grammar ---------------- */
 

@@ -17,27 +17,8 @@ struct nctx {
 	struct diags *d;
 };
 
-static void nerr(struct nctx *c, const struct ynode *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void nerr(struct nctx *c, const struct ynode *at, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *m = xvasprintf(fmt, ap);
-	va_end(ap);
-	diags_add(c->d, DIAG_ERROR, at->file, at->line, at->col, "%s", m);
-	free(m);
-}
-
-static void nwarn(struct nctx *c, const struct ynode *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void nwarn(struct nctx *c, const struct ynode *at, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *m = xvasprintf(fmt, ap);
-	va_end(ap);
-	diags_add(c->d, DIAG_WARN, at->file, at->line, at->col, "%s", m);
-	free(m);
-}
+#define nerr(c, at, ...) diag_at((c)->d, DIAG_ERROR, (at), __VA_ARGS__)
+#define nwarn(c, at, ...) diag_at((c)->d, DIAG_WARN, (at), __VA_ARGS__)
 
 static struct ynode *str_node(const char *s, const struct ynode *pos)
 {

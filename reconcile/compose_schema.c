@@ -301,20 +301,14 @@ struct vctx {
 	struct compose_bad *bad;
 };
 
-static void verr(struct vctx *v, const struct ynode *at, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void verr(struct vctx *v, const struct ynode *at, const char *path, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *m = xvasprintf(fmt, ap);
-	va_end(ap);
-	diags_add(v->d, DIAG_ERROR, at ? at->file : NULL, at ? at->line : 0, at ? at->col : 0, "%s%s%s",
-		  path, *path ? " " : "", m);
-	free(m);
-	compose_bad_add(v->bad, at);
-}
+/* an error at a node, after the path of the key it is under; the node
+ * is marked bad (pruned before normalisation) */
+#define verr(v, at, path, fmt, ...)                                                                                 \
+	do {                                                                                                         \
+		const char *verr_p = (path);                                                                         \
+		diag_at((v)->d, DIAG_ERROR, (at), "%s%s" fmt, verr_p, *verr_p ? " " : "", ##__VA_ARGS__);            \
+		compose_bad_add((v)->bad, (at));                                                                     \
+	} while (0)
 
 /* The CLI reads a file into Go maps and hands them to its JSON schema
  * check: a mapping with a key that is not a string (1:, true:, 1.5:)

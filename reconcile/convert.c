@@ -25,20 +25,10 @@ struct cctx {
 	const char *svc; /* service being converted */
 };
 
-static void cerr(struct cctx *c, const struct ynode *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void cerr(struct cctx *c, const struct ynode *at, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *m = xvasprintf(fmt, ap);
-	va_end(ap);
-	if (c->svc)
-		diags_add(c->d, DIAG_ERROR, at ? at->file : NULL, at ? at->line : 0, at ? at->col : 0,
-			  "service %s: %s", c->svc, m);
-	else
-		diags_add(c->d, DIAG_ERROR, at ? at->file : NULL, at ? at->line : 0, at ? at->col : 0, "%s", m);
-	free(m);
-}
+/* an error at a node, in the service being converted if any */
+#define cerr(c, at, fmt, ...)                                                                                       \
+	diag_at((c)->d, DIAG_ERROR, (at), "%s%s%s" fmt, (c)->svc ? "service " : "", (c)->svc ? (c)->svc : "",         \
+		(c)->svc ? ": " : "", ##__VA_ARGS__)
 
 static char *scope(struct cctx *c, const char *name)
 {

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -676,4 +677,14 @@ int ynode_parse(const char *file, const char *data, size_t len, struct ynode **o
 	}
 	*out = n;
 	return 0;
+}
+
+void diag_at(struct diags *d, enum diag_level lvl, const struct ynode *at, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *m = xvasprintf(fmt, ap);
+	va_end(ap);
+	diags_add(d, lvl, at ? at->file : NULL, at ? at->line : 0, at ? at->col : 0, "%s", m);
+	free(m);
 }

@@ -56,4 +56,9 @@ void ynode_push(struct ynode *seq, struct ynode *item);
 const char *ynode_str(const struct ynode *n);
 const char *ynode_kind_name(const struct ynode *n);
 
+/* A diagnostic at a node's file:line:column (at NULL: no position): the
+ * one helper every stage that reports on a document uses. */
+void diag_at(struct diags *d, enum diag_level lvl, const struct ynode *at, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 #endif
