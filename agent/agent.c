@@ -47,7 +47,8 @@ static int agent_once(struct agent *ag)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	struct docker *dk = NULL;
-	int ret = cycle(ag, &dk, 0, 0) < 0 ? EXIT_FAIL : EXIT_OK;
+	/* --once: the swarm made to match the commit, drift and all */
+	int ret = cycle(ag, &dk, 1, 0) < 0 ? EXIT_FAIL : EXIT_OK;
 	if (dk)
 		lease_release(ag, dk);
 	docker_free(dk);

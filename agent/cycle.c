@@ -492,7 +492,9 @@ static json_t *converging_record(const char *commit, double started, double dead
  * outcome goes into the history (and, before the first write, the
  * convergence record into the lease, so that a restart resumes the wait
  * rather than find nothing to do); 1: a drift check of the applied commit;
- * 2: a follow-tag tick (only services whose followed tag moved).
+ * 2: a follow-tag tick (only services whose followed tag moved); 3: a drift
+ * check of a commit that failed, applied again (as mode 0) only where the
+ * swarm differs from it.
  * OUT_SUPERSEDED: a newer commit (in newer) came while it converged.
  */
 static enum outcome reconcile(struct agent *ag, struct docker *dk, const char *commit, int mode, char newer[41])
@@ -530,6 +532,23 @@ static enum outcome reconcile(struct agent *ag, struct docker *dk, const char *c
 		goto outcome;
 	}
 	loaded = 1;
+	if (mode == 3) {
+		/* a commit that failed before: its outcome stands while the swarm
+		 * is as it left it (an empty plan is no success); where the swarm
+		 * differs from it now (objects removed by hand, another registry
+		 * login), it is applied and waited for again */
+		if (!p.n) {
+			repo_free(&r);
+			plan_free(&p);
+			strv_free(&errs);
+			strv_free(&other);
+			return OUT_FAILED;
+		}
+		logmsgf("info", commit_fields(commit), "commit %.12s failed before; %zu object%s differ%s from it now: applying it again",
+			commit, p.n, p.n == 1 ? "" : "s", p.n == 1 ? "s" : "");
+		mode = 0;
+		drift_only = 0;
+	}
 	if (follow_tick) {
 		keep_followed(&p, &ag->fo.moved);
 		drift_only = 0;
@@ -731,6 +750,17 @@ cleanup:
 
 /* ---------------- one cycle ---------------- */
 
+/* Did the swarm roll commit's update back?  Applied again, it would roll
+ * out and back at every drift check: it waits for a new commit. */
+static int rolled_back(struct agent *ag, const char *commit)
+{
+	pthread_mutex_lock(&ag->mu);
+	const char *o = json_string_value(json_object_get(history_find(ag, commit), "outcome"));
+	int rb = o && !strcmp(o, "rolled back");
+	pthread_mutex_unlock(&ag->mu);
+	return rb;
+}
+
 /*
  * Before a commit is reconciled by the lease's holder: a convergence
  * record of another commit (left by an agent stopped or killed while it
@@ -834,9 +864,11 @@ int cycle(struct agent *ag, struct docker **dkp, int drift_due, int follow_due)
 			o = reconcile(ag, dk, commit, 2, newer);
 			ag->fo.tick = 0;
 			strv_free(&ag->fo.moved);
+		} else if (drift_due && failed && !rolled_back(ag, commit)) {
+			o = reconcile(ag, dk, commit, 3, newer);
 		} else if (failed && seen_new) {
 			logmsgf("warning", commit_fields(commit),
-				"commit %.12s failed before: not re-applied until a new commit", commit);
+				"commit %.12s failed before: not re-applied until a new commit or a drift check", commit);
 		}
 		if (o != OUT_SUPERSEDED || stop_flag)
 			break;

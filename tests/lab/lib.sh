@@ -53,6 +53,13 @@ expect_rc() { # want, command...
 	"$@"; local rc=$?
 	[ "$rc" = "$want" ] || fail "'$*' exited $rc, expected $want"
 }
+# the same with the command's output in a file, shown when it exits
+# otherwise (a redirection of expect_rc itself would swallow fail's words)
+expect_rc_log() { # want, file, command...
+	local want=$1 log=$2; shift 2
+	"$@" > "$log" 2>&1; local rc=$?
+	[ "$rc" = "$want" ] || { tail -40 "$log"; fail "'$*' exited $rc, expected $want"; }
+}
 
 # Seal a value (from stdin) for the repo's recipients.
 seal_into() { # repo stack name file

@@ -50,14 +50,14 @@ AGENT=("$SHOAL" agent --repo "$T/origin.git" --cache "$T/cache.git" --run-dir "$
 img() { docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "$1"; }
 # no credentials: resolution fails (tag deployed), the node cannot pull,
 # the agent says so instead of waiting for the timeout
-expect_rc 1 "${AGENT[@]}" --once --converge-timeout 60s > a1.log 2>&1
+expect_rc_log 1 a1.log "${AGENT[@]}" --once --converge-timeout 60s
 grep -q 'no digest from its registry' a1.log || { cat a1.log; fail "no resolution warning"; }
 grep -q 'task rejected' a1.log || { cat a1.log; fail "pull failure not reported"; }
 [ "$(img app_web)" = 127.0.0.1:5000/kitten:1 ] || fail "tag not deployed: $(img app_web)"
 # credentials: pinned and pulled (a fresh deploy: with resolve-image
 # changed an unchanged tag is not resolved again, see README)
 docker service rm app_web app_plain >/dev/null
-expect_rc 0 "${AGENT[@]}" --once --registry-auth "$DOCKER_CONFIG/config.json" > a2.log 2>&1
+expect_rc_log 0 a2.log "${AGENT[@]}" --once --registry-auth "$DOCKER_CONFIG/config.json"
 [ "$(img app_web)" = "127.0.0.1:5000/kitten:1@$d1" ] || { cat a2.log; fail "not pinned: $(img app_web)"; }
 [ "$(docker service ls --filter name=app_web --format '{{.Replicas}}')" = 1/1 ] || fail "web not running"
 grep -q 'auth.user.name="\?lab' registry.log || fail "the registry saw no authenticated request"
