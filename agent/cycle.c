@@ -538,6 +538,8 @@ static enum outcome reconcile(struct agent *ag, struct docker *dk, const char *c
 		 * differs from it now (objects removed by hand, another registry
 		 * login), it is applied and waited for again */
 		if (!p.n) {
+			logmsgf("info", commit_fields(commit),
+				"commit %.12s failed before; the swarm is as it left it: still failed", commit);
 			repo_free(&r);
 			plan_free(&p);
 			strv_free(&errs);

@@ -36,7 +36,8 @@ mkdir -p src/stacks/app
 v1=$(commit v1)
 start() { # port [deadline [lease TTL]]: an agent that waits so long for convergence
 	"$SHOAL" agent --repo "$GIT_URL" --interval 1s --lease-ttl ${3:-3s} --converge-timeout ${2:-30s} --listen 127.0.0.1:$1 \
-		--cache "$T/cache-$1.git" --run-dir "$T/run-$1" --notify-url "http://127.0.0.1:$nport/hook" >> "agent-$1.log" 2>&1 &
+		--cache "$T/cache-$1.git" --run-dir "$T/run-$1" --notify-url "http://127.0.0.1:$nport/hook" \
+		${DRIFT:+--drift-interval $DRIFT} >> "agent-$1.log" 2>&1 &
 }
 status() { curl -fs --max-time 5 "http://127.0.0.1:$1/status"; }
 field() { status "$1" | jq -r "$2 // empty" 2>/dev/null; }
@@ -75,9 +76,14 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$aport/readyz")
 sleep 3
 [ "$(field $aport '.commit_failed')" = "$v2" ] || fail "v2's failure forgotten"
 kill $apid; wait $apid 2>/dev/null
-start $aport; apid=$!
+DRIFT=1s start $aport; apid=$!
 for _ in $(seq 1 300); do [ "$(field $aport '.commit_failed')" = "$v2" ] && break; sleep 0.1; done
 [ "$(field $aport '.commit_failed')" = "$v2" ] || { tail agent-$aport.log; fail "a restart forgot that v2 failed"; }
+# drift checks (every second here) find the swarm as v2 left it: its
+# failure stands, no apply, no success
+for _ in $(seq 1 300); do [ "$(grep -c "${v2:0:12} failed before; the swarm is as it left it" agent-$aport.log)" -ge 2 ] && break; sleep 0.1; done
+[ "$(grep -c "${v2:0:12} failed before; the swarm is as it left it" agent-$aport.log)" -ge 2 ] || { tail agent-$aport.log; fail "no drift check of the failed commit"; }
+[ "$(field $aport '.commit_failed')" = "$v2" ] || fail "a drift check forgot that v2 failed"
 grep -q "commit ${v2:0:12} applied" agent-$aport.log && fail "v2 applied after a restart"
 echo "ok: kill -9 during the wait: the restarted agent resumed it and reported the failure"
 # v3: the unplaceable one goes, a crash-looping one comes; two agents
