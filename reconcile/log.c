@@ -115,16 +115,6 @@ static void log_emit(const char *level, json_t *fields, const char *msg)
 	free(m);
 }
 
-void logmsg(const char *level, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *m = xvasprintf(fmt, ap);
-	va_end(ap);
-	log_emit(level, NULL, m);
-	free(m);
-}
-
 void logmsgf(const char *level, json_t *fields, const char *fmt, ...)
 {
 	va_list ap;

@@ -38,8 +38,8 @@ void say(FILE *to, const char *level, const char *const *fields, const char *fmt
  * with fields (a JSON object, stolen; NULL for none), shown in JSON only.
  * Every line is scrubbed of registered plaintexts (scrub.h).
  */
-void logmsg(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void logmsgf(const char *level, json_t *fields, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#define logmsg(level, ...) logmsgf((level), NULL, __VA_ARGS__)
 void log_set_format(const char *fmt); /* "json", or anything else: text */
 int log_is_json(void);
 

@@ -8,19 +8,8 @@ git_server_start; case $? in 0) ;; 77) echo "lighttpd missing: NOT TESTED"; exit
 hpid=$HTTPD_PID apid= npid=
 trap 'kill $hpid $apid $npid 2>/dev/null' EXIT
 aport=$((GIT_PORT + 1)) nport=$((GIT_PORT + 2))
-cat > receiver.py <<'PY'
-import sys
-from http.server import BaseHTTPRequestHandler, HTTPServer
-class H(BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with open(sys.argv[2], "ab") as f:
-            f.write(body + b"\n")
-        self.send_response(200); self.end_headers()
-    def log_message(self, *a): pass
-HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-PY
-python3 receiver.py $nport notes.txt & npid=$!
+notify_receiver_start $nport notes.txt || fail "the notification receiver did not start"
+npid=$NOTIFY_PID
 mkdir -p src/stacks/app
 ( cd src && git init -q -b main && git config user.email ci@example.invalid && git config user.name ci )
 commit() { ( cd src && git add -A && git commit -qm "$1" && git push -q ../origin.git main ) || fail "push $1"; git -C src rev-parse HEAD; }

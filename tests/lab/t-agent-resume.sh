@@ -12,19 +12,8 @@ git_server_start; case $? in 0) ;; 77) echo "lighttpd missing: NOT TESTED"; exit
 hpid=$HTTPD_PID apid= bpid= npid=
 trap 'kill $hpid $apid $bpid $npid 2>/dev/null' EXIT
 aport=$((GIT_PORT + 1)) bport=$((GIT_PORT + 2)) nport=$((GIT_PORT + 3))
-cat > receiver.py <<'PY'
-import sys
-from http.server import BaseHTTPRequestHandler, HTTPServer
-class H(BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with open(sys.argv[2], "ab") as f:
-            f.write(body + b"\n")
-        self.send_response(200); self.end_headers()
-    def log_message(self, *a): pass
-HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-PY
-python3 receiver.py $nport notes.txt & npid=$!
+notify_receiver_start $nport notes.txt || fail "the notification receiver did not start"
+npid=$NOTIFY_PID
 # a service that really runs (2 replicas of the stand-in), then others
 svc() { # name, extra lines
 	printf '  %s:\n    image: %s\n    stop_grace_period: 2s\n    deploy:\n      replicas: %s\n%s' "$1" "$LAB_IMAGE" "${3:-1}" "$2"
