@@ -40,7 +40,10 @@ static int report_conflicts(struct docker *dk, struct plan *p, struct swarm_stat
 	int ws, wn;
 	char *err = NULL;
 	plan_wide_reads(p, st, &ws, &wn);
-	if (swarm_widen(dk, st, ws, wn, &err) < 0) {
+	json_t *creates = plan_created_names(p);
+	int wr = swarm_widen(dk, st, ws, wn, creates, &err);
+	json_decref(creates);
+	if (wr < 0) {
 		say(stderr, "error", NULL, "shoal: %s", err);
 		free(err);
 		return -1;

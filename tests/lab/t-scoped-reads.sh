@@ -79,6 +79,25 @@ DOCKER_HOST=$P "$SHOAL" stack deploy --resolve-image never -c mine.yml mine > d3
 [ "$(writes | jq -r .path)" = "/services/$(docker service inspect -f '{{.ID}}' mine_db)/update" ] || { writes; fail "update wrote other than db"; }
 [ -z "$(foreign_reads)" ] || { foreign_reads; misread "update read other stacks' objects"; }
 
+# a fresh deploy that publishes no port reads the services named as its
+# own in any case (the engine's names are case-insensitive, its name filter
+# is not), never the list of every service: NoPort_b holds noport_b
+docker service create -d -q --name NoPort_b --replicas 0 "$LAB_IMAGE" >/dev/null 2>&1 || fail "create NoPort_b"
+{ echo 'services:'; svc a; svc b; } > noport.yml
+every_service() { jq -c 'select(.method == "GET" and .path == "/services" and .filters == null)' "$log"; }
+: > "$log"
+DOCKER_HOST=$P "$SHOAL" stack deploy --resolve-image never -c noport.yml noport > n1.txt 2>&1 && fail "noport_b created over NoPort_b"
+grep -q 'service noport_b cannot be created: service NoPort_b exists' n1.txt || { cat n1.txt; fail "NoPort_b not found"; }
+[ -z "$(writes)" ] || { writes; fail "noport: wrote before refusing"; }
+[ -z "$(every_service)" ] || misread "a fresh deploy without ports read every service"
+docker service rm NoPort_b >/dev/null
+: > "$log"
+DOCKER_HOST=$P "$SHOAL" stack deploy --resolve-image never -c noport.yml noport > n3.txt 2>&1 || { cat n3.txt; fail "noport after NoPort_b removed"; }
+docker service inspect noport_a noport_b >/dev/null || fail "noport not deployed"
+[ -z "$(every_service)" ] || misread "a fresh deploy without ports read every service"
+foreign_reads | jq -e 'select(.path == "/services")' && misread "a fresh deploy without ports read other stacks' services"
+docker stack rm noport >/dev/null 2>&1
+
 # --- (b) a port another stack holds: refused before any write ---
 { echo 'services:'; svc c 7000; } > clash.yml
 : > "$log"
