@@ -63,6 +63,7 @@ void snapshot_scope_init(struct snapshot_scope *sc)
 	memset(sc, 0, sizeof *sc);
 	sc->svc_prefixes = json_object();
 	sc->svc_names = json_object();
+	sc->net_declared = json_object();
 	for (int k = 0; k < 3; k++)
 		sc->names[k] = json_object();
 }
@@ -71,6 +72,7 @@ void snapshot_scope_free(struct snapshot_scope *sc)
 {
 	json_decref(sc->svc_prefixes);
 	json_decref(sc->svc_names);
+	json_decref(sc->net_declared);
 	for (int k = 0; k < 3; k++)
 		json_decref(sc->names[k]);
 	memset(sc, 0, sizeof *sc);
@@ -104,6 +106,8 @@ void snapshot_scope_add(struct snapshot_scope *sc, const struct desired *ds)
 		json_object_set_new(sc->names[SNAP_CONFIGS], pre, json_true());
 	free(pre);
 	add_keys(sc->names[SNAP_NETWORKS], ds->networks);
+	if (sc->net_declared)
+		add_keys(sc->net_declared, ds->networks);
 	add_keys(sc->names[SNAP_NETWORKS], ds->ext_networks);
 	add_keys(sc->names[SNAP_SECRETS], ds->secrets);
 	add_keys(sc->names[SNAP_SECRETS], ds->ext_secrets);
@@ -148,6 +152,11 @@ struct list_job {
 	 * are not among them, in any case (cover_read) */
 	const struct snapshot_scope *cover_sc;
 	json_t *cover;
+	/* networks by name: then every network when one that sc declares is
+	 * not among them (the plan creates it: its name must be free in any
+	 * case, and the engine's name filter is not case-insensitive) */
+	const struct snapshot_scope *nets_sc;
+	int all;
 	json_t *out;
 	char *err;
 	int rc;
@@ -260,6 +269,29 @@ static int cover_read(struct list_job *j)
 	return rc;
 }
 
+static int all_networks_read(struct list_job *j)
+{
+	json_t *have = json_object(), *x, *all = NULL;
+	size_t i;
+	const char *name;
+	int missing = 0;
+	json_array_foreach(j->out, i, x)
+		if (json_is_string(json_object_get(x, "Name")))
+			json_object_set_new(have, json_string_value(json_object_get(x, "Name")), json_true());
+	json_object_foreach(j->nets_sc->net_declared, name, x)
+		missing |= !json_object_get(have, name);
+	json_decref(have);
+	if (!missing)
+		return 0;
+	int rc = docker_call(j->dk, "GET", "/networks", NULL, &all, &j->err);
+	if (!rc && all) {
+		json_decref(j->out);
+		j->out = all;
+		j->all = 1;
+	}
+	return rc;
+}
+
 static void *list_thread(void *arg)
 {
 	struct list_job *j = arg;
@@ -269,6 +301,8 @@ static void *list_thread(void *arg)
 		j->out = json_array();
 	if (!j->rc && j->cover_sc && json_is_array(j->out))
 		j->rc = cover_read(j);
+	if (!j->rc && j->nets_sc && json_is_array(j->out))
+		j->rc = all_networks_read(j);
 	return NULL;
 }
 
@@ -447,8 +481,11 @@ int swarm_fetch(struct docker *dk, const struct snapshot_scope *sc, struct swarm
 				json_array_append_new(values, json_string(name));
 		if (k == 3) /* the swarm's ingress network, usually by this name */
 			json_array_append_new(values, json_string("ingress"));
-		if (json_array_size(values))
+		if (json_array_size(values)) {
 			add_job(jobs, &n, k, "name", values);
+			if (k == 3 && json_object_size(sc->net_declared))
+				jobs[n - 1].nets_sc = sc;
+		}
 		json_decref(values);
 	}
 	json_decref(label);
@@ -462,16 +499,19 @@ int swarm_fetch(struct docker *dk, const struct snapshot_scope *sc, struct swarm
 	json_t *lists[4], *cover = NULL;
 	for (int k = 0; k < 4; k++)
 		lists[k] = gather(jobs, n, k);
+	int all_nets = 0;
 	for (size_t i = 0; i < n; i++) {
 		json_decref(jobs[i].out);
 		if (jobs[i].cover)
 			cover = jobs[i].cover;
+		all_nets |= jobs[i].all;
 	}
 	if (swarm_state_init(st, lists[0], lists[1], lists[2], lists[3], err) < 0) {
 		json_decref(cover);
 		return -1;
 	}
 	st->svc_cover = cover;
+	st->all_networks = all_nets;
 	if (!sc)
 		return 0;
 	/* the ingress network under another name (or none): every network */
@@ -518,6 +558,7 @@ int swarm_widen(struct docker *dk, struct swarm_state *st, int services, int net
 {
 	struct list_job jobs[2];
 	size_t n = 0;
+	networks &= !st->all_networks;
 	if (services)
 		add_job(jobs, &n, 0, NULL, NULL);
 	if (networks)
@@ -542,6 +583,8 @@ int swarm_widen(struct docker *dk, struct swarm_state *st, int services, int net
 		json_decref(jobs[i].out);
 	if (!rc)
 		rc = snapshot_add(st, svcs, nets, err);
+	if (!rc && nets)
+		st->all_networks = 1;
 	json_decref(svcs);
 	json_decref(nets);
 	return rc;

@@ -28,8 +28,9 @@ struct snapshot_scope {
 	/* services whose names start so ("STACK_": what another tool deployed
 	 * in a repository's stack) */
 	json_t *svc_prefixes;
-	/* the services the desired states declare: {name: stack} */
-	json_t *svc_names;
+	/* the services the desired states declare: {name: stack}; the
+	 * networks they declare: {name: true} */
+	json_t *svc_names, *net_declared;
 };
 
 void snapshot_scope_init(struct snapshot_scope *sc);
@@ -49,7 +50,8 @@ void snapshot_scope_add(struct snapshot_scope *sc, const struct desired *ds);
  * networks the services read use.  When a service sc names is not among
  * those of its stack, the services whose names start as the stack's in
  * any case are read too (svc_cover), right after the services of the
- * label.  A plan may need more before it is checked: swarm_widen.
+ * label; when a network sc declares is not there, every network.  A plan
+ * may need more before it is checked: swarm_widen.
  */
 struct swarm_state {
 	json_t *services, *secrets, *configs, *networks;
@@ -58,6 +60,7 @@ struct swarm_state {
 	 * name starts so in any case (read when a declared service is not
 	 * live: its create needs the name free, whatever the case), or NULL */
 	json_t *svc_cover;
+	int all_networks; /* every network of the swarm is held */
 };
 
 #define SNAP_MAX_JOBS 8

@@ -4,8 +4,10 @@
 # records every request and the names of the objects each answer holds.
 # - stack deploy: an unchanged redeploy and an update that publishes no new
 #   port read nothing of another stack or of a service outside any stack;
-#   a fresh deploy reads the whole services list once (names are
-#   case-insensitive to the engine: a name taken in another case is found);
+#   a fresh deploy that publishes a new port reads the whole services
+#   list once, one that publishes none only the services named as its
+#   own in any case (names are case-insensitive to the engine: a name
+#   taken in another case is found);
 # - a port another stack's service publishes is refused before any write,
 #   on a fresh deploy and on an update that adds the port (docker refuses
 #   the same deploy);
