@@ -462,8 +462,20 @@ int swarm_fetch(struct docker *dk, const struct snapshot_scope *sc, struct swarm
 		label = json_pack("[s]", LABEL_MANAGED "=true");
 	}
 	for (int k = 0; k < 4; k++) {
-		if (!sc || label)
+		if (k == 0 && sc && sc->stack && sc->svc_named) {
+			/* the label's services named "STACK_...": the engine
+			 * finds them by its name index, where a label alone has
+			 * it copy every service of the swarm to compare */
+			char *pre = xasprintf("%s_", sc->stack);
+			json_t *f = json_pack("{s:O, s:[s]}", "label", label, "name", pre);
+			char *enc = docker_filters_json(f);
+			jobs[n++] = (struct list_job){.kind = 0, .path = xasprintf("/services?filters=%s", enc)};
+			free(enc);
+			json_decref(f);
+			free(pre);
+		} else if (!sc || label) {
 			add_job(jobs, &n, k, label ? "label" : NULL, label);
+		}
 		if (k == 0 && label && json_object_size(sc->svc_names))
 			jobs[n - 1].cover_sc = sc;
 		if (!sc)

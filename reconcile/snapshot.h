@@ -20,6 +20,11 @@ struct desired;
 enum { SNAP_NETWORKS, SNAP_SECRETS, SNAP_CONFIGS };
 struct snapshot_scope {
 	const char *stack; /* one stack: every object of its namespace */
+	/* and of its services those named "STACK_..." only: every service
+	 * docker or shoal creates for the stack (the engine renames none),
+	 * not one labelled so by hand under another name (docker stack
+	 * deploy --prune and stack rm remove those too) */
+	int svc_named;
 	int managed;	   /* else every object labelled LABEL_MANAGED (a repository) */
 	/* by SNAP_*: {name: true}, exact names (networks), or the start of
 	 * names (secrets and configs: the engine matches them so, and

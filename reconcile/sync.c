@@ -154,6 +154,7 @@ static int plan_files(const struct sync_opts *o, struct plan *p, struct repo *r,
 	struct snapshot_scope sc;
 	snapshot_scope_init(&sc);
 	sc.stack = stack;
+	sc.svc_named = !o->prune;
 	snapshot_scope_add(&sc, ds);
 	int fr = swarm_fetch(o->dk, &sc, &st, &err);
 	snapshot_scope_free(&sc);
@@ -238,8 +239,8 @@ static int plan_repo(const struct sync_opts *o, struct plan *p, struct repo *r, 
 	 * never the rest of the swarm; --stack: that stack's namespace */
 	struct snapshot_scope sc;
 	snapshot_scope_init(&sc);
-	if (o->only)
-		sc.stack = o->only;
+	if (o->only) /* (what it prunes is managed: shoal named it) */
+		sc.stack = o->only, sc.svc_named = 1;
 	else
 		sc.managed = 1;
 	for (size_t i = 0; i < r->n; i++) {

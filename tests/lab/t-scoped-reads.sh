@@ -81,6 +81,16 @@ DOCKER_HOST=$P "$SHOAL" stack deploy --resolve-image never -c mine.yml mine > d3
 [ "$(writes | jq -r .path)" = "/services/$(docker service inspect -f '{{.ID}}' mine_db)/update" ] || { writes; fail "update wrote other than db"; }
 [ -z "$(foreign_reads)" ] || { foreign_reads; misread "update read other stacks' objects"; }
 
+# a service labelled into the stack by hand under another name: a deploy
+# leaves it alone (it reads the stack's services by name and label), a
+# deploy --prune removes it (it reads them by label alone, as docker does)
+docker service create -d -q --name handmade --label com.docker.stack.namespace=mine --replicas 0 "$LAB_IMAGE" >/dev/null 2>&1 ||
+	fail "create handmade"
+DOCKER_HOST=$P "$SHOAL" stack deploy --resolve-image never -c mine.yml mine > h1.txt 2>&1 || { cat h1.txt; fail "deploy beside handmade"; }
+docker service inspect handmade >/dev/null 2>&1 || fail "handmade removed without --prune"
+DOCKER_HOST=$P "$SHOAL" stack deploy --prune --resolve-image never -c mine.yml mine > h2.txt 2>&1 || { cat h2.txt; fail "deploy --prune"; }
+docker service inspect handmade >/dev/null 2>&1 && { cat h2.txt; fail "handmade not pruned (docker stack deploy --prune removes it)"; }
+
 # a fresh deploy that publishes no port reads the services named as its
 # own in any case (the engine's names are case-insensitive, its name filter
 # is not), never the list of every service: NoPort_b holds noport_b
