@@ -113,6 +113,9 @@ tbig=$(echo "$EPOCHREALTIME - $t0" | bc)
 [ "$(docker service ls -q | wc -l)" -ge "$big" ] || fail "big swarm: $(docker service ls -q | wc -l) services"
 settle
 measure big
+echo
+echo "### 50 services, shoal vs docker, on each swarm"
+echo
 echo "| 50 services, replicas 0 | docker | shoal | shoal/docker | goal |"
 echo "|---|---|---|---|---|"
 for p in empty big; do
