@@ -330,7 +330,9 @@ static int is_ws(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static json_t *load_each(const char *s, size_t n, json_t *(*keep)(const json_t *))
+typedef json_t *keep_fn(const json_t *, void *);
+
+static json_t *load_each(const char *s, size_t n, keep_fn *keep, void *ctx)
 {
 	size_t i = 0;
 	while (i < n && is_ws(s[i]))
@@ -338,10 +340,10 @@ static json_t *load_each(const char *s, size_t n, json_t *(*keep)(const json_t *
 	if (i == n || s[i] != '[')
 		return NULL;
 	json_t *out = json_array();
-	for (i++;;) {
-		while (i < n && is_ws(s[i]))
+	for (int first = 1;; first = 0) {
+		for (i++; i < n && is_ws(s[i]);)
 			i++;
-		if (i < n && s[i] == ']' && !json_array_size(out))
+		if (first && i < n && s[i] == ']')
 			return out;
 		size_t start = i;
 		int depth = 0, str = 0;
@@ -369,29 +371,31 @@ static json_t *load_each(const char *s, size_t n, json_t *(*keep)(const json_t *
 			json_decref(out);
 			return NULL;
 		}
-		json_array_append_new(out, keep(e));
+		json_t *k = keep(e, ctx);
+		if (k)
+			json_array_append_new(out, k);
 		json_decref(e);
-		if (s[i++] == ']')
+		if (s[i] == ']')
 			return out;
 	}
 }
 
-static int call(struct docker *dk, const char *method, const char *path, const json_t *body,
-		json_t *(*keep)(const json_t *), json_t **resp, char **err);
+static int call(struct docker *dk, const char *method, const char *path, const json_t *body, keep_fn *keep,
+		void *ctx, json_t **resp, char **err);
 
 int docker_call(struct docker *dk, const char *method, const char *path, const json_t *body,
 		json_t **resp, char **err)
 {
-	return call(dk, method, path, body, NULL, resp, err);
+	return call(dk, method, path, body, NULL, NULL, resp, err);
 }
 
-int docker_list(struct docker *dk, const char *path, json_t *(*keep)(const json_t *), json_t **resp, char **err)
+int docker_list(struct docker *dk, const char *path, keep_fn *keep, void *ctx, json_t **resp, char **err)
 {
-	return call(dk, "GET", path, NULL, keep, resp, err);
+	return call(dk, "GET", path, NULL, keep, ctx, resp, err);
 }
 
-static int call(struct docker *dk, const char *method, const char *path, const json_t *body,
-		json_t *(*keep)(const json_t *), json_t **resp, char **err)
+static int call(struct docker *dk, const char *method, const char *path, const json_t *body, keep_fn *keep,
+		void *ctx, json_t **resp, char **err)
 {
 	if (resp)
 		*resp = NULL;
@@ -433,7 +437,7 @@ static int call(struct docker *dk, const char *method, const char *path, const j
 	}
 	json_t *j = NULL;
 	if (out.len && keep && status >= 200 && status < 300)
-		j = load_each(out.data, out.len, keep);
+		j = load_each(out.data, out.len, keep, ctx);
 	if (out.len && !j) {
 		json_error_t je;
 		j = json_loadb(out.data, out.len, JSON_DECODE_ANY, &je);

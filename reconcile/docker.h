@@ -54,9 +54,10 @@ int docker_call(struct docker *dk, const char *method, const char *path, const j
 
 /* A GET of a list whose answer is a JSON array: its elements are parsed
  * one at a time and *resp holds what keep returns of each (a new
- * reference), so that a long list never stands whole in memory; any
- * other answer as docker_call gives it. */
-int docker_list(struct docker *dk, const char *path, json_t *(*keep)(const json_t *), json_t **resp, char **err);
+ * reference, or NULL: left out), so that a long list never stands whole
+ * in memory; any other answer as docker_call gives it. */
+int docker_list(struct docker *dk, const char *path, json_t *(*keep)(const json_t *, void *), void *ctx,
+		json_t **resp, char **err);
 
 /* Registry credentials (regauth_load) sent as X-Registry-Auth with service
  * create/update and image resolution for the image's registry.  NULL

@@ -1039,6 +1039,40 @@ static int covered(const struct ports *live, const struct pport *x)
 	return 0;
 }
 
+static char *lowercase(const char *s)
+{
+	char *l = xstrdup(s);
+	for (char *c = l; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	return l;
+}
+
+/* Does the snapshot hold every service whose name is name in any case? */
+static int name_covered(const struct swarm_state *st, const char *name)
+{
+	char *l = lowercase(name);
+	size_t i;
+	json_t *x;
+	int yes = 0;
+	json_array_foreach(st->svc_cover, i, x)
+		yes |= str_has_prefix(l, json_string_value(x));
+	free(l);
+	return yes;
+}
+
+json_t *plan_created_names(const struct plan *p)
+{
+	json_t *names = json_object();
+	for (size_t k = 0; k < p->n; k++)
+		if (p->ops[k].kind == K_SERVICE && p->ops[k].op == OP_CREATE) {
+			char *l = lowercase(p->ops[k].name);
+			json_object_set_new(names, l, json_true());
+			free(l);
+		}
+	return names;
+}
+
 void plan_wide_reads(const struct plan *p, const struct swarm_state *st, int *services, int *networks)
 {
 	struct ports live = {0}, want = {0};
@@ -1052,7 +1086,7 @@ void plan_wide_reads(const struct plan *p, const struct swarm_state *st, int *se
 		*networks |= o->kind == K_NETWORK && o->op == OP_CREATE;
 		if (o->kind != K_SERVICE || o->op == OP_REMOVE)
 			continue;
-		*services |= o->op == OP_CREATE;
+		*services |= o->op == OP_CREATE && !name_covered(st, o->name);
 		want.n = 0;
 		add_ports(&want, o->spec, 0, 0);
 		for (size_t j = 0; j < want.n && !*services; j++)
@@ -1178,11 +1212,7 @@ static void add_named(struct named **v, size_t *n, size_t *alloc, enum obj_kind 
 		*alloc = *alloc ? *alloc * 2 : 64;
 		*v = xrealloc(*v, *alloc * sizeof **v);
 	}
-	char *l = xstrdup(name);
-	for (char *c = l; *c; c++)
-		if (*c >= 'A' && *c <= 'Z')
-			*c = (char)(*c - 'A' + 'a');
-	(*v)[(*n)++] = (struct named){kind, l, name, ns, op};
+	(*v)[(*n)++] = (struct named){kind, lowercase(name), name, ns, op};
 }
 
 /* Every name of one kind, live and created, sorted lowercased: only

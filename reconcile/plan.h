@@ -64,12 +64,16 @@ int plan_stack(struct plan *p, const struct desired *ds, const char *stack, cons
 	       const struct plan_opts *o, char **err);
 /*
  * Which swarm-wide reads the checks below need beyond a scoped snapshot
- * (swarm_widen): every service when the plan creates one (its name must
- * be free, whatever the case) or writes a published port that no service
- * of the snapshot holds so that nothing outside could clash; every network
- * when it creates one.
+ * (swarm_widen): every service when the plan creates one whose name the
+ * snapshot does not cover (it must be free, whatever the case:
+ * swarm_state.svc_cover) or writes a published port that no service of the
+ * snapshot holds so that nothing outside could clash; every network when
+ * it creates one.
  */
 void plan_wide_reads(const struct plan *p, const struct swarm_state *st, int *services, int *networks);
+/* The lowercased names of the services the plan creates: {name: true}
+ * (what swarm_widen keeps of the services that publish no port). */
+json_t *plan_created_names(const struct plan *p);
 /*
  * Published ports across the whole plan, before any write (call after the
  * last plan_stack, before plan_sort).  A port the engine would refuse

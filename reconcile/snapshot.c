@@ -62,6 +62,8 @@ void snapshot_scope_init(struct snapshot_scope *sc)
 {
 	memset(sc, 0, sizeof *sc);
 	sc->svc_prefixes = json_object();
+	sc->svc_names = json_object();
+	sc->net_declared = json_object();
 	for (int k = 0; k < 3; k++)
 		sc->names[k] = json_object();
 }
@@ -69,6 +71,8 @@ void snapshot_scope_init(struct snapshot_scope *sc)
 void snapshot_scope_free(struct snapshot_scope *sc)
 {
 	json_decref(sc->svc_prefixes);
+	json_decref(sc->svc_names);
+	json_decref(sc->net_declared);
 	for (int k = 0; k < 3; k++)
 		json_decref(sc->names[k]);
 	memset(sc, 0, sizeof *sc);
@@ -102,6 +106,8 @@ void snapshot_scope_add(struct snapshot_scope *sc, const struct desired *ds)
 		json_object_set_new(sc->names[SNAP_CONFIGS], pre, json_true());
 	free(pre);
 	add_keys(sc->names[SNAP_NETWORKS], ds->networks);
+	if (sc->net_declared)
+		add_keys(sc->net_declared, ds->networks);
 	add_keys(sc->names[SNAP_NETWORKS], ds->ext_networks);
 	add_keys(sc->names[SNAP_SECRETS], ds->secrets);
 	add_keys(sc->names[SNAP_SECRETS], ds->ext_secrets);
@@ -111,6 +117,8 @@ void snapshot_scope_add(struct snapshot_scope *sc, const struct desired *ds)
 	const char *k;
 	json_t *spec;
 	json_object_foreach(ds->services, k, spec) {
+		if (sc->svc_names)
+			json_object_set_new(sc->svc_names, k, json_string(ds->stack));
 		json_t *tt = json_object_get(spec, "TaskTemplate"), *cs = json_object_get(tt, "ContainerSpec"), *x;
 		size_t i;
 		json_array_foreach(json_object_get(tt, "Networks"), i, x)
@@ -138,7 +146,17 @@ struct list_job {
 	struct docker *dk;
 	int kind; /* index into kinds */
 	char *path;
-	json_t *(*keep)(const json_t *); /* what to hold of each object, or NULL: all */
+	json_t *(*keep)(const json_t *, void *); /* what to hold of each object, or NULL: all */
+	void *ctx;				  /* keep's */
+	/* services of a label: then those named as the declared ones that
+	 * are not among them, in any case (cover_read) */
+	const struct snapshot_scope *cover_sc;
+	json_t *cover;
+	/* networks by name: then every network when one that sc declares is
+	 * not among them (the plan creates it: its name must be free in any
+	 * case, and the engine's name filter is not case-insensitive) */
+	const struct snapshot_scope *nets_sc;
+	int all;
 	json_t *out;
 	char *err;
 	int rc;
@@ -162,13 +180,129 @@ static void add_job(struct list_job *jobs, size_t *n, int kind, const char *key,
 	(*n)++;
 }
 
+/*
+ * The engine takes a service name only when no service has it in any case,
+ * and its name filter matches the start of names as they are written: the
+ * services whose names start with prefix in any case are those that start
+ * with one of its case variants.  The variants of prefix's start of at most
+ * letters letters are added to values, that start lowercased to cover.
+ */
+static void case_variants(const char *prefix, int letters, json_t *values, json_t *cover)
+{
+	size_t len = 0;
+	int nl = 0;
+	for (; prefix[len]; len++) {
+		int letter = (prefix[len] | 0x20) >= 'a' && (prefix[len] | 0x20) <= 'z';
+		if (letter && nl == letters)
+			break;
+		nl += letter;
+	}
+	char *v = xstrndup(prefix, len);
+	for (unsigned long m = 0; m < 1ul << nl; m++) {
+		int b = 0;
+		for (size_t i = 0; i < len; i++)
+			if ((v[i] | 0x20) >= 'a' && (v[i] | 0x20) <= 'z')
+				v[i] = (char)((m >> b++ & 1) ? (v[i] & ~0x20) : (v[i] | 0x20));
+		json_array_append_new(values, json_string(v));
+	}
+	for (size_t i = 0; i < len; i++)
+		v[i] = (char)((v[i] >= 'A' && v[i] <= 'Z') ? v[i] | 0x20 : v[i]);
+	json_array_append_new(cover, json_string(v));
+	free(v);
+}
+
+/* at most so many name values in the request (the engine compares each
+ * with every service's name) */
+#define COVER_MAX_VALUES 128
+
+/*
+ * After the services of a label (j->out): when a service the desired
+ * states declare is not among those of its stack, the plan creates it, and
+ * its name must be free in any case.  The services whose names start as
+ * that stack's ("STACK_", in any case) are read at once, on the same
+ * connection, so the check needs no list of every service (j->cover says
+ * which starts are held).  Too many stacks for one request: not read (the
+ * plan reads every service then).
+ */
+static int cover_read(struct list_job *j)
+{
+	const struct snapshot_scope *sc = j->cover_sc;
+	json_t *have = json_object(), *stacks = json_object(), *x;
+	size_t i;
+	const char *name;
+	json_array_foreach(j->out, i, x) {
+		const char *n = json_string_value(json_object_get(json_object_get(x, "Spec"), "Name"));
+		const char *ns = json_string_value(json_object_get(json_object_get(json_object_get(x, "Spec"), "Labels"),
+							       LABEL_NAMESPACE));
+		if (n && ns)
+			json_object_set_new(have, n, json_string(ns));
+	}
+	json_object_foreach(sc->svc_names, name, x) {
+		const char *ns = json_string_value(json_object_get(have, name));
+		if (!ns || strcmp(ns, json_string_value(x)))
+			json_object_set_new(stacks, json_string_value(x), json_true());
+	}
+	json_decref(have);
+	int letters = 0, rc = 0;
+	while (json_object_size(stacks) && (json_object_size(stacks) << (letters + 1)) <= COVER_MAX_VALUES &&
+	       letters < 16)
+		letters++;
+	if (letters) {
+		json_t *values = json_array(), *more = NULL;
+		j->cover = json_array();
+		json_object_foreach(stacks, name, x) {
+			char *pre = xasprintf("%s_", name);
+			case_variants(pre, letters, values, j->cover);
+			free(pre);
+		}
+		char *path = list_path(0, "name", values);
+		rc = docker_call(j->dk, "GET", path, NULL, &more, &j->err);
+		free(path);
+		json_decref(values);
+		if (!rc && json_is_array(more))
+			json_array_extend(j->out, more);
+		else if (!rc && more) /* not a list: swarm_state_init says it */
+			json_array_append(j->out, more);
+		json_decref(more);
+	}
+	json_decref(stacks);
+	return rc;
+}
+
+static int all_networks_read(struct list_job *j)
+{
+	json_t *have = json_object(), *x, *all = NULL;
+	size_t i;
+	const char *name;
+	int missing = 0;
+	json_array_foreach(j->out, i, x)
+		if (json_is_string(json_object_get(x, "Name")))
+			json_object_set_new(have, json_string_value(json_object_get(x, "Name")), json_true());
+	json_object_foreach(j->nets_sc->net_declared, name, x)
+		missing |= !json_object_get(have, name);
+	json_decref(have);
+	if (!missing)
+		return 0;
+	int rc = docker_call(j->dk, "GET", "/networks", NULL, &all, &j->err);
+	if (!rc && all) {
+		json_decref(j->out);
+		j->out = all;
+		j->all = 1;
+	}
+	return rc;
+}
+
 static void *list_thread(void *arg)
 {
 	struct list_job *j = arg;
-	j->rc = j->keep ? docker_list(j->dk, j->path, j->keep, &j->out, &j->err) :
+	j->rc = j->keep ? docker_list(j->dk, j->path, j->keep, j->ctx, &j->out, &j->err) :
 			  docker_call(j->dk, "GET", j->path, NULL, &j->out, &j->err);
 	if (!j->rc && !j->out)
 		j->out = json_array();
+	if (!j->rc && j->cover_sc && json_is_array(j->out))
+		j->rc = cover_read(j);
+	if (!j->rc && j->nets_sc && json_is_array(j->out))
+		j->rc = all_networks_read(j);
 	return NULL;
 }
 
@@ -258,19 +392,37 @@ static int has_ingress(const json_t *networks)
 }
 
 /* A service as the swarm-wide checks need it (names, published ports,
- * whose it is): a list of thousands kept small. */
-static json_t *slim_service(const json_t *x)
+ * whose it is): a list of thousands kept small.  Only those that publish a
+ * port or whose lowercased name is in names (NULL: all). */
+static json_t *slim_service(const json_t *x, void *names)
 {
 	const json_t *spec = json_object_get(x, "Spec"), *l = json_object_get(spec, "Labels");
 	if (!json_is_object(spec) || !json_is_string(json_object_get(x, "ID")))
 		return json_incref((json_t *)x); /* malformed: well_formed says it */
+	json_t *ports = json_object_get(json_object_get(spec, "EndpointSpec"), "Ports"), *p;
+	int publishes = 0;
+	size_t i;
+	json_array_foreach(ports, i, p)
+		publishes |= json_integer_value(json_object_get(p, "PublishedPort")) > 0;
+	if (names && !publishes) {
+		const char *n = json_string_value(json_object_get(spec, "Name"));
+		if (!n)
+			return NULL;
+		char *lower = xstrdup(n);
+		for (char *c = lower; *c; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c | 0x20);
+		int keep = json_object_get(names, lower) != NULL;
+		free(lower);
+		if (!keep)
+			return NULL;
+	}
 	json_t *ns = json_object();
 	static const char *keep[] = {LABEL_NAMESPACE, LABEL_MANAGED};
 	for (size_t k = 0; k < ARRAY_SIZE(keep); k++)
 		if (json_object_get(l, keep[k]))
 			json_object_set(ns, keep[k], json_object_get(l, keep[k]));
 	json_t *s = json_pack("{s:O*, s:o}", "Name", json_object_get(spec, "Name"), "Labels", ns);
-	json_t *ports = json_object_get(json_object_get(spec, "EndpointSpec"), "Ports");
 	if (ports)
 		json_object_set_new(s, "EndpointSpec", json_pack("{s:O}", "Ports", ports));
 	return json_pack("{s:O, s:o}", "ID", json_object_get(x, "ID"), "Spec", s);
@@ -310,8 +462,22 @@ int swarm_fetch(struct docker *dk, const struct snapshot_scope *sc, struct swarm
 		label = json_pack("[s]", LABEL_MANAGED "=true");
 	}
 	for (int k = 0; k < 4; k++) {
-		if (!sc || label)
+		if (k == 0 && sc && sc->stack && sc->svc_named) {
+			/* the label's services named "STACK_...": the engine
+			 * finds them by its name index, where a label alone has
+			 * it copy every service of the swarm to compare */
+			char *pre = xasprintf("%s_", sc->stack);
+			json_t *f = json_pack("{s:O, s:[s]}", "label", label, "name", pre);
+			char *enc = docker_filters_json(f);
+			jobs[n++] = (struct list_job){.kind = 0, .path = xasprintf("/services?filters=%s", enc)};
+			free(enc);
+			json_decref(f);
+			free(pre);
+		} else if (!sc || label) {
 			add_job(jobs, &n, k, label ? "label" : NULL, label);
+		}
+		if (k == 0 && label && json_object_size(sc->svc_names))
+			jobs[n - 1].cover_sc = sc;
 		if (!sc)
 			continue;
 		/* by name: services, secrets and configs by prefix (secrets and
@@ -327,27 +493,41 @@ int swarm_fetch(struct docker *dk, const struct snapshot_scope *sc, struct swarm
 				json_array_append_new(values, json_string(name));
 		if (k == 3) /* the swarm's ingress network, usually by this name */
 			json_array_append_new(values, json_string("ingress"));
-		if (json_array_size(values))
+		if (json_array_size(values)) {
 			add_job(jobs, &n, k, "name", values);
+			if (k == 3 && json_object_size(sc->net_declared))
+				jobs[n - 1].nets_sc = sc;
+		}
 		json_decref(values);
 	}
 	json_decref(label);
 	if (run_jobs(dk, jobs, n, err) < 0) {
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
 			json_decref(jobs[i].out);
+			json_decref(jobs[i].cover);
+		}
 		return -1;
 	}
-	json_t *lists[4];
+	json_t *lists[4], *cover = NULL;
 	for (int k = 0; k < 4; k++)
 		lists[k] = gather(jobs, n, k);
-	for (size_t i = 0; i < n; i++)
+	int all_nets = 0;
+	for (size_t i = 0; i < n; i++) {
 		json_decref(jobs[i].out);
-	if (swarm_state_init(st, lists[0], lists[1], lists[2], lists[3], err) < 0)
+		if (jobs[i].cover)
+			cover = jobs[i].cover;
+		all_nets |= jobs[i].all;
+	}
+	if (swarm_state_init(st, lists[0], lists[1], lists[2], lists[3], err) < 0) {
+		json_decref(cover);
 		return -1;
+	}
+	st->svc_cover = cover;
+	st->all_networks = all_nets;
 	if (!sc)
 		return 0;
 	/* the ingress network under another name (or none): every network */
-	if (!has_ingress(st->networks) && swarm_widen(dk, st, 0, 1, err) < 0) {
+	if (!has_ingress(st->networks) && swarm_widen(dk, st, 0, 1, NULL, err) < 0) {
 		swarm_state_free(st);
 		return -1;
 	}
@@ -385,10 +565,12 @@ int snapshot_add(struct swarm_state *st, json_t *services, json_t *networks, cha
 	return 0;
 }
 
-int swarm_widen(struct docker *dk, struct swarm_state *st, int services, int networks, char **err)
+int swarm_widen(struct docker *dk, struct swarm_state *st, int services, int networks, const json_t *names,
+		char **err)
 {
 	struct list_job jobs[2];
 	size_t n = 0;
+	networks &= !st->all_networks;
 	if (services)
 		add_job(jobs, &n, 0, NULL, NULL);
 	if (networks)
@@ -397,8 +579,10 @@ int swarm_widen(struct docker *dk, struct swarm_state *st, int services, int net
 		return 0;
 	/* keep what the checks read of the services: thousands, maybe */
 	for (size_t i = 0; i < n; i++)
-		if (jobs[i].kind == 0)
+		if (jobs[i].kind == 0) {
 			jobs[i].keep = slim_service;
+			jobs[i].ctx = (void *)names;
+		}
 	int rc = run_jobs(dk, jobs, n, err);
 	json_t *svcs = NULL, *nets = NULL;
 	for (size_t i = 0; i < n && !rc; i++) {
@@ -411,6 +595,8 @@ int swarm_widen(struct docker *dk, struct swarm_state *st, int services, int net
 		json_decref(jobs[i].out);
 	if (!rc)
 		rc = snapshot_add(st, svcs, nets, err);
+	if (!rc && nets)
+		st->all_networks = 1;
 	json_decref(svcs);
 	json_decref(nets);
 	return rc;
@@ -423,6 +609,7 @@ void swarm_state_free(struct swarm_state *st)
 	json_decref(st->configs);
 	json_decref(st->networks);
 	json_decref(st->net_names);
+	json_decref(st->svc_cover);
 	memset(st, 0, sizeof *st);
 }
 

@@ -40,7 +40,10 @@ static int report_conflicts(struct docker *dk, struct plan *p, struct swarm_stat
 	int ws, wn;
 	char *err = NULL;
 	plan_wide_reads(p, st, &ws, &wn);
-	if (swarm_widen(dk, st, ws, wn, &err) < 0) {
+	json_t *creates = plan_created_names(p);
+	int wr = swarm_widen(dk, st, ws, wn, creates, &err);
+	json_decref(creates);
+	if (wr < 0) {
 		say(stderr, "error", NULL, "shoal: %s", err);
 		free(err);
 		return -1;
@@ -151,6 +154,7 @@ static int plan_files(const struct sync_opts *o, struct plan *p, struct repo *r,
 	struct snapshot_scope sc;
 	snapshot_scope_init(&sc);
 	sc.stack = stack;
+	sc.svc_named = !o->prune;
 	snapshot_scope_add(&sc, ds);
 	int fr = swarm_fetch(o->dk, &sc, &st, &err);
 	snapshot_scope_free(&sc);
@@ -235,8 +239,8 @@ static int plan_repo(const struct sync_opts *o, struct plan *p, struct repo *r, 
 	 * never the rest of the swarm; --stack: that stack's namespace */
 	struct snapshot_scope sc;
 	snapshot_scope_init(&sc);
-	if (o->only)
-		sc.stack = o->only;
+	if (o->only) /* (what it prunes is managed: shoal named it) */
+		sc.stack = o->only, sc.svc_named = 1;
 	else
 		sc.managed = 1;
 	for (size_t i = 0; i < r->n; i++) {

@@ -4,7 +4,12 @@
 # bigswarm.py: stacks of 10, every tenth service publishing a port);
 # apply --stack of the same stack from a repository; a repository of 100
 # stacks applied on the big swarm, its reads counted by an engine proxy
-# (tests/lab/read-proxy.py); the agent's webhook latency on the big swarm.
+# (tests/lab/read-proxy.py); the agent's webhook latency (tests/bench/
+# agent.sh, $BENCH_SCALE_AGENT_ROUNDS (5) rounds) on the empty swarm and
+# on the big one.  Last, issue 20's goals in one table.  About 12 minutes
+# on 2 cores (each agent round waits for its rolling update to converge,
+# ~14 s); BENCH_SCALE_NO_AGENT=1 leaves the agent out.
+section_start=$EPOCHREALTIME
 echo
 echo "## Big swarm: shoal vs docker, empty swarm vs $((${BENCH_BIG:-1000})) other services"
 echo
@@ -73,12 +78,34 @@ measure() { # phase (empty|big): samples into files named after it
 	done
 	stack_gone s50
 }
+# the agent's webhook latency on the swarm as it is (tests/bench/agent.sh in
+# a directory of its own; its stacks removed after): p50 into agent_p50
+agent_p50=
+agent_run() { # dir title
+	# (agent.sh's variables stay in here: rounds is this section's too)
+	local tsave=$T st rounds t0 t1 t2 p50 p90 c50 img sha
+	T=$tsave/$1
+	mkdir -p "$T" && cd "$T" || fail "agent dir"
+	AGENT_TITLE=$2
+	BENCH_IDLE=${BENCH_IDLE_BIG:-5}
+	BENCH_ROUNDS=${BENCH_SCALE_AGENT_ROUNDS:-5}
+	. "$TOP/tests/bench/agent.sh"
+	agent_p50=$p50
+	for st in $(ls src/stacks); do stack_gone "$st"; done
+	T=$tsave
+	cd "$T" || fail "cd"
+}
 row() { # label docker-samples shoal-samples
 	local d s
 	d=$(median < "$2"); s=$(median < "$3")
 	printf '| %s | %.3f s | %.3f s | %s |' "$1" "$d" "$s" "$(ratio "$s" "$d")"
 }
 measure empty
+p50_empty= p50_big=
+if [ -z "${BENCH_SCALE_NO_AGENT:-}" ]; then
+	agent_run agent-empty "Agent, empty swarm"
+	p50_empty=$agent_p50
+fi
 settle
 t0=$EPOCHREALTIME
 python3 "$TOP/tests/bench/bigswarm.py" "${DOCKER_HOST#unix://}" "$LAB_IMAGE" "$big" || fail "big swarm"
@@ -86,6 +113,9 @@ tbig=$(echo "$EPOCHREALTIME - $t0" | bc)
 [ "$(docker service ls -q | wc -l)" -ge "$big" ] || fail "big swarm: $(docker service ls -q | wc -l) services"
 settle
 measure big
+echo
+echo "### 50 services, shoal vs docker, on each swarm"
+echo
 echo "| 50 services, replicas 0 | docker | shoal | shoal/docker | goal |"
 echo "|---|---|---|---|---|"
 for p in empty big; do
@@ -142,16 +172,37 @@ printf '| unchanged apply, median of %s | %.3f s, requests w/r %s, objects read 
 printf '| objects read that are neither managed nor named by the repository | %s (goal 0: %s) |\n' "$other" \
 	"$([ "$other" = 0 ] && echo met || echo "NOT met")"
 kill $rpid 2>/dev/null
-echo
-echo "Big swarm built through the Engine API in $(printf '%.0f' "$tbig") s ($big services, 16 creates in flight). Time is the command's wall time, each run started on an idle engine (settle), medians of $rounds rounds (redeploys: 3 per round); requests and the objects their answers held counted by tests/lab/read-proxy.py; peak RSS by /usr/bin/time (max resident set)."
-# the agent on the big swarm: its webhook latency
 if [ -z "${BENCH_SCALE_NO_AGENT:-}" ]; then
-	tsave=$T
-	T=$T/agent-big
-	mkdir -p "$T" && cd "$T" || fail "agent dir"
-	AGENT_TITLE="Agent, $big other services"
-	BENCH_IDLE=${BENCH_IDLE_BIG:-5}
-	. "$TOP/tests/bench/agent.sh"
-	T=$tsave
-	cd "$T" || fail "cd"
+	agent_run agent-big "Agent, $big other services"
+	p50_big=$agent_p50
 fi
+echo
+echo "### Issue 20's goals, $big other services"
+echo
+echo "| goal | measured | |"
+echo "|---|---|---|"
+gl() { # label value-text ratio-or-value bound
+	printf '| %s | %s | %s |\n' "$1" "$2" "$(awk -v v="$3" -v g="$4" 'BEGIN {print (v <= g) ? "met" : "NOT met"}')"
+}
+dr=$(median < big-re-docker); sr=$(median < big-re-shoal); df=$(median < big-fresh-docker); sf=$(median < big-fresh-shoal)
+gl "unchanged redeploy ≤ 0.2x docker, 0 writes" "$(ratio "$sr" "$dr")x, $(cut -d/ -f1 big-cnt-shoal) writes" \
+	"$(awk -v r="$(ratio "$sr" "$dr")" -v w="$(cut -d/ -f1 big-cnt-shoal)" 'BEGIN {print (w == 0) ? r : 99}')" 0.2
+gl "fresh deploy of 50 services ≤ 0.5x docker" "$(ratio "$sf" "$df")x" "$(ratio "$sf" "$df")" 0.5
+for k in rssf rssr; do
+	d=$(median < "big-$k-docker"); s=$(median < "big-$k-shoal")
+	gl "peak RSS ≤ 0.2x docker ($([ $k = rssf ] && echo fresh deploy || echo redeploy))" \
+		"$(mib "$s") / $(mib "$d") = $(ratio "$s" "$d")x" "$(ratio "$s" "$d")" 0.2
+done
+for k in re-shoal:"stack deploy" app-shoal:"apply --stack"; do
+	e=$(median < "empty-${k%%:*}"); b=$(median < "big-${k%%:*}")
+	gl "\`${k#*:}\` (unchanged) within 1.2x of the empty swarm" "$(printf '%.3f s / %.3f s = %s' "$b" "$e" "$(ratio "$b" "$e")")x" \
+		"$(ratio "$b" "$e")" 1.2
+done
+printf '| repository of 100 stacks reads only managed and named objects | %s other objects read | %s |\n' "$other" \
+	"$([ "$other" = 0 ] && echo met || echo "NOT met")"
+if [ -n "$p50_big" ]; then
+	gl "agent: webhook → spec updated p50 ≤ 0.2 s, empty swarm" "$(printf '%.3f s' "$p50_empty")" "$p50_empty" 0.2
+	gl "agent: webhook → spec updated p50 ≤ 0.2 s, $big other services" "$(printf '%.3f s' "$p50_big")" "$p50_big" 0.2
+fi
+echo
+echo "Big swarm built through the Engine API in $(printf '%.0f' "$tbig") s ($big services, 16 creates in flight). Time is the command's wall time, each run started on an idle engine (settle), medians of $rounds rounds (redeploys: 3 per round); requests and the objects their answers held counted by tests/lab/read-proxy.py; peak RSS by /usr/bin/time (max resident set); agent rounds: ${BENCH_SCALE_AGENT_ROUNDS:-5} per swarm. Section run time: $(printf '%.0f' "$(echo "$EPOCHREALTIME - $section_start" | bc)") s."

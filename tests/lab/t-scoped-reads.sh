@@ -4,8 +4,10 @@
 # records every request and the names of the objects each answer holds.
 # - stack deploy: an unchanged redeploy and an update that publishes no new
 #   port read nothing of another stack or of a service outside any stack;
-#   a fresh deploy reads the whole services list once (names are
-#   case-insensitive to the engine: a name taken in another case is found);
+#   a fresh deploy that publishes a new port reads the whole services
+#   list once, one that publishes none only the services named as its
+#   own in any case (names are case-insensitive to the engine: a name
+#   taken in another case is found);
 # - a port another stack's service publishes is refused before any write,
 #   on a fresh deploy and on an update that adds the port (docker refuses
 #   the same deploy);
@@ -78,6 +80,35 @@ sed -i '/^  db:/a\    environment: [V=2]' mine.yml
 DOCKER_HOST=$P "$SHOAL" stack deploy --resolve-image never -c mine.yml mine > d3.txt 2>&1 || { cat d3.txt; fail "update"; }
 [ "$(writes | jq -r .path)" = "/services/$(docker service inspect -f '{{.ID}}' mine_db)/update" ] || { writes; fail "update wrote other than db"; }
 [ -z "$(foreign_reads)" ] || { foreign_reads; misread "update read other stacks' objects"; }
+
+# a service labelled into the stack by hand under another name: a deploy
+# leaves it alone (it reads the stack's services by name and label), a
+# deploy --prune removes it (it reads them by label alone, as docker does)
+docker service create -d -q --name handmade --label com.docker.stack.namespace=mine --replicas 0 "$LAB_IMAGE" >/dev/null 2>&1 ||
+	fail "create handmade"
+DOCKER_HOST=$P "$SHOAL" stack deploy --resolve-image never -c mine.yml mine > h1.txt 2>&1 || { cat h1.txt; fail "deploy beside handmade"; }
+docker service inspect handmade >/dev/null 2>&1 || fail "handmade removed without --prune"
+DOCKER_HOST=$P "$SHOAL" stack deploy --prune --resolve-image never -c mine.yml mine > h2.txt 2>&1 || { cat h2.txt; fail "deploy --prune"; }
+docker service inspect handmade >/dev/null 2>&1 && { cat h2.txt; fail "handmade not pruned (docker stack deploy --prune removes it)"; }
+
+# a fresh deploy that publishes no port reads the services named as its
+# own in any case (the engine's names are case-insensitive, its name filter
+# is not), never the list of every service: NoPort_b holds noport_b
+docker service create -d -q --name NoPort_b --replicas 0 "$LAB_IMAGE" >/dev/null 2>&1 || fail "create NoPort_b"
+{ echo 'services:'; svc a; svc b; } > noport.yml
+every_service() { jq -c 'select(.method == "GET" and .path == "/services" and .filters == null)' "$log"; }
+: > "$log"
+DOCKER_HOST=$P "$SHOAL" stack deploy --resolve-image never -c noport.yml noport > n1.txt 2>&1 && fail "noport_b created over NoPort_b"
+grep -q 'service noport_b cannot be created: service NoPort_b exists' n1.txt || { cat n1.txt; fail "NoPort_b not found"; }
+[ -z "$(writes)" ] || { writes; fail "noport: wrote before refusing"; }
+[ -z "$(every_service)" ] || misread "a fresh deploy without ports read every service"
+docker service rm NoPort_b >/dev/null
+: > "$log"
+DOCKER_HOST=$P "$SHOAL" stack deploy --resolve-image never -c noport.yml noport > n3.txt 2>&1 || { cat n3.txt; fail "noport after NoPort_b removed"; }
+docker service inspect noport_a noport_b >/dev/null || fail "noport not deployed"
+[ -z "$(every_service)" ] || misread "a fresh deploy without ports read every service"
+foreign_reads | jq -e 'select(.path == "/services")' && misread "a fresh deploy without ports read other stacks' services"
+docker stack rm noport >/dev/null 2>&1
 
 # --- (b) a port another stack holds: refused before any write ---
 { echo 'services:'; svc c 7000; } > clash.yml

@@ -234,6 +234,29 @@ static void test_wide_reads(void **state)
 		assert_int_equal(n, 0);
 		plan_free(&p);
 	}
+	/* a create whose name the snapshot covers (every service named
+	 * "st_..." in any case was read): no list of every service, unless it
+	 * publishes a port no service read holds; a name outside the cover
+	 * still needs it */
+	st.svc_cover = json_pack("[s]", "st_");
+	struct {
+		const char *name;
+		int port, services;
+	} covered[] = {{"st_x", 0, 0}, {"ST_Y", 0, 0}, {"st_x", 80, 0}, {"st_x", 81, 1}, {"s_x", 0, 1}, {"other_x", 0, 1}};
+	for (size_t i = 0; i < ARRAY_SIZE(covered); i++) {
+		struct plan p = {0};
+		add(&p, OP_CREATE, "st", covered[i].name, NULL, svc_with_port(covered[i].name, covered[i].port, "ingress"));
+		int s = -1, n = -1;
+		plan_wide_reads(&p, &st, &s, &n);
+		assert_int_equal(s, covered[i].services);
+		if (i == 1) { /* what swarm_widen keeps of the services without ports */
+			json_t *names = plan_created_names(&p);
+			assert_int_equal(json_object_size(names), 1);
+			assert_non_null(json_object_get(names, "st_y"));
+			json_decref(names);
+		}
+		plan_free(&p);
+	}
 	/* a network created: every network */
 	struct plan p = {0};
 	add(&p, OP_CREATE, "st", "st_net", NULL, json_object());
