@@ -143,6 +143,10 @@ lab_up() {
 	printf '{"deprecated-key-path":"%s/key.json"}\n' "$LAB_DIR" > "$LAB_DIR/daemon.json"
 	lab_make_certs || return 1
 	export DOCKER_HOST="unix://$LAB_DIR/run/docker.sock"
+	# every curl of a scenario is bounded: a port another program holds
+	# (one that accepts and never answers) must fail a wait, not hang it
+	printf 'connect-timeout = 10\nmax-time = 120\n' > "$LAB_DIR/.curlrc"
+	export CURL_HOME=$LAB_DIR
 	lab_dockerd_start || return 1
 	docker swarm init --advertise-addr 192.168.250.2 --default-addr-pool 10.201.0.0/16 >/dev/null || return 1
 	lab_make_image || return 1

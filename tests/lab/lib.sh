@@ -90,10 +90,18 @@ label_node_for_template() {
 git_server_start() {
 	command -v lighttpd >/dev/null || return 77
 	git init -q --bare "$T/origin.git"
-	GIT_PORT=${GIT_SERVER_PORT:-$((20000 + RANDOM % 20000))}
 	# GIT_NETNS/GIT_BIND: serve inside a lab namespace, for containers
 	local run=() bind=${GIT_BIND:-127.0.0.1}
 	[ -n "${GIT_NETNS:-}" ] && run=(nsenter --net=/run/netns/"$GIT_NETNS")
+	# a port with the five above it free too (the callers' agents and
+	# receivers): other scenarios may be running on the same loopback
+	local try used
+	for try in $(seq 1 50); do
+		GIT_PORT=${GIT_SERVER_PORT:-$((20000 + RANDOM % 20000))}
+		used=$("${run[@]}" ss -Htan 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }' |
+			awk -v lo="$GIT_PORT" '$1 >= lo && $1 <= lo + 5' | head -1)
+		[ -z "$used" ] || [ -n "${GIT_SERVER_PORT:-}" ] && break
+	done
 	local scheme=http host=$bind mods='"mod_alias", "mod_cgi", "mod_setenv"' extra='' curlopt=''
 	if [ -n "${GIT_TLS:-}" ]; then
 		# a CA of our own and a server certificate for localhost
