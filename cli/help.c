@@ -42,6 +42,7 @@ static const struct help_opt apply_opts[] = {
 	{"--registry-auth FILE", "registry credentials from a docker config.json, sent with creates and updates"},
 	{"--require-signed", "with --rev: apply the commit only when its SSH signature verifies"},
 	{"--allowed-signers FILE", "the signers --require-signed accepts (git's allowed_signers format)"},
+	{"--converge-timeout DURATION", "how long a wave may take to converge, and a hook to complete (default 5m)"},
 	{NULL, NULL},
 };
 
@@ -178,10 +179,13 @@ static const struct help_entry entries[] = {
 	 plan_opts, "0 in sync (no change), 2 changes pending, 1 an error, a conflict or an invalid stack, 64 usage."},
 	{"apply", "make the swarm match a repository",
 	 "shoal apply [DIR] [--rev REV [--require-signed --allowed-signers FILE]] [--path P] [--prune | --no-prune]\n"
-	 "            [--stack NAME] [--key FILE] [--resolve-image MODE] [--registry-auth FILE] [--adopt STACK | --adopt-all]",
+	 "            [--stack NAME] [--key FILE] [--resolve-image MODE] [--registry-auth FILE] [--adopt STACK | --adopt-all]\n"
+	 "            [--converge-timeout DURATION]",
 	 "Validates every stack, plans, then applies exactly the difference through the Docker Engine API: an "
 	 "unchanged repository makes no write request. An invalid stack writes nothing and the others apply; "
-	 "every error names file:line:column.",
+	 "every error names file:line:column. Stacks go out in waves: a stack declaring x-shoal.depends_on is "
+	 "written once the stacks it depends on converged; hooks (services labelled io.shoal.hook=pre|post) run "
+	 "before and after their stack's changes.",
 	 apply_opts, "0 applied, 1 an invalid stack or a failed operation, 64 usage."},
 	{"validate", "check a repository without an engine",
 	 "shoal validate [DIR | --rev REV [--repo PATH]] [--path P] [--key FILE]",
