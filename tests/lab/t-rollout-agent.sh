@@ -34,7 +34,10 @@ PY
 python3 receiver.py $nport notes.txt &
 npid=$!
 trap 'kill $hpid $apid $npid $fpid 2>/dev/null' EXIT
-sleep 0.5
+# both listen before the agent starts (its first status is the first request)
+for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$fport/__state" >/dev/null && break; sleep 0.1; done
+curl -fs "http://127.0.0.1:$fport/__state" >/dev/null || fail "forge-api.py did not start"
+for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$nport/" && break; sleep 0.1; done
 "$SHOAL" agent --repo "$GIT_URL" --interval 1s --listen 127.0.0.1:$aport --cache "$T/cache.git" --run-dir "$T/run" \
 	--converge-timeout 300s --on-failure rollback \
 	--notify-webhook "http://127.0.0.1:$nport/hook" --notify-secret-file notify.key \
