@@ -111,12 +111,12 @@ static const struct help_opt agent_opts[] = {
 	{"--notify-url URL", "a Slack-compatible message per failing commit and on recovery"},
 	{"--notify-webhook URL", "the same as JSON (commit, stacks, outcome, errors), signed: X-Shoal-Signature: sha256=HMAC"},
 	{"--notify-secret-file FILE", "the HMAC-SHA256 key of --notify-webhook"},
-	{"--forge github|gitea|gitlab", "set a commit status per commit: pending when seen, then success or failure"},
+	{"--forge github|gitea|gitlab", "a commit status per new commit: pending when seen, success or failure once converged"},
 	{"--forge-api URL", "the forge's API (https://api.github.com, https://HOST/api/v1, https://HOST/api/v4)"},
 	{"--forge-repo OWNER/NAME", "the repository on the forge (GitLab: the project's ID or path)"},
 	{"--forge-token-file FILE", "a token that may set commit statuses"},
 	{"--forge-context NAME", "the status's name (default shoal/deploy)"},
-	{"--on-failure report|rollback", "a failed commit is reported (default), or its stacks are put back to the last good commit"},
+	{"--on-failure report|rollback", "a failed commit is reported (default), or the stacks it changed are rolled out again from the last good commit"},
 	{"--log-format human|json", "one line per event (default human)"},
 	{"--once", "one cycle in this process, then exit"},
 	{"--config FILE", "the same settings, one \"name = value\" per line; the command line wins"},
@@ -239,9 +239,12 @@ static const struct help_entry entries[] = {
 	 "            [--token-file F [--username U] | --ssh-key F --known-hosts F] [--ca-file PEM] [--user NAME]\n"
 	 "            [--resolve-image MODE] [--registry-auth F] [--webhook-secret-file F] [--require-signed --allowed-signers F]\n"
 	 "            [--drift revert|warn] [--once] [--log-format human|json] [--config FILE]\n"
-	 "            [--on-failure report|rollback] [--forge KIND --forge-api URL --forge-repo R --forge-token-file F] …",
-	 "Fetches the branch into a bare mirror, applies each new commit once (zero writes otherwise), waits for "
-	 "convergence, reverts drift and reports everything on /status and /metrics. One writer at a time: a "
+	 "            [--on-failure report|rollback] [--forge KIND --forge-api URL --forge-repo R --forge-token-file F]\n"
+	 "            [--notify-url URL] [--notify-webhook URL --notify-secret-file F] …",
+	 "Fetches the branch into a bare mirror, applies each new commit once (zero writes otherwise) in waves "
+	 "with its hooks (x-shoal.depends_on, io.shoal.hook), waits for convergence, reverts drift and reports "
+	 "everything on /status and /metrics, and per commit on the forge and the notification webhooks. With "
+	 "--on-failure rollback a failed commit's stacks go back to the last good commit. One writer at a time: a "
 	 "lease held in the swarm. The command becomes shoal-agentd; each cycle is a fresh shoal agent-cycle "
 	 "process.",
 	 agent_opts, "0 after SIGTERM or --once, 1 an error, 64 usage."},
