@@ -76,6 +76,7 @@ struct run {
 	struct rollout_result *res;
 	int *wave;
 	enum phase *phase;
+	int off; /* called off (rollout_opts.hold): nothing more is written */
 };
 
 static json_t *state(struct run *u, const char *stack)
@@ -109,6 +110,8 @@ static void fail(struct run *u, const char *stack, const char *outcome, char *ms
 /* Apply the operations of wave w in phase ph of the stacks still going. */
 static void apply_some(struct run *u, int w, enum phase ph)
 {
+	if (u->off)
+		return;
 	struct plan sub = {0};
 	sub.ops = xcalloc(u->p->n + 1, sizeof *sub.ops);
 	for (size_t i = 0; i < u->p->n; i++)
@@ -201,6 +204,8 @@ static const struct op *update_op(const struct plan *p, const char *name)
  * timeout fails the service's stack. */
 static void converge(struct run *u, int w)
 {
+	if (u->off)
+		return;
 	struct strv names = {0}, stacks = {0};
 	for (size_t i = 0; i < u->p->n; i++) {
 		const struct op *op = &u->p->ops[i];
@@ -213,8 +218,9 @@ static void converge(struct run *u, int w)
 	double start = mono(), deadline = start + (double)(u->o->timeout_ns ? u->o->timeout_ns : ROLLOUT_TIMEOUT_NS) / 1e9;
 	while (names.n) {
 		if (u->o->hold && !u->o->hold(u->o->ctx)) {
+			u->off = 1;
 			for (size_t i = 0; i < names.n; i++)
-				fail(u, stacks.v[i], "failed", xstrdup("lease lost while waiting for convergence"));
+				fail(u, stacks.v[i], "failed", xstrdup("called off while waiting for convergence"));
 			break;
 		}
 		json_t *list = NULL;
@@ -366,7 +372,7 @@ static int run_hook(struct run *u, const struct op *op, const char *name, const 
 	char *err = NULL, *path = NULL;
 	json_t *svc = NULL, *tasks = NULL;
 	char *output = NULL;
-	int ret = -1;
+	int ret = -1, called_off = 0;
 	*why = NULL;
 	if (op) {
 		struct plan one = {.ops = (struct op *)op, .n = 1};
@@ -471,7 +477,8 @@ static int run_hook(struct run *u, const struct op *op, const char *name, const 
 			break;
 		}
 		if (u->o->hold && !u->o->hold(u->o->ctx)) {
-			*why = xasprintf("%s-hook %s: lease lost while waiting for it", phase, name);
+			*why = xasprintf("%s-hook %s: called off while waiting for it", phase, name);
+			called_off = u->off = 1;
 			break;
 		}
 		nap(300);
@@ -481,7 +488,8 @@ out:
 	if (*why)
 		scrub_str(why);
 	json_array_append_new(hooks, json_pack("{s:s, s:s, s:s, s:s}", "service", name, "phase", phase, "outcome",
-					       ret == 0 ? "succeeded" : "failed", "output", output ? output : ""));
+					       ret == 0 ? "succeeded" : called_off ? "called off" : "failed", "output",
+					       output ? output : ""));
 	free(output);
 	free(err);
 	free(path);
@@ -519,13 +527,13 @@ static void hooks_of(struct run *u, const char *stack, const char *ph, struct st
 
 static void run_hooks(struct run *u, int w, const char *ph, const struct strv *stacks)
 {
-	for (size_t s = 0; s < stacks->n; s++) {
+	for (size_t s = 0; s < stacks->n && !u->off; s++) {
 		const char *stack = stacks->v[s];
 		if (waves_level(u->r, stack) != w || !live(u, stack))
 			continue;
 		struct strv hooks = {0};
 		hooks_of(u, stack, ph, &hooks);
-		for (size_t h = 0; h < hooks.n && live(u, stack); h++) {
+		for (size_t h = 0; h < hooks.n && live(u, stack) && !u->off; h++) {
 			const struct op *op = NULL;
 			for (size_t i = 0; i < u->p->n; i++)
 				if (!strcmp(u->p->ops[i].name, hooks.v[h]) && u->p->ops[i].kind == K_SERVICE &&
@@ -564,6 +572,10 @@ int rollout_run(struct docker *dk, const struct plan *p, struct repo *r, const s
 	}
 	strv_sort(&stacks);
 	for (int w = 1; w <= maxw; w++) {
+		/* called off: what was not written stays so */
+		for (size_t s = 0; u.off && s < stacks.n; s++)
+			if (waves_level(r, stacks.v[s]) == w && live(&u, stacks.v[s]))
+				fail(&u, stacks.v[s], "skipped", xasprintf("stack %s: not applied: the rollout was called off", stacks.v[s]));
 		/* a stack whose dependency failed, or was not applied, waits */
 		for (size_t s = 0; s < stacks.n; s++) {
 			struct repo_stack *rs = stack_of(r, stacks.v[s]);

@@ -29,7 +29,9 @@
 struct rollout_opts {
 	long long timeout_ns; /* a wave's convergence, a hook's run (0: 5 minutes) */
 	int wait_last;	      /* wait for the last wave to converge too */
-	/* asked between polls: 0 stops waiting (the agent lost its lease) */
+	/* asked between polls: 0 calls the rollout off there (the agent lost
+	 * its lease, a newer commit came, it is stopping); what is waited for
+	 * then fails ("called off"), nothing more is written */
 	int (*hold)(void *ctx);
 	void *ctx;
 	const struct apply_report *report; /* each operation's outcome (apply.h), or NULL */
