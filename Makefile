@@ -10,7 +10,7 @@ LDLIBS += $(shell pkg-config --libs $(PKGS)) -lm -lpthread
 
 LIB_OBJS = reconcile/util.o reconcile/envfile.o reconcile/ynode.o reconcile/interp.o reconcile/compose.o reconcile/compose_schema.o reconcile/compose_normalize.o reconcile/compose_merge.o \
 	   reconcile/objdata.o reconcile/convert.o reconcile/docker.o reconcile/snapshot.o reconcile/plan.o reconcile/apply.o \
-	   reconcile/uhttp.o reconcile/repo.o reconcile/source.o reconcile/review.o reconcile/regauth.o reconcile/scrub.o reconcile/resolve.o reconcile/sync.o reconcile/log.o secrets/seal.o \
+	   reconcile/uhttp.o reconcile/repo.o reconcile/source.o reconcile/review.o reconcile/regauth.o reconcile/scrub.o reconcile/resolve.o reconcile/sync.o reconcile/log.o reconcile/waves.o reconcile/rollout.o secrets/seal.o \
 	   forge/forge.o forge/http.o forge/ci.o
 CLI_OBJS = cli/main.o cli/review_cmd.o cli/help.o
 BOOT_OBJS = bootstrap/inventory.o bootstrap/render.o bootstrap/atomic.o bootstrap/netns.o \
@@ -20,7 +20,7 @@ AGENT_OBJS = $(CLI_OBJS) agent/gitverify.o agent/agent.o agent/cycle.o agent/git
 # The agent's long-lived process: HTTP, timers, state; no Git, TLS or YAML.
 AGENTD_OBJS = agent/agentd.o agent/webhook.o agent/common.o agent/knownhosts.o reconcile/util.o reconcile/log.o reconcile/regauth.o reconcile/scrub.o secrets/seal.o
 AGENTD_PKGS = jansson libsodium libmicrohttpd
-UNIT_TESTS = tests/unit/test_interp tests/unit/test_compose tests/unit/test_diff tests/unit/test_seal tests/unit/test_knownhosts tests/unit/test_regauth tests/unit/test_inventory tests/unit/test_bootfiles tests/unit/test_webhook tests/unit/test_uhttp tests/unit/test_secrepo tests/unit/test_scrub tests/unit/test_sealed tests/unit/test_review tests/unit/test_forge tests/unit/test_log
+UNIT_TESTS = tests/unit/test_interp tests/unit/test_compose tests/unit/test_diff tests/unit/test_seal tests/unit/test_knownhosts tests/unit/test_regauth tests/unit/test_inventory tests/unit/test_bootfiles tests/unit/test_webhook tests/unit/test_uhttp tests/unit/test_secrepo tests/unit/test_scrub tests/unit/test_sealed tests/unit/test_review tests/unit/test_forge tests/unit/test_log tests/unit/test_waves
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin

@@ -167,6 +167,17 @@ int cmd_agent_cycle(int argc, char **argv)
 		ag.token = xstrdup(token);
 		scrub_add(token, strlen(token), "(token)", 0);
 	}
+	/* the forge's token and the notifications' key: never shown */
+	const char *ft = json_string_value(json_object_get(sec, "forge_token")),
+		   *ns = json_string_value(json_object_get(sec, "notify_secret"));
+	if (ft) {
+		ag.forge_token = xstrdup(ft);
+		scrub_add(ft, strlen(ft), "(token)", 0);
+	}
+	if (ns) {
+		ag.notify_secret = xstrdup(ns);
+		scrub_add(ns, strlen(ns), "(secret)", 0);
+	}
 	ag.auths = json_incref(json_object_get(sec, "auths"));
 	int drift = json_is_true(json_object_get(msg, "drift")), follow = json_is_true(json_object_get(msg, "follow"));
 	int release = json_is_true(json_object_get(msg, "release"));
@@ -416,6 +427,15 @@ int cmd_status(int argc, char **argv)
 		       (long long)json_integer_value(json_object_get(h, "operations")),
 		       json_number_value(json_object_get(h, "seconds")), fin, note);
 		free(note);
+		const char *rb = json_string_value(json_object_get(h, "rolled_back_to"));
+		if (rb)
+			printf("%-13s rolled back to %.12s\n", "", rb);
+		size_t k;
+		json_t *x;
+		json_array_foreach(json_object_get(h, "hooks"), k, x)
+			printf("%-13s %s-hook %s: %s\n", "", json_string_value(json_object_get(x, "phase")) ?: "?",
+			       json_string_value(json_object_get(x, "service")) ?: "?",
+			       json_string_value(json_object_get(x, "outcome")) ?: "?");
 	}
 	json_decref(j);
 	free(url);

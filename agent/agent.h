@@ -35,6 +35,12 @@ struct agent {
 	const char *token_file, *username, *ssh_key, *known_hosts, *ca_file, *run_as, *webhook_secret_file, *log_format, *notify_url;
 	const char *run_dir;		/* the health socket's directory */
 	const char *status_token_file; /* /status and /metrics need this bearer token */
+	/* commit statuses on the forge (--forge ...), the signed notification
+	 * (--notify-webhook, its HMAC key from --notify-secret-file), and what
+	 * a failed commit does (--on-failure report|rollback) */
+	const char *forge, *forge_api, *forge_repo, *forge_token_file, *forge_context;
+	const char *notify_webhook, *notify_secret_file;
+	int rollback;
 	char *ssh_host; /* an SSH remote: its host and port, for the host key check */
 	int ssh_port;
 	long long converge_ns;
@@ -75,7 +81,7 @@ struct agent {
 	int leader;
 	double lease_until; /* wall time our hold ends, when leader */
 	/* secrets read from files */
-	char *token, *webhook_secret;
+	char *token, *webhook_secret, *forge_token, *notify_secret;
 	struct seal_key *key; /* sodium_malloc'd; NULL without --key */
 	unsigned char status_token_hash[32]; /* BLAKE2b of the status token; the token is not kept */
 	int status_token;		      /* one is required */

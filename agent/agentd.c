@@ -455,6 +455,10 @@ static json_t *cycle_input(struct agent *ag, int drift_due, int follow_due, int 
 	}
 	if (ag->token)
 		json_object_set_new(sec, "token", json_string(ag->token));
+	if (ag->forge_token)
+		json_object_set_new(sec, "forge_token", json_string(ag->forge_token));
+	if (ag->notify_secret)
+		json_object_set_new(sec, "notify_secret", json_string(ag->notify_secret));
 	if (ag->auths)
 		json_object_set(sec, "auths", ag->auths);
 	pthread_mutex_lock(&ag->mu);

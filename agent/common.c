@@ -114,6 +114,10 @@ static const struct option agent_opts[] = {
 	{"resolve-image", required_argument, 0, 'R'},  {"registry-auth", required_argument, 0, 'G'},
 	{"follow-interval", required_argument, 0, 'F'}, {"follow-max", required_argument, 0, 'M'},
 	{"run-dir", required_argument, 0, 'H'},	       {"status-token-file", required_argument, 0, 'Z'},
+	{"forge", required_argument, 0, 'f'},	       {"forge-api", required_argument, 0, 'g'},
+	{"forge-repo", required_argument, 0, 'j'},     {"forge-token-file", required_argument, 0, 'x'},
+	{"forge-context", required_argument, 0, 'y'},  {"notify-webhook", required_argument, 0, 'n'},
+	{"notify-secret-file", required_argument, 0, 'q'}, {"on-failure", required_argument, 0, 'O'},
 	{0, 0, 0, 0},
 };
 static int set_opt(struct agent *ag, int c, const char *v)
@@ -144,6 +148,22 @@ static int set_opt(struct agent *ag, int c, const char *v)
 		ag->run_dir = v;
 		break;
 	case 'Z': ag->status_token_file = v; break;
+	case 'f':
+		if (strcmp(v, "github") && strcmp(v, "gitea") && strcmp(v, "forgejo") && strcmp(v, "gitlab"))
+			return -1;
+		ag->forge = v;
+		break;
+	case 'g': ag->forge_api = v; break;
+	case 'j': ag->forge_repo = v; break;
+	case 'x': ag->forge_token_file = v; break;
+	case 'y': ag->forge_context = v; break;
+	case 'n': ag->notify_webhook = v; break;
+	case 'q': ag->notify_secret_file = v; break;
+	case 'O':
+		if (strcmp(v, "report") && strcmp(v, "rollback"))
+			return -1;
+		ag->rollback = !strcmp(v, "rollback");
+		break;
 	case 'F': return parse_dur(v, &ag->follow_ns);
 	case 'M': {
 		long long m;
@@ -250,7 +270,10 @@ static int usage(void)
 		"       [--registry-auth CONFIG.JSON] [--follow-interval 5m] [--follow-max 3]\n"
 		"       [--webhook-secret-file F] [--require-signed --allowed-signers F]\n"
 		"       [--drift revert|warn] [--drift-interval 5m] [--once] [--log-format human|json]\n"
-		"       [--lease-ttl DURATION] [--converge-timeout 5m] [--notify-url URL] [--config FILE]\n";
+		"       [--lease-ttl DURATION] [--converge-timeout 5m] [--notify-url URL] [--config FILE]\n"
+		"       [--notify-webhook URL --notify-secret-file F] [--on-failure report|rollback]\n"
+		"       [--forge github|gitea|gitlab --forge-api URL --forge-repo OWNER/NAME --forge-token-file F\n"
+		"        [--forge-context shoal/deploy]]\n";
 	if (log_is_json())
 		logmsg("error", "%s", text);
 	else
@@ -300,6 +323,16 @@ static int derive(struct agent *ag)
 		return EXIT_USAGE;
 	}
 	ag->ra.path = ag->path;
+	if (ag->forge && (!ag->forge_api || !ag->forge_repo || !ag->forge_token_file)) {
+		logmsg("error", "--forge needs --forge-api URL, --forge-repo OWNER/NAME and --forge-token-file FILE");
+		return EXIT_USAGE;
+	}
+	if (ag->notify_webhook && !ag->notify_secret_file) {
+		logmsg("error", "--notify-webhook needs --notify-secret-file FILE (its messages are signed)");
+		return EXIT_USAGE;
+	}
+	if (!ag->forge_context)
+		ag->forge_context = "shoal/deploy";
 	if (!ag->key_file && getenv("SHOAL_KEY_FILE") && *getenv("SHOAL_KEY_FILE"))
 		ag->key_file = getenv("SHOAL_KEY_FILE");
 	if (!ag->lease_ttl_ns) /* three missed polls, at least 30 s */
@@ -397,6 +430,15 @@ int agent_secrets(struct agent *ag)
 	}
 	if (ag->webhook_secret_file && !(ag->webhook_secret = read_secret_file(ag->webhook_secret_file, "webhook secret")))
 		return -1;
+	if (ag->forge_token_file && !(ag->forge_token = read_secret_file(ag->forge_token_file, "forge token")))
+		return -1;
+	if (ag->notify_secret_file && !(ag->notify_secret = read_secret_file(ag->notify_secret_file, "notification secret")))
+		return -1;
+	/* never shown: in --once this process runs the cycle itself */
+	if (ag->forge_token && *ag->forge_token)
+		scrub_add(ag->forge_token, strlen(ag->forge_token), "(token)", 0);
+	if (ag->notify_secret && *ag->notify_secret)
+		scrub_add(ag->notify_secret, strlen(ag->notify_secret), "(secret)", 0);
 	if (ag->status_token_file) {
 		/* only its hash is kept: requests are compared hash to hash */
 		char *t = read_secret_file(ag->status_token_file, "status token");
@@ -742,6 +784,12 @@ void agent_free(struct agent *ag)
 		sodium_memzero(ag->token, strlen(ag->token));
 	if (ag->webhook_secret)
 		sodium_memzero(ag->webhook_secret, strlen(ag->webhook_secret));
+	if (ag->forge_token)
+		sodium_memzero(ag->forge_token, strlen(ag->forge_token));
+	if (ag->notify_secret)
+		sodium_memzero(ag->notify_secret, strlen(ag->notify_secret));
+	free(ag->forge_token);
+	free(ag->notify_secret);
 	sodium_free(ag->key);
 	free(ag->token);
 	free(ag->ssh_host);

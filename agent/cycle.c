@@ -1,8 +1,11 @@
 /*
  * cycle.c - one cycle of the agent: fetch the branch (gitsrc.c), take the
- * lease (lease.c), plan and apply the commit, wait for convergence, and
- * say how it went (the state lines for shoal-agentd, notify.c).  Drift
- * checks and follow-tag ticks reconcile the applied commit again.
+ * lease (lease.c), plan the commit and roll it out (in waves, with its
+ * hooks: reconcile/rollout.c), wait for convergence, put a failed commit's
+ * stacks back with --on-failure rollback, and say how it went (the state
+ * lines for shoal-agentd; notify.c: notifications, the forge's commit
+ * status).  Drift checks and follow-tag ticks reconcile the applied
+ * commit again, in one apply.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +20,7 @@
 #include "../reconcile/scrub.h"
 #include "agent.h"
 #include "../reconcile/log.h"
+#include "../reconcile/rollout.h"
 #include "../reconcile/sync.h"
 #include "../cli/cli.h"
 #include "cycle.h"
@@ -304,6 +308,138 @@ static enum conv converge(struct agent *ag, struct docker *dk, const char *commi
 	return ret;
 }
 
+/* ---------------- waves, hooks, rollback ---------------- */
+
+/*
+ * Asked by a rollout between its polls (a wave converging, a hook
+ * running): it goes on while this agent holds the lease, no stop signal
+ * came and the branch still points at commit (fetched every --interval,
+ * at once after a webhook), as the convergence wait does.  Why it stopped
+ * is kept for the reconcile.
+ */
+struct hold {
+	struct agent *ag;
+	struct docker *dk;
+	const char *commit;
+	char *newer; /* [41]: the newer commit, when one came */
+	double next_fetch;
+	enum conv why; /* CONV_OK while it goes on */
+};
+
+static int hold_on(void *ctx)
+{
+	struct hold *h = ctx;
+	if (stop_flag) {
+		h->why = CONV_STOPPED;
+		return 0;
+	}
+	if (!lease_take(h->ag, h->dk)) {
+		h->why = CONV_LOST;
+		return 0;
+	}
+	if (fetch_flag || now_mono() >= h->next_fetch) {
+		fetch_flag = 0;
+		h->next_fetch = now_mono() + (double)h->ag->interval_ns / 1e9;
+		char head[41], *ferr = NULL;
+		int moved = git_sync(h->ag, head, &ferr) == 0 && strcmp(head, h->commit);
+		free(ferr); /* the wait goes on; the next cycle says it */
+		if (moved) {
+			snprintf(h->newer, 41, "%s", head);
+			h->why = CONV_SUPERSEDED;
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* A rollout's time: what is left to the convergence deadline. */
+static long long time_left_ns(double deadline)
+{
+	double left = deadline - now_wall();
+	return left > 1 ? (long long)(left * 1e9) : 1000000000LL;
+}
+
+static int has(const struct strv *v, const char *s)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (!strcmp(v->v[i], s))
+			return 1;
+	return 0;
+}
+
+static char *join(const struct strv *v)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	for (size_t i = 0; i < v->n; i++)
+		buf_addf(&b, "%s%s", i ? ", " : "", v->v[i]);
+	return buf_detach(&b);
+}
+
+/*
+ * --on-failure rollback: the stacks the failed commit (the branch's head)
+ * changed go back to the desired state of good, the last commit applied:
+ * planned again, rolled out in waves (their hooks too) and converged, to
+ * a deadline of their own.  CONV_OK when that worked (*nops: its
+ * operations); CONV_FAILED with *why; a newer commit, a stop or the lease
+ * lost end it as they end any wait.
+ */
+static enum conv roll_back(struct agent *ag, struct docker *dk, const char *good, const char *commit,
+			   const struct strv *stacks, char newer[41], size_t *nops, char **why)
+{
+	struct repo_args a = ag->ra;
+	struct plan p = {0};
+	struct repo r;
+	struct targets tg = {0};
+	int invalid = 0;
+	enum conv cv = CONV_OK;
+	*why = NULL;
+	*nops = 0;
+	/* planned as when it was applied (its signature was checked then) */
+	struct sync_opts so = {.dk = dk, .key = ag->key, .dir = ag->cache, .rev = good, .path = a.path,
+			       .prune = a.prune, .only = a.only, .commit = sync_commit_of(good), .resolve = a.resolve,
+			       .follow = a.follow, .adopt = &a.adopt, .adopt_all = a.adopt_all, .report = &log_apply_report};
+	if (sync_plan(&so, &p, &r, &invalid) < 0) {
+		*why = xasprintf("cannot plan commit %.12s again", good);
+		plan_free(&p);
+		return CONV_FAILED;
+	}
+	size_t w = 0;
+	for (size_t i = 0; i < p.n; i++) {
+		if (has(stacks, p.ops[i].stack))
+			p.ops[w++] = p.ops[i];
+		else
+			plan_op_free(&p.ops[i]);
+	}
+	p.n = w;
+	*nops = p.n;
+	for (size_t i = 0; i < p.n; i++)
+		if (p.ops[i].kind == K_SERVICE && p.ops[i].op != OP_REMOVE)
+			targets_add(&tg, p.ops[i].name,
+				    p.ops[i].op == OP_UPDATE ? (p.ops[i].prev_update ? p.ops[i].prev_update : "") : NULL);
+	double deadline = now_wall() + (double)ag->converge_ns / 1e9;
+	struct hold hl = {ag, dk, commit, newer, now_mono() + (double)ag->interval_ns / 1e9, CONV_OK};
+	struct rollout_opts ro = {.timeout_ns = time_left_ns(deadline), .hold = hold_on, .ctx = &hl,
+				  .report = &log_apply_report};
+	struct rollout_result rres = {0};
+	int ar = p.n ? rollout_run(dk, &p, &r, &ro, &rres) : 0;
+	if (hl.why != CONV_OK) {
+		cv = hl.why;
+	} else if (ar < 0) {
+		cv = CONV_FAILED;
+		*why = xstrdup(rres.why ? rres.why : "some operations failed");
+	} else if (tg.n) {
+		cv = converge(ag, dk, commit, &tg, deadline, newer, why);
+	}
+	if (cv == CONV_ROLLED_BACK) /* the swarm rolled the rollback's update back */
+		cv = CONV_FAILED;
+	rollout_result_free(&rres);
+	targets_free(&tg);
+	repo_free(&r);
+	plan_free(&p);
+	return cv;
+}
+
 /*
  * Per stack: the last commit applied to it (an invalid stack keeps its
  * previous one, with the error), and its services as the swarm reports
@@ -487,6 +623,33 @@ static json_t *converging_record(const char *commit, double started, double dead
 			 names);
 }
 
+/* The hooks a rollout ran, for the commit's history entry: {"stack",
+ * "service", "phase", "outcome", "output"}, the output (scrubbed by the
+ * rollout) cut to its last HOOK_OUTPUT_KEPT bytes: the history travels
+ * with the lease. */
+#define HOOK_OUTPUT_KEPT 2048
+static json_t *hooks_record(const json_t *stacks)
+{
+	json_t *out = json_array();
+	const char *sk;
+	json_t *sv;
+	json_object_foreach((json_t *)stacks, sk, sv) {
+		size_t i;
+		json_t *h;
+		json_array_foreach(json_object_get(sv, "hooks"), i, h) {
+			const char *o = json_string_value(json_object_get(h, "output")) ?: "";
+			size_t len = strlen(o), off = len > HOOK_OUTPUT_KEPT ? len - HOOK_OUTPUT_KEPT : 0;
+			while (off < len && ((unsigned char)o[off] & 0xc0) == 0x80)
+				off++; /* not inside a character */
+			json_t *x = json_deep_copy(h);
+			json_object_set_new(x, "stack", json_string(sk));
+			json_object_set_new(x, "output", json_string(o + off));
+			json_array_append_new(out, x);
+		}
+	}
+	return out;
+}
+
 /*
  * One reconcile of commit.  mode 0: a commit not applied yet, whose
  * outcome goes into the history (and, before the first write, the
@@ -494,8 +657,12 @@ static json_t *converging_record(const char *commit, double started, double dead
  * rather than find nothing to do); 1: a drift check of the applied commit;
  * 2: a follow-tag tick (only services whose followed tag moved); 3: a drift
  * check of a commit that failed, applied again (as mode 0) only where the
- * swarm differs from it.
- * OUT_SUPERSEDED: a newer commit (in newer) came while it converged.
+ * swarm differs from it.  A new commit is rolled out in waves with its
+ * hooks (rollout.h), its status set on the forge (pending, then success or
+ * failure), and with --on-failure rollback a failure puts the stacks it
+ * changed back to the last commit applied.  A newer commit that came while
+ * it rolled out or converged is in newer (empty otherwise): OUT_SUPERSEDED,
+ * or after a rollback cut short.
  */
 static enum outcome reconcile(struct agent *ag, struct docker *dk, const char *commit, int mode, char newer[41])
 {
@@ -512,7 +679,12 @@ static enum outcome reconcile(struct agent *ag, struct docker *dk, const char *c
 	unsigned long w0 = docker_stats(dk)->writes, applied_writes = 0;
 	enum outcome out = OUT_APPLIED;
 	enum conv cv = CONV_OK;
-	char *why = NULL, *cwhy = NULL;
+	char *why = NULL, *cwhy = NULL, *rolled_back = NULL, *rbnote = NULL;
+	struct rollout_result rres = {0};
+	struct strv changed = {0}; /* the stacks the commit's plan touches */
+	newer[0] = 0;
+	if (mode == 0)
+		forge_status(ag, commit, FORGE_PENDING, "deploying");
 	if (cli_check_signed(&a, commit, &why) < 0) {
 		/* not applied; the last good commit stays deployed */
 		strv_push(&errs, xstrdup(why ? why : "refused: signature check failed"));
@@ -605,10 +777,31 @@ static enum outcome reconcile(struct agent *ag, struct docker *dk, const char *c
 	/* the apply's own writes: not the converge record written just above,
 	 * nor the lease renewals below */
 	unsigned long wa = docker_stats(dk)->writes;
+	struct hold hl = {ag, dk, commit, newer, now_mono() + (double)ag->interval_ns / 1e9, CONV_OK};
 	capture_begin(&errs, &other);
-	ar = do_apply ? sync_apply(&so, &p, &res) : 0;
+	if (do_apply && mode == 0) {
+		/* a new commit: in waves, each stack once those it depends on
+		 * converged, with its hooks */
+		struct rollout_opts ro = {.timeout_ns = time_left_ns(deadline), .hold = hold_on, .ctx = &hl,
+					  .report = &log_apply_report};
+		ar = rollout_run(dk, &p, &r, &ro, &rres);
+		res = rres.ar;
+	} else if (do_apply) {
+		ar = sync_apply(&so, &p, &res);
+	}
 	capture_end();
 	applied_writes = docker_stats(dk)->writes - wa;
+	for (size_t i = 0; i < p.n; i++)
+		if (!has(&changed, p.ops[i].stack))
+			strv_push(&changed, xstrdup(p.ops[i].stack));
+	strv_sort(&changed);
+	if (hl.why != CONV_OK) { /* a newer commit, a stop, the lease lost */
+		cv = hl.why;
+		if (cv == CONV_LOST)
+			cwhy = xstrdup("lease lost during the rollout");
+	} else if (ar < 0 && rres.why) {
+		cwhy = xstrdup(rres.why); /* a hook, a stack whose dependency failed */
+	}
 	pthread_mutex_lock(&ag->mu);
 	json_decref(ag->stacks);
 	ag->stacks = ops_json(&p);
@@ -617,7 +810,7 @@ static enum outcome reconcile(struct agent *ag, struct docker *dk, const char *c
 	pthread_mutex_unlock(&ag->mu);
 	if (do_apply || resumed)
 		publish(ag);
-	if (ar == 0 && tg.n)
+	if (ar == 0 && tg.n && cv == CONV_OK)
 		cv = converge(ag, dk, commit, &tg, deadline, newer, &cwhy);
 done:
 	switch (cv) {
@@ -627,6 +820,42 @@ done:
 	case CONV_SUPERSEDED: out = OUT_SUPERSEDED; break;
 	case CONV_STOPPED: out = OUT_STOPPED; break;
 	case CONV_LOST: out = OUT_LOST; break;
+	}
+	/* --on-failure rollback: a new commit that wrote and failed (a hook,
+	 * an update paused or rolled back by the swarm, the deadline) */
+	pthread_mutex_lock(&ag->mu);
+	char good[41];
+	snprintf(good, sizeof good, "%s", ag->commit_applied);
+	pthread_mutex_unlock(&ag->mu);
+	if (mode == 0 && ag->rollback && (out == OUT_FAILED || out == OUT_ROLLED_BACK) && applied_writes && good[0] &&
+	    strcmp(good, commit)) {
+		char *list = join(&changed), *rwhy = NULL;
+		size_t nops = 0;
+		logmsgf("warning", json_pack("{s:s, s:s}", "commit", commit, "rollback_to", good),
+			"commit %.12s failed: rolling its stacks (%s) back to commit %.12s", commit, list, good);
+		double t1 = now_wall();
+		enum conv rb = roll_back(ag, dk, good, commit, &changed, newer, &nops, &rwhy);
+		if (rb == CONV_OK) {
+			out = OUT_ROLLED_BACK;
+			rolled_back = xstrdup(good);
+			logmsgf("info",
+				json_pack("{s:s, s:s, s:I, s:f}", "commit", commit, "rollback_to", good, "operations",
+					  (json_int_t)nops, "seconds", now_wall() - t1),
+				"commit %.12s: its stacks (%s) rolled back to commit %.12s: %zu operation%s, converged", commit,
+				list, good, nops, nops == 1 ? "" : "s");
+		} else {
+			out = OUT_FAILED;
+			rbnote = xasprintf("rollback to commit %.12s %s%s%s", good,
+					   rb == CONV_SUPERSEDED ? "not waited for: a newer commit came"
+					   : rb == CONV_STOPPED	 ? "cut short: the agent is stopping"
+					   : rb == CONV_LOST	 ? "cut short: lease lost"
+								 : "failed",
+					   rwhy ? ": " : "", rwhy ? rwhy : "");
+			logmsgf("error", json_pack("{s:s, s:s}", "commit", commit, "rollback_to", good), "commit %.12s: %s",
+				commit, rbnote);
+		}
+		free(rwhy);
+		free(list);
 	}
 outcome:
 	if (!errs.n) /* no error with a place: the others */
@@ -639,7 +868,14 @@ outcome:
 	}
 	if (!errs.n && (out == OUT_FAILED || out == OUT_INVALID))
 		strv_push(&errs, xstrdup(out == OUT_INVALID ? "cannot load or plan the commit" : "some operations failed"));
+	if (rbnote) /* the rollback's own failure, after the commit's */
+		strv_push(&errs, xstrdup(rbnote));
 	char *etext = errs.n ? history_errors_text(&errs) : NULL;
+	if (rolled_back && etext) {
+		char *t = xasprintf("%s (rolled back to commit %.12s)", etext, rolled_back);
+		free(etext);
+		etext = t;
+	}
 	double dt = now_mono() - t0;
 	pthread_mutex_lock(&ag->mu);
 	ag->reconciles++;
@@ -657,9 +893,13 @@ outcome:
 			"hold the lease resumes the wait", commit, out == OUT_LOST ? "lease lost" : "stopping");
 		goto cleanup;
 	}
-	if (out == OUT_SUPERSEDED)
+	if (out == OUT_SUPERSEDED) {
 		logmsgf("info", json_pack("{s:s, s:s}", "commit", commit, "superseded_by", newer),
 			"commit %.12s superseded by %.12s: not waiting for its convergence any longer", commit, newer);
+		char *d = xasprintf("superseded by %.12s before it converged", newer);
+		forge_status(ag, commit, FORGE_ERROR, d);
+		free(d);
+	}
 	if (mode == 0) {
 		json_t *e = history_entry(commit, outcome_name[out], started), *ops = json_object_get(e, "ops");
 		json_object_set_new(e, "operations", json_integer((json_int_t)p.n));
@@ -671,6 +911,12 @@ outcome:
 		history_errors(e, &errs);
 		if (out == OUT_SUPERSEDED)
 			json_object_set_new(e, "superseded_by", json_string(newer));
+		if (rolled_back)
+			json_object_set_new(e, "rolled_back_to", json_string(rolled_back));
+		json_t *hooks = hooks_record(rres.stacks);
+		if (json_array_size(hooks))
+			json_object_set(e, "hooks", hooks);
+		json_decref(hooks);
 		pthread_mutex_lock(&ag->mu);
 		json_decref(ag->converging);
 		ag->converging = NULL;
@@ -688,8 +934,24 @@ outcome:
 	}
 	if (out == OUT_SUPERSEDED)
 		goto cleanup; /* the newer commit says how it goes */
-	if (loaded)
+	if (loaded) {
 		stack_states(ag, dk, &r, commit, ar == 0 && cv == CONV_OK, cwhy, &errs);
+		/* each hook's run and output, the rollback: per stack too */
+		pthread_mutex_lock(&ag->mu);
+		const char *sk;
+		json_t *sv;
+		json_object_foreach(rres.stacks, sk, sv) {
+			json_t *st = json_object_get(ag->stack_state, sk);
+			if (st && json_array_size(json_object_get(sv, "hooks")))
+				json_object_set(st, "hooks", json_object_get(sv, "hooks"));
+		}
+		for (size_t i = 0; rolled_back && i < changed.n; i++) {
+			json_t *st = json_object_get(ag->stack_state, changed.v[i]);
+			if (st)
+				json_object_set_new(st, "rolled_back_to", json_string(rolled_back));
+		}
+		pthread_mutex_unlock(&ag->mu);
+	}
 	int recovered = 0, announce = 0;
 	char *msg = NULL;
 	if (out == OUT_APPLIED) {
@@ -713,6 +975,8 @@ outcome:
 		pthread_mutex_unlock(&ag->mu);
 	} else {
 		const char *verb = out == OUT_INVALID ? "is invalid" : out == OUT_ROLLED_BACK ? "was rolled back" : "failed";
+		if (rolled_back)
+			verb = "failed";
 		json_t *errj = json_array();
 		for (size_t i = 0; i < errs.n && i < HISTORY_ERRORS; i++)
 			json_array_append_new(errj, json_string(errs.v[i]));
@@ -730,17 +994,30 @@ outcome:
 			ag->notified_failure = 1;
 		pthread_mutex_unlock(&ag->mu);
 	}
-	if (announce)
+	if (mode == 0) {
+		char *d = out == OUT_APPLIED ? xasprintf("deployed: %zu operation%s, converged", p.n, p.n == 1 ? "" : "s")
+					     : xasprintf("%s: %s", outcome_name[out], etext ? etext : "see the agent's log");
+		forge_status(ag, commit, out == OUT_APPLIED ? FORGE_SUCCESS : FORGE_FAILURE, d);
+		free(d);
+	}
+	if (announce) {
 		notify(ag, msg);
+		notify_signed(ag, commit, outcome_name[out], &changed, &errs, rolled_back);
+	}
 	if (recovered) {
 		char *text = xasprintf("shoal: recovered, commit %.12s on %s applied", commit, ag->branch);
 		notify(ag, text);
 		free(text);
+		notify_signed(ag, commit, "recovered", &changed, NULL, NULL);
 	}
 	free(msg);
 cleanup:
 	free(etext);
 	free(cwhy);
+	free(rolled_back);
+	free(rbnote);
+	rollout_result_free(&rres);
+	strv_free(&changed);
 	if (loaded)
 		repo_free(&r);
 	plan_free(&p);
@@ -788,6 +1065,9 @@ static void take_over(struct agent *ag, struct docker *dk, const char *commit)
 		lease_record(ag, dk);
 		logmsgf("info", json_pack("{s:s, s:s}", "commit", rc, "superseded_by", commit),
 			"commit %.12s superseded by %.12s: not waiting for its convergence any longer", rc, commit);
+		char *d = xasprintf("superseded by %.12s before it converged", commit);
+		forge_status(ag, rc, FORGE_ERROR, d);
+		free(d);
 	}
 	json_decref(rec);
 	pthread_mutex_lock(&ag->mu);
@@ -824,7 +1104,7 @@ static void take_over(struct agent *ag, struct docker *dk, const char *commit)
  * failed (--once). */
 int cycle(struct agent *ag, struct docker **dkp, int drift_due, int follow_due)
 {
-	char commit[41], newer[41], *err = NULL;
+	char commit[41], newer[41] = "", *err = NULL;
 	if (git_sync(ag, commit, &err) < 0) {
 		logmsg("error", "%s (keeping the last applied state)", err);
 		set_error(ag, err);
@@ -872,7 +1152,7 @@ int cycle(struct agent *ag, struct docker **dkp, int drift_due, int follow_due)
 			logmsgf("warning", commit_fields(commit),
 				"commit %.12s failed before: not re-applied until a new commit or a drift check", commit);
 		}
-		if (o != OUT_SUPERSEDED || stop_flag)
+		if (o < 0 || !newer[0] || stop_flag)
 			break;
 		snprintf(commit, sizeof commit, "%s", newer); /* at once, in this cycle */
 		drift_due = follow_due = 0;

@@ -5,12 +5,13 @@
  *   cycle.c    fetch, lease, plan, apply, convergence wait, state lines
  *   gitsrc.c   the Git mirror of --repo and its credentials
  *   lease.c    one writer: the lease object in the swarm
- *   notify.c   --notify-url
+ *   notify.c   --notify-url, --notify-webhook, the forge's commit status
  *   history.c  what became of each commit
  */
 #ifndef SHOAL_CYCLE_H
 #define SHOAL_CYCLE_H
 
+#include "../forge/forge.h"
 #include "../reconcile/docker.h"
 #include "agent.h"
 
@@ -47,6 +48,13 @@ char *history_errors_text(const struct strv *errs);
 
 /* POST text to --notify-url (scrubbed); best effort, failures logged. */
 void notify(struct agent *ag, const char *text);
+/* POST {"repo", "branch", "commit", "outcome", "stacks", "errors",
+ * "error_count", "rolled_back_to"} to --notify-webhook, signed with
+ * HMAC-SHA256 (X-Shoal-Signature: sha256=HEX); best effort. */
+void notify_signed(struct agent *ag, const char *commit, const char *outcome, const struct strv *stacks,
+		   const struct strv *errors, const char *rolled_back_to);
+/* Set commit's status on --forge (text scrubbed and cut); best effort. */
+void forge_status(struct agent *ag, const char *commit, enum forge_state st, const char *text);
 
 /* One cycle: fetch, take the lease, reconcile what is due.  -1 when the
  * commit could not be fetched, the engine not reached or the commit

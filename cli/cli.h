@@ -36,6 +36,7 @@ struct repo_args {
 	const char *only;	     /* --stack: plan/apply this stack alone (no prune of others) */
 	struct strv adopt;	     /* --adopt STACK: take over these stacks deployed by other means */
 	int adopt_all;		     /* --adopt-all: every such stack */
+	long long converge_ns;	     /* apply --converge-timeout: a wave's wait, a hook's run (0: 5m) */
 };
 
 

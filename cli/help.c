@@ -42,6 +42,7 @@ static const struct help_opt apply_opts[] = {
 	{"--registry-auth FILE", "registry credentials from a docker config.json, sent with creates and updates"},
 	{"--require-signed", "with --rev: apply the commit only when its SSH signature verifies"},
 	{"--allowed-signers FILE", "the signers --require-signed accepts (git's allowed_signers format)"},
+	{"--converge-timeout DURATION", "how long a wave may take to converge, and a hook to complete (default 5m)"},
 	{NULL, NULL},
 };
 
@@ -108,6 +109,14 @@ static const struct help_opt agent_opts[] = {
 	{"--converge-timeout DURATION", "how long a commit's services may take to converge (5m)"},
 	{"--lease-ttl DURATION", "the writer's lease (default: three polls, 30 s at least)"},
 	{"--notify-url URL", "a Slack-compatible message per failing commit and on recovery"},
+	{"--notify-webhook URL", "the same as JSON (commit, stacks, outcome, errors), signed: X-Shoal-Signature: sha256=HMAC"},
+	{"--notify-secret-file FILE", "the HMAC-SHA256 key of --notify-webhook"},
+	{"--forge github|gitea|gitlab", "a commit status per new commit: pending when seen, success or failure once converged"},
+	{"--forge-api URL", "the forge's API (https://api.github.com, https://HOST/api/v1, https://HOST/api/v4)"},
+	{"--forge-repo OWNER/NAME", "the repository on the forge (GitLab: the project's ID or path)"},
+	{"--forge-token-file FILE", "a token that may set commit statuses"},
+	{"--forge-context NAME", "the status's name (default shoal/deploy)"},
+	{"--on-failure report|rollback", "a failed commit is reported (default), or the stacks it changed are rolled out again from the last good commit"},
 	{"--log-format human|json", "one line per event (default human)"},
 	{"--once", "one cycle in this process, then exit"},
 	{"--config FILE", "the same settings, one \"name = value\" per line; the command line wins"},
@@ -178,10 +187,13 @@ static const struct help_entry entries[] = {
 	 plan_opts, "0 in sync (no change), 2 changes pending, 1 an error, a conflict or an invalid stack, 64 usage."},
 	{"apply", "make the swarm match a repository",
 	 "shoal apply [DIR] [--rev REV [--require-signed --allowed-signers FILE]] [--path P] [--prune | --no-prune]\n"
-	 "            [--stack NAME] [--key FILE] [--resolve-image MODE] [--registry-auth FILE] [--adopt STACK | --adopt-all]",
+	 "            [--stack NAME] [--key FILE] [--resolve-image MODE] [--registry-auth FILE] [--adopt STACK | --adopt-all]\n"
+	 "            [--converge-timeout DURATION]",
 	 "Validates every stack, plans, then applies exactly the difference through the Docker Engine API: an "
 	 "unchanged repository makes no write request. An invalid stack writes nothing and the others apply; "
-	 "every error names file:line:column.",
+	 "every error names file:line:column. Stacks go out in waves: a stack declaring x-shoal.depends_on is "
+	 "written once the stacks it depends on converged; hooks (services labelled io.shoal.hook=pre|post) run "
+	 "before and after their stack's changes.",
 	 apply_opts, "0 applied, 1 an invalid stack or a failed operation, 64 usage."},
 	{"validate", "check a repository without an engine",
 	 "shoal validate [DIR | --rev REV [--repo PATH]] [--path P] [--key FILE]",
@@ -226,9 +238,13 @@ static const struct help_entry entries[] = {
 	 "shoal agent --repo URL [--branch main] [--path P] [--interval 60s] [--listen ADDR] [--cache DIR] [--key FILE]\n"
 	 "            [--token-file F [--username U] | --ssh-key F --known-hosts F] [--ca-file PEM] [--user NAME]\n"
 	 "            [--resolve-image MODE] [--registry-auth F] [--webhook-secret-file F] [--require-signed --allowed-signers F]\n"
-	 "            [--drift revert|warn] [--once] [--log-format human|json] [--config FILE] …",
-	 "Fetches the branch into a bare mirror, applies each new commit once (zero writes otherwise), waits for "
-	 "convergence, reverts drift and reports everything on /status and /metrics. One writer at a time: a "
+	 "            [--drift revert|warn] [--once] [--log-format human|json] [--config FILE]\n"
+	 "            [--on-failure report|rollback] [--forge KIND --forge-api URL --forge-repo R --forge-token-file F]\n"
+	 "            [--notify-url URL] [--notify-webhook URL --notify-secret-file F] …",
+	 "Fetches the branch into a bare mirror, applies each new commit once (zero writes otherwise) in waves "
+	 "with its hooks (x-shoal.depends_on, io.shoal.hook), waits for convergence, reverts drift and reports "
+	 "everything on /status and /metrics, and per commit on the forge and the notification webhooks. With "
+	 "--on-failure rollback a failed commit's stacks go back to the last good commit. One writer at a time: a "
 	 "lease held in the swarm. The command becomes shoal-agentd; each cycle is a fresh shoal agent-cycle "
 	 "process.",
 	 agent_opts, "0 after SIGTERM or --once, 1 an error, 64 usage."},

@@ -21,6 +21,8 @@
 #include "../reconcile/regauth.h"
 #include "../reconcile/repo.h"
 #include "../reconcile/review.h"
+#include "../reconcile/rollout.h"
+#include "../reconcile/waves.h"
 #include "../reconcile/scrub.h"
 #include "../reconcile/source.h"
 #include "../reconcile/sync.h"
@@ -383,6 +385,7 @@ static int parse_repo_args(int argc, char **argv, struct repo_args *a, const cha
 					   {"stack", required_argument, 0, 's'},
 					   {"adopt", required_argument, 0, 'a'},
 					   {"adopt-all", no_argument, 0, 'N'},
+					   {"converge-timeout", required_argument, 0, 'W'},
 					   {0, 0, 0, 0}};
 	int c;
 	const char *repo = NULL;
@@ -408,6 +411,12 @@ static int parse_repo_args(int argc, char **argv, struct repo_args *a, const cha
 		case 's': a->only = optarg; break;
 		case 'a': strv_push(&a->adopt, xstrdup(optarg)); break;
 		case 'N': a->adopt_all = 1; break;
+		case 'W':
+			if (compose_parse_duration(optarg, &a->converge_ns) < 0 || a->converge_ns <= 0) {
+				fprintf(stderr, "shoal: invalid duration %s for flag --converge-timeout\n", optarg);
+				return -1;
+			}
+			break;
 		case 'f': {
 			char *want = xasprintf(",%s,", optarg), *have = xasprintf(",%s,", formats ? formats : "");
 			int ok = formats && strstr(have, want);
@@ -539,29 +548,63 @@ static int cmd_plan(int argc, char **argv)
 	struct sync_opts so = {0};
 	if (repo_cmd_plan(&rc, &so) < 0)
 		goto out;
-	if (!strcmp(rc.a.format, "json"))
-		plan_print_json(&rc.p);
-	else
+	json_t *waves = waves_json(&rc.p, &rc.r);
+	if (!strcmp(rc.a.format, "json")) {
+		plan_print_json_with(&rc.p, "waves", waves);
+	} else {
+		waves_print_text(waves);
 		plan_print_text(&rc.p, use_color());
+	}
+	json_decref(waves);
 	ret = rc.invalid ? EXIT_FAIL : rc.p.n ? EXIT_CHANGES : EXIT_OK;
 out:
 	repo_cmd_end(&rc);
 	return ret;
 }
 
+/* Each hook that ran, and what it printed (scrubbed). */
+static void print_hooks(const json_t *stacks)
+{
+	const char *name;
+	json_t *st;
+	json_object_foreach((json_t *)stacks, name, st) {
+		size_t i;
+		json_t *h;
+		json_array_foreach(json_object_get(st, "hooks"), i, h) {
+			const char *out = json_string_value(json_object_get(h, "output"));
+			printf("Hook %s (%s) %s%s\n", json_string_value(json_object_get(h, "service")),
+			       json_string_value(json_object_get(h, "phase")), json_string_value(json_object_get(h, "outcome")),
+			       out && *out ? ", output:" : "");
+			for (const char *l = out; l && *l;) {
+				const char *e = strchr(l, '\n');
+				int n = e ? (int)(e - l) : (int)strlen(l);
+				printf("  | %.*s\n", n, l);
+				l = e ? e + 1 : l + n;
+			}
+		}
+	}
+}
+
 static int cmd_apply(int argc, char **argv)
 {
 	struct repo_cmd rc = {.a = {.prune = 1}};
 	int ret = repo_cmd_start(&rc, argc, argv, NULL, BASE_HEAD_REFUSED,
-				 "usage: shoal apply [DIR] [--rev REV] [--path P] [--prune | --no-prune] [--key FILE] [--adopt STACK | --adopt-all]\n");
+				 "usage: shoal apply [DIR] [--rev REV] [--path P] [--prune | --no-prune] [--key FILE] [--adopt STACK | --adopt-all] [--converge-timeout 5m]\n");
 	if (ret != EXIT_OK)
 		goto out;
 	ret = EXIT_FAIL;
 	struct sync_opts so = {0};
 	if (repo_cmd_plan(&rc, &so) < 0)
 		goto out;
-	struct apply_result res;
-	int ar = sync_apply(&so, &rc.p, &res);
+	/* in waves: a stack after those it depends on, hooks around */
+	struct rollout_opts ro = {.timeout_ns = rc.a.converge_ns, .report = so.report};
+	struct rollout_result rres;
+	int ar = rollout_run(rc.dk, &rc.p, &rc.r, &ro, &rres);
+	print_hooks(rres.stacks);
+	if (rres.why)
+		say(stderr, "error", NULL, "shoal: %s", rres.why);
+	struct apply_result res = rres.ar;
+	rollout_result_free(&rres);
 	char *sum = sync_summary(&so, &res);
 	printf("%s\n", sum);
 	free(sum);

@@ -511,6 +511,12 @@ static void run_batch(struct docker *dk, const struct op *ops, size_t n, struct 
 
 int apply_plan(struct docker *dk, const struct plan *p, const struct apply_report *rep, struct apply_result *res)
 {
+	return apply_plan_stacks(dk, p, rep, res, NULL);
+}
+
+int apply_plan_stacks(struct docker *dk, const struct plan *p, const struct apply_report *rep, struct apply_result *res,
+		      struct strv *failed)
+{
 	struct strv failed_stacks = {0};
 	struct ids ids = {{NULL, NULL}, {NULL, NULL}};
 	memset(res, 0, sizeof *res);
@@ -537,6 +543,8 @@ int apply_plan(struct docker *dk, const struct plan *p, const struct apply_repor
 	ids_forget(&ids, 1);
 	json_decref(ids.names[0]);
 	json_decref(ids.names[1]);
+	for (size_t i = 0; failed && i < failed_stacks.n; i++)
+		strv_push(failed, xstrdup(failed_stacks.v[i]));
 	strv_free(&failed_stacks);
 	return res->failed ? -1 : 0;
 }

@@ -8,6 +8,7 @@
 
 #include "docker.h"
 #include "plan.h"
+#include "util.h"
 
 struct apply_result {
 	unsigned long done, failed;
@@ -39,5 +40,8 @@ struct apply_report {
  * is skipped; other stacks go on.  rep may be NULL.  Returns 0 when every
  * operation succeeded. */
 int apply_plan(struct docker *dk, const struct plan *p, const struct apply_report *rep, struct apply_result *res);
+/* The same; the stacks that had a failed operation are added to failed. */
+int apply_plan_stacks(struct docker *dk, const struct plan *p, const struct apply_report *rep, struct apply_result *res,
+		      struct strv *failed);
 
 #endif

@@ -479,6 +479,33 @@ static int call(struct docker *dk, const char *method, const char *path, const j
 	return ret;
 }
 
+int docker_get_raw(struct docker *dk, const char *path, size_t cap, char **data, size_t *len, char **err)
+{
+	*data = NULL;
+	*len = 0;
+	*err = NULL;
+	char *url = xasprintf("%s/v%s%s", dk->base, dk->version, path);
+	struct buf out;
+	buf_init(&out, cap);
+	long status = 0;
+	int rc = raw(dk, "GET", url, NULL, &out, &status, NULL, err);
+	free(url);
+	dk->stats.reads++;
+	if (rc != DOCKER_OK) {
+		buf_free(&out);
+		return rc;
+	}
+	if (status < 200 || status >= 300) {
+		*err = xasprintf("HTTP %ld", status);
+		buf_free(&out);
+		return status == 404 ? DOCKER_ENOTFOUND : DOCKER_ERR;
+	}
+	*len = out.len;
+	*data = out.len ? buf_detach(&out) : xstrdup("");
+	buf_free(&out);
+	return DOCKER_OK;
+}
+
 char *docker_filters(const char *key, const char *value)
 {
 	json_t *f = json_pack("{s:[s]}", key, value);

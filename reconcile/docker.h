@@ -59,6 +59,10 @@ int docker_call(struct docker *dk, const char *method, const char *path, const j
 int docker_list(struct docker *dk, const char *path, json_t *(*keep)(const json_t *, void *), void *ctx,
 		json_t **resp, char **err);
 
+/* A GET whose answer is not JSON (a task's logs): the body as it came,
+ * at most cap bytes (more is an error), in *data (caller frees). */
+int docker_get_raw(struct docker *dk, const char *path, size_t cap, char **data, size_t *len, char **err);
+
 /* Registry credentials (regauth_load) sent as X-Registry-Auth with service
  * create/update and image resolution for the image's registry.  NULL
  * clears.  A reference is kept. */

@@ -1490,7 +1490,14 @@ void plan_print_text(const struct plan *p, int color)
 
 void plan_print_json(const struct plan *p)
 {
+	plan_print_json_with(p, NULL, NULL);
+}
+
+void plan_print_json_with(const struct plan *p, const char *key, json_t *extra)
+{
 	json_t *root = json_object(), *ops = json_array();
+	if (key && extra)
+		json_object_set(root, key, extra);
 	for (size_t i = 0; i < p->n; i++) {
 		const struct op *o = &p->ops[i];
 		json_t *j = json_object();

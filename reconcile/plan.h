@@ -120,6 +120,8 @@ void plan_op_free(struct op *o);
 /* Render: text (color when color != 0) or JSON. */
 void plan_print_text(const struct plan *p, int color);
 void plan_print_json(const struct plan *p);
+/* The same with one more member key: extra (e.g. the rollout's waves). */
+void plan_print_json_with(const struct plan *p, const char *key, json_t *extra);
 
 /* Show every environment entry of changes ({path, old, new}) whose key is
  * in sealed ({KEY: true}) as KEY=(sealed FINGERPRINT), the fingerprint

@@ -3,6 +3,7 @@
 #include "objdata.h"
 #include "scrub.h"
 #include "source.h"
+#include "waves.h"
 
 #include <sodium.h>
 
@@ -150,20 +151,31 @@ int stack_convert(const char *stack, const struct ynode *model, const struct obj
 	return lr < 0 || cr < 0 ? -1 : 0;
 }
 
-int stack_compose(const char *stack, const struct compose_file *files, size_t n, const struct compose_opts *co,
-		  const struct objdata_opts *oo, const struct convert_opts *o, struct desired **ds, struct diags *d)
+/* stack_compose; a repository's stack (deps_into) gets its x-shoal order
+ * and its hooks checked (waves.h) */
+static int compose_stack(const char *stack, const struct compose_file *files, size_t n, const struct compose_opts *co,
+			 const struct objdata_opts *oo, const struct convert_opts *o, struct repo_stack *deps_into,
+			 struct desired **ds, struct diags *d)
 {
 	struct ynode *model = NULL;
 	*ds = NULL;
 	int lr = compose_load(files, n, co, &model, d);
 	/* after errors too: every error at once */
 	int cr = model ? stack_convert(stack, model, oo, o, ds, d) : -1;
+	if (model && deps_into && waves_parse(model, *ds, deps_into, d) < 0)
+		lr = -1;
 	if (lr < 0 && !o->keep_invalid) {
 		desired_free(*ds);
 		*ds = NULL;
 	}
 	ynode_free(model);
 	return lr < 0 || cr < 0 ? -1 : 0;
+}
+
+int stack_compose(const char *stack, const struct compose_file *files, size_t n, const struct compose_opts *co,
+		  const struct objdata_opts *oo, const struct convert_opts *o, struct desired **ds, struct diags *d)
+{
+	return compose_stack(stack, files, n, co, oo, o, NULL, ds, d);
 }
 
 int stack_load(const struct stack_files *sf, const struct repo_opts *ro, struct desired **ds, struct diags *d)
@@ -174,13 +186,13 @@ int stack_load(const struct stack_files *sf, const struct repo_opts *ro, struct 
 	vc.co = &co;
 	struct objdata_opts oo = {.copts = &co, .key = ro->key, .check_only = ro->check_only};
 	struct convert_opts cvo = {.copts = &co, .repo_mode = sf->repo_mode, .keep_invalid = sf->keep_invalid};
-	int r = stack_compose(sf->stack, sf->files, sf->n, &co, &oo, &cvo, ds, d);
+	int r = compose_stack(sf->stack, sf->files, sf->n, &co, &oo, &cvo, sf->deps_into, ds, d);
 	var_ctx_wipe(&vc);
 	return r;
 }
 
 static struct desired *load_stack(const struct source *src, const char *name, json_t *base_vars,
-				  const struct repo_opts *ro, struct diags *d)
+				  const struct repo_opts *ro, struct repo_stack *st, struct diags *d)
 {
 	char *sdir = xasprintf("stacks/%s", name);
 	char *shown_dir = xasprintf("%s%s", source_prefix(src), sdir);
@@ -228,7 +240,7 @@ static struct desired *load_stack(const struct source *src, const char *name, js
 	if (d->nerrors > before)
 		goto out;
 	struct stack_files sf = {.stack = name, .files = cf, .n = files.n, .vars = vars, .workdir = sdir, .src = src,
-				 .repo_mode = 1};
+				 .repo_mode = 1, .deps_into = st};
 	stack_load(&sf, ro, &ds, d);
 out:
 	for (size_t i = 0; i < files.n; i++) {
@@ -308,6 +320,7 @@ int repo_load(const struct source *src, const struct repo_opts *o, struct repo *
 			st->ds = was->ds;
 			st->shared = 1;
 			st->inputs = json_incref(was->inputs);
+			st->deps = json_deep_copy(was->deps);
 			continue;
 		}
 		if (o->record_inputs && source_commit(src)) {
@@ -330,7 +343,7 @@ int repo_load(const struct source *src, const struct repo_opts *o, struct repo *
 				  REPO_VARS_FILE);
 			free(shown);
 		} else {
-			st->ds = load_stack(src, names.v[i], vars, o, d);
+			st->ds = load_stack(src, names.v[i], vars, o, st, d);
 		}
 		source_record(src, NULL);
 	}
@@ -350,6 +363,8 @@ int repo_load(const struct source *src, const struct repo_opts *o, struct repo *
 	strv_free(&links);
 	json_decref(vars);
 	strv_free(&names);
+	/* the order between stacks: unknown names and cycles */
+	waves_check(r, d);
 	return 0;
 }
 
@@ -361,6 +376,7 @@ void repo_free(struct repo *r)
 		if (!r->stacks[i].shared)
 			desired_free(r->stacks[i].ds);
 		json_decref(r->stacks[i].inputs);
+		json_decref(r->stacks[i].deps);
 	}
 	free(r->stacks);
 	memset(r, 0, sizeof *r);

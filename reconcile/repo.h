@@ -21,6 +21,7 @@ struct repo_stack {
 	json_t *inputs;	    /* Git sources, record_inputs: path -> fingerprint */
 	int shared;	    /* ds belongs to the same_as repository */
 	char *error;	    /* valid, but not applied: why (the planner's; NULL) */
+	json_t *deps;	    /* x-shoal.depends_on: [{"name", "file", "line", "col"}] (waves.h) */
 };
 
 struct repo {
@@ -54,6 +55,7 @@ struct stack_files {
 	const struct source *src;  /* the repository, when it is one */
 	int repo_mode;		   /* a repository's rules (convert_opts) */
 	int keep_invalid;	   /* *ds even after errors, only for more checks */
+	struct repo_stack *deps_into; /* a repository's stack: its x-shoal.depends_on go here (waves.h) */
 };
 
 /* Interpolate, merge and convert one stack (sealed values opened with

@@ -116,7 +116,7 @@ env_step_repo() {
 	printf 'no-token-needed' > "$d/secrets/git-token"
 	head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$d/secrets/webhook-secret"
 	git init -q --bare -b main "$d/git/origin.git" || return 1
-	KEEP_AGENT_STACK=1 make_repo "$d/src" || return 1
+	KEEP_AGENT_STACK=1 MAKE_REPO_NO_LABELS=1 make_repo "$d/src" || return 1
 	cp "$d/src/keys/demo.key" "$d/secrets/shoal.key" && chmod 600 "$d/secrets/shoal.key" || return 1
 	(
 		cd "$d/src" || exit 1

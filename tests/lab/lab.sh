@@ -72,6 +72,19 @@ busybox httpd -f -p 8080 -h /www &
 wait
 SH
 	chmod 755 "$root/standin"
+	# stand-in for mongosh, which runs repo-template's rs-init hook: no
+	# mongo image can be pulled here, so it says what it was given - its
+	# arguments, the script, each secret (shoal must scrub them from the
+	# hook's output)
+	cat > "$root/bin/mongosh" <<'SH'
+#!/bin/sh
+echo "mongosh stand-in: $*"
+while [ $# -gt 1 ]; do shift; done
+[ -f "$1" ] && echo "script $1: $(wc -l < "$1") lines, initiates: $(grep -o "_id: 'rs'" "$1")"
+for f in /run/secrets/*; do echo "secret $(basename "$f"):"; cat "$f"; echo; done
+SH
+	chmod 755 "$root/bin/mongosh"
+	for a in wc grep; do ln -s busybox "$root/bin/$a"; done
 	tar -C "$root" -c . | docker import --change 'ENTRYPOINT ["/standin"]' - "$LAB_IMAGE" >/dev/null
 	docker tag "$LAB_IMAGE" shoal-lab/busybox:latest
 }

@@ -32,6 +32,9 @@ make_repo() {
 	# exists only where a system engine runs: without it traefik's task is
 	# rejected and an agent waiting for convergence reports the failure
 	sed -i "s|- /var/run/docker.sock:|- $LAB_DIR/run/docker.sock:|" "$1/stacks/traefik/traefik.yml"
+	# kittenapi waits for mongo to converge (x-shoal.depends_on): mongo's
+	# members must be placeable
+	[ -n "${MAKE_REPO_NO_LABELS:-}" ] || label_node_for_template
 }
 
 # "name version" for every service, network-independent and sorted.

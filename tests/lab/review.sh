@@ -54,7 +54,7 @@ git_for gitlab gitlab-ci-token "$TOK_JOB"
 in_ns env GIT_TERMINAL_PROMPT=0 git ls-remote "$SERVER_github/acme/infra.git" >/dev/null 2>&1 && fail "the git server lets anyone in"
 
 # the repository and the pull request's two pushes
-make_repo src
+MAKE_REPO_NO_LABELS=1 make_repo src
 ( cd src && git init -q -b main && git config user.email ci@example.invalid && git config user.name ci &&
   git add -A && git commit -qm v1 ) || fail "commit v1"
 for g in github gitea gitlab; do git -C src push -q "$T/git-$g/acme/infra.git" main || fail "push main"; done
