@@ -24,6 +24,12 @@ lab_require() {
 	return 1
 }
 
+# lab_port: a loopback port for a server a test starts (the next few for
+# its peers), below the kernel's range of ephemeral ports (32768-60999 by
+# default), where the local end of any outgoing connection may hold it: an
+# agent that cannot listen exits ("Address already in use")
+lab_port() { echo $((20000 + RANDOM % 12000)); }
+
 lab_down() {
 	set +e
 	if [ -f "$LAB_DIR/dockerd.pid" ]; then

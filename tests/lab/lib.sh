@@ -100,7 +100,7 @@ git_server_start() {
 	# receivers): other scenarios may be running on the same loopback
 	local try used
 	for try in $(seq 1 50); do
-		GIT_PORT=${GIT_SERVER_PORT:-$((20000 + RANDOM % 20000))}
+		GIT_PORT=${GIT_SERVER_PORT:-$(lab_port)}
 		used=$("${run[@]}" ss -Htan 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }' |
 			awk -v lo="$GIT_PORT" '$1 >= lo && $1 <= lo + 5' | head -1)
 		[ -z "$used" ] || [ -n "${GIT_SERVER_PORT:-}" ] && break
@@ -171,7 +171,7 @@ ssh_server_start() {
 	[ -x /usr/sbin/sshd ] && command -v ssh-keygen >/dev/null || return 77
 	[ -d "$T/origin.git" ] || git init -q --bare "$T/origin.git"
 	mkdir -p /run/sshd && chmod 755 /run/sshd # privilege separation directory
-	SSH_PORT=$((20000 + RANDOM % 20000))
+	SSH_PORT=$(lab_port)
 	ssh-keygen -q -t ed25519 -N '' -f "$T/ssh_host_key" -C lab-host &&
 	ssh-keygen -q -t ed25519 -N '' -f "$T/deploy_key" -C lab-deploy || return 1
 	SSH_KEY="$T/deploy_key"

@@ -84,7 +84,7 @@ start_api() { # forge port token [job token]
 	for _ in $(seq 1 100); do in_ns curl -fs "http://127.0.0.1:$2/__state" >/dev/null && return 0; sleep 0.1; done
 	fail "the $1 API stand-in did not start: $(cat "api-$1.out")"
 }
-P_GH=$((20000 + RANDOM % 20000)); P_GT=$((P_GH + 1)) P_GL=$((P_GH + 2))
+P_GH=$(lab_port); P_GT=$((P_GH + 1)) P_GL=$((P_GH + 2))
 start_api github "$P_GH" "$TOK_GH" "" 150  # two pages of others' comments first
 start_api gitea "$P_GT" "$TOK_GT" "" 30
 start_api gitlab "$P_GL" "$TOK_GL" "$TOK_JOB" 120

@@ -62,7 +62,7 @@ expect_rc_log 0 a2.log "${AGENT[@]}" --once --registry-auth "$DOCKER_CONFIG/conf
 [ "$(docker service ls --filter name=app_web --format '{{.Replicas}}')" = 1/1 ] || fail "web not running"
 grep -q 'auth.user.name="\?lab' registry.log || fail "the registry saw no authenticated request"
 # an unchanged tag: polls ask the registry nothing
-port=$((20000 + RANDOM % 20000))
+port=$(lab_port)
 "${AGENT[@]}" --registry-auth "$DOCKER_CONFIG/config.json" --interval 1s --follow-interval 1h --listen 127.0.0.1:$port > a3.log 2>&1 &
 apid=$!
 field() { curl -fs "http://127.0.0.1:$port/status" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"] or '')" 2>/dev/null; }

@@ -6,7 +6,10 @@ make_repo repo
 docker node update --label-add mongo01=true "$(docker node ls -q)" >/dev/null
 "$SHOAL" apply repo > apply0.txt || { cat apply0.txt; fail "apply"; }
 c=$(task_container mongo_mongo01) || fail "mongo01 task not running"
-[ "$(docker exec "$c" cat /run/secrets/mongo-admin-password)" = s3cr3t ] || fail "task does not see the plaintext"
+[ "$(docker exec "$c" cat /run/secrets/mongo-admin-password)" = s3cr3t ] || {
+	docker service ps --no-trunc mongo_mongo01; docker exec "$c" ls -la /run /run/secrets
+	docker inspect -f '{{.Name}} {{.State.Status}} {{json .HostConfig.Mounts}}' "$c"
+	fail "task does not see the plaintext"; }
 old=$(docker secret ls --filter label=io.shoal.object=mongo_mongo-admin-password --format '{{.Name}}')
 [ -n "$old" ] || fail "secret not created"
 printf 'an0ther-pa55' | seal_into repo mongo mongo-admin-password repo/stacks/mongo/mongo-admin-password.sealed

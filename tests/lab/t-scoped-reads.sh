@@ -16,6 +16,7 @@
 #   repository uses is still a conflict, --adopt takes it over, and a
 #   service of the same name in another case is still refused.
 . "$TOP/tests/lab/lib.sh"
+need jq
 compare_cli || exit 77
 log=$T/proxy.log
 python3 "$TOP/tests/lab/read-proxy.py" "$T/proxy.sock" "${DOCKER_HOST#unix://}" "$log" &

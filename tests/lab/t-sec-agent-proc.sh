@@ -25,11 +25,15 @@ spid=$!
 for _ in $(seq 1 50); do [ -S "$T/docker.sock" ] && break; sleep 0.1; done
 chmod 711 "$T"
 mkdir "$T/nb" && cp "$SHOAL_KEY_FILE" "$T/nb/key" && chown -R nobody:"$nogroup" "$T/nb" && chmod 600 "$T/nb/key"
+# the programs where nobody may run them, as an installed system has them
+# (a clone in root's home, 0700 on Debian, is not: "Permission denied")
+mkdir "$T/bin" && cp "$SHOAL" "$TOP/shoal-agentd" "$T/bin/" || fail "copy the programs"
+NBSHOAL=$T/bin/shoal
 as_nobody() { # core dumps allowed, as the user
 	ulimit -c unlimited
 	exec setpriv --reuid nobody --regid "$nogroup" --clear-groups env DOCKER_HOST="unix://$T/docker.sock" "$@"
 }
-( as_nobody "$SHOAL" agent --repo "$GIT_URL" --key "$T/nb/key" --listen 127.0.0.1:$aport --cache "$T/nb/cache.git" \
+( as_nobody "$NBSHOAL" agent --repo "$GIT_URL" --key "$T/nb/key" --listen 127.0.0.1:$aport --cache "$T/nb/cache.git" \
 	--run-dir "$T/nb/run" --interval 1s --drift-interval 1h --log-format json ) > agent.log 2>&1 &
 apid=$!
 field() { curl -fs "http://127.0.0.1:$aport/status" | python3 -c "import json,sys; v=json.load(sys.stdin)[\"$1\"]; print(v if v is not None else '')" 2>/dev/null; }
@@ -61,9 +65,10 @@ while [ $SECONDS -lt $until ]; do
 		echo "$r"; seen=1; break
 	done
 	[ -n "$seen" ] && break
+	kill -0 "$apid" 2>/dev/null || { cat agent.log; fail "the agent exited"; }
 	sleep 0.01
 done
-[ -n "$seen" ] || fail "no cycle caught running"
+[ -n "$seen" ] || { tail -20 agent.log; fail "no cycle caught running"; }
 v1=$(git -C src rev-parse HEAD)
 wait_field commit_applied "$v1" 60 || { cat agent.log; fail "v1 not applied by the agent running as nobody"; }
 protected "$apid" shoal-agentd || fail "shoal-agentd exposed"
@@ -74,12 +79,12 @@ for cmd in "unseal --key $T/nb/key --stack kittenapi --name x" \
 	   "seal --recipient @$T/src/keys/recipients --stack kittenapi --name x"; do
 	exec 7<> "$T/nb/in"
 	# shellcheck disable=SC2086
-	( exec 7>&-; as_nobody "$SHOAL" $cmd < "$T/nb/in" ) > /dev/null 2>&1 &
+	( exec 7>&-; as_nobody "$NBSHOAL" $cmd < "$T/nb/in" ) > /dev/null 2>&1 &
 	cpid=$!
 	rc=2 until=$((SECONDS + 5))
 	while [ $SECONDS -lt $until ]; do
 		sleep 0.05
-		[ "$(tr '\0' ' ' < "/proc/$cpid/cmdline" 2>/dev/null)" = "$SHOAL $cmd " ] || continue # not exec'd yet
+		[ "$(tr '\0' ' ' < "/proc/$cpid/cmdline" 2>/dev/null)" = "$NBSHOAL $cmd " ] || continue # not exec'd yet
 		r=$(protected "$cpid" "shoal ${cmd%% *}"); rc=$?
 		[ $rc = 0 ] && break
 	done

@@ -12,7 +12,8 @@
 #   it over, unmanaged objects are never removed (prune included), and the
 #   agent reports it in /status without applying it.
 . "$TOP/tests/lab/lib.sh"
-DOCKER28=${DOCKER28:-/usr/local/bin/docker}
+need jq
+compare_cli || exit 77
 sock=${DOCKER_HOST#unix://}
 api() { # METHOD PATH [BODY]: prints the HTTP status, the answer in api.out
 	curl -s --unix-socket "$sock" -o api.out -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' \

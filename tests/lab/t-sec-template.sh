@@ -47,7 +47,7 @@ trap 'kill $hpid $apid $npid 2>/dev/null' EXIT
 "$SHOAL" agent --repo "$GIT_URL" --interval 1s --listen 127.0.0.1:$aport --cache "$T/cache.git" --run-dir "$T/run" \
 	--converge-timeout 60s --notify-url "http://127.0.0.1:$nport/hook" > agent.log 2>&1 &
 apid=$!
-api() { curl -fs "http://127.0.0.1:$aport$1"; }
+api() { curl -fs -m 5 "http://127.0.0.1:$aport$1"; }
 field() { api /status | python3 -c "import json,sys; v=json.load(sys.stdin)[\"$1\"]; print(v if v is not None else '')" 2>/dev/null; }
 wait_field() { # field value seconds
 	for _ in $(seq 1 $(($3 * 10))); do [ "$(field "$1")" = "$2" ] && return 0; sleep 0.1; done
@@ -57,6 +57,7 @@ wait_field() { # field value seconds
 # machine does not matter: only the services a commit changes are waited for)
 for _ in $(seq 1 1500); do
 	[ "$(field commit_applied)" = "$B" ] || [ "$(field commit_failed)" = "$B" ] && break
+	kill -0 "$apid" 2>/dev/null || { show agent.log; fail "the agent exited"; }
 	sleep 0.1
 done
 [ "$(field commit_applied)" = "$B" ] || [ "$(field commit_failed)" = "$B" ] || { show agent.log; fail "v1 not taken"; }
