@@ -786,6 +786,25 @@ static void take_over(struct agent *ag, struct docker *dk, const char *commit)
 	free(text);
 }
 
+/*
+ * Has the swarm moved away from commit since it was applied?  The newest
+ * outcome is another commit's that wrote (failed, rolled back, invalid
+ * with other stacks applied) or may have (superseded mid-rollout): the
+ * swarm holds that commit's specs, so commit, applied before and back on
+ * the branch (a force-push, a reset), is not applied now.
+ */
+static int moved_away(struct agent *ag, const char *commit)
+{
+	pthread_mutex_lock(&ag->mu);
+	json_t *last = json_array_get(ag->history, 0);
+	const char *lc = json_string_value(json_object_get(last, "commit")),
+		   *lo = json_string_value(json_object_get(last, "outcome"));
+	int moved = lc && strcmp(lc, commit) &&
+		    (json_integer_value(json_object_get(last, "operations")) > 0 || (lo && !strcmp(lo, "superseded")));
+	pthread_mutex_unlock(&ag->mu);
+	return moved;
+}
+
 /* Fetch, take the lease, reconcile what is due; a newer commit that comes
  * while one converges is reconciled next, in this cycle.  -1 when the
  * commit could not be fetched, the engine not reached or the commit
@@ -823,6 +842,8 @@ int cycle(struct agent *ag, struct docker **dkp, int drift_due, int follow_due)
 		pthread_mutex_lock(&ag->mu);
 		int applied = !strcmp(ag->commit_applied, commit), failed = !strcmp(ag->commit_failed, commit);
 		pthread_mutex_unlock(&ag->mu);
+		if (applied && moved_away(ag, commit))
+			applied = 0; /* written again, as a new commit */
 		int o = -1;
 		if (!applied && !failed) {
 			o = reconcile(ag, dk, commit, 0, newer);
