@@ -435,12 +435,13 @@ static void capture_say(const char *level, const char *const *fields, const char
 			col = fields[i + 1];
 	}
 	if (captured && !strcmp(level, "error")) {
-		if (file && line)
-			strv_push(captured, xasprintf("%s:%s:%s: %s", file, line, col ? col : "0", msg));
-		else if (file)
-			strv_push(captured, xasprintf("%s: %s", file, msg));
-		else
-			strv_push(captured_other, xstrdup(msg));
+		/* kept as UTF-8 (a file name in a commit can be any bytes): they
+		 * go into JSON (/status, the state line, the notification) */
+		char *e = file && line ? xasprintf("%s:%s:%s: %s", file, line, col ? col : "0", msg)
+			  : file      ? xasprintf("%s: %s", file, msg)
+				      : xstrdup(msg);
+		strv_push(file ? captured : captured_other, utf8_fix(e));
+		free(e);
 	}
 	if (said_before)
 		said_before(level, fields, msg);
