@@ -35,7 +35,7 @@ while [ $SECONDS -lt $end ] && [ "$(field '.commit_failed')" != "$v2" ]; do slee
 [ "$(field '.history[0].commit') $(field '.history[0].outcome')" = "$v2 invalid" ] || fail "history[0]: $(field '.history[0]')"
 [ "$(field '.history[0].errors | length')" = "$(field '.history[0].error_count')" ] ||
 	fail "history errors dropped: $(field '.history[0].errors') (count $(field '.history[0].error_count'))"
-field '.history[0].errors[0]' | grep -q '^stacks/app/x.*:3:5: ' || fail "no file:line:column: $(field '.history[0].errors[0]' | cat -v)"
+field '.history[0].errors[0]' | grep -q '^stacks/app/x.*:[0-9]*:[0-9]*: ' || fail "no file:line:column: $(field '.history[0].errors[0]' | cat -v)"
 field '.last_error' | grep -q 'stacks/app/x.*:3:5: ' || fail "last_error: $(field '.last_error' | cat -v)"
 end=$((SECONDS + 30))
 while [ $SECONDS -lt $end ] && ! grep -q "${v2:0:12}" notes.txt 2>/dev/null; do sleep 0.2; done
