@@ -1,12 +1,9 @@
-# OPEN (not in make test's set: fails on main, not fixed): an invalid commit
-# pushed while a rollout converges must not end the watch of that rollout.
-# The invalid commit is recorded as invalid (file:line:column), nothing of
-# it is written, and the commit whose rollout runs keeps being waited for,
-# to its own deadline, so that its outcome (applied, or failed: the swarm
-# pauses it) is still reported.  Today the rollout's commit is recorded
-# "superseded" by a commit that was never applied, and its outcome is lost.
-# Run: cp tests/lab/open/t-agent-invalid-rollout.sh tests/lab/ &&
-#      tests/run-lab-tests agent-invalid-rollout
+# An invalid commit pushed while a rollout converges does not end the watch
+# of that rollout: the invalid commit is recorded as invalid
+# (file:line:column), nothing of it is written, and the commit whose
+# rollout runs is still waited for, to its own deadline, so that its
+# outcome is reported (not "superseded" by a commit never applied); the
+# branch's head stays invalid, said once.
 . "$TOP/tests/lab/lib.sh"
 need lighttpd jq
 git_server_start; case $? in 0) ;; 77) echo "lighttpd missing: NOT TESTED"; exit 77 ;; *) fail "git server did not start" ;; esac
@@ -49,12 +46,21 @@ deadline=$(field .converging.deadline)
 printf 'services:\n  web:\n    image: [unclosed\n' > src/stacks/app/app.yml
 ( cd src && git commit -qam "invalid" && git push -q ../origin.git main ) || fail "push invalid"
 v3=$(git -C src rev-parse HEAD)
-wait_field '.history[0].commit' "$v3" 60
-[ "$(field '.history[0].outcome')" = invalid ] || fail "the invalid commit recorded as $(field '.history[0].outcome')"
-field '.history[0].errors[0]' | grep -q '^stacks/app/app.yml:[0-9]*:[0-9]*: ' || fail "no file:line:column: $(field '.history[0].errors[0]')"
+inv='.history | map(select(.commit == "'"$v3"'"))[0]'
+wait_field "$inv.outcome" invalid 60
+field "$inv.errors[0]" | grep -q '^stacks/app/app.yml:[0-9]*:[0-9]*: ' || fail "no file:line:column: $(field "$inv.errors[0]")"
 # the rollout of v2 is still being watched, to its own deadline
+end=$((SECONDS + 20))
+while [ $SECONDS -lt $end ] && [ "$(field .converging.commit)" != "$v2" ]; do sleep 0.2; done
 [ "$(field .converging.commit)" = "$v2" ] ||
-	fail "the rollout of $v2 is no longer watched after an invalid commit (history[1]: $(field '.history[1].outcome'), converging: $(field .converging.commit))"
+	fail "the rollout of $v2 is no longer watched after an invalid commit (history: $(field '[.history[] | .outcome] | join(",")'), converging: $(field .converging.commit))"
 [ "$(field .converging.deadline)" = "$deadline" ] || fail "the deadline moved: $deadline -> $(field .converging.deadline)"
 wait_field '.history | map(select(.commit == "'"$v2"'"))[0].outcome' applied 200
+[ "$(field '[.history[] | select(.outcome == "superseded")] | length')" = 0 ] || fail "a superseded entry left: $(field .history)"
+[ "$(field .commit_applied)" = "$v2" ] || fail "commit_applied: $(field .commit_applied)"
+# the branch still points at the invalid commit: it stays invalid, not re-applied
+end=$((SECONDS + 20))
+while [ $SECONDS -lt $end ] && [ "$(field .commit_failed)" != "$v3" ]; do sleep 0.2; done
+[ "$(field .commit_failed)" = "$v3" ] || fail "the invalid head is not said again after the rollout: $(field .commit_failed)"
+[ "$(grep -c "commit ${v3:0:12} is invalid:" agent.log)" = 1 ] || fail "the invalid commit reported more than once"
 echo "ok: an invalid commit during a rollout is recorded invalid; the rollout is still watched and reported"
