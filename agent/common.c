@@ -72,7 +72,10 @@ void set_error(struct agent *ag, const char *msg)
 {
 	pthread_mutex_lock(&ag->mu);
 	free(ag->last_error);
-	ag->last_error = scrub_text(msg);
+	char *m = scrub_text(msg);
+	/* UTF-8, or the state line that carries it cannot be written */
+	ag->last_error = m ? utf8_fix(m) : NULL;
+	free(m);
 	pthread_mutex_unlock(&ag->mu);
 }
 

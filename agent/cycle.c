@@ -171,6 +171,14 @@ static void targets_free(struct targets *t)
 
 enum conv { CONV_OK, CONV_FAILED, CONV_ROLLED_BACK, CONV_SUPERSEDED, CONV_STOPPED, CONV_LOST };
 
+/* A commit that came during a convergence wait and turned out invalid
+ * (nothing of it written): the wait it cut short goes on, and the branch
+ * still pointing at it does not cut it short again (this cycle only; the
+ * next one finds it invalid in the history).  The convergence record of
+ * the commit last superseded, to resume. */
+static char invalid_head[41];
+static json_t *superseded_rec;
+
 /*
  * Wait until the services created or updated have converged: an update's
  * UpdateStatus completed, or (a new service, or a wait resumed after a
@@ -213,7 +221,7 @@ static enum conv converge(struct agent *ag, struct docker *dk, const char *commi
 			fetch_flag = 0;
 			next_fetch = now_mono() + (double)ag->interval_ns / 1e9;
 			char head[41], *ferr = NULL;
-			if (git_sync(ag, head, &ferr) == 0 && strcmp(head, commit)) {
+			if (git_sync(ag, head, &ferr) == 0 && strcmp(head, commit) && strcmp(head, invalid_head)) {
 				json_decref(list);
 				snprintf(newer, 41, "%s", head);
 				return CONV_SUPERSEDED;
@@ -571,12 +579,13 @@ static void capture_say(const char *level, const char *const *fields, const char
 			col = fields[i + 1];
 	}
 	if (captured && !strcmp(level, "error")) {
-		if (file && line)
-			strv_push(captured, xasprintf("%s:%s:%s: %s", file, line, col ? col : "0", msg));
-		else if (file)
-			strv_push(captured, xasprintf("%s: %s", file, msg));
-		else
-			strv_push(captured_other, xstrdup(msg));
+		/* kept as UTF-8 (a file name in a commit can be any bytes): they
+		 * go into JSON (/status, the state line, the notification) */
+		char *e = file && line ? xasprintf("%s:%s:%s: %s", file, line, col ? col : "0", msg)
+			  : file      ? xasprintf("%s: %s", file, msg)
+				      : xstrdup(msg);
+		strv_push(file ? captured : captured_other, utf8_fix(e));
+		free(e);
 	}
 	if (said_before)
 		said_before(level, fields, msg);
@@ -918,6 +927,10 @@ outcome:
 			json_object_set(e, "hooks", hooks);
 		json_decref(hooks);
 		pthread_mutex_lock(&ag->mu);
+		if (out == OUT_SUPERSEDED) { /* resumed if the newer one is invalid */
+			json_decref(superseded_rec);
+			superseded_rec = json_incref(ag->converging);
+		}
 		json_decref(ag->converging);
 		ag->converging = NULL;
 		/* a restart that finds the commit as it left it: said once */
@@ -1098,13 +1111,69 @@ static void take_over(struct agent *ag, struct docker *dk, const char *commit)
 	free(text);
 }
 
+/*
+ * Has the swarm moved away from commit since it was applied?  The newest
+ * outcome is another commit's that wrote (failed, rolled back, invalid
+ * with other stacks applied) or may have (superseded mid-rollout): the
+ * swarm holds that commit's specs, so commit, applied before and back on
+ * the branch (a force-push, a reset), is not applied now.
+ */
+static int moved_away(struct agent *ag, const char *commit)
+{
+	pthread_mutex_lock(&ag->mu);
+	json_t *last = json_array_get(ag->history, 0);
+	const char *lc = json_string_value(json_object_get(last, "commit")),
+		   *lo = json_string_value(json_object_get(last, "outcome"));
+	int moved = lc && strcmp(lc, commit) &&
+		    (json_integer_value(json_object_get(last, "operations")) > 0 || (lo && !strcmp(lo, "superseded")));
+	pthread_mutex_unlock(&ag->mu);
+	return moved;
+}
+
+/*
+ * commit, which superseded prev during its convergence wait, was invalid
+ * and nothing of it was written: the swarm still rolls prev out, so prev's
+ * wait goes on (its record back with the lease, to the same deadline) and
+ * its "superseded" entry goes from the history.  1 if so.
+ */
+static int resume_superseded(struct agent *ag, struct docker *dk, const char *commit, const char *prev)
+{
+	int ok = 0;
+	pthread_mutex_lock(&ag->mu);
+	json_t *last = json_array_get(ag->history, 0), *x;
+	const char *rc = json_string_value(json_object_get(superseded_rec, "commit"));
+	if (rc && !strcmp(rc, prev) && !strcmp(json_string_value(json_object_get(last, "commit")) ?: "", commit) &&
+	    json_integer_value(json_object_get(last, "operations")) == 0) {
+		size_t i;
+		json_array_foreach(ag->history, i, x)
+			if (!strcmp(json_string_value(json_object_get(x, "commit")) ?: "", prev) &&
+			    !strcmp(json_string_value(json_object_get(x, "outcome")) ?: "", "superseded")) {
+				json_array_remove(ag->history, i);
+				break;
+			}
+		json_decref(ag->converging);
+		ag->converging = json_incref(superseded_rec);
+		snprintf(invalid_head, sizeof invalid_head, "%s", commit);
+		ok = 1;
+	}
+	pthread_mutex_unlock(&ag->mu);
+	if (ok) {
+		logmsgf("info", json_pack("{s:s, s:s}", "commit", prev, "invalid", commit),
+			"commit %.12s is invalid, nothing of it written: still waiting for the convergence of %.12s", commit,
+			prev);
+		lease_record(ag, dk);
+	}
+	return ok;
+}
+
 /* Fetch, take the lease, reconcile what is due; a newer commit that comes
  * while one converges is reconciled next, in this cycle.  -1 when the
  * commit could not be fetched, the engine not reached or the commit
  * failed (--once). */
 int cycle(struct agent *ag, struct docker **dkp, int drift_due, int follow_due)
 {
-	char commit[41], newer[41] = "", *err = NULL;
+	char commit[41], newer[41] = "", prev[41] = "", *err = NULL;
+	int resuming = 0;
 	if (git_sync(ag, commit, &err) < 0) {
 		logmsg("error", "%s (keeping the last applied state)", err);
 		set_error(ag, err);
@@ -1113,9 +1182,11 @@ int cycle(struct agent *ag, struct docker **dkp, int drift_due, int follow_due)
 	}
 	for (int round = 0; round < 64; round++) {
 		pthread_mutex_lock(&ag->mu);
-		int seen_new = strcmp(ag->commit_seen, commit) != 0;
-		snprintf(ag->commit_seen, sizeof ag->commit_seen, "%s", commit);
+		int seen_new = !resuming && strcmp(ag->commit_seen, commit) != 0;
+		if (!resuming) /* the branch's head: not the commit resumed */
+			snprintf(ag->commit_seen, sizeof ag->commit_seen, "%s", commit);
 		pthread_mutex_unlock(&ag->mu);
+		resuming = 0;
 		if (seen_new) {
 			logmsgf("info", json_pack("{s:s, s:s}", "commit", commit, "branch", ag->branch),
 				"commit %.12s on %s", commit, ag->branch);
@@ -1135,6 +1206,8 @@ int cycle(struct agent *ag, struct docker **dkp, int drift_due, int follow_due)
 		pthread_mutex_lock(&ag->mu);
 		int applied = !strcmp(ag->commit_applied, commit), failed = !strcmp(ag->commit_failed, commit);
 		pthread_mutex_unlock(&ag->mu);
+		if (applied && moved_away(ag, commit))
+			applied = 0; /* written again, as a new commit */
 		int o = -1;
 		if (!applied && !failed) {
 			o = reconcile(ag, dk, commit, 0, newer);
@@ -1152,11 +1225,23 @@ int cycle(struct agent *ag, struct docker **dkp, int drift_due, int follow_due)
 			logmsgf("warning", commit_fields(commit),
 				"commit %.12s failed before: not re-applied until a new commit or a drift check", commit);
 		}
+		if (o == OUT_INVALID && *prev && !stop_flag && resume_superseded(ag, dk, commit, prev)) {
+			snprintf(commit, sizeof commit, "%s", prev);
+			*prev = 0;
+			resuming = 1;
+			drift_due = follow_due = 0;
+			continue;
+		}
+		*prev = 0;
 		if (o < 0 || !newer[0] || stop_flag)
 			break;
+		snprintf(prev, sizeof prev, "%s", commit);
 		snprintf(commit, sizeof commit, "%s", newer); /* at once, in this cycle */
 		drift_due = follow_due = 0;
 	}
+	json_decref(superseded_rec);
+	superseded_rec = NULL;
+	invalid_head[0] = 0;
 	pthread_mutex_lock(&ag->mu);
 	int ret = ag->commit_failed[0] ? -1 : 0;
 	pthread_mutex_unlock(&ag->mu);

@@ -26,7 +26,9 @@ void history_errors(json_t *e, const struct strv *errs)
 	json_t *a = json_array();
 	for (size_t i = 0; i < errs->n && i < HISTORY_ERRORS; i++) {
 		char *s = strlen(errs->v[i]) > 500 ? xasprintf("%.497s...", errs->v[i]) : xstrdup(errs->v[i]);
-		json_array_append_new(a, json_string(s));
+		char *u = utf8_fix(s); /* a character the cut split, any byte that is not UTF-8 */
+		json_array_append_new(a, json_string(u));
+		free(u);
 		free(s);
 	}
 	json_object_set_new(e, "errors", a);

@@ -47,6 +47,28 @@ static void lease_adopt(struct agent *ag, json_t *labels)
 	json_decref(c);
 }
 
+/* Put the history and the convergence record into the lease's labels nl
+ * (scrubbed: the labels are the engine's to show). */
+static void lease_carry(struct agent *ag, json_t *nl)
+{
+	pthread_mutex_lock(&ag->mu);
+	char *h = ag->history ? json_dumps(ag->history, JSON_COMPACT) : NULL;
+	char *c = ag->converging ? json_dumps(ag->converging, JSON_COMPACT) : NULL;
+	pthread_mutex_unlock(&ag->mu);
+	if (h)
+		scrub_str(&h);
+	if (c)
+		scrub_str(&c);
+	if (h)
+		json_object_set_new(nl, LABEL_LEASE_HISTORY, json_string(h));
+	if (c)
+		json_object_set_new(nl, LABEL_LEASE_CONVERGING, json_string(c));
+	else
+		json_object_del(nl, LABEL_LEASE_CONVERGING);
+	free(h);
+	free(c);
+}
+
 /* Read the lease object: one list request; *cur is NULL when there is
  * none yet (it points into *list, which the caller frees). */
 static int lease_read(struct agent *ag, struct docker *dk, json_t **list, json_t **cur, char **err)
@@ -103,6 +125,9 @@ int lease_take(struct agent *ag, struct docker *dk)
 		json_t *spec = json_pack("{s:s, s:{s:s, s:s, s:s}, s:s}", "Name", ag->lease_name, "Labels",
 					 LABEL_LEASE_HOLDER, ag->holder, LABEL_LEASE_EXPIRES, exp, LABEL_MANAGED, "lease",
 					 "Data", "c2hvYWwgbGVhc2U=");
+		/* none yet, or deleted by hand: what this agent knows goes into
+		 * the new one (a successor resumes from it) */
+		lease_carry(ag, json_object_get(spec, "Labels"));
 		rc = docker_call(dk, "POST", "/configs/create", spec, NULL, &err);
 		json_decref(spec);
 		held = rc == DOCKER_OK;
@@ -171,25 +196,7 @@ int lease_record(struct agent *ag, struct docker *dk)
 		json_t *labels = json_object_get(json_object_get(cur, "Spec"), "Labels");
 		const char *holder = json_string_value(json_object_get(labels, LABEL_LEASE_HOLDER));
 		if (holder && !strcmp(holder, ag->holder)) {
-			pthread_mutex_lock(&ag->mu);
-			char *h = ag->history ? json_dumps(ag->history, JSON_COMPACT) : NULL;
-			char *c = ag->converging ? json_dumps(ag->converging, JSON_COMPACT) : NULL;
-			pthread_mutex_unlock(&ag->mu);
-			/* the labels are the engine's to show: no plaintext in them */
-			if (h)
-				scrub_str(&h);
-			if (c)
-				scrub_str(&c);
-			json_t *spec = json_object_get(cur, "Spec");
-			json_t *nl = json_object_get(spec, "Labels");
-			if (h)
-				json_object_set_new(nl, LABEL_LEASE_HISTORY, json_string(h));
-			if (c)
-				json_object_set_new(nl, LABEL_LEASE_CONVERGING, json_string(c));
-			else
-				json_object_del(nl, LABEL_LEASE_CONVERGING);
-			free(h);
-			free(c);
+			lease_carry(ag, json_object_get(json_object_get(cur, "Spec"), "Labels"));
 			rc = lease_write(dk, cur, NULL, NULL, &err);
 			ret = rc == DOCKER_OK ? 0 : -1;
 		}
