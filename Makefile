@@ -10,7 +10,7 @@ LDLIBS += $(shell pkg-config --libs $(PKGS)) -lm -lpthread
 
 LIB_OBJS = reconcile/util.o reconcile/envfile.o reconcile/ynode.o reconcile/interp.o reconcile/compose.o reconcile/compose_schema.o reconcile/compose_normalize.o reconcile/compose_merge.o \
 	   reconcile/objdata.o reconcile/convert.o reconcile/docker.o reconcile/snapshot.o reconcile/plan.o reconcile/apply.o \
-	   reconcile/uhttp.o reconcile/repo.o reconcile/source.o reconcile/review.o reconcile/regauth.o reconcile/scrub.o reconcile/resolve.o reconcile/sync.o reconcile/log.o reconcile/waves.o reconcile/rollout.o secrets/seal.o \
+	   reconcile/uhttp.o reconcile/repo.o reconcile/source.o reconcile/review.o reconcile/regauth.o reconcile/scrub.o reconcile/resolve.o reconcile/sync.o reconcile/log.o reconcile/waves.o reconcile/rollout.o reconcile/tasks.o secrets/seal.o \
 	   forge/forge.o forge/http.o forge/ci.o
 CLI_OBJS = cli/main.o cli/review_cmd.o cli/help.o
 BOOT_OBJS = bootstrap/inventory.o bootstrap/render.o bootstrap/atomic.o bootstrap/netns.o \

@@ -18,6 +18,7 @@
 #include "../reconcile/compose.h"
 #include "../reconcile/convert.h"
 #include "../reconcile/scrub.h"
+#include "../reconcile/tasks.h"
 #include "agent.h"
 #include "../reconcile/log.h"
 #include "../reconcile/rollout.h"
@@ -51,90 +52,11 @@ static json_t *ops_json(const struct plan *p)
 	return o;
 }
 
-/* A new service whose tasks failed this often (a container that exits,
- * restarted by the swarm) is crash-looping: failed without waiting for the
- * timeout.  One that runs must keep running CONVERGE_SETTLE seconds: a
+/* A new service whose tasks failed CRASH_LOOP_FAILURES times (tasks.h: a
+ * container that exits, restarted by the swarm) fails without waiting for
+ * the timeout.  One that runs must keep running CONVERGE_SETTLE seconds: a
  * crash-looping one is running for a moment now and then. */
-#define CRASH_LOOP_FAILURES 2
 #define CONVERGE_SETTLE 2.0
-
-/* Why a service's tasks cannot run, NULL if nothing says so yet: a task a
- * node rejected (it could not even start it: an image it cannot pull, a
- * bad mount), or CRASH_LOOP_FAILURES tasks that failed. */
-static char *task_failure(struct docker *dk, const char *service_id)
-{
-	if (!service_id)
-		return NULL;
-	char *f = docker_filters("service", service_id), *err = NULL;
-	char *path = xasprintf("/tasks?filters=%s", f);
-	json_t *tasks = NULL;
-	char *out = NULL;
-	if (docker_call(dk, "GET", path, NULL, &tasks, &err) == DOCKER_OK) {
-		size_t i, failed = 0;
-		json_t *t;
-		const char *last = NULL, *when = "";
-		json_array_foreach(tasks, i, t) {
-			json_t *status = json_object_get(t, "Status");
-			const char *state = json_string_value(json_object_get(status, "State"));
-			const char *terr = json_string_value(json_object_get(status, "Err"));
-			const char *ts = json_string_value(json_object_get(status, "Timestamp"));
-			const char *desired = json_string_value(json_object_get(t, "DesiredState"));
-			if (!out && state && terr && !strcmp(state, "rejected") &&
-			    (!desired || strcmp(desired, "remove"))) {
-				/* the node's words: may quote a value it was given */
-				out = xasprintf("task %s: %s", state, terr);
-				scrub_engine_str(&out);
-			}
-			if (state && !strcmp(state, "failed")) {
-				failed++;
-				if (terr && strcmp(ts ? ts : "", when) >= 0) {
-					last = terr;
-					when = ts ? ts : "";
-				}
-			}
-		}
-		if (!out && failed >= CRASH_LOOP_FAILURES) {
-			out = xasprintf("crash-looping: %zu tasks failed (last: %s)", failed, last ? last : "no error given");
-			scrub_engine_str(&out);
-		}
-	}
-	free(err);
-	free(path);
-	free(f);
-	json_decref(tasks);
-	return out;
-}
-
-/* The most recent error any task of service name reports (a container
- * the node could not start, one that exited), scrubbed; NULL if none:
- * said with a convergence timeout, so the operator sees why. */
-static char *last_task_error(struct docker *dk, const char *name)
-{
-	char *f = docker_filters("service", name), *err = NULL;
-	char *path = xasprintf("/tasks?filters=%s", f);
-	json_t *tasks = NULL;
-	const char *best = NULL, *when = "";
-	if (docker_call(dk, "GET", path, NULL, &tasks, &err) == DOCKER_OK) {
-		size_t i;
-		json_t *t;
-		json_array_foreach(tasks, i, t) {
-			json_t *status = json_object_get(t, "Status");
-			const char *terr = json_string_value(json_object_get(status, "Err"));
-			const char *ts = json_string_value(json_object_get(status, "Timestamp"));
-			if (terr && *terr && strcmp(ts ? ts : "", when) >= 0) {
-				best = terr;
-				when = ts ? ts : "";
-			}
-		}
-	}
-	char *out = best ? xstrdup(best) : NULL;
-	scrub_engine_str(&out);
-	free(err);
-	free(path);
-	free(f);
-	json_decref(tasks);
-	return out;
-}
 
 /* A service the convergence wait watches. */
 struct target {
@@ -199,9 +121,13 @@ static enum conv converge(struct agent *ag, struct docker *dk, const char *commi
 	while (t->n) {
 		if (stop_flag)
 			return CONV_STOPPED;
-		json_t *list = NULL;
+		/* the services waited for, never the swarm's */
+		json_t *list = NULL, *named = json_array();
+		for (size_t i = 0; i < t->n; i++)
+			json_array_append_new(named, json_string(t->v[i].name));
 		char *err = NULL;
-		int rc = docker_call(dk, "GET", "/services?status=true", NULL, &list, &err);
+		int rc = services_status(dk, named, &list, &err);
+		json_decref(named);
 		free(err);
 		if (rc != DOCKER_OK) {
 			/* the engine restarting: the wait goes on, to its deadline */
@@ -275,7 +201,7 @@ static enum conv converge(struct agent *ag, struct docker *dk, const char *commi
 				tg->ok_since = 0;
 				if (now_mono() - tg->tasks_at >= 2) {
 					tg->tasks_at = now_mono();
-					char *terr = task_failure(dk, json_string_value(json_object_get(svc, "ID")));
+					char *terr = tasks_trouble(dk, json_string_value(json_object_get(svc, "ID")));
 					if (terr)
 						fail = xasprintf("service %s: %s", tg->name, terr);
 					free(terr);
@@ -306,7 +232,7 @@ static enum conv converge(struct agent *ag, struct docker *dk, const char *commi
 		nanosleep(&ts, NULL); /* a webhook's signal cuts it short */
 	}
 	if (t->n && !*why) {
-		char *last = last_task_error(dk, t->v[0].name);
+		char *last = tasks_last_error(dk, t->v[0].name);
 		*why = xasprintf("service %s did not converge within %llds%s%s%s", t->v[0].name,
 				 ag->converge_ns / 1000000000, last ? " (last task error: " : "", last ? last : "",
 				 last ? ")" : "");

@@ -11,6 +11,7 @@
 #include "convert.h"
 #include "log.h"
 #include "scrub.h"
+#include "tasks.h"
 #include "util.h"
 #include "waves.h"
 
@@ -133,63 +134,6 @@ static void apply_some(struct run *u, int w, enum phase ph)
 
 /* ---------------- convergence ---------------- */
 
-/* The error of a task of this service that a node rejected (an image it
- * cannot pull, a bad mount), NULL if none. */
-static char *task_rejected(struct docker *dk, const char *service_id)
-{
-	if (!service_id)
-		return NULL;
-	char *f = docker_filters("service", service_id), *err = NULL;
-	char *path = xasprintf("/tasks?filters=%s", f);
-	json_t *tasks = NULL;
-	char *out = NULL;
-	if (docker_call(dk, "GET", path, NULL, &tasks, &err) == DOCKER_OK) {
-		size_t i;
-		json_t *t;
-		json_array_foreach(tasks, i, t) {
-			json_t *status = json_object_get(t, "Status");
-			const char *st = json_string_value(json_object_get(status, "State"));
-			const char *terr = json_string_value(json_object_get(status, "Err"));
-			const char *desired = json_string_value(json_object_get(t, "DesiredState"));
-			if (!out && st && terr && !strcmp(st, "rejected") && (!desired || strcmp(desired, "remove")))
-				out = xasprintf("task %s: %s", st, terr);
-		}
-	}
-	free(err);
-	free(path);
-	free(f);
-	json_decref(tasks);
-	return out;
-}
-
-/* The latest error a task of the service reported, NULL if none. */
-static char *last_task_error(struct docker *dk, const char *name)
-{
-	char *f = docker_filters("service", name), *err = NULL;
-	char *path = xasprintf("/tasks?filters=%s", f);
-	json_t *tasks = NULL;
-	const char *best = NULL, *when = "";
-	if (docker_call(dk, "GET", path, NULL, &tasks, &err) == DOCKER_OK) {
-		size_t i;
-		json_t *t;
-		json_array_foreach(tasks, i, t) {
-			json_t *status = json_object_get(t, "Status");
-			const char *terr = json_string_value(json_object_get(status, "Err"));
-			const char *ts = json_string_value(json_object_get(status, "Timestamp"));
-			if (terr && *terr && strcmp(ts ? ts : "", when) >= 0) {
-				best = terr;
-				when = ts ? ts : "";
-			}
-		}
-	}
-	char *out = best ? xstrdup(best) : NULL;
-	free(err);
-	free(path);
-	free(f);
-	json_decref(tasks);
-	return out;
-}
-
 static const struct op *update_op(const struct plan *p, const char *name)
 {
 	for (size_t i = 0; i < p->n; i++)
@@ -223,9 +167,14 @@ static void converge(struct run *u, int w)
 				fail(u, stacks.v[i], "failed", xstrdup("called off while waiting for convergence"));
 			break;
 		}
-		json_t *list = NULL;
+		/* the services waited for, never the swarm's */
+		json_t *list = NULL, *named = json_array();
+		for (size_t i = 0; i < names.n; i++)
+			json_array_append_new(named, json_string(names.v[i]));
 		char *err = NULL;
-		if (docker_call(u->dk, "GET", "/services?status=true", NULL, &list, &err) != DOCKER_OK) {
+		int rc = services_status(u->dk, named, &list, &err);
+		json_decref(named);
+		if (rc != DOCKER_OK) {
 			for (size_t i = 0; i < names.n; i++)
 				fail(u, stacks.v[i], "failed", xasprintf("service %s: cannot read its state: %s", names.v[i], err));
 			free(err);
@@ -259,7 +208,7 @@ static void converge(struct run *u, int w)
 				fail(u, stacks.v[i], "failed",
 				     xasprintf("service %s: update %s%s%s", names.v[i], st, msg ? ": " : "", msg ? msg : ""));
 			} else if ((st && strcmp(st, "completed")) || (!job && run < want)) {
-				char *terr = st ? NULL : task_rejected(u->dk, json_string_value(json_object_get(svc, "ID")));
+				char *terr = st ? NULL : tasks_trouble(u->dk, json_string_value(json_object_get(svc, "ID")));
 				if (terr) {
 					fail(u, stacks.v[i], "failed", xasprintf("service %s: %s", names.v[i], terr));
 				} else {
@@ -277,7 +226,7 @@ static void converge(struct run *u, int w)
 		if (names.n && mono() > deadline) {
 			long long secs = (u->o->timeout_ns ? u->o->timeout_ns : ROLLOUT_TIMEOUT_NS) / 1000000000LL;
 			for (size_t i = 0; i < names.n; i++) {
-				char *last = last_task_error(u->dk, names.v[i]);
+				char *last = tasks_last_error(u->dk, names.v[i]);
 				fail(u, stacks.v[i], "failed",
 				     xasprintf("service %s did not converge within %llds%s%s%s", names.v[i], secs,
 					       last ? " (last task error: " : "", last ? last : "", last ? ")" : ""));

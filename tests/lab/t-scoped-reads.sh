@@ -170,4 +170,22 @@ DOCKER_HOST=$P "$SHOAL" plan r > r5.txt 2>&1 || { cat r5.txt; fail "plan not in 
 [ -z "$(foreign_reads)" ] || { foreign_reads; misread "repository plan read other stacks' objects"; }
 unexpected=$(read_names | grep -vE '^(a_|b_|legacy_|shared$|ingress$)')
 [ -z "$unexpected" ] || misread "repository plan read: $unexpected"
+# the agent: its apply and its convergence wait (a service that runs, so
+# the wait reads task counts until it does) read only managed objects and
+# the services it waits for
+mkdir -p r/stacks/c
+printf 'services:\n  web:\n    image: %s\n    deploy: {replicas: 1}\n' "$LAB_IMAGE" > r/stacks/c/c.yml
+git init -q --bare agent.git
+( cd r && git init -q -b main && git config user.email ci@example.invalid && git config user.name ci &&
+  git add -A && git commit -qm agent && git push -q ../agent.git main ) || fail "agent repository"
+: > "$log"
+DOCKER_HOST=$P "$SHOAL" agent --once --repo "$T/agent.git" --cache "$T/acache.git" --run-dir "$T/arun" \
+	--converge-timeout 60s > ag.txt 2>&1 || { cat ag.txt; fail "agent --once"; }
+[ "$(docker service ls --filter name=c_web --format '{{.Replicas}}')" = 1/1 ] || fail "c_web not running after the wait"
+jq -r 'select(.method == "GET" and .path == "/services") | (.filters | objects | .name // empty) | .[]?' "$log" | grep -qx c_web ||
+	fail "the agent's convergence wait was not seen"
+# (the networks list is read whole, as by any deploy creating a network:
+# the engine's network names are case-insensitive too)
+[ -z "$(foreign_reads | grep -v '"path":"/networks"')" ] ||
+	{ foreign_reads | grep -v '"path":"/networks"' | head -3; misread "the agent read other stacks' objects"; }
 [ -z "$failed" ] || fail "shoal read more than its stacks and what they name"
