@@ -13,6 +13,7 @@
 
 #include "../../reconcile/apply.h"
 #include "../../reconcile/docker.h"
+#include "../../reconcile/tasks.h"
 #include "../../reconcile/uhttp.h"
 
 /* feed the whole answer in pieces of `step` bytes */
@@ -388,6 +389,36 @@ static void test_docker_restart_words(void **state)
 #undef NOTMGR
 }
 
+/* What a service's tasks say reaches messages cut as the engine's words
+ * are: a template's error (which can quote what it made of a secret) is
+ * withheld, whichever wait asks (tasks.c serves the agent's and the
+ * rollout's; the rollout's own copy did not cut it). */
+static void test_tasks_withheld(void **state)
+{
+	(void)state;
+	static const char *const answers[] = {
+		"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK\f"
+		"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 165\r\n\r\n"
+		"[{\"Status\":{\"State\":\"failed\",\"Timestamp\":\"2026-12-01T10:00:00Z\",\"Err\":\"starting container failed: failed to expand templated config c1: template: x:1: s3cr3t-ish\"}}]",
+		NULL,
+	};
+	struct server s;
+	pthread_t t;
+	start(&s, &t, answers);
+	char host[128];
+	snprintf(host, sizeof host, "unix://%s", s.path);
+	struct docker *dk = NULL;
+	char *err = NULL;
+	assert_int_equal(docker_open(&dk, host, NULL, &err), DOCKER_OK);
+	char *e = tasks_last_error(dk, "app_web");
+	assert_non_null(e);
+	assert_null(strstr(e, "s3cr3t"));
+	assert_non_null(strstr(e, "failed to expand templated config c1: the template's error is withheld"));
+	free(e);
+	docker_free(dk);
+	stop(&s, t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -395,7 +426,7 @@ int main(void)
 		cmocka_unit_test(test_parser_malformed),   cmocka_unit_test(test_parser_cap),
 		cmocka_unit_test(test_keepalive_and_close), cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_timeout),	   cmocka_unit_test(test_remove_gone),
-		cmocka_unit_test(test_docker_restart_words),
+		cmocka_unit_test(test_docker_restart_words), cmocka_unit_test(test_tasks_withheld),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
