@@ -259,3 +259,29 @@ agent_image() {
 	kill $relay 2>/dev/null
 	return $rc
 }
+
+# A rollout that takes seconds, for the agent scenarios: src/stacks/app's
+# web (2 replicas of a task that ignores SIGTERM, so each stop takes its
+# grace period; one at a time) with ROUND=round, committed in src and
+# pushed to origin.git; prints the commit.
+push_rolling_web() { # round [image [stop grace]]
+	cat > src/stacks/app/app.yml <<YML
+version: "3.8"
+services:
+  web:
+    image: ${2:-$LAB_IMAGE}
+    command: ["sleep", "3600"]
+    environment: {ROUND: "$1"}
+    stop_grace_period: ${3:-20s}
+    deploy:
+      replicas: 2
+      update_config: {parallelism: 1, delay: 1s, monitor: 2s, order: stop-first}
+YML
+	( cd src && git add -A && git commit -qm "round $1" && git push -q ../origin.git main ) || fail "push $1"
+	git -C src rev-parse HEAD
+}
+
+# A field (jq) of the agent's /status on 127.0.0.1:port, empty if none.
+agent_field() { # port jq
+	curl -fs --max-time 5 "http://127.0.0.1:$1/status" | jq -r "$2 // empty" 2>/dev/null
+}

@@ -12,24 +12,9 @@ trap 'kill $hpid $apid 2>/dev/null' EXIT
 aport=$((GIT_PORT + 1))
 mkdir -p src/stacks/app
 ( cd src && git init -q -b main && git config user.email ci@example.invalid && git config user.name ci )
-push() { # round image: web (2 replicas, each stop takes 20 s) with ROUND=round
-	cat > src/stacks/app/app.yml <<YML
-version: "3.8"
-services:
-  web:
-    image: $2
-    command: ["sleep", "3600"]
-    environment: {ROUND: "$1"}
-    stop_grace_period: 20s
-    deploy:
-      replicas: 2
-      update_config: {parallelism: 1, delay: 1s, monitor: 2s, order: stop-first}
-YML
-	( cd src && git add -A && git commit -qm "round $1" && git push -q ../origin.git main ) || fail "push $1"
-	git -C src rev-parse HEAD
-}
+push() { push_rolling_web "$1" "$2"; }
 back_to() { ( cd src && git reset -q --hard "$1" && git push -qf ../origin.git main ) || fail "force-push $1"; }
-field() { curl -fs --max-time 5 "http://127.0.0.1:$aport/status" | jq -r "$1 // empty" 2>/dev/null; }
+field() { agent_field "$aport" "$1"; }
 round() { docker service inspect -f '{{json .Spec.TaskTemplate.ContainerSpec.Env}}' app_web 2>/dev/null | grep -o 'ROUND=[0-9]*' | cut -d= -f2; }
 wait_field() { # jq value seconds
 	local end=$((SECONDS + $3))

@@ -12,23 +12,8 @@ trap 'kill $hpid $apid 2>/dev/null' EXIT
 aport=$((GIT_PORT + 1))
 mkdir -p src/stacks/app
 ( cd src && git init -q -b main && git config user.email ci@example.invalid && git config user.name ci )
-push() { # round: web (2 replicas, each stop takes 15 s) with ROUND=round
-	cat > src/stacks/app/app.yml <<YML
-version: "3.8"
-services:
-  web:
-    image: $LAB_IMAGE
-    command: ["sleep", "3600"]
-    environment: {ROUND: "$1"}
-    stop_grace_period: 15s
-    deploy:
-      replicas: 2
-      update_config: {parallelism: 1, delay: 1s, monitor: 2s, order: stop-first}
-YML
-	( cd src && git add -A && git commit -qm "round $1" && git push -q ../origin.git main ) || fail "push $1"
-	git -C src rev-parse HEAD
-}
-field() { curl -fs --max-time 5 "http://127.0.0.1:$aport/status" | jq -r "$1 // empty" 2>/dev/null; }
+push() { push_rolling_web "$1" "$LAB_IMAGE" 15s; }
+field() { agent_field "$aport" "$1"; }
 wait_field() { # jq value seconds
 	local end=$((SECONDS + $3))
 	while [ $SECONDS -lt $end ]; do [ "$(field "$1")" = "$2" ] && return 0; sleep 0.2; done

@@ -12,28 +12,13 @@ aport=$((GIT_PORT + 1))
 printf 'h00k-secret' > hook.secret
 mkdir -p src/stacks/app
 ( cd src && git init -q -b main && git config user.email ci@example.invalid && git config user.name ci )
-push() { # round: web (2 replicas of a task that ignores SIGTERM) with ROUND=round
-	cat > src/stacks/app/app.yml <<YML
-version: "3.8"
-services:
-  web:
-    image: $LAB_IMAGE
-    command: ["sleep", "3600"]
-    environment: {ROUND: "$1"}
-    stop_grace_period: 20s
-    deploy:
-      replicas: 2
-      update_config: {parallelism: 1, delay: 1s, monitor: 2s, order: stop-first}
-YML
-	( cd src && git add -A && git commit -qm "round $1" && git push -q ../origin.git main ) || fail "push $1"
-	git -C src rev-parse HEAD
-}
+push() { push_rolling_web "$1"; }
 start() { # interval
 	"$SHOAL" agent --repo "$GIT_URL" --interval "$1" --converge-timeout 600s --listen 127.0.0.1:$aport \
 		--webhook-secret-file hook.secret --cache "$T/cache.git" --run-dir "$T/run" >> agent.log 2>&1 &
 	apid=$!
 }
-field() { curl -fs --max-time 5 "http://127.0.0.1:$aport/status" | jq -r "$1 // empty" 2>/dev/null; }
+field() { agent_field "$aport" "$1"; }
 round() { docker service inspect -f '{{json .Spec.TaskTemplate.ContainerSpec.Env}}' app_web 2>/dev/null | grep -o 'ROUND=[0-9]*' | cut -d= -f2; }
 hook() {
 	local body='{"ref":"refs/heads/main"}' sig
