@@ -14,42 +14,22 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "scratch.h"
 #include "../../reconcile/repo.h"
 #include "../../reconcile/review.h"
 #include "../../reconcile/source.h"
 #include "../../secrets/seal.h"
 
-static char tmp[256];
-
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmp, sizeof tmp, "/tmp/shoal-review-XXXXXX");
-	return sodium_init() < 0 || !mkdtemp(tmp) ? -1 : 0;
+	return sodium_init() < 0 ? -1 : scratch_make("review");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char *cmd = xasprintf("rm -rf '%s'", tmp);
-	int rc = system(cmd);
-	free(cmd);
-	return rc == 0 ? 0 : -1;
-}
-
-static void put(const char *rel, const char *data)
-{
-	char *path = xasprintf("%s/%s", tmp, rel);
-	for (char *p = path + strlen(tmp) + 1; (p = strchr(p, '/')); p++) {
-		*p = 0;
-		mkdir(path, 0755);
-		*p = '/';
-	}
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, strlen(data), f), strlen(data));
-	fclose(f);
-	free(path);
+	return scratch_remove();
 }
 
 static void load(const char *dir, const struct seal_key *k, struct repo *r)
@@ -70,13 +50,13 @@ static void load(const char *dir, const struct seal_key *k, struct repo *r)
 static void sealed_repo(const char *dir, const struct seal_key *k, const char *value)
 {
 	char *f = xasprintf("%s/stacks/app/app.yml", dir);
-	put(f, "version: '3.8'\nservices:\n  web:\n    image: nginx:1\n"
-	       "    environment:\n      MONGODB_URI: ${sealed:uri.sealed}\n      PLAIN: visible\n");
+	scratch_put(f, "version: '3.8'\nservices:\n  web:\n    image: nginx:1\n"
+	       "    environment:\n      MONGODB_URI: ${sealed:uri.sealed}\n      PLAIN: visible\n", -1);
 	free(f);
 	char *s = seal_seal((const unsigned char *)value, strlen(value), "app/uri", &k->pk, 1);
 	assert_non_null(s);
 	f = xasprintf("%s/stacks/app/uri.sealed", dir);
-	put(f, s);
+	scratch_put(f, s, -1);
 	free(f);
 	free(s);
 }

@@ -15,51 +15,23 @@
 
 #include <cmocka.h>
 
+#include "scratch.h"
 #include "../../reconcile/compose.h"
 #include "../../reconcile/convert.h"
 #include "../../reconcile/plan.h"
 #include "../../reconcile/repo.h"
 #include "../../reconcile/source.h"
 
-static char tmp[256];
-
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmp, sizeof tmp, "/tmp/shoal-secrepo-XXXXXX");
-	return mkdtemp(tmp) ? 0 : -1;
+	return scratch_make("secrepo");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char *cmd = xasprintf("rm -rf '%s'", tmp);
-	int rc = system(cmd);
-	free(cmd);
-	return rc == 0 ? 0 : -1;
-}
-
-/* Write len bytes (strlen when len is -1) to tmp/rel, making its folders. */
-static void put(const char *rel, const char *data, long len)
-{
-	char *path = xasprintf("%s/%s", tmp, rel);
-	for (char *p = path + strlen(tmp) + 1; (p = strchr(p, '/')); p++) {
-		*p = 0;
-		mkdir(path, 0755);
-		*p = '/';
-	}
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	size_t n = len < 0 ? strlen(data) : (size_t)len;
-	assert_int_equal(fwrite(data, 1, n, f), n);
-	fclose(f);
-	free(path);
-}
-
-static void clean(void)
-{
-	teardown(NULL);
-	mkdir(tmp, 0700);
+	return scratch_remove();
 }
 
 static int has(const struct diags *d, int level, const char *file_end, int line, int col, const char *frag)
@@ -130,9 +102,9 @@ static void test_vars_env_hostile(void **state)
 		{"TAG\n", -1, 1, 1, "expected KEY=VALUE"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		clean();
-		put("stacks/app/app.yml", app_yml, -1);
-		put("vars.env", cases[i].data, cases[i].len);
+		scratch_clean();
+		scratch_put("stacks/app/app.yml", app_yml, -1);
+		scratch_put("vars.env", cases[i].data, cases[i].len);
 		struct repo r;
 		struct diags d = {0};
 		const struct desired *ds = load_repo(&r, &d, "app");
@@ -144,9 +116,9 @@ static void test_vars_env_hostile(void **state)
 		diags_free(&d);
 	}
 	/* the same in a stack's own vars.env */
-	clean();
-	put("stacks/app/app.yml", app_yml, -1);
-	put("stacks/app/vars.env", "\xef\xbb\xbfTAG=1\n", -1);
+	scratch_clean();
+	scratch_put("stacks/app/app.yml", app_yml, -1);
+	scratch_put("stacks/app/vars.env", "\xef\xbb\xbfTAG=1\n", -1);
 	struct repo r;
 	struct diags d = {0};
 	assert_null(load_repo(&r, &d, "app"));
@@ -159,9 +131,9 @@ static void test_vars_env_hostile(void **state)
 static void test_vars_env_crlf(void **state)
 {
 	(void)state;
-	clean();
-	put("stacks/app/app.yml", app_yml, -1);
-	put("vars.env", "# c\r\n\r\n  TAG=1.2\r\nX=a\rb\r\n", -1);
+	scratch_clean();
+	scratch_put("stacks/app/app.yml", app_yml, -1);
+	scratch_put("vars.env", "# c\r\n\r\n  TAG=1.2\r\nX=a\rb\r\n", -1);
 	struct repo r;
 	struct diags d = {0};
 	const struct desired *ds = load_repo(&r, &d, "app");
@@ -184,10 +156,10 @@ static const struct desired *stack_ds(const struct repo *r, const char *name)
 static void test_vars_env_top_invalid_stops_all(void **state)
 {
 	(void)state;
-	clean();
-	put("stacks/app/app.yml", app_yml, -1);
-	put("stacks/other/other.yml", "services: {x: {image: busybox}}\n", -1);
-	put("vars.env", "TAG=1\nB=\xff\n", -1);
+	scratch_clean();
+	scratch_put("stacks/app/app.yml", app_yml, -1);
+	scratch_put("stacks/other/other.yml", "services: {x: {image: busybox}}\n", -1);
+	scratch_put("vars.env", "TAG=1\nB=\xff\n", -1);
 	struct repo r;
 	struct diags d = {0};
 	load_repo(&r, &d, "app");
@@ -202,7 +174,7 @@ static void test_vars_env_top_invalid_stops_all(void **state)
 /* Load compose text from tmp/stack.yml (env files beside it) as stack st. */
 static struct desired *load_compose(const char *text, long len, struct diags *d)
 {
-	put("stack.yml", text, len);
+	scratch_put("stack.yml", text, len);
 	char *path = xasprintf("%s/stack.yml", tmp), *data = NULL;
 	size_t n = 0;
 	assert_int_equal(read_file(path, COMPOSE_MAX_FILE, &data, &n), 0);
@@ -248,8 +220,8 @@ static const char *env_yml = "version: '3.8'\n"
 static void test_env_file_docker_rules(void **state)
 {
 	(void)state;
-	clean();
-	put("app.env", "\xef\xbb\xbf" "A=1\r\n\x0b" "B=2\n\xc2\xa0" "C=x\ry\nFROMVARS\nUNSET\n# c\n", -1);
+	scratch_clean();
+	scratch_put("app.env", "\xef\xbb\xbf" "A=1\r\n\x0b" "B=2\n\xc2\xa0" "C=x\ry\nFROMVARS\nUNSET\n# c\n", -1);
 	struct diags d = {0};
 	struct desired *ds = load_compose(env_yml, -1, &d);
 	assert_non_null(ds);
@@ -274,8 +246,8 @@ static void test_env_file_docker_rules(void **state)
 		{"A=1\n\xef\xbb\xbf" "B=2\n", -1, 2, 1, "byte-order mark"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		clean();
-		put("app.env", bad[i].data, bad[i].len);
+		scratch_clean();
+		scratch_put("app.env", bad[i].data, bad[i].len);
 		struct diags e = {0};
 		struct desired *x = load_compose(env_yml, -1, &e);
 		if (x)
@@ -307,7 +279,7 @@ static void test_compose_bom_and_reader_errors(void **state)
 		{"services:\n  web:\n    image: busybox\n    labels: [a=\0b]\n", 55, 0, 4, 16, "control characters"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		clean();
+		scratch_clean();
 		struct diags d = {0};
 		struct desired *ds = load_compose(cases[i].data, cases[i].len, &d);
 		if (cases[i].ok && !ds)
@@ -326,7 +298,7 @@ static void test_compose_bom_and_reader_errors(void **state)
 static void test_undefined_variable_warns(void **state)
 {
 	(void)state;
-	clean();
+	scratch_clean();
 	struct diags d = {0};
 	struct desired *ds = load_compose("services:\n"
 					  "  web:\n"
@@ -364,7 +336,7 @@ static void test_image_references(void **state)
 		int want_ok = !strcmp(ln, "ok");
 		char *ref = sp + 1;
 		char *text = xasprintf("services:\n  web:\n    image: '%s'\n", ref);
-		clean();
+		scratch_clean();
 		struct diags d = {0};
 		struct desired *ds = load_compose(text, -1, &d);
 		if (want_ok && !ds)
@@ -390,11 +362,11 @@ static void test_stack_names(void **state)
 	(void)state;
 	static const char *bad[] = {"-x", "_x", "x.y", "x-", "x_", "caf\xc3\xa9"};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		clean();
+		scratch_clean();
 		char *p = xasprintf("stacks/%s/a.yml", bad[i]);
-		put(p, "services: {web: {image: busybox}}\n", -1);
+		scratch_put(p, "services: {web: {image: busybox}}\n", -1);
 		free(p);
-		put("stacks/ok-1_a/a.yml", "services: {web: {image: busybox}}\n", -1);
+		scratch_put("stacks/ok-1_a/a.yml", "services: {web: {image: busybox}}\n", -1);
 		struct repo r;
 		struct diags d = {0};
 		load_repo(&r, &d, "x");
@@ -406,10 +378,10 @@ static void test_stack_names(void **state)
 		repo_free(&r);
 		diags_free(&d);
 	}
-	clean();
-	put("stacks/Foo/a.yml", "services: {web: {image: busybox}}\n", -1);
-	put("stacks/foo/a.yml", "services: {web: {image: busybox}}\n", -1);
-	put("stacks/bar/a.yml", "services: {web: {image: busybox}}\n", -1);
+	scratch_clean();
+	scratch_put("stacks/Foo/a.yml", "services: {web: {image: busybox}}\n", -1);
+	scratch_put("stacks/foo/a.yml", "services: {web: {image: busybox}}\n", -1);
+	scratch_put("stacks/bar/a.yml", "services: {web: {image: busybox}}\n", -1);
 	struct repo r;
 	struct diags d = {0};
 	load_repo(&r, &d, "x");
@@ -495,12 +467,12 @@ static void test_object_names(void **state)
 		const char *text = i < ARRAY_SIZE(fixed) ? fixed[i].text : i == ARRAY_SIZE(fixed) ? long_svc :
 								       i == ARRAY_SIZE(fixed) + 1 ? ok_svc : long_net;
 		int ok = i < ARRAY_SIZE(fixed) ? fixed[i].ok : i == ARRAY_SIZE(fixed) + 1;
-		clean();
-		put("one.txt", "1", -1);
-		put("empty.txt", "", 0);
+		scratch_clean();
+		scratch_put("one.txt", "1", -1);
+		scratch_put("empty.txt", "", 0);
 		char *big = xcalloc(1, 512000 + 1);
 		memset(big, 'x', 512000);
-		put("big.txt", big, 512000);
+		scratch_put("big.txt", big, 512000);
 		free(big);
 		struct diags d = {0};
 		struct desired *ds = load_compose(text, -1, &d);
@@ -523,8 +495,8 @@ static void test_object_names(void **state)
 /* a desired state from compose text (files beside it in tmp) */
 static struct desired *desired_from(const char *stack, const char *text, int repo_mode)
 {
-	clean();
-	put("s.txt", "new", -1);
+	scratch_clean();
+	scratch_put("s.txt", "new", -1);
 	struct diags d = {0};
 	struct compose_file f = {"f.yml", text, strlen(text)};
 	struct compose_opts co = {.workdir = tmp};

@@ -15,48 +15,22 @@
 
 #include <cmocka.h>
 
+#include "scratch.h"
 #include "../../reconcile/repo.h"
 #include "../../reconcile/rollout.h"
 #include "../../reconcile/source.h"
 #include "../../reconcile/waves.h"
 
-static char tmp[256];
-
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmp, sizeof tmp, "/tmp/shoal-waves-XXXXXX");
-	return mkdtemp(tmp) ? 0 : -1;
+	return scratch_make("waves");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char *cmd = xasprintf("rm -rf '%s'", tmp);
-	int rc = system(cmd);
-	free(cmd);
-	return rc == 0 ? 0 : -1;
-}
-
-static void put(const char *rel, const char *data)
-{
-	char *path = xasprintf("%s/%s", tmp, rel);
-	for (char *p = path + strlen(tmp) + 1; (p = strchr(p, '/')); p++) {
-		*p = 0;
-		mkdir(path, 0755);
-		*p = '/';
-	}
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	fputs(data, f);
-	fclose(f);
-	free(path);
-}
-
-static void clean(void)
-{
-	teardown(NULL);
-	mkdir(tmp, 0700);
+	return scratch_remove();
 }
 
 static int has(const struct diags *d, const char *file_end, int line, int col, const char *frag)
@@ -96,11 +70,11 @@ static const struct repo_stack *get(const struct repo *r, const char *name)
 static void test_levels(void **state)
 {
 	(void)state;
-	clean();
-	put("stacks/db/s.yml", SVC);
-	put("stacks/cache/s.yml", SVC);
-	put("stacks/api/s.yml", SVC "x-shoal:\n  depends_on: [db, cache]\n");
-	put("stacks/front/s.yml", SVC "x-shoal:\n  depends_on:\n    - api\n");
+	scratch_clean();
+	scratch_put("stacks/db/s.yml", SVC, -1);
+	scratch_put("stacks/cache/s.yml", SVC, -1);
+	scratch_put("stacks/api/s.yml", SVC "x-shoal:\n  depends_on: [db, cache]\n", -1);
+	scratch_put("stacks/front/s.yml", SVC "x-shoal:\n  depends_on:\n    - api\n", -1);
 	struct repo r;
 	struct diags d = {0};
 	load(&r, &d);
@@ -122,13 +96,13 @@ static void test_levels(void **state)
 static void test_unknown_and_cycle(void **state)
 {
 	(void)state;
-	clean();
-	put("stacks/a/s.yml", SVC "x-shoal:\n  depends_on: [b]\n");
-	put("stacks/b/s.yml", SVC "x-shoal:\n  depends_on:\n    - a\n");
-	put("stacks/c/s.yml", SVC "x-shoal:\n  depends_on: [nosuch]\n");
-	put("stacks/d/s.yml", SVC "x-shoal:\n  depends_on: [c]\n");
-	put("stacks/e/s.yml", SVC "x-shoal:\n  depends_on: [e]\n");
-	put("stacks/f/s.yml", SVC);
+	scratch_clean();
+	scratch_put("stacks/a/s.yml", SVC "x-shoal:\n  depends_on: [b]\n", -1);
+	scratch_put("stacks/b/s.yml", SVC "x-shoal:\n  depends_on:\n    - a\n", -1);
+	scratch_put("stacks/c/s.yml", SVC "x-shoal:\n  depends_on: [nosuch]\n", -1);
+	scratch_put("stacks/d/s.yml", SVC "x-shoal:\n  depends_on: [c]\n", -1);
+	scratch_put("stacks/e/s.yml", SVC "x-shoal:\n  depends_on: [e]\n", -1);
+	scratch_put("stacks/f/s.yml", SVC, -1);
 	struct repo r;
 	struct diags d = {0};
 	load(&r, &d);
@@ -150,10 +124,10 @@ static void test_unknown_and_cycle(void **state)
 static void test_bad_forms(void **state)
 {
 	(void)state;
-	clean();
-	put("stacks/a/s.yml", SVC "x-shoal:\n  depends_on: b\n  after: [c]\n");
-	put("stacks/b/s.yml", SVC "x-shoal: [b]\n");
-	put("stacks/c/s.yml", SVC "x-shoal:\n  depends_on: [a, {x: 1}, a]\n");
+	scratch_clean();
+	scratch_put("stacks/a/s.yml", SVC "x-shoal:\n  depends_on: b\n  after: [c]\n", -1);
+	scratch_put("stacks/b/s.yml", SVC "x-shoal: [b]\n", -1);
+	scratch_put("stacks/c/s.yml", SVC "x-shoal:\n  depends_on: [a, {x: 1}, a]\n", -1);
 	struct repo r;
 	struct diags d = {0};
 	load(&r, &d);
@@ -172,12 +146,12 @@ static void test_bad_forms(void **state)
 static void test_hooks_checked(void **state)
 {
 	(void)state;
-	clean();
-	put("stacks/a/s.yml", SVC "  migrate:\n    image: local/busybox:1\n    deploy:\n      mode: replicated-job\n"
+	scratch_clean();
+	scratch_put("stacks/a/s.yml", SVC "  migrate:\n    image: local/busybox:1\n    deploy:\n      mode: replicated-job\n"
 				  "      labels: {io.shoal.hook: pre}\n"
 				  "  notjob:\n    image: local/busybox:1\n    deploy:\n      labels: {io.shoal.hook: post}\n"
 				  "  typo:\n    image: local/busybox:1\n    deploy:\n      mode: replicated-job\n"
-				  "      labels: {io.shoal.hook: before}\n");
+				  "      labels: {io.shoal.hook: before}\n", -1);
 	struct repo r;
 	struct diags d = {0};
 	load(&r, &d);
@@ -186,9 +160,9 @@ static void test_hooks_checked(void **state)
 	assert_int_equal(d.nerrors, 2);
 	repo_free(&r);
 	diags_free(&d);
-	clean();
-	put("stacks/a/s.yml", SVC "  migrate:\n    image: local/busybox:1\n    deploy:\n      mode: replicated-job\n"
-				  "      labels: {io.shoal.hook: pre}\n");
+	scratch_clean();
+	scratch_put("stacks/a/s.yml", SVC "  migrate:\n    image: local/busybox:1\n    deploy:\n      mode: replicated-job\n"
+				  "      labels: {io.shoal.hook: pre}\n", -1);
 	d = (struct diags){0};
 	load(&r, &d);
 	assert_int_equal(d.nerrors, 0);
