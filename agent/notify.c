@@ -15,6 +15,44 @@
 #include "agent.h"
 #include "cycle.h"
 
+/* What a log may say of a notification URL: scheme and host, never the
+ * path or query (a Slack-style incoming webhook's path is its secret). */
+static char *url_origin(const char *url)
+{
+	const char *sep = strstr(url, "://");
+	size_t scheme = sep ? (size_t)(sep + 3 - url) : 0;
+	const char *h = url + scheme, *end = h + strcspn(h, "/?#"), *at = memchr(h, '@', (size_t)(end - h));
+	if (at) /* user:password@ goes too */
+		h = at + 1;
+	return xasprintf("%.*s%.*s", (int)scheme, url, (int)(end - h), h);
+}
+
+/* POST a JSON body (and one more header line, or NULL) to url; best
+ * effort: a failure or an answer other than 2xx is logged (by origin). */
+static void post_json(const char *url, const char *body, const char *header)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	if (header)
+		h = curl_slist_append(h, header);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	CURLcode rc = curl_easy_perform(c);
+	long code = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	char *o = url_origin(url);
+	if (rc != CURLE_OK)
+		logmsg("warning", "notification to %s failed: %s", o, curl_easy_strerror(rc));
+	else if (code >= 300)
+		logmsg("warning", "notification to %s answered HTTP %ld", o, code);
+	free(o);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+}
+
 /* POST {"text": ...} (Slack-compatible) to --notify-url; best effort. */
 void notify(struct agent *ag, const char *text)
 {
@@ -25,18 +63,7 @@ void notify(struct agent *ag, const char *text)
 	free(said);
 	char *body = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-	curl_easy_setopt(c, CURLOPT_URL, ag->notify_url);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	CURLcode rc = curl_easy_perform(c);
-	if (rc != CURLE_OK)
-		logmsg("warning", "notification to %s failed: %s", ag->notify_url, curl_easy_strerror(rc));
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
+	post_json(ag->notify_url, body, NULL);
 	free(body);
 }
 
@@ -105,23 +132,7 @@ void notify_signed(struct agent *ag, const char *commit, const char *outcome, co
 	char hex[2 * crypto_auth_hmacsha256_BYTES + 1];
 	hmac_hex(ag->notify_secret, body, hex);
 	char *sig = xasprintf("X-Shoal-Signature: sha256=%s", hex);
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-	h = curl_slist_append(h, sig);
-	curl_easy_setopt(c, CURLOPT_URL, ag->notify_webhook);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	CURLcode rc = curl_easy_perform(c);
-	long code = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	if (rc != CURLE_OK)
-		logmsg("warning", "notification to %s failed: %s", ag->notify_webhook, curl_easy_strerror(rc));
-	else if (code >= 300)
-		logmsg("warning", "notification to %s answered HTTP %ld", ag->notify_webhook, code);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
+	post_json(ag->notify_webhook, body, sig);
 	free(sig);
 	free(body);
 }

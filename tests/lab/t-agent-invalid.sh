@@ -46,4 +46,12 @@ for _ in $(seq 1 300); do [ "$(field '.commit_failed')" = "$v3" ] && break; slee
 [ "$(field '.history[0].errors' | grep -o 'app.yml:' | wc -l)" = 5 ] || fail "not the first five: $(field '.history[0].errors')"
 field '.last_error' | grep -q 'stacks/app/app.yml:5:5: .*(and 2 more: 7 errors in all)' || fail "last_error: $(field '.last_error')"
 kill $apid; wait $apid 2>/dev/null
+# a notification that cannot be delivered is logged by the URL's origin:
+# the path of a Slack-style incoming webhook is its secret
+printf '    bogus8: 1\n' >> src/stacks/app/app.yml
+commit "v4 eight errors" > /dev/null
+"$SHOAL" agent --once --repo "$GIT_URL" --cache "$T/cache2.git" --run-dir "$T/run2" \
+	--notify-url "http://u:pw@127.0.0.1:9/services/T0K3N-PATH?k=Q" > once.log 2>&1 && fail "--once on an invalid commit succeeded"
+grep -q 'notification to http://127.0.0.1:9 failed' once.log || { cat once.log; fail "the undelivered notification not logged"; }
+! grep -q -e T0K3N -e 'k=Q' -e 'u:pw' once.log || { cat once.log; fail "the notification URL's secret in the log"; }
 echo "ok: an invalid commit's errors carry file:line:column in status, log and notification"
