@@ -272,6 +272,8 @@ static int remove_obj(struct docker *dk, const struct op *o, const struct apply_
 	struct retry rt = {.rep = rep, .op = o};
 	char *what = xasprintf("remove %s", o->name);
 	for (int attempt = 0; attempt < 30; attempt++) {
+		free(*err); /* the last attempt's words stay, to say why */
+		*err = NULL;
 		rc = docker_call(dk, "DELETE", path, NULL, NULL, err);
 		if (rc == DOCKER_OK || rc == DOCKER_ENOTFOUND)
 			break;
@@ -289,8 +291,6 @@ static int remove_obj(struct docker *dk, const struct op *o, const struct apply_
 		} else {
 			sleep_ms(500);
 		}
-		free(*err);
-		*err = NULL;
 	}
 	free(what);
 	free(path);

@@ -20,7 +20,10 @@
 #define HOOK_LOG_READ (1u << 20) /* at most this much of a task's log is read */
 #define GRACE_S 5.0		   /* an update's own UpdateStatus may take this long to show */
 
-enum phase { PH_RESOURCES, PH_PRE, PH_MAIN, PH_POST };
+/* A wave's order: what services use, pre-hooks, the services (and their
+ * removals), post-hooks, then the removals of what services used: a hook
+ * job still names the old secret or config until its own update. */
+enum phase { PH_RESOURCES, PH_PRE, PH_MAIN, PH_POST, PH_CLEANUP };
 
 static double mono(void)
 {
@@ -65,8 +68,10 @@ static enum phase op_phase(const struct op *o)
 		const char *h = waves_hook(o->spec);
 		return !h ? PH_MAIN : !strcmp(h, "pre") ? PH_PRE : PH_POST;
 	}
-	/* what services may use comes first; removals come last */
-	return o->op != OP_REMOVE && o->kind != K_SERVICE ? PH_RESOURCES : PH_MAIN;
+	/* what services may use comes first, and goes last */
+	if (o->kind == K_SERVICE)
+		return PH_MAIN;
+	return o->op == OP_REMOVE ? PH_CLEANUP : PH_RESOURCES;
 }
 
 struct run {
@@ -558,6 +563,7 @@ int rollout_run(struct docker *dk, const struct plan *p, struct repo *r, const s
 		if (later || posts || o->wait_last)
 			converge(&u, w);
 		run_hooks(&u, w, "post", &stacks);
+		apply_some(&u, w, PH_CLEANUP);
 	}
 	strv_free(&stacks);
 	free(u.wave);
